@@ -1,0 +1,43 @@
+# The two commands README.md opens with: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+CORPUS ?= ../shared/data/cry-corpus
+
+.PHONY: run test lint bench default-model clean
+
+run: $(RUNTIME_STAMP)  ## set up the runtime and classify the bundled examples with the bundled model
+	$(BIN)/miserymeter classify --examples
+
+test: $(DEV_STAMP)  ## set up everything and run lint, types and all tests
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(DEV_STAMP)  ## training and inference benchmark on the cry corpus
+	$(BIN)/python bench/train.py --corpus $(CORPUS)
+
+default-model: $(DEV_STAMP)  ## re-train the bundled default model from the cry corpus
+	$(BIN)/python scripts/train_default_model.py --corpus $(CORPUS)
+
+$(BIN)/python:
+	scripts/bootstrap.sh $(PYTHON)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[train,dev]'
+	touch $@ $(RUNTIME_STAMP)
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

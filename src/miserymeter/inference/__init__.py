@@ -1,0 +1,1 @@
+"""Run an exported Misery Meter model with ONNX Runtime (no PyTorch)."""

@@ -1,0 +1,82 @@
+"""Load an exported `.onnx` classifier, check its metadata, and score waveforms."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from miserymeter.constants import MODEL_FORMAT_KEY, MODEL_FORMAT_VERSION
+from miserymeter.errors import ModelError
+
+INPUT_NAME = "waveform"
+OUTPUT_NAME = "probabilities"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What an exported model carries about itself."""
+
+    labels: tuple[str, ...]
+    sample_rate_hz: int
+    clip_duration_ms: int
+    metadata: dict[str, str]
+
+    @property
+    def n_window(self) -> int:
+        """Samples in one window of the clip duration."""
+        return self.sample_rate_hz * self.clip_duration_ms // 1000
+
+
+class Classifier:
+    """An ONNX Runtime session over one exported model file."""
+
+    def __init__(self, path: Path, *, n_threads: int = 1) -> None:
+        self.path = path
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = n_threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(
+                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except FileNotFoundError as e:
+            raise ModelError(f"{path}: no such model file") from e
+        except Exception as e:  # onnxruntime raises its own unexported exception types
+            raise ModelError(
+                f"{path}: not an ONNX model ({str(e).splitlines()[0][:120]}); "
+                "pass a file written by `miserymeter export`"
+            ) from e
+        self.info = _read_info(path, self._session)
+
+    def score(self, windows: np.ndarray) -> np.ndarray:
+        """Probabilities [n_windows, n_labels] for windows [n_windows, n_samples] at the model rate."""
+        batch = np.ascontiguousarray(windows, dtype=np.float32)
+        (probabilities,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})
+        return np.asarray(probabilities)
+
+
+def _read_info(path: Path, session: ort.InferenceSession) -> ModelInfo:
+    metadata = dict(session.get_modelmeta().custom_metadata_map)
+    inputs = [i.name for i in session.get_inputs()]
+    outputs = [o.name for o in session.get_outputs()]
+    if metadata.get(MODEL_FORMAT_KEY) != MODEL_FORMAT_VERSION or inputs != [INPUT_NAME] or (
+        OUTPUT_NAME not in outputs
+    ):
+        raise ModelError(
+            f"{path}: not a Misery Meter model (no '{MODEL_FORMAT_KEY}' metadata or wrong "
+            "inputs); pass a file written by `miserymeter export`"
+        )
+    try:
+        labels = tuple(json.loads(metadata["labels"]))
+        sample_rate_hz = int(metadata["sample_rate"])
+        clip_duration_ms = int(metadata["clip_duration_ms"])
+    except (KeyError, ValueError, TypeError) as e:
+        raise ModelError(
+            f"{path}: its metadata is incomplete ({e}); export it again with `miserymeter export`"
+        ) from e
+    return ModelInfo(labels, sample_rate_hz, clip_duration_ms, metadata)

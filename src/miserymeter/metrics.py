@@ -1,0 +1,58 @@
+"""Classification metrics in numpy: confusion matrix, precision/recall, ROC-AUC, thresholds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def confusion_matrix(true: np.ndarray, predicted: np.ndarray, *, n_labels: int) -> np.ndarray:
+    """Counts [true label, predicted label]."""
+    matrix = np.zeros((n_labels, n_labels), dtype=np.int64)
+    np.add.at(matrix, (true, predicted), 1)
+    return matrix
+
+
+def precision_recall(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-label precision and recall from a confusion matrix (NaN where undefined)."""
+    hits = np.diag(matrix).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return hits / matrix.sum(axis=0), hits / matrix.sum(axis=1)
+
+
+def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve: the chance a positive outscores a negative (ties count half)."""
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2)[inverse]  # average rank of tied scores
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """A score threshold and what it gives on labelled data."""
+
+    threshold: float
+    false_positive_rate: float
+    recall: float
+
+
+def threshold_for_fpr(
+    scores: np.ndarray, positive: np.ndarray, *, max_false_positive_rate: float
+) -> OperatingPoint:
+    """The lowest threshold whose false-positive rate stays within the target, and its recall."""
+    negatives = np.sort(scores[~positive])[::-1]
+    n_allowed = int(np.floor(max_false_positive_rate * len(negatives)))
+    threshold = float(np.nextafter(negatives[n_allowed], np.inf)) if n_allowed < len(
+        negatives
+    ) else float(negatives.min())
+    flagged = scores >= threshold
+    return OperatingPoint(
+        threshold=threshold,
+        false_positive_rate=float(flagged[~positive].mean()) if len(negatives) else 0.0,
+        recall=float(flagged[positive].mean()) if positive.any() else float("nan"),
+    )

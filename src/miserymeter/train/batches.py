@@ -1,0 +1,136 @@
+"""Turn loaded clips into fixed-length windows: random training batches and fixed eval sets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from miserymeter.audio.io import fit_length
+from miserymeter.constants import SILENCE_LABEL, UNKNOWN_LABEL
+from miserymeter.train.augment import AugmentConfig, mix_background, room_tone
+
+# Training crops start where the window is within this many dB of the clip's loudest window,
+# so a 5 s clip labelled `crying` does not yield a silent 1 s crop labelled `crying`.
+LOUD_WINDOW_RANGE_DB = 10.0
+_LOUDNESS_HOP_DIVISOR = 10
+
+
+def loud_window_starts(samples: np.ndarray, *, n_window: int) -> np.ndarray:
+    """Starts of the windows whose energy is near the clip's loudest, loudest first."""
+    if len(samples) <= n_window:
+        return np.zeros(1, dtype=np.int64)
+    hop = max(1, n_window // _LOUDNESS_HOP_DIVISOR)
+    starts = np.arange(0, len(samples) - n_window + 1, hop, dtype=np.int64)
+    cumulative = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+    energy_db = 10 * np.log10(cumulative[starts + n_window] - cumulative[starts] + 1e-12)
+    order = np.argsort(-energy_db, kind="stable")
+    return starts[order][energy_db[order] >= energy_db.max() - LOUD_WINDOW_RANGE_DB]
+
+
+@dataclass(frozen=True)
+class ClipSet:
+    """Clips of one split with their labels and where their loud windows start."""
+
+    clips: list[np.ndarray]
+    label_indices: np.ndarray
+    loud_starts: list[np.ndarray]
+
+    @classmethod
+    def build(cls, clips: list[np.ndarray], label_indices: list[int], *, n_window: int) -> ClipSet:
+        return cls(
+            clips=clips,
+            label_indices=np.asarray(label_indices, dtype=np.int64),
+            loud_starts=[loud_window_starts(c, n_window=n_window) for c in clips],
+        )
+
+
+class BatchSampler:
+    """Draws training windows with the tutorial's `_silence_` and `_unknown_` proportions.
+
+    Each wanted clip has weight 1; all `_unknown_` clips share `unknown_percentage` % and
+    `_silence_` gets `silence_percentage` % of the number of wanted clips.
+    """
+
+    def __init__(
+        self,
+        clip_set: ClipSet,
+        *,
+        labels: tuple[str, ...],
+        n_window: int,
+        silence_percentage: float,
+        unknown_percentage: float,
+    ) -> None:
+        self.clip_set = clip_set
+        self.n_window = n_window
+        self.silence_index = labels.index(SILENCE_LABEL)
+        is_unknown = clip_set.label_indices == labels.index(UNKNOWN_LABEL)
+        n_wanted = int((~is_unknown).sum())
+        n_unknown = int(is_unknown.sum())
+        weights = np.where(
+            is_unknown, n_wanted * unknown_percentage / 100 / max(n_unknown, 1), 1.0
+        )
+        silence_weight = n_wanted * silence_percentage / 100
+        all_weights = np.append(weights, silence_weight)
+        self.probabilities = all_weights / all_weights.sum()
+
+    def sample(
+        self, batch_size: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Windows [batch, n_window], label indices, and which rows are `_silence_`."""
+        n_clips = len(self.clip_set.clips)
+        picks = rng.choice(n_clips + 1, size=batch_size, p=self.probabilities)
+        windows = np.zeros((batch_size, self.n_window), dtype=np.float32)
+        labels = np.full(batch_size, self.silence_index, dtype=np.int64)
+        for row, pick in enumerate(picks):
+            if pick == n_clips:
+                continue
+            clip = self.clip_set.clips[pick]
+            starts = self.clip_set.loud_starts[pick]
+            start = int(starts[rng.integers(len(starts))])
+            windows[row] = fit_length(clip[start : start + self.n_window], self.n_window)
+            labels[row] = self.clip_set.label_indices[pick]
+        return windows, labels, picks == n_clips
+
+
+def fixed_eval_set(
+    clip_set: ClipSet,
+    *,
+    labels: tuple[str, ...],
+    n_window: int,
+    silence_percentage: float,
+    backgrounds: list[np.ndarray],
+    augment: AugmentConfig,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic eval windows: each clip's loudest window, plus generated `_silence_`."""
+    windows = [
+        fit_length(clip[int(starts[0]) : int(starts[0]) + n_window], n_window)
+        for clip, starts in zip(clip_set.clips, clip_set.loud_starts, strict=True)
+    ]
+    label_indices = list(clip_set.label_indices)
+    n_wanted = int((clip_set.label_indices != labels.index(UNKNOWN_LABEL)).sum())
+    n_silence = int(np.ceil(n_wanted * silence_percentage / 100))
+    if n_silence:
+        rng = np.random.default_rng(seed)
+        quiet = np.zeros((n_silence, n_window), dtype=np.float32)
+        quiet = mix_background(
+            quiet,
+            rng,
+            backgrounds=backgrounds,
+            frequency=1.0,
+            max_volume=augment.background_volume,
+            always=np.ones(n_silence, dtype=bool),
+        )
+        quiet += room_tone(
+            n_silence,
+            n_window,
+            rng,
+            min_level_dbfs=augment.min_room_tone_dbfs,
+            max_level_dbfs=augment.max_room_tone_dbfs,
+        )
+        windows.extend(quiet)
+        label_indices.extend([labels.index(SILENCE_LABEL)] * n_silence)
+    if not windows:
+        return np.zeros((0, n_window), dtype=np.float32), np.zeros(0, dtype=np.int64)
+    return np.stack(windows).astype(np.float32), np.asarray(label_indices, dtype=np.int64)

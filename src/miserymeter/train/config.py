@@ -1,0 +1,95 @@
+"""The training run's settings: the tutorial's flags, parsed and checked once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from miserymeter.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every `miserymeter train` flag, with the tutorial's names and meanings."""
+
+    data_dir: Path
+    train_dir: Path
+    wanted_words: tuple[str, ...]
+    sample_rate: int
+    clip_duration_ms: int
+    window_size_ms: float
+    window_stride_ms: float
+    feature_bin_count: int
+    min_frequency_hz: float
+    max_frequency_hz: float
+    how_many_training_steps: tuple[int, ...]
+    learning_rate: tuple[float, ...]
+    batch_size: int
+    validation_percentage: float
+    testing_percentage: float
+    silence_percentage: float
+    unknown_percentage: float
+    background_frequency: float
+    background_volume: float
+    time_shift_ms: float
+    eval_step_interval: int
+    save_step_interval: int
+    start_checkpoint: Path | None
+    model_architecture: str
+    seed: int
+
+    @property
+    def total_steps(self) -> int:
+        return sum(self.how_many_training_steps)
+
+    def learning_rate_at(self, step: int) -> float:
+        """The rate of the phase that `step` (1-based) falls in."""
+        boundary = 0
+        for steps, rate in zip(self.how_many_training_steps, self.learning_rate, strict=True):
+            boundary += steps
+            if step <= boundary:
+                return rate
+        return self.learning_rate[-1]
+
+
+def parse_int_list(text: str, *, flag: str) -> tuple[int, ...]:
+    """Comma-separated positive integers, e.g. `1000,200`."""
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError as e:
+        raise ConfigError(f"{flag}={text!r}: expected comma-separated integers, e.g. 1000,200") from e
+    if not values or min(values) <= 0:
+        raise ConfigError(f"{flag}={text!r}: every value must be a positive integer")
+    return values
+
+
+def parse_float_list(text: str, *, flag: str) -> tuple[float, ...]:
+    """Comma-separated positive numbers, e.g. `0.001,0.0001`."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError as e:
+        raise ConfigError(f"{flag}={text!r}: expected comma-separated numbers, e.g. 0.001,0.0001") from e
+    if not values or min(values) <= 0:
+        raise ConfigError(f"{flag}={text!r}: every value must be positive")
+    return values
+
+
+def check(config: TrainConfig) -> None:
+    """Reject inconsistent settings before any work is done."""
+    if len(config.how_many_training_steps) != len(config.learning_rate):
+        raise ConfigError(
+            f"--how_many_training_steps has {len(config.how_many_training_steps)} phases but "
+            f"--learning_rate has {len(config.learning_rate)}: give one rate per phase"
+        )
+    if config.clip_duration_ms < 1000:
+        raise ConfigError(f"--clip_duration_ms={config.clip_duration_ms}: use at least 1000 ms")
+    if config.sample_rate < 4000:
+        raise ConfigError(f"--sample_rate={config.sample_rate}: use at least 4000 Hz")
+    if config.validation_percentage + config.testing_percentage >= 100:
+        raise ConfigError("--validation_percentage plus --testing_percentage must stay below 100")
+    for name in ("batch_size", "eval_step_interval", "save_step_interval"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"--{name} must be positive")
+    duplicates = {w for w in config.wanted_words if config.wanted_words.count(w) > 1}
+    if duplicates:
+        raise ConfigError(f"--wanted_words names {', '.join(sorted(duplicates))} twice")

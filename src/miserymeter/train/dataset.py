@@ -1,0 +1,190 @@
+"""Folder-per-label datasets: scanning, the tutorial's stable hash split, loading into memory."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from miserymeter.audio.io import read_audio
+from miserymeter.constants import (
+    AUDIO_SUFFIXES,
+    BACKGROUND_NOISE_DIR,
+    SILENCE_LABEL,
+    UNKNOWN_LABEL,
+)
+from miserymeter.errors import DatasetError
+
+Split = Literal["training", "validation", "testing"]
+SPLITS: tuple[Split, ...] = ("training", "validation", "testing")
+
+# As in the tutorial: the hash is taken modulo this, so percentages have a fine resolution.
+_MAX_FILES_PER_CLASS = 2**27 - 1
+_NOHASH = re.compile(r"_nohash_.*$")
+
+
+def which_set(path: Path, *, validation_percentage: float, testing_percentage: float) -> Split:
+    """The split a file belongs to, stable as files are added (the tutorial's `which_set`).
+
+    Everything after `_nohash_` in a file name is ignored, so clips cut from one recording,
+    family or episode (`episode12_nohash_3.wav`) always land in the same split.
+    """
+    group = _NOHASH.sub("", path.name)
+    digest = int(hashlib.sha1(group.encode("utf-8")).hexdigest(), 16)
+    percentage = (digest % (_MAX_FILES_PER_CLASS + 1)) * (100.0 / _MAX_FILES_PER_CLASS)
+    if percentage < validation_percentage:
+        return "validation"
+    if percentage < validation_percentage + testing_percentage:
+        return "testing"
+    return "training"
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled file: its label index in the model's output and its split."""
+
+    path: Path
+    label_index: int
+    split: Split
+
+
+@dataclass(frozen=True)
+class DatasetIndex:
+    """Every usable file of a dataset folder, labelled and split."""
+
+    data_dir: Path
+    labels: tuple[str, ...]
+    examples: tuple[Example, ...]
+    background_paths: tuple[Path, ...]
+
+    def in_split(self, split: Split) -> list[Example]:
+        return [e for e in self.examples if e.split == split]
+
+    def counts(self) -> dict[Split, Counter[str]]:
+        """Number of files per label, per split."""
+        result: dict[Split, Counter[str]] = {s: Counter() for s in SPLITS}
+        for e in self.examples:
+            result[e.split][self.labels[e.label_index]] += 1
+        return result
+
+
+def model_labels(wanted_words: list[str]) -> tuple[str, ...]:
+    """Output labels in the tutorial's order: silence, unknown, then the wanted words."""
+    return (SILENCE_LABEL, UNKNOWN_LABEL, *wanted_words)
+
+
+def scan_dataset(
+    data_dir: Path,
+    *,
+    wanted_words: list[str],
+    validation_percentage: float,
+    testing_percentage: float,
+) -> DatasetIndex:
+    """Index `data_dir`: one sub-folder per label; folders not wanted become `_unknown_`."""
+    if not data_dir.is_dir():
+        raise DatasetError(f"{data_dir}: no such data folder; pass --data_dir=FOLDER_OF_LABELS")
+    if not wanted_words:
+        raise DatasetError("--wanted_words is empty: name at least one label folder, e.g. crying")
+    labels = model_labels(wanted_words)
+    folders = sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    files_by_folder = {f.name: _audio_files(f) for f in folders}
+    for word in wanted_words:
+        if word not in files_by_folder:
+            raise DatasetError(
+                f"{data_dir / word}: wanted word '{word}' has no folder; "
+                f"create it with its clips or drop it from --wanted_words"
+            )
+        if not files_by_folder[word]:
+            raise DatasetError(
+                f"{data_dir / word}: folder has no audio files ({', '.join(AUDIO_SUFFIXES)}); "
+                "add clips or drop it from --wanted_words"
+            )
+    examples = []
+    for folder, paths in files_by_folder.items():
+        if folder == BACKGROUND_NOISE_DIR:
+            continue
+        label_index = labels.index(folder) if folder in wanted_words else labels.index(
+            UNKNOWN_LABEL
+        )
+        for path in paths:
+            split = which_set(
+                path,
+                validation_percentage=validation_percentage,
+                testing_percentage=testing_percentage,
+            )
+            examples.append(Example(path, label_index, split))
+    return DatasetIndex(
+        data_dir=data_dir,
+        labels=labels,
+        examples=tuple(examples),
+        background_paths=tuple(files_by_folder.get(BACKGROUND_NOISE_DIR, [])),
+    )
+
+
+def _audio_files(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+    )
+
+
+def data_sha256(index: DatasetIndex) -> str:
+    """A hash of every file's relative path and bytes: what a model was trained on."""
+    digest = hashlib.sha256()
+    paths = sorted([e.path for e in index.examples] + list(index.background_paths))
+    for path in paths:
+        digest.update(str(path.relative_to(index.data_dir)).encode("utf-8"))
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class ConversionReport:
+    """What loading had to change so the audio matches what the model will hear."""
+
+    n_files: int = 0
+    resampled_from_hz: Counter[int] = field(default_factory=Counter)
+    n_mixed_down: int = 0
+    n_padded: int = 0
+    n_cropped: int = 0
+
+    def lines(self, *, sample_rate_hz: int, clip_duration_ms: int) -> list[str]:
+        """Human-readable summary, one conversion per line (empty when nothing changed)."""
+        out = [
+            f"resampled {n} files from {rate} Hz to {sample_rate_hz} Hz (soxr)"
+            for rate, n in sorted(self.resampled_from_hz.items())
+        ]
+        if self.n_mixed_down:
+            out.append(f"mixed {self.n_mixed_down} multi-channel files down to mono")
+        if self.n_padded:
+            out.append(f"zero-padded {self.n_padded} files shorter than {clip_duration_ms} ms")
+        if self.n_cropped:
+            out.append(
+                f"cropped {self.n_cropped} files longer than {clip_duration_ms} ms "
+                "(training takes a random loud window each time)"
+            )
+        return out
+
+
+def load_clips(
+    paths: list[Path], *, sample_rate_hz: int, n_window: int, report: ConversionReport
+) -> list[np.ndarray]:
+    """Read every file as mono float32 at the model's rate, recording what was converted."""
+    clips = []
+    for path in paths:
+        audio = read_audio(path, sample_rate_hz=sample_rate_hz)
+        report.n_files += 1
+        if audio.conversion.resampled_from_hz is not None:
+            report.resampled_from_hz[audio.conversion.resampled_from_hz] += 1
+        if audio.conversion.mixed_down_from_channels is not None:
+            report.n_mixed_down += 1
+        if len(audio.samples) < n_window:
+            report.n_padded += 1
+        elif len(audio.samples) > n_window:
+            report.n_cropped += 1
+        clips.append(audio.samples)
+    return clips

@@ -1,0 +1,275 @@
+"""The training run: the tutorial's train.py, on a laptop CPU in minutes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from torch.utils.tensorboard import SummaryWriter
+
+from miserymeter.constants import BACKGROUND_NOISE_DIR
+from miserymeter.errors import DatasetError, ModelError, RunInterrupted
+from miserymeter.frontend.melspec import FrontEndConfig
+from miserymeter.train import report
+from miserymeter.train.augment import AugmentConfig, augment_batch
+from miserymeter.train.batches import BatchSampler, ClipSet, fixed_eval_set
+from miserymeter.train.checkpoint import Checkpoint, checkpoint_path, load_checkpoint
+from miserymeter.train.config import TrainConfig, check
+from miserymeter.train.dataset import (
+    ConversionReport,
+    DatasetIndex,
+    Split,
+    data_sha256,
+    load_clips,
+    scan_dataset,
+)
+from miserymeter.train.evaluation import EvalResult, predict, summarise
+from miserymeter.train.models import ModelConfig, build_model
+from miserymeter.train.plots import plot_confusion_matrix, plot_training_curves
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where the final checkpoint is and how it did on the test split."""
+
+    checkpoint: Path
+    test: EvalResult
+    steps: int
+
+
+@dataclass(frozen=True)
+class _SplitData:
+    clip_set: ClipSet
+    n_silence: int
+    windows: np.ndarray
+    truth: np.ndarray
+
+
+def train(config: TrainConfig, *, console: Console) -> TrainResult:
+    """Train a network as `config` says, reporting progress on `console`."""
+    check(config)
+    index = scan_dataset(
+        config.data_dir,
+        wanted_words=list(config.wanted_words),
+        validation_percentage=config.validation_percentage,
+        testing_percentage=config.testing_percentage,
+    )
+    model_config = ModelConfig(
+        architecture=config.model_architecture,
+        labels=index.labels,
+        clip_duration_ms=config.clip_duration_ms,
+        frontend=FrontEndConfig(
+            sample_rate_hz=config.sample_rate,
+            window_size_ms=config.window_size_ms,
+            window_stride_ms=config.window_stride_ms,
+            n_mels=config.feature_bin_count,
+            min_frequency_hz=config.min_frequency_hz,
+            max_frequency_hz=config.max_frequency_hz,
+        ),
+    )
+    resumed = _resume(config, model_config)
+    model = build_model(model_config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate[0])
+    start_step = 0
+    if resumed is not None:
+        model.load_state_dict(resumed.model_state)
+        optimizer.load_state_dict(resumed.optimizer_state)
+        start_step = resumed.step
+        console.print(f"resuming from {config.start_checkpoint} at step {start_step}")
+
+    augment = AugmentConfig(
+        sample_rate_hz=config.sample_rate,
+        background_frequency=config.background_frequency,
+        background_volume=config.background_volume,
+        time_shift_samples=round(config.time_shift_ms * config.sample_rate / 1000),
+    )
+    conversions = ConversionReport()
+    backgrounds = load_clips(
+        list(index.background_paths),
+        sample_rate_hz=config.sample_rate,
+        n_window=model_config.n_window,
+        report=ConversionReport(),
+    )
+    splits = {
+        split: _load_split(index, split, config, model_config, augment, backgrounds, conversions)
+        for split in ("training", "validation", "testing")
+    }
+    if not splits["training"].clip_set.clips:
+        raise DatasetError(
+            f"{config.data_dir}: no file falls in the training split; add clips or lower "
+            "--validation_percentage/--testing_percentage"
+        )
+    console.print(report.split_table(
+        index.labels, index.counts(), {s: d.n_silence for s, d in splits.items()}
+    ))
+    if not index.background_paths:
+        console.print(f"no {BACKGROUND_NOISE_DIR}/ folder: `_silence_` is synthetic room tone")
+    for line in conversions.lines(
+        sample_rate_hz=config.sample_rate, clip_duration_ms=config.clip_duration_ms
+    ):
+        console.print(f"converted: {line}")
+    data_hash = data_sha256(index)
+
+    config.train_dir.mkdir(parents=True, exist_ok=True)
+    writer = SummaryWriter(log_dir=str(config.train_dir / "logs"))
+    sampler = BatchSampler(
+        splits["training"].clip_set,
+        labels=index.labels,
+        n_window=model_config.n_window,
+        silence_percentage=config.silence_percentage,
+        unknown_percentage=config.unknown_percentage,
+    )
+    rng = np.random.default_rng([config.seed, start_step])
+    torch.manual_seed(config.seed + start_step)
+    history: dict[str, list[float]] = {k: [] for k in ("step", "loss", "acc", "eval_step", "eval_acc")}
+
+    def save(step: int) -> Path:
+        path = checkpoint_path(config.train_dir, config.model_architecture, step)
+        Checkpoint(
+            model_config=model_config,
+            model_state=model.state_dict(),
+            optimizer_state=optimizer.state_dict(),
+            step=step,
+            data_sha256=data_hash,
+            trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        ).save(path)
+        return path
+
+    step = start_step
+    progress = Progress(
+        TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=console,
+    )
+    model.train()
+    try:
+        with progress:
+            task = progress.add_task("train", total=config.total_steps, completed=step, stats="")
+            while step < config.total_steps:
+                rate = config.learning_rate_at(step + 1)
+                for group in optimizer.param_groups:
+                    group["lr"] = rate
+                windows, truth, is_silence = sampler.sample(config.batch_size, rng)
+                windows = augment_batch(
+                    windows, is_silence, rng, config=augment, backgrounds=backgrounds
+                )
+                logits = model(torch.from_numpy(windows))
+                loss = F.cross_entropy(logits, torch.from_numpy(truth))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                step += 1
+
+                accuracy = float((logits.argmax(dim=1).numpy() == truth).mean())
+                history["step"].append(step)
+                history["loss"].append(loss.item())
+                history["acc"].append(accuracy)
+                writer.add_scalar("train/cross_entropy", loss.item(), step)
+                writer.add_scalar("train/accuracy", accuracy, step)
+                writer.add_scalar("train/learning_rate", rate, step)
+                progress.update(task, advance=1, stats=(
+                    f"rate {rate:g}  accuracy {accuracy:.1%}  cross-entropy {loss.item():.3f}"
+                ))
+                if step % config.eval_step_interval == 0 or step == config.total_steps:
+                    result = _evaluate(model, splits["validation"], index.labels)
+                    if result is not None:
+                        writer.add_scalar("validation/accuracy", result.accuracy, step)
+                        writer.add_scalar("validation/cross_entropy", result.cross_entropy, step)
+                        history["eval_step"].append(step)
+                        history["eval_acc"].append(result.accuracy)
+                        progress.console.print(
+                            report.confusion_table(result, title=f"Step {step} validation")
+                        )
+                if step % config.save_step_interval == 0:
+                    save(step)
+    except KeyboardInterrupt:
+        path = save(step)
+        writer.close()
+        raise RunInterrupted(
+            f"training interrupted at step {step}; resume with --start_checkpoint={path}"
+        ) from None
+
+    final_path = save(step)
+    writer.close()
+    test = _evaluate(model, splits["testing"], index.labels) or _evaluate(
+        model, splits["validation"], index.labels
+    )
+    if test is None:
+        raise DatasetError(
+            f"{config.data_dir}: no file falls in the testing or validation split; "
+            "add clips or raise --testing_percentage"
+        )
+    console.print(report.confusion_table(test, title="Final test"))
+    console.print(report.metrics_table(test))
+    plot_confusion_matrix(test.matrix, index.labels, config.train_dir / "confusion_matrix.png")
+    plot_training_curves(
+        history["step"], history["loss"], history["acc"], history["eval_step"],
+        history["eval_acc"], config.train_dir / "training_curves.png",
+    )
+    (config.train_dir / "test_metrics.json").write_text(
+        json.dumps({**test.to_dict(), "steps": step, "data_sha256": data_hash}, indent=2)
+    )
+    return TrainResult(checkpoint=final_path, test=test, steps=step)
+
+
+def _resume(config: TrainConfig, model_config: ModelConfig) -> Checkpoint | None:
+    """The checkpoint to resume from, after checking it matches this run."""
+    if config.start_checkpoint is None:
+        return None
+    checkpoint = load_checkpoint(config.start_checkpoint)
+    saved = checkpoint.model_config
+    if saved.architecture != model_config.architecture:
+        raise ModelError(
+            f"{config.start_checkpoint}: trained with --model_architecture={saved.architecture}, "
+            f"not {model_config.architecture}; pass --model_architecture={saved.architecture}"
+        )
+    for name in ("labels", "clip_duration_ms", "frontend"):
+        if getattr(saved, name) != getattr(model_config, name):
+            raise ModelError(
+                f"{config.start_checkpoint}: its {name} ({getattr(saved, name)}) differ from "
+                f"this run's ({getattr(model_config, name)}); use the flags it was trained with"
+            )
+    return checkpoint
+
+
+def _load_split(
+    index: DatasetIndex,
+    split: Split,
+    config: TrainConfig,
+    model_config: ModelConfig,
+    augment: AugmentConfig,
+    backgrounds: list[np.ndarray],
+    conversions: ConversionReport,
+) -> _SplitData:
+    examples = index.in_split(split)
+    clips = load_clips(
+        [e.path for e in examples],
+        sample_rate_hz=config.sample_rate,
+        n_window=model_config.n_window,
+        report=conversions,
+    )
+    clip_set = ClipSet.build(
+        clips, [e.label_index for e in examples], n_window=model_config.n_window
+    )
+    windows, truth = fixed_eval_set(
+        clip_set,
+        labels=index.labels,
+        n_window=model_config.n_window,
+        silence_percentage=config.silence_percentage,
+        backgrounds=backgrounds,
+        augment=augment,
+        seed=config.seed,
+    )
+    return _SplitData(clip_set, len(truth) - len(clips), windows, truth)
+
+
+def _evaluate(model: torch.nn.Module, data: _SplitData, labels: tuple[str, ...]) -> EvalResult | None:
+    if len(data.truth) == 0:
+        return None
+    return summarise(predict(model, data.windows), data.truth, labels)

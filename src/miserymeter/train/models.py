@@ -1,0 +1,200 @@
+"""The networks: log-mel front end inside the model, the tutorial's `conv`, and `tcresnet`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from miserymeter.constants import LOG_MEL_FLOOR
+from miserymeter.errors import ConfigError
+from miserymeter.frontend.melspec import FrontEndConfig, mel_filterbank
+
+DEFAULT_ARCHITECTURE = "tcresnet"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a network; stored inside every checkpoint."""
+
+    architecture: str
+    labels: tuple[str, ...]
+    clip_duration_ms: int
+    frontend: FrontEndConfig
+    dropout: float = 0.2
+
+    @property
+    def n_window(self) -> int:
+        return self.frontend.sample_rate_hz * self.clip_duration_ms // 1000
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        return cls(
+            **{**data, "labels": tuple(data["labels"]), "frontend": FrontEndConfig(**data["frontend"])}
+        )
+
+
+class LogMel(nn.Module):
+    """Waveform [batch, samples] → log-mel [batch, 1, n_mels, frames] with torch.stft."""
+
+    def __init__(self, config: FrontEndConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.register_buffer("window", torch.hann_window(config.win_length))
+        self.register_buffer("mel_matrix", torch.from_numpy(mel_filterbank(config)))
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        spectrum = torch.stft(
+            waveform,
+            n_fft=self.config.n_fft,
+            hop_length=self.config.hop_length,
+            win_length=self.config.win_length,
+            window=self.window,
+            center=False,
+            return_complex=True,
+        )
+        power = spectrum.abs().pow(2).transpose(1, 2)  # [batch, frames, bins]
+        log_mel = torch.log(torch.matmul(power, self.mel_matrix) + LOG_MEL_FLOOR)
+        return log_mel.transpose(1, 2).unsqueeze(1)
+
+
+class SpecAugment(nn.Module):
+    """Masks random mel bands and time spans while training; does nothing in eval mode."""
+
+    def __init__(self, *, n_masks: int = 2, max_mel_fraction: float = 0.15,
+                 max_time_fraction: float = 0.1) -> None:
+        super().__init__()
+        self.n_masks = n_masks
+        self.max_mel_fraction = max_mel_fraction
+        self.max_time_fraction = max_time_fraction
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return features
+        for axis, fraction in ((2, self.max_mel_fraction), (3, self.max_time_fraction)):
+            for _ in range(self.n_masks):
+                features = _mask_axis(features, axis=axis, max_fraction=fraction)
+        return features
+
+
+def _mask_axis(features: torch.Tensor, *, axis: int, max_fraction: float) -> torch.Tensor:
+    size = features.shape[axis]
+    batch = features.shape[0]
+    widths = (torch.rand(batch) * max_fraction * size).long()
+    starts = (torch.rand(batch) * (size - widths)).long()
+    positions = torch.arange(size)
+    masked = (positions >= starts[:, None]) & (positions < (starts + widths)[:, None])
+    shape = [batch, 1, 1, 1]
+    shape[axis] = size
+    mean = features.mean(dim=(1, 2, 3), keepdim=True)
+    return torch.where(masked.view(shape), mean, features)
+
+
+class TemporalResidualBlock(nn.Module):
+    """Two 1-D convolutions over time with a (strided) shortcut, as in TC-ResNet."""
+
+    def __init__(self, in_channels: int, out_channels: int, *, stride: int,
+                 kernel_size: int = 9) -> None:
+        super().__init__()
+        padding = kernel_size // 2
+        self.conv1 = nn.Conv1d(in_channels, out_channels, kernel_size, stride=stride,
+                               padding=padding, bias=False)
+        self.norm1 = nn.BatchNorm1d(out_channels)
+        self.conv2 = nn.Conv1d(out_channels, out_channels, kernel_size, padding=padding,
+                               bias=False)
+        self.norm2 = nn.BatchNorm1d(out_channels)
+        self.shortcut = nn.Sequential(
+            nn.Conv1d(in_channels, out_channels, 1, stride=stride, bias=False),
+            nn.BatchNorm1d(out_channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.norm1(self.conv1(x)))
+        y = self.norm2(self.conv2(y))
+        return F.relu(y + self.shortcut(x))
+
+
+class TCResNet(nn.Module):
+    """Temporal convolutions with mel bins as channels (TC-ResNet8), pooled over time.
+
+    Cheap on a CPU, and fully convolutional: any window of at least 1 s is accepted.
+    """
+
+    def __init__(self, config: ModelConfig, *, widths: tuple[int, ...] = (24, 32, 48)) -> None:
+        super().__init__()
+        n_mels = config.frontend.n_mels
+        self.features = LogMel(config.frontend)
+        self.spec_augment = SpecAugment()
+        self.input_norm = nn.BatchNorm1d(n_mels)
+        self.stem = nn.Conv1d(n_mels, widths[0], 3, padding=1, bias=False)
+        self.blocks = nn.Sequential(
+            *(
+                TemporalResidualBlock(c_in, c_out, stride=2)
+                for c_in, c_out in zip((widths[0], *widths[:-1]), widths, strict=True)
+            )
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(widths[-1], len(config.labels))
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        x = self.input_norm(self.spec_augment(self.features(waveform)).squeeze(1))
+        x = self.blocks(self.stem(x)).mean(dim=2)
+        return self.classifier(self.dropout(x))
+
+
+class TutorialConv(nn.Module):
+    """The tutorial's `conv` (two convolutions, max-pool, fully connected), with 32 filters.
+
+    Its dense layer needs a fixed number of frames: windows are cropped or zero-padded to the
+    clip duration, as the tutorial does with its inputs.
+    """
+
+    def __init__(self, config: ModelConfig, *, channels: int = 32) -> None:
+        super().__init__()
+        self.n_window = config.n_window
+        self.features = LogMel(config.frontend)
+        self.spec_augment = SpecAugment()
+        self.input_norm = nn.BatchNorm2d(1)
+        self.conv1 = nn.Conv2d(1, channels, (8, 20), padding="same")
+        self.conv2 = nn.Conv2d(channels, channels, (4, 10), padding="same")
+        self.dropout = nn.Dropout(config.dropout)
+        n_frames = config.frontend.n_frames(config.n_window)
+        n_flat = channels * (config.frontend.n_mels // 2) * (n_frames // 2)
+        self.classifier = nn.Linear(n_flat, len(config.labels))
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        waveform = F.pad(waveform, (0, self.n_window))[:, : self.n_window]
+        x = self.input_norm(self.spec_augment(self.features(waveform)))
+        x = F.max_pool2d(self.dropout(F.relu(self.conv1(x))), 2)
+        x = self.dropout(F.relu(self.conv2(x)))
+        return self.classifier(x.flatten(1))
+
+
+ARCHITECTURES: dict[str, type[nn.Module]] = {"tcresnet": TCResNet, "conv": TutorialConv}
+
+
+def build_model(config: ModelConfig) -> nn.Module:
+    """A fresh network for `config`."""
+    if config.architecture not in ARCHITECTURES:
+        raise ConfigError(
+            f"unknown --model_architecture '{config.architecture}'; "
+            f"choose one of: {', '.join(ARCHITECTURES)}"
+        )
+    return ARCHITECTURES[config.architecture](config)
+
+
+class ProbabilityModel(nn.Module):
+    """What gets exported: waveform [batch, samples] → softmax probabilities [batch, labels]."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model(waveform), dim=-1)
