@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from miserymeter import __version__, constants
 from miserymeter.errors import MiseryMeterError, RunInterrupted
@@ -68,30 +69,84 @@ def main(
 @app.command()
 @reports_errors
 def train(
-    data_dir: Path = typer.Option(..., "--data_dir", help="Folder with one sub-folder of clips per label."),
-    wanted_words: str = typer.Option(..., "--wanted_words", help="Labels to learn, comma-separated; other folders become _unknown_."),
-    train_dir: Path = typer.Option(Path("training"), "--train_dir", help="Where checkpoints, TensorBoard logs and plots go."),
-    sample_rate: int = typer.Option(constants.DEFAULT_SAMPLE_RATE_HZ, "--sample_rate", help="Sample rate (Hz) the model hears; files are resampled to it."),
-    clip_duration_ms: int = typer.Option(constants.DEFAULT_CLIP_DURATION_MS, "--clip_duration_ms", help="Window length (ms) the model is trained on (>= 1000)."),
-    window_size_ms: float = typer.Option(constants.DEFAULT_WINDOW_SIZE_MS, "--window_size_ms", help="STFT window (ms)."),
-    window_stride_ms: float = typer.Option(constants.DEFAULT_WINDOW_STRIDE_MS, "--window_stride_ms", help="STFT hop (ms)."),
-    feature_bin_count: int = typer.Option(constants.DEFAULT_FEATURE_BIN_COUNT, "--feature_bin_count", help="Number of mel bands."),
-    min_frequency_hz: float = typer.Option(constants.DEFAULT_MIN_FREQUENCY_HZ, "--min_frequency_hz", help="Lowest mel band edge (Hz)."),
-    max_frequency_hz: float = typer.Option(constants.DEFAULT_MAX_FREQUENCY_HZ, "--max_frequency_hz", help="Highest mel band edge (Hz), capped at half the sample rate."),
-    how_many_training_steps: str = typer.Option("1000,200", "--how_many_training_steps", help="Steps of each phase, comma-separated."),
-    learning_rate: str = typer.Option("0.001,0.0001", "--learning_rate", help="Learning rate of each phase, comma-separated."),
+    data_dir: Path = typer.Option(
+        ..., "--data_dir", help="Folder with one sub-folder of clips per label."
+    ),
+    wanted_words: str = typer.Option(
+        ...,
+        "--wanted_words",
+        help="Labels to learn, comma-separated; other folders become _unknown_.",
+    ),
+    train_dir: Path = typer.Option(
+        Path("training"), "--train_dir", help="Where checkpoints, TensorBoard logs and plots go."
+    ),
+    sample_rate: int = typer.Option(
+        constants.DEFAULT_SAMPLE_RATE_HZ,
+        "--sample_rate",
+        help="Sample rate (Hz) the model hears; files are resampled to it.",
+    ),
+    clip_duration_ms: int = typer.Option(
+        constants.DEFAULT_CLIP_DURATION_MS,
+        "--clip_duration_ms",
+        help="Window length (ms) the model is trained on (>= 1000).",
+    ),
+    window_size_ms: float = typer.Option(
+        constants.DEFAULT_WINDOW_SIZE_MS, "--window_size_ms", help="STFT window (ms)."
+    ),
+    window_stride_ms: float = typer.Option(
+        constants.DEFAULT_WINDOW_STRIDE_MS, "--window_stride_ms", help="STFT hop (ms)."
+    ),
+    feature_bin_count: int = typer.Option(
+        constants.DEFAULT_FEATURE_BIN_COUNT, "--feature_bin_count", help="Number of mel bands."
+    ),
+    min_frequency_hz: float = typer.Option(
+        constants.DEFAULT_MIN_FREQUENCY_HZ, "--min_frequency_hz", help="Lowest mel band edge (Hz)."
+    ),
+    max_frequency_hz: float = typer.Option(
+        constants.DEFAULT_MAX_FREQUENCY_HZ,
+        "--max_frequency_hz",
+        help="Highest mel band edge (Hz), capped at half the sample rate.",
+    ),
+    how_many_training_steps: str = typer.Option(
+        "1000,200", "--how_many_training_steps", help="Steps of each phase, comma-separated."
+    ),
+    learning_rate: str = typer.Option(
+        "0.001,0.0001", "--learning_rate", help="Learning rate of each phase, comma-separated."
+    ),
     batch_size: int = typer.Option(64, "--batch_size", help="Windows per training step."),
-    validation_percentage: float = typer.Option(10.0, "--validation_percentage", help="Percent of files (by name hash) for validation."),
-    testing_percentage: float = typer.Option(10.0, "--testing_percentage", help="Percent of files (by name hash) for testing."),
-    silence_percentage: float = typer.Option(10.0, "--silence_percentage", help="_silence_ windows, as a percent of wanted clips."),
-    unknown_percentage: float = typer.Option(10.0, "--unknown_percentage", help="_unknown_ windows, as a percent of wanted clips."),
-    background_frequency: float = typer.Option(0.8, "--background_frequency", help="Fraction of windows with background noise mixed in."),
-    background_volume: float = typer.Option(0.1, "--background_volume", help="Largest background amplitude factor."),
-    time_shift_ms: float = typer.Option(100.0, "--time_shift_ms", help="Largest random time shift (ms)."),
-    eval_step_interval: int = typer.Option(400, "--eval_step_interval", help="Validate every this many steps."),
-    save_step_interval: int = typer.Option(100, "--save_step_interval", help="Save a checkpoint every this many steps."),
-    start_checkpoint: Path | None = typer.Option(None, "--start_checkpoint", help="Resume from this checkpoint."),
-    model_architecture: str = typer.Option("tcresnet", "--model_architecture", help="tcresnet (default) or conv (the tutorial's)."),
+    validation_percentage: float = typer.Option(
+        10.0, "--validation_percentage", help="Percent of files (by name hash) for validation."
+    ),
+    testing_percentage: float = typer.Option(
+        10.0, "--testing_percentage", help="Percent of files (by name hash) for testing."
+    ),
+    silence_percentage: float = typer.Option(
+        10.0, "--silence_percentage", help="_silence_ windows, as a percent of wanted clips."
+    ),
+    unknown_percentage: float = typer.Option(
+        10.0, "--unknown_percentage", help="_unknown_ windows, as a percent of wanted clips."
+    ),
+    background_frequency: float = typer.Option(
+        0.8, "--background_frequency", help="Fraction of windows with background noise mixed in."
+    ),
+    background_volume: float = typer.Option(
+        0.1, "--background_volume", help="Largest background amplitude factor."
+    ),
+    time_shift_ms: float = typer.Option(
+        100.0, "--time_shift_ms", help="Largest random time shift (ms)."
+    ),
+    eval_step_interval: int = typer.Option(
+        400, "--eval_step_interval", help="Validate every this many steps."
+    ),
+    save_step_interval: int = typer.Option(
+        100, "--save_step_interval", help="Save a checkpoint every this many steps."
+    ),
+    start_checkpoint: Path | None = typer.Option(
+        None, "--start_checkpoint", help="Resume from this checkpoint."
+    ),
+    model_architecture: str = typer.Option(
+        "tcresnet", "--model_architecture", help="tcresnet (default) or conv (the tutorial's)."
+    ),
     seed: int = typer.Option(59185, "--seed", help="Seed of every random choice."),
 ) -> None:
     """Train a classifier on a folder of labelled clips (the tutorial's train.py)."""
@@ -112,7 +167,9 @@ def train(
         feature_bin_count=feature_bin_count,
         min_frequency_hz=min_frequency_hz,
         max_frequency_hz=max_frequency_hz,
-        how_many_training_steps=parse_int_list(how_many_training_steps, flag="--how_many_training_steps"),
+        how_many_training_steps=parse_int_list(
+            how_many_training_steps, flag="--how_many_training_steps"
+        ),
         learning_rate=parse_float_list(learning_rate, flag="--learning_rate"),
         batch_size=batch_size,
         validation_percentage=validation_percentage,
@@ -132,13 +189,18 @@ def train(
     console.print(
         f"test accuracy {result.test.accuracy:.1%}; final checkpoint {result.checkpoint}\n"
         f"export it with: miserymeter export --start_checkpoint={result.checkpoint} "
-        "--output_file=model.onnx"
+        "--output_file=model.onnx",
+        markup=False,
     )
 
 
 def _export(
-    start_checkpoint: Path = typer.Option(..., "--start_checkpoint", help="Checkpoint (.pt) from `miserymeter train`."),
-    output_file: Path = typer.Option(Path("model.onnx"), "--output_file", help="Where to write the ONNX model."),
+    start_checkpoint: Path = typer.Option(
+        ..., "--start_checkpoint", help="Checkpoint (.pt) from `miserymeter train`."
+    ),
+    output_file: Path = typer.Option(
+        Path("model.onnx"), "--output_file", help="Where to write the ONNX model."
+    ),
 ) -> None:
     """Export a checkpoint to one self-contained ONNX file (alias: freeze)."""
     from miserymeter.train import require_torch
@@ -150,7 +212,8 @@ def _export(
     size_kb = output_file.stat().st_size / 1024
     console.print(
         f"wrote {output_file} ({size_kb:.0f} KB): labels {metadata['labels']}, "
-        f"{metadata['sample_rate']} Hz, {metadata['clip_duration_ms']} ms windows"
+        f"{metadata['sample_rate']} Hz, {metadata['clip_duration_ms']} ms windows",
+        markup=False,
     )
 
 
@@ -161,9 +224,15 @@ app.command("freeze", help="Alias of export.")(reports_errors(_export))
 @app.command()
 @reports_errors
 def classify(
-    files: list[Path] = typer.Argument(None, help="Audio files (WAV, FLAC, OGG, MP3), any rate and length."),
-    model: Path | None = typer.Option(None, "--model", help="An exported .onnx model; default: the bundled one."),
-    examples: bool = typer.Option(False, "--examples", help="Classify the example clips shipped with Misery Meter."),
+    files: list[Path] = typer.Argument(
+        None, help="Audio files (WAV, FLAC, OGG, MP3), any rate and length."
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", help="An exported .onnx model; default: the bundled one."
+    ),
+    examples: bool = typer.Option(
+        False, "--examples", help="Classify the example clips shipped with Misery Meter."
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per file, per line."),
     windows: bool = typer.Option(False, "--windows", help="Also print every window's top label."),
 ) -> None:
@@ -182,18 +251,22 @@ def classify(
         if as_json:
             print(json.dumps(_scores_json(scores)), flush=True)
             continue
+        name = escape(str(path))  # a file name may hold [brackets] that rich reads as markup
         console.print(
-            f"[bold]{path}[/bold]  {scores.duration_s:.1f} s, {len(scores.windows)} window(s)",
+            f"[bold]{name}[/bold]  {scores.duration_s:.1f} s, {len(scores.windows)} window(s)",
             highlight=False,
         )
         for label, probability in scores.ranked():
-            console.print(f"  {label:<12} {probability:.3f}  (peak {scores.peak[label]:.3f})",
-                          highlight=False)
+            console.print(
+                f"  {label:<12} {probability:.3f}  (peak {scores.peak[label]:.3f})", highlight=False
+            )
         if windows:
             for window in scores.windows:
                 top = max(window.probabilities, key=window.probabilities.__getitem__)
-                console.print(f"    {window.start_s:7.2f} s  {top} {window.probabilities[top]:.3f}",
-                              highlight=False)
+                console.print(
+                    f"    {window.start_s:7.2f} s  {top} {window.probabilities[top]:.3f}",
+                    highlight=False,
+                )
 
 
 def _scores_json(scores: Any) -> dict[str, Any]:
@@ -204,7 +277,9 @@ def _scores_json(scores: Any) -> dict[str, Any]:
         "top_label": ranked[0][0],
         "probabilities": dict(ranked),
         "peak": scores.peak,
-        "windows": [{"start_s": w.start_s, "probabilities": w.probabilities} for w in scores.windows],
+        "windows": [
+            {"start_s": w.start_s, "probabilities": w.probabilities} for w in scores.windows
+        ],
     }
 
 

@@ -46,10 +46,12 @@ def threshold_for_fpr(
 ) -> OperatingPoint:
     """The lowest threshold whose false-positive rate stays within the target, and its recall."""
     negatives = np.sort(scores[~positive])[::-1]
-    n_allowed = int(np.floor(max_false_positive_rate * len(negatives)))
-    threshold = float(np.nextafter(negatives[n_allowed], np.inf)) if n_allowed < len(
-        negatives
-    ) else float(negatives.min())
+    # The tolerance keeps e.g. 0.29 * 100 (= 28.999999999999996) from allowing only 28.
+    n_allowed = int(np.floor(max_false_positive_rate * len(negatives) + 1e-9))
+    if n_allowed < len(negatives):
+        threshold = float(np.nextafter(negatives[n_allowed], np.inf))
+    else:  # every negative may be flagged (or there are none): flag everything
+        threshold = float(scores.min())
     flagged = scores >= threshold
     return OperatingPoint(
         threshold=threshold,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,10 +39,12 @@ class Audio:
 
 def read_audio(path: Path, *, sample_rate_hz: int) -> Audio:
     """Read `path` (WAV, FLAC, OGG, MP3), mix it down to mono and resample it with soxr."""
+    if not path.is_file():  # libsndfile would report a missing file as "System error."
+        problem = "is a folder, not an audio file" if path.is_dir() else "no such file"
+        raise AudioError(f"{path}: {problem}")
     try:
-        data, file_rate_hz = sf.read(str(path), dtype="float32", always_2d=True)
-    except FileNotFoundError as e:
-        raise AudioError(f"{path}: no such file") from e
+        with _c_stderr_silenced():
+            data, file_rate_hz = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
         raise AudioError(
             f"{path}: not a readable audio file ({_first_line(e)}); "
@@ -71,3 +77,27 @@ def fit_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
 def _first_line(error: Exception) -> str:
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0]
+
+
+@contextlib.contextmanager
+def _c_stderr_silenced() -> Iterator[None]:
+    """Hide what C libraries write straight to file descriptor 2 while decoding.
+
+    libmpg123 (inside libsndfile) prints "Note: Illegal Audio-MPEG-Header ..." lines for damaged
+    MP3s and for corrupt files that start like an MPEG frame; the errors we raise say it better.
+    The redirection is process-wide, so it wraps only the decoding call.
+    """
+    sys.stderr.flush()
+    try:
+        saved_fd = os.dup(2)
+    except OSError:  # no stderr at all: nothing to silence
+        yield
+        return
+    devnull_fd = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull_fd, 2)
+        yield
+    finally:
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
+        os.close(devnull_fd)

@@ -35,6 +35,8 @@ class Classifier:
     """An ONNX Runtime session over one exported model file."""
 
     def __init__(self, path: Path, *, n_threads: int = 1) -> None:
+        if not path.is_file():  # onnxruntime would call a missing file "not an ONNX model"
+            raise ModelError(f"{path}: no such model file")
         self.path = path
         options = ort.SessionOptions()
         options.intra_op_num_threads = n_threads
@@ -44,8 +46,6 @@ class Classifier:
             self._session = ort.InferenceSession(
                 str(path), sess_options=options, providers=["CPUExecutionProvider"]
             )
-        except FileNotFoundError as e:
-            raise ModelError(f"{path}: no such model file") from e
         except Exception as e:  # onnxruntime raises its own unexported exception types
             raise ModelError(
                 f"{path}: not an ONNX model ({str(e).splitlines()[0][:120]}); "
@@ -54,7 +54,7 @@ class Classifier:
         self.info = _read_info(path, self._session)
 
     def score(self, windows: np.ndarray) -> np.ndarray:
-        """Probabilities [n_windows, n_labels] for windows [n_windows, n_samples] at the model rate."""
+        """Probabilities [n_windows, n_labels] of windows [n_windows, samples] at the model rate."""
         batch = np.ascontiguousarray(windows, dtype=np.float32)
         (probabilities,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})
         return np.asarray(probabilities)
@@ -64,8 +64,10 @@ def _read_info(path: Path, session: ort.InferenceSession) -> ModelInfo:
     metadata = dict(session.get_modelmeta().custom_metadata_map)
     inputs = [i.name for i in session.get_inputs()]
     outputs = [o.name for o in session.get_outputs()]
-    if metadata.get(MODEL_FORMAT_KEY) != MODEL_FORMAT_VERSION or inputs != [INPUT_NAME] or (
-        OUTPUT_NAME not in outputs
+    if (
+        metadata.get(MODEL_FORMAT_KEY) != MODEL_FORMAT_VERSION
+        or inputs != [INPUT_NAME]
+        or (OUTPUT_NAME not in outputs)
     ):
         raise ModelError(
             f"{path}: not a Misery Meter model (no '{MODEL_FORMAT_KEY}' metadata or wrong "

@@ -1,15 +1,20 @@
 """Waveform augmentation for a batch [n, samples]: what other rooms and microphones do to sound.
 
-Each function takes the batch first, randomness as `rng`, and options by keyword. The order in
-`augment_batch` follows the sound's path: source → room (reverb, background) → microphone
-(band limits, tilt, gain) → microphone self-noise (room tone).
+Each function takes the batch first, randomness as `rng` (a torch.Generator), and options by
+keyword. The order in `augment_batch` follows the sound's path: source → room (reverb,
+background) → microphone (frequency response, gain, its own hiss).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-import numpy as np
+import torch
+from torch import Tensor
+
+# Cut-off range of an 8 kHz phone recording's anti-alias filter.
+PHONE_LOW_PASS_HZ = (3_300.0, 4_000.0)
 
 
 @dataclass(frozen=True)
@@ -28,131 +33,168 @@ class AugmentConfig:
     max_room_tone_dbfs: float = -45.0
 
 
-def time_shift(batch: np.ndarray, rng: np.random.Generator, *, max_shift: int) -> np.ndarray:
+def uniform(low: float, high: float, shape: tuple[int, ...], rng: torch.Generator) -> Tensor:
+    """Samples drawn uniformly from [low, high)."""
+    return low + (high - low) * torch.rand(shape, generator=rng)
+
+
+def time_shift(batch: Tensor, rng: torch.Generator, *, max_shift: int) -> Tensor:
     """Shift each row by up to ±`max_shift` samples, filling with zeros (the tutorial's shift)."""
     if max_shift <= 0:
         return batch
-    out = np.zeros_like(batch)
-    n = batch.shape[1]
-    for row, shift in enumerate(rng.integers(-max_shift, max_shift + 1, size=len(batch))):
-        if shift >= 0:
-            out[row, shift:] = batch[row, : n - shift]
-        else:
-            out[row, :shift] = batch[row, -shift:]
-    return out
-
-
-def random_gain(
-    batch: np.ndarray, rng: np.random.Generator, *, min_gain_db: float, max_gain_db: float
-) -> np.ndarray:
-    """Scale each row by a gain drawn uniformly in decibels."""
-    gain_db = rng.uniform(min_gain_db, max_gain_db, size=(len(batch), 1))
-    return batch * (10.0 ** (gain_db / 20.0)).astype(np.float32)
-
-
-def band_limit(
-    batch: np.ndarray, rng: np.random.Generator, *, sample_rate_hz: int, probability: float
-) -> np.ndarray:
-    """Random microphone response: low-pass (phone-like to full band), high-pass and tilt."""
-    n = batch.shape[1]
-    freqs_hz = np.fft.rfftfreq(n, d=1.0 / sample_rate_hz)
-    freqs_hz[0] = freqs_hz[1]
-    nyquist_hz = sample_rate_hz / 2
-    n_rows = len(batch)
-    low_pass_hz = rng.uniform(min(3_000.0, nyquist_hz), nyquist_hz, size=(n_rows, 1))
-    high_pass_hz = rng.uniform(20.0, 400.0, size=(n_rows, 1))
-    order = rng.integers(2, 9, size=(n_rows, 1))
-    tilt_db_per_octave = rng.uniform(-3.0, 3.0, size=(n_rows, 1))
-    response = 1.0 / np.sqrt(1.0 + (freqs_hz / low_pass_hz) ** (2 * order))
-    response /= np.sqrt(1.0 + (high_pass_hz / freqs_hz) ** (2 * order))
-    response *= 10.0 ** (tilt_db_per_octave * np.log2(freqs_hz / 1_000.0) / 20.0)
-    chosen = rng.random(n_rows) < probability
-    spectrum = np.fft.rfft(batch[chosen], axis=1)
-    out = batch.copy()
-    out[chosen] = np.fft.irfft(spectrum * response[chosen], n=n, axis=1)
-    return out
+    n_rows, n = batch.shape
+    shifts = torch.randint(-max_shift, max_shift + 1, (n_rows, 1), generator=rng)
+    source = torch.arange(n) - shifts
+    inside = (source >= 0) & (source < n)
+    return torch.gather(batch, 1, source.clamp(0, n - 1)) * inside
 
 
 def reverberate(
-    batch: np.ndarray, rng: np.random.Generator, *, sample_rate_hz: int, probability: float
-) -> np.ndarray:
-    """Convolve some rows with a synthetic room: decaying noise with RT60 of 0.1-0.7 s."""
-    chosen = np.flatnonzero(rng.random(len(batch)) < probability)
+    batch: Tensor, rng: torch.Generator, *, sample_rate_hz: int, probability: float
+) -> Tensor:
+    """Convolve some rows with a synthetic room: decaying noise, RT60 0.1-0.7 s."""
+    chosen = torch.nonzero(torch.rand(len(batch), generator=rng) < probability).flatten()
     if len(chosen) == 0:
         return batch
     n = batch.shape[1]
-    n_ir = int(0.5 * sample_rate_hz)
-    t_s = np.arange(n_ir) / sample_rate_hz
-    rt60_s = rng.uniform(0.1, 0.7, size=(len(chosen), 1))
-    impulse = rng.standard_normal((len(chosen), n_ir)) * np.exp(-6.9 * t_s / rt60_s)
-    impulse[:, 0] = 1.0 / rng.uniform(0.1, 0.5, size=len(chosen))  # direct-to-reverb ratio
-    impulse /= np.sqrt((impulse**2).sum(axis=1, keepdims=True))
+    n_ir = int(0.4 * sample_rate_hz)
+    t_s = torch.arange(n_ir) / sample_rate_hz
+    rt60_s = uniform(0.1, 0.7, (len(chosen), 1), rng)
+    impulse = torch.randn((len(chosen), n_ir), generator=rng) * torch.exp(-6.9 * t_s / rt60_s)
+    impulse[:, 0] = 1.0 / uniform(0.1, 0.5, (len(chosen),), rng)  # direct-to-reverb ratio
+    impulse = impulse / impulse.square().sum(dim=1, keepdim=True).sqrt()
     n_fft = 1 << (n + n_ir - 1).bit_length()
-    wet = np.fft.irfft(
-        np.fft.rfft(batch[chosen], n_fft, axis=1) * np.fft.rfft(impulse, n_fft, axis=1),
-        n_fft,
-        axis=1,
-    )[:, :n]
-    out = batch.copy()
-    out[chosen] = wet
+    spectrum = torch.fft.rfft(batch[chosen], n_fft) * torch.fft.rfft(impulse, n_fft)
+    out = batch.clone()
+    out[chosen] = torch.fft.irfft(spectrum, n_fft)[:, :n]
     return out
 
 
 def mix_background(
-    batch: np.ndarray,
-    rng: np.random.Generator,
+    batch: Tensor,
+    rng: torch.Generator,
     *,
-    backgrounds: list[np.ndarray],
+    backgrounds: list[Tensor],
     frequency: float,
     max_volume: float,
-    always: np.ndarray,
-) -> np.ndarray:
+    always: Tensor,
+) -> Tensor:
     """Add a random stretch of a background recording to some rows (always to `always` rows)."""
     if not backgrounds:
         return batch
-    out = batch.copy()
+    out = batch.clone()
     n = batch.shape[1]
-    chosen = (rng.random(len(batch)) < frequency) | always
-    for row in np.flatnonzero(chosen):
-        source = backgrounds[rng.integers(len(backgrounds))]
+    chosen = (torch.rand(len(batch), generator=rng) < frequency) | always
+    for row in torch.nonzero(chosen).flatten().tolist():
+        source = backgrounds[int(torch.randint(len(backgrounds), (1,), generator=rng))]
         if len(source) < n:
-            source = np.tile(source, n // len(source) + 1)
-        start = rng.integers(0, len(source) - n + 1)
-        out[row] += rng.uniform(0.0, max_volume) * source[start : start + n]
+            source = source.repeat(n // len(source) + 1)
+        start = int(torch.randint(len(source) - n + 1, (1,), generator=rng))
+        out[row] += float(uniform(0.0, max_volume, (1,), rng)) * source[start : start + n]
     return out
+
+
+def microphone_responses(
+    n_rows: int, n_samples: int, rng: torch.Generator, *, sample_rate_hz: int, probability: float
+) -> Tensor:
+    """Random magnitude responses [n_rows, bins]: low-pass (phone-like or wider), high-pass and
+    tilt; rows not chosen (1 - `probability`) stay flat."""
+    freqs_hz = torch.fft.rfftfreq(n_samples, d=1.0 / sample_rate_hz)
+    freqs_hz[0] = freqs_hz[1]
+    nyquist_hz = sample_rate_hz / 2
+    shape = (n_rows, 1)
+    # Half the low-passes are phone-like (3.3-4 kHz, as 8 kHz recordings are), half wider.
+    phone_like = torch.rand(shape, generator=rng) < 0.5
+    low_pass_hz = torch.where(
+        phone_like,
+        uniform(
+            min(PHONE_LOW_PASS_HZ[0], nyquist_hz), min(PHONE_LOW_PASS_HZ[1], nyquist_hz), shape, rng
+        ),
+        uniform(min(PHONE_LOW_PASS_HZ[1], nyquist_hz), nyquist_hz, shape, rng),
+    )
+    high_pass_hz = uniform(20.0, 400.0, shape, rng)
+    order = torch.randint(2, 9, shape, generator=rng)
+    tilt_db_per_octave = uniform(-3.0, 3.0, shape, rng)
+    # Butterworth magnitudes in the log domain: |H|^2 = 1 / (1 + (f / f_c)^(2 order))
+    zero = torch.zeros(())
+    log_gain = (
+        -0.5 * torch.logaddexp(zero, 2 * order * torch.log(freqs_hz / low_pass_hz))
+        - 0.5 * torch.logaddexp(zero, 2 * order * torch.log(high_pass_hz / freqs_hz))
+        + tilt_db_per_octave * (math.log(10) / 20) * torch.log2(freqs_hz / 1_000.0)
+    )
+    response = torch.exp(log_gain)
+    response[torch.rand(n_rows, generator=rng) >= probability] = 1.0
+    return response
+
+
+def room_tone_spectra(
+    n_rows: int,
+    n_samples: int,
+    rng: torch.Generator,
+    *,
+    min_level_dbfs: float,
+    max_level_dbfs: float,
+) -> Tensor:
+    """Spectra [n_rows, bins] of coloured noise (white to brown) at a random RMS level."""
+    freqs = torch.fft.rfftfreq(n_samples)
+    freqs[0] = freqs[1]
+    exponent = uniform(0.0, 1.0, (n_rows, 1), rng)  # 0 white, 0.5 pink, 1 brown
+    white = torch.randn((n_rows, len(freqs)), generator=rng, dtype=torch.complex64)
+    spectra = white / freqs**exponent
+    rms = (2 * spectra.abs().square().sum(dim=1, keepdim=True)).sqrt() / n_samples  # Parseval
+    level_dbfs = uniform(min_level_dbfs, max_level_dbfs, (n_rows, 1), rng)
+    return spectra * (10.0 ** (level_dbfs / 20.0) / rms)
 
 
 def room_tone(
     n_rows: int,
     n_samples: int,
-    rng: np.random.Generator,
+    rng: torch.Generator,
     *,
     min_level_dbfs: float,
     max_level_dbfs: float,
-) -> np.ndarray:
-    """Coloured noise (white to brown) at a random RMS level: a quiet room and its microphone."""
-    white = rng.standard_normal((n_rows, n_samples))
-    freqs = np.fft.rfftfreq(n_samples)
-    freqs[0] = freqs[1]
-    exponent = rng.uniform(0.0, 1.0, size=(n_rows, 1))  # 0 white, 0.5 pink, 1 brown
-    noise = np.fft.irfft(np.fft.rfft(white, axis=1) / freqs**exponent, n=n_samples, axis=1)
-    noise /= np.sqrt((noise**2).mean(axis=1, keepdims=True))
-    level_dbfs = rng.uniform(min_level_dbfs, max_level_dbfs, size=(n_rows, 1))
-    return (noise * 10.0 ** (level_dbfs / 20.0)).astype(np.float32)
+) -> Tensor:
+    """Coloured noise at a random RMS level: a quiet room heard through a microphone."""
+    spectra = room_tone_spectra(
+        n_rows, n_samples, rng, min_level_dbfs=min_level_dbfs, max_level_dbfs=max_level_dbfs
+    )
+    return torch.fft.irfft(spectra, n_samples)
+
+
+def microphone(batch: Tensor, rng: torch.Generator, *, config: AugmentConfig) -> Tensor:
+    """A random microphone: its frequency response, its gain, and its own hiss (one FFT pass)."""
+    n_rows, n_samples = batch.shape
+    response = microphone_responses(
+        n_rows,
+        n_samples,
+        rng,
+        sample_rate_hz=config.sample_rate_hz,
+        probability=config.band_limit_probability,
+    )
+    gain = 10.0 ** (uniform(config.min_gain_db, config.max_gain_db, (n_rows, 1), rng) / 20.0)
+    hiss = room_tone_spectra(
+        n_rows,
+        n_samples,
+        rng,
+        min_level_dbfs=config.min_room_tone_dbfs,
+        max_level_dbfs=config.max_room_tone_dbfs,
+    )
+    return torch.fft.irfft(torch.fft.rfft(batch) * (response * gain) + hiss, n_samples)
 
 
 def augment_batch(
-    batch: np.ndarray,
-    is_silence: np.ndarray,
-    rng: np.random.Generator,
+    batch: Tensor,
+    is_silence: Tensor,
+    rng: torch.Generator,
     *,
     config: AugmentConfig,
-    backgrounds: list[np.ndarray],
-) -> np.ndarray:
+    backgrounds: list[Tensor],
+) -> Tensor:
     """Every augmentation in order; `_silence_` rows always get background and room tone."""
-    rate = config.sample_rate_hz
     out = time_shift(batch, rng, max_shift=config.time_shift_samples)
-    out = reverberate(out, rng, sample_rate_hz=rate, probability=config.reverb_probability)
+    out = reverberate(
+        out, rng, sample_rate_hz=config.sample_rate_hz, probability=config.reverb_probability
+    )
     out = mix_background(
         out,
         rng,
@@ -161,13 +203,4 @@ def augment_batch(
         max_volume=config.background_volume,
         always=is_silence,
     )
-    out = band_limit(out, rng, sample_rate_hz=rate, probability=config.band_limit_probability)
-    out = random_gain(out, rng, min_gain_db=config.min_gain_db, max_gain_db=config.max_gain_db)
-    out += room_tone(
-        len(out),
-        out.shape[1],
-        rng,
-        min_level_dbfs=config.min_room_tone_dbfs,
-        max_level_dbfs=config.max_room_tone_dbfs,
-    )
-    return np.clip(out, -1.0, 1.0).astype(np.float32)
+    return microphone(out, rng, config=config).clamp(-1.0, 1.0)

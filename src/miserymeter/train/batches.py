@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from miserymeter.audio.io import fit_length
 from miserymeter.constants import SILENCE_LABEL, UNKNOWN_LABEL
@@ -67,9 +68,7 @@ class BatchSampler:
         is_unknown = clip_set.label_indices == labels.index(UNKNOWN_LABEL)
         n_wanted = int((~is_unknown).sum())
         n_unknown = int(is_unknown.sum())
-        weights = np.where(
-            is_unknown, n_wanted * unknown_percentage / 100 / max(n_unknown, 1), 1.0
-        )
+        weights = np.where(is_unknown, n_wanted * unknown_percentage / 100 / max(n_unknown, 1), 1.0)
         silence_weight = n_wanted * silence_percentage / 100
         all_weights = np.append(weights, silence_weight)
         self.probabilities = all_weights / all_weights.sum()
@@ -99,7 +98,7 @@ def fixed_eval_set(
     labels: tuple[str, ...],
     n_window: int,
     silence_percentage: float,
-    backgrounds: list[np.ndarray],
+    backgrounds: list[torch.Tensor],
     augment: AugmentConfig,
     seed: int,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -112,24 +111,22 @@ def fixed_eval_set(
     n_wanted = int((clip_set.label_indices != labels.index(UNKNOWN_LABEL)).sum())
     n_silence = int(np.ceil(n_wanted * silence_percentage / 100))
     if n_silence:
-        rng = np.random.default_rng(seed)
-        quiet = np.zeros((n_silence, n_window), dtype=np.float32)
+        rng = torch.Generator().manual_seed(seed)
         quiet = mix_background(
-            quiet,
+            torch.zeros(n_silence, n_window),
             rng,
             backgrounds=backgrounds,
             frequency=1.0,
             max_volume=augment.background_volume,
-            always=np.ones(n_silence, dtype=bool),
-        )
-        quiet += room_tone(
+            always=torch.ones(n_silence, dtype=torch.bool),
+        ) + room_tone(
             n_silence,
             n_window,
             rng,
             min_level_dbfs=augment.min_room_tone_dbfs,
             max_level_dbfs=augment.max_room_tone_dbfs,
         )
-        windows.extend(quiet)
+        windows.extend(quiet.numpy())
         label_indices.extend([labels.index(SILENCE_LABEL)] * n_silence)
     if not windows:
         return np.zeros((0, n_window), dtype=np.float32), np.zeros(0, dtype=np.int64)

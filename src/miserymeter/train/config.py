@@ -57,7 +57,9 @@ def parse_int_list(text: str, *, flag: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(","))
     except ValueError as e:
-        raise ConfigError(f"{flag}={text!r}: expected comma-separated integers, e.g. 1000,200") from e
+        raise ConfigError(
+            f"{flag}={text!r}: expected comma-separated integers, e.g. 1000,200"
+        ) from e
     if not values or min(values) <= 0:
         raise ConfigError(f"{flag}={text!r}: every value must be a positive integer")
     return values
@@ -68,7 +70,9 @@ def parse_float_list(text: str, *, flag: str) -> tuple[float, ...]:
     try:
         values = tuple(float(v) for v in text.split(","))
     except ValueError as e:
-        raise ConfigError(f"{flag}={text!r}: expected comma-separated numbers, e.g. 0.001,0.0001") from e
+        raise ConfigError(
+            f"{flag}={text!r}: expected comma-separated numbers, e.g. 0.001,0.0001"
+        ) from e
     if not values or min(values) <= 0:
         raise ConfigError(f"{flag}={text!r}: every value must be positive")
     return values

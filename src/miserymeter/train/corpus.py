@@ -22,7 +22,9 @@ from miserymeter.errors import DatasetError
 SLICE_S = 5.0
 CORPUS_RATE_HZ = 22_050
 _DONATEACRY = re.compile(r"^donateacry__(?P<family>[0-9A-Fa-f-]{36})-(?P<rest>.+)$")
-_ESC50 = re.compile(r"^esc50__(?:(?P<category>[a-z_]+)__)?(?P<fold>\d)-(?P<source>\d+)-(?P<take>.+)$")
+_ESC50 = re.compile(
+    r"^esc50__(?:(?P<category>[a-z_]+)__)?(?P<fold>\d)-(?P<source>\d+)-(?P<take>.+)$"
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,9 @@ def group_name(path: Path) -> str:
 
 
 def prepare_cry_corpus(corpus_dir: Path, out_dir: Path, *, seed: int = 0) -> PreparedCorpus:
-    """Write `out_dir/data` (crying, noise, music, speech, animal, _background_noise_)."""
+    """Write `out_dir/data`: crying, noise, and 5 s clips of the music, speech and animal
+    recordings (all `_unknown_` to a crying model), with synthetic household ambience as
+    `_background_noise_` so that `_silence_` means a quiet room, not quiet music."""
     manifest = corpus_dir / "manifest.csv"
     if not manifest.is_file():
         raise DatasetError(f"{corpus_dir}: no manifest.csv; pass the cry-corpus folder")
@@ -62,9 +66,7 @@ def prepare_cry_corpus(corpus_dir: Path, out_dir: Path, *, seed: int = 0) -> Pre
             else:
                 _link(source, data_dir / row["label"] / group_name(source))
     for recording in sorted((corpus_dir / BACKGROUND_NOISE_DIR).glob("*.flac")):
-        kind = recording.name.split("__", 1)[0]
-        _link(recording, data_dir / BACKGROUND_NOISE_DIR / recording.name)
-        _slice_recording(recording, data_dir / kind)
+        _slice_recording(recording, data_dir / recording.name.split("__", 1)[0])
     _write_ambiences(data_dir / BACKGROUND_NOISE_DIR, np.random.default_rng(seed))
     return PreparedCorpus(data_dir, tuple(heldout))
 
@@ -110,3 +112,27 @@ def _write_ambiences(folder: Path, rng: np.random.Generator) -> None:
         target = folder / f"{name}.flac"
         if not target.exists():
             sf.write(target, (0.5 * samples).astype(np.float32), CORPUS_RATE_HZ)
+
+
+# The bundled model's training flags. The mel range stops at 3.5 kHz, below the roll-off of
+# the corpus's 8 kHz phone cries, so the model cannot tell a phone channel by its top bands.
+DEFAULT_MODEL_FLAGS = (
+    "--wanted_words=crying",
+    "--sample_rate=16000",
+    "--clip_duration_ms=2000",
+    "--max_frequency_hz=3500",
+    "--how_many_training_steps=1600,400",
+    "--learning_rate=0.002,0.0005",
+    "--unknown_percentage=150",
+    "--silence_percentage=20",
+    "--validation_percentage=15",
+    "--testing_percentage=15",
+    "--eval_step_interval=1000",
+    "--save_step_interval=1000",
+)
+
+
+def flag_value(flags: tuple[str, ...], name: str) -> str:
+    """The value of `--name=value` in `flags`."""
+    prefix = f"--{name}="
+    return next(f.removeprefix(prefix) for f in flags if f.startswith(prefix))

@@ -108,8 +108,8 @@ def scan_dataset(
     for folder, paths in files_by_folder.items():
         if folder == BACKGROUND_NOISE_DIR:
             continue
-        label_index = labels.index(folder) if folder in wanted_words else labels.index(
-            UNKNOWN_LABEL
+        label_index = (
+            labels.index(folder) if folder in wanted_words else labels.index(UNKNOWN_LABEL)
         )
         for path in paths:
             split = which_set(

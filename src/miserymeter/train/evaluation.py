@@ -30,17 +30,23 @@ class EvalResult:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready; undefined values (NaN) become None."""
-        return _without_nan({
-            "labels": list(self.labels),
-            "n_examples": self.n_examples,
-            "accuracy": self.accuracy,
-            "cross_entropy": self.cross_entropy,
-            "confusion_matrix": self.matrix.tolist(),
-            "precision": self.precision,
-            "recall": self.recall,
-            "roc_auc": self.roc_auc,
-            "recall_at_1pct_fpr": self.recall_at_1pct_fpr,
-        })
+        return _without_nan_dict(
+            {
+                "labels": list(self.labels),
+                "n_examples": self.n_examples,
+                "accuracy": self.accuracy,
+                "cross_entropy": self.cross_entropy,
+                "confusion_matrix": self.matrix.tolist(),
+                "precision": self.precision,
+                "recall": self.recall,
+                "roc_auc": self.roc_auc,
+                "recall_at_1pct_fpr": self.recall_at_1pct_fpr,
+            }
+        )
+
+
+def _without_nan_dict(values: dict[str, object]) -> dict[str, object]:
+    return {k: _without_nan(v) for k, v in values.items()}
 
 
 def _without_nan(value: object) -> object:

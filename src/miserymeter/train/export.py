@@ -89,9 +89,7 @@ def _metadata(checkpoint: Checkpoint) -> dict[str, str]:
         "sample_rate": str(frontend.sample_rate_hz),
         "clip_duration_ms": str(config.clip_duration_ms),
         "architecture": config.architecture,
-        "frontend": json.dumps(
-            {k: getattr(frontend, k) for k in frontend.__dataclass_fields__}
-        ),
+        "frontend": json.dumps({k: getattr(frontend, k) for k in frontend.__dataclass_fields__}),
         "training_steps": str(checkpoint.step),
         "data_sha256": checkpoint.data_sha256,
         "trained_at": checkpoint.trained_at,

@@ -23,6 +23,7 @@ from miserymeter.train.batches import BatchSampler, ClipSet, fixed_eval_set
 from miserymeter.train.checkpoint import Checkpoint, checkpoint_path, load_checkpoint
 from miserymeter.train.config import TrainConfig, check
 from miserymeter.train.dataset import (
+    SPLITS,
     ConversionReport,
     DatasetIndex,
     Split,
@@ -91,24 +92,29 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         time_shift_samples=round(config.time_shift_ms * config.sample_rate / 1000),
     )
     conversions = ConversionReport()
-    backgrounds = load_clips(
-        list(index.background_paths),
-        sample_rate_hz=config.sample_rate,
-        n_window=model_config.n_window,
-        report=ConversionReport(),
-    )
-    splits = {
+    backgrounds = [
+        torch.from_numpy(clip)
+        for clip in load_clips(
+            list(index.background_paths),
+            sample_rate_hz=config.sample_rate,
+            n_window=model_config.n_window,
+            report=ConversionReport(),
+        )
+    ]
+    splits: dict[Split, _SplitData] = {
         split: _load_split(index, split, config, model_config, augment, backgrounds, conversions)
-        for split in ("training", "validation", "testing")
+        for split in SPLITS
     }
     if not splits["training"].clip_set.clips:
         raise DatasetError(
             f"{config.data_dir}: no file falls in the training split; add clips or lower "
             "--validation_percentage/--testing_percentage"
         )
-    console.print(report.split_table(
-        index.labels, index.counts(), {s: d.n_silence for s, d in splits.items()}
-    ))
+    console.print(
+        report.split_table(
+            index.labels, index.counts(), {s: d.n_silence for s, d in splits.items()}
+        )
+    )
     if not index.background_paths:
         console.print(f"no {BACKGROUND_NOISE_DIR}/ folder: `_silence_` is synthetic room tone")
     for line in conversions.lines(
@@ -127,8 +133,11 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         unknown_percentage=config.unknown_percentage,
     )
     rng = np.random.default_rng([config.seed, start_step])
+    augment_rng = torch.Generator().manual_seed(config.seed + start_step)
     torch.manual_seed(config.seed + start_step)
-    history: dict[str, list[float]] = {k: [] for k in ("step", "loss", "acc", "eval_step", "eval_acc")}
+    history: dict[str, list[float]] = {
+        k: [] for k in ("step", "loss", "acc", "eval_step", "eval_acc")
+    }
 
     def save(step: int) -> Path:
         path = checkpoint_path(config.train_dir, config.model_architecture, step)
@@ -144,8 +153,12 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
 
     step = start_step
     progress = Progress(
-        TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=console,
+        TextColumn("[bold]training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(),
+        console=console,
     )
     model.train()
     try:
@@ -156,10 +169,14 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
                 for group in optimizer.param_groups:
                     group["lr"] = rate
                 windows, truth, is_silence = sampler.sample(config.batch_size, rng)
-                windows = augment_batch(
-                    windows, is_silence, rng, config=augment, backgrounds=backgrounds
+                augmented = augment_batch(
+                    torch.from_numpy(windows),
+                    torch.from_numpy(is_silence),
+                    augment_rng,
+                    config=augment,
+                    backgrounds=backgrounds,
                 )
-                logits = model(torch.from_numpy(windows))
+                logits = model(augmented)
                 loss = F.cross_entropy(logits, torch.from_numpy(truth))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -173,9 +190,13 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
                 writer.add_scalar("train/cross_entropy", loss.item(), step)
                 writer.add_scalar("train/accuracy", accuracy, step)
                 writer.add_scalar("train/learning_rate", rate, step)
-                progress.update(task, advance=1, stats=(
-                    f"rate {rate:g}  accuracy {accuracy:.1%}  cross-entropy {loss.item():.3f}"
-                ))
+                progress.update(
+                    task,
+                    advance=1,
+                    stats=(
+                        f"rate {rate:g}  accuracy {accuracy:.1%}  cross-entropy {loss.item():.3f}"
+                    ),
+                )
                 if step % config.eval_step_interval == 0 or step == config.total_steps:
                     result = _evaluate(model, splits["validation"], index.labels)
                     if result is not None:
@@ -209,8 +230,12 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
     console.print(report.metrics_table(test))
     plot_confusion_matrix(test.matrix, index.labels, config.train_dir / "confusion_matrix.png")
     plot_training_curves(
-        history["step"], history["loss"], history["acc"], history["eval_step"],
-        history["eval_acc"], config.train_dir / "training_curves.png",
+        history["step"],
+        history["loss"],
+        history["acc"],
+        history["eval_step"],
+        history["eval_acc"],
+        config.train_dir / "training_curves.png",
     )
     (config.train_dir / "test_metrics.json").write_text(
         json.dumps({**test.to_dict(), "steps": step, "data_sha256": data_hash}, indent=2)
@@ -244,7 +269,7 @@ def _load_split(
     config: TrainConfig,
     model_config: ModelConfig,
     augment: AugmentConfig,
-    backgrounds: list[np.ndarray],
+    backgrounds: list[torch.Tensor],
     conversions: ConversionReport,
 ) -> _SplitData:
     examples = index.in_split(split)
@@ -269,7 +294,9 @@ def _load_split(
     return _SplitData(clip_set, len(truth) - len(clips), windows, truth)
 
 
-def _evaluate(model: torch.nn.Module, data: _SplitData, labels: tuple[str, ...]) -> EvalResult | None:
+def _evaluate(
+    model: torch.nn.Module, data: _SplitData, labels: tuple[str, ...]
+) -> EvalResult | None:
     if len(data.truth) == 0:
         return None
     return summarise(predict(model, data.windows), data.truth, labels)

@@ -36,7 +36,11 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         return cls(
-            **{**data, "labels": tuple(data["labels"]), "frontend": FrontEndConfig(**data["frontend"])}
+            **{
+                **data,
+                "labels": tuple(data["labels"]),
+                "frontend": FrontEndConfig(**data["frontend"]),
+            }
         )
 
 
@@ -46,6 +50,8 @@ class LogMel(nn.Module):
     def __init__(self, config: FrontEndConfig) -> None:
         super().__init__()
         self.config = config
+        self.window: torch.Tensor
+        self.mel_matrix: torch.Tensor
         self.register_buffer("window", torch.hann_window(config.win_length))
         self.register_buffer("mel_matrix", torch.from_numpy(mel_filterbank(config)))
 
@@ -67,8 +73,9 @@ class LogMel(nn.Module):
 class SpecAugment(nn.Module):
     """Masks random mel bands and time spans while training; does nothing in eval mode."""
 
-    def __init__(self, *, n_masks: int = 2, max_mel_fraction: float = 0.15,
-                 max_time_fraction: float = 0.1) -> None:
+    def __init__(
+        self, *, n_masks: int = 2, max_mel_fraction: float = 0.15, max_time_fraction: float = 0.1
+    ) -> None:
         super().__init__()
         self.n_masks = n_masks
         self.max_mel_fraction = max_mel_fraction
@@ -99,15 +106,16 @@ def _mask_axis(features: torch.Tensor, *, axis: int, max_fraction: float) -> tor
 class TemporalResidualBlock(nn.Module):
     """Two 1-D convolutions over time with a (strided) shortcut, as in TC-ResNet."""
 
-    def __init__(self, in_channels: int, out_channels: int, *, stride: int,
-                 kernel_size: int = 9) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, *, stride: int, kernel_size: int = 9
+    ) -> None:
         super().__init__()
         padding = kernel_size // 2
-        self.conv1 = nn.Conv1d(in_channels, out_channels, kernel_size, stride=stride,
-                               padding=padding, bias=False)
+        self.conv1 = nn.Conv1d(
+            in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=False
+        )
         self.norm1 = nn.BatchNorm1d(out_channels)
-        self.conv2 = nn.Conv1d(out_channels, out_channels, kernel_size, padding=padding,
-                               bias=False)
+        self.conv2 = nn.Conv1d(out_channels, out_channels, kernel_size, padding=padding, bias=False)
         self.norm2 = nn.BatchNorm1d(out_channels)
         self.shortcut = nn.Sequential(
             nn.Conv1d(in_channels, out_channels, 1, stride=stride, bias=False),

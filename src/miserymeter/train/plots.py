@@ -7,8 +7,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 
 def plot_confusion_matrix(matrix: np.ndarray, labels: tuple[str, ...], path: Path) -> None:
@@ -22,8 +22,14 @@ def plot_confusion_matrix(matrix: np.ndarray, labels: tuple[str, ...], path: Pat
     ax.set_ylabel("true")
     threshold = matrix.max() / 2 if matrix.size else 0
     for (row, col), count in np.ndenumerate(matrix):
-        ax.text(col, row, str(count), ha="center", va="center",
-                color="white" if count > threshold else "black")
+        ax.text(
+            col,
+            row,
+            str(count),
+            ha="center",
+            va="center",
+            color="white" if count > threshold else "black",
+        )
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -31,10 +37,10 @@ def plot_confusion_matrix(matrix: np.ndarray, labels: tuple[str, ...], path: Pat
 
 
 def plot_training_curves(
-    train_steps: list[int],
+    train_steps: list[float],
     train_loss: list[float],
     train_accuracy: list[float],
-    eval_steps: list[int],
+    eval_steps: list[float],
     eval_accuracy: list[float],
     path: Path,
 ) -> None:

@@ -11,8 +11,9 @@ from miserymeter.train.dataset import SPLITS, Split
 from miserymeter.train.evaluation import EvalResult
 
 
-def split_table(labels: tuple[str, ...], counts: dict[Split, Counter[str]],
-                n_silence: dict[Split, int]) -> Table:
+def split_table(
+    labels: tuple[str, ...], counts: dict[Split, Counter[str]], n_silence: dict[Split, int]
+) -> Table:
     """Files per label and split (generated `_silence_` windows counted as such)."""
     table = Table(title="Dataset", title_justify="left")
     table.add_column("label")
@@ -26,8 +27,11 @@ def split_table(labels: tuple[str, ...], counts: dict[Split, Counter[str]],
 
 def confusion_table(result: EvalResult, *, title: str) -> Table:
     """The confusion matrix with its labels: rows true, columns predicted."""
-    table = Table(title=f"{title}: accuracy {result.accuracy:.1%} on {result.n_examples} "
-                  f"windows, cross-entropy {result.cross_entropy:.3f}", title_justify="left")
+    table = Table(
+        title=f"{title}: accuracy {result.accuracy:.1%} on {result.n_examples} "
+        f"windows, cross-entropy {result.cross_entropy:.3f}",
+        title_justify="left",
+    )
     table.add_column("true \\ predicted")
     for label in result.labels:
         table.add_column(label, justify="right")
