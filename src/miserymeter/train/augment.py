@@ -94,6 +94,15 @@ def mix_background(
     return out
 
 
+def low_pass_cutoffs_hz(n_rows: int, rng: torch.Generator, *, nyquist_hz: float) -> Tensor:
+    """Half phone-like (3.3-4 kHz, as 8 kHz recordings are), half wider, up to Nyquist."""
+    low, high = (min(f, nyquist_hz) for f in PHONE_LOW_PASS_HZ)
+    phone_like = torch.rand(n_rows, generator=rng) < 0.5
+    return torch.where(
+        phone_like, uniform(low, high, (n_rows,), rng), uniform(high, nyquist_hz, (n_rows,), rng)
+    )
+
+
 def microphone_responses(
     n_rows: int, n_samples: int, rng: torch.Generator, *, sample_rate_hz: int, probability: float
 ) -> Tensor:
@@ -101,17 +110,8 @@ def microphone_responses(
     tilt; rows not chosen (1 - `probability`) stay flat."""
     freqs_hz = torch.fft.rfftfreq(n_samples, d=1.0 / sample_rate_hz)
     freqs_hz[0] = freqs_hz[1]
-    nyquist_hz = sample_rate_hz / 2
     shape = (n_rows, 1)
-    # Half the low-passes are phone-like (3.3-4 kHz, as 8 kHz recordings are), half wider.
-    phone_like = torch.rand(shape, generator=rng) < 0.5
-    low_pass_hz = torch.where(
-        phone_like,
-        uniform(
-            min(PHONE_LOW_PASS_HZ[0], nyquist_hz), min(PHONE_LOW_PASS_HZ[1], nyquist_hz), shape, rng
-        ),
-        uniform(min(PHONE_LOW_PASS_HZ[1], nyquist_hz), nyquist_hz, shape, rng),
-    )
+    low_pass_hz = low_pass_cutoffs_hz(n_rows, rng, nyquist_hz=sample_rate_hz / 2)[:, None]
     high_pass_hz = uniform(20.0, 400.0, shape, rng)
     order = torch.randint(2, 9, shape, generator=rng)
     tilt_db_per_octave = uniform(-3.0, 3.0, shape, rng)
@@ -140,6 +140,8 @@ def room_tone_spectra(
     freqs[0] = freqs[1]
     exponent = uniform(0.0, 1.0, (n_rows, 1), rng)  # 0 white, 0.5 pink, 1 brown
     white = torch.randn((n_rows, len(freqs)), generator=rng, dtype=torch.complex64)
+    white[:, 0] = 0  # no DC; and irfft drops the imaginary part of the DC and Nyquist bins,
+    white[:, -1] = 0  # which would otherwise count in the level below but not in the sound
     spectra = white / freqs**exponent
     rms = (2 * spectra.abs().square().sum(dim=1, keepdim=True)).sqrt() / n_samples  # Parseval
     level_dbfs = uniform(min_level_dbfs, max_level_dbfs, (n_rows, 1), rng)

@@ -83,7 +83,7 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         model.load_state_dict(resumed.model_state)
         optimizer.load_state_dict(resumed.optimizer_state)
         start_step = resumed.step
-        console.print(f"resuming from {config.start_checkpoint} at step {start_step}")
+        console.print(f"resuming from {config.start_checkpoint} at step {start_step}", markup=False)
 
     augment = AugmentConfig(
         sample_rate_hz=config.sample_rate,

@@ -169,8 +169,8 @@ class TutorialConv(nn.Module):
         self.features = LogMel(config.frontend)
         self.spec_augment = SpecAugment()
         self.input_norm = nn.BatchNorm2d(1)
-        self.conv1 = nn.Conv2d(1, channels, (8, 20), padding="same")
-        self.conv2 = nn.Conv2d(channels, channels, (4, 10), padding="same")
+        self.conv1 = nn.Conv2d(1, channels, (8, 20))
+        self.conv2 = nn.Conv2d(channels, channels, (4, 10))
         self.dropout = nn.Dropout(config.dropout)
         n_frames = config.frontend.n_frames(config.n_window)
         n_flat = channels * (config.frontend.n_mels // 2) * (n_frames // 2)
@@ -179,9 +179,18 @@ class TutorialConv(nn.Module):
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         waveform = F.pad(waveform, (0, self.n_window))[:, : self.n_window]
         x = self.input_norm(self.spec_augment(self.features(waveform)))
-        x = F.max_pool2d(self.dropout(F.relu(self.conv1(x))), 2)
-        x = self.dropout(F.relu(self.conv2(x)))
+        x = F.max_pool2d(self.dropout(F.relu(self.conv1(_pad_same(x, (8, 20))))), 2)
+        x = self.dropout(F.relu(self.conv2(_pad_same(x, (4, 10)))))
         return self.classifier(x.flatten(1))
+
+
+def _pad_same(x: torch.Tensor, kernel: tuple[int, int]) -> torch.Tensor:
+    """Zero-pad [.., mels, frames] so a convolution keeps its size, as TensorFlow's 'SAME'."""
+    (mel_total, time_total) = (kernel[0] - 1, kernel[1] - 1)
+    return F.pad(
+        x,
+        (time_total // 2, time_total - time_total // 2, mel_total // 2, mel_total - mel_total // 2),
+    )
 
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"tcresnet": TCResNet, "conv": TutorialConv}

@@ -1,0 +1,278 @@
+"""Shared fixtures: the CLI as users run it, a tiny real-audio dataset, one trained run.
+
+Training and export are expensive, so they happen once per session: `train_dir` trains the
+default architecture, `conv_checkpoint` a few steps of the tutorial's `conv`, and
+`exported_model` exports the first. Only the tests marked `slow` ask for them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from miserymeter.inference.bundled import EXAMPLES_DIR
+from miserymeter.train.dataset import Split, which_set
+
+# Tiny batches train fastest on one thread, and with another process busy on the same cores
+# torch's default thread pool makes each step up to a hundred times slower. Subprocesses
+# inherit this, and torch (imported by some tests) reads it when it is first imported.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+CLI_TIMEOUT_S = 120.0
+CLIP_S = 1.2
+VALIDATION_PERCENTAGE = 10.0
+TESTING_PERCENTAGE = 10.0
+
+# The tutorial's flags, as the brief for a quick run gives them: 40 steps in two phases.
+TRAIN_FLAGS = (
+    "--wanted_words=crying",
+    "--sample_rate=16000",
+    "--clip_duration_ms=1000",
+    "--how_many_training_steps=30,10",
+    "--learning_rate=0.001,0.0001",
+    "--eval_step_interval=20",
+    "--save_step_interval=10",
+    "--batch_size=16",
+    f"--validation_percentage={VALIDATION_PERCENTAGE:g}",
+    f"--testing_percentage={TESTING_PERCENTAGE:g}",
+)
+
+CRYING_EXAMPLES = (
+    "crying-fullband-esc50-4-185575-B.flac",
+    "crying-phone-donateacry-c10e2b0f.flac",
+)
+NOISE_EXAMPLES = (
+    "cat-esc50-4-133047-A.flac",
+    "dog-esc50-4-184575-A.flac",
+    "laughing-esc50-4-132810-A.flac",
+    "music-brahms-hungarian-dance-5.flac",
+    "speech-librispeech-198-209-0000.flac",
+)
+QUIET_EXAMPLE = "quiet-room-synthetic.flac"
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def cli_command() -> list[str]:
+    """The `miserymeter` console script of this interpreter's environment."""
+    script = Path(sys.executable).with_name("miserymeter")
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-m", "miserymeter.cli"]
+
+
+def cli_env() -> dict[str, str]:
+    """The caller's environment, without settings that would colour or resize rich's output."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
+    return {**env, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def run_miserymeter(
+    *args: str | Path, timeout_s: float = CLI_TIMEOUT_S
+) -> subprocess.CompletedProcess[str]:
+    """Run `miserymeter ARGS...` in a subprocess, as a user would, and capture its output."""
+    return subprocess.run(
+        [*cli_command(), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env=cli_env(),
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def run_cli() -> CliRunner:
+    """`run_cli("classify", path, "--json")` → the finished subprocess."""
+    return run_miserymeter
+
+
+@pytest.fixture(scope="session")
+def miserymeter_command() -> list[str]:
+    """The command that starts the CLI, for tests that need `subprocess.Popen`."""
+    return cli_command()
+
+
+@pytest.fixture(scope="session")
+def miserymeter_env() -> dict[str, str]:
+    """The environment `run_cli` gives the CLI."""
+    return cli_env()
+
+
+def group_in_split(prefix: str, split: Split) -> str:
+    """A `_nohash_` group name starting with `prefix` that the stable hash puts in `split`."""
+    for n in range(10_000):
+        group = f"{prefix}-{n}"
+        if (
+            which_set(
+                Path(f"{group}_nohash_0.wav"),
+                validation_percentage=VALIDATION_PERCENTAGE,
+                testing_percentage=TESTING_PERCENTAGE,
+            )
+            == split
+        ):
+            return group
+    raise AssertionError(f"no group name for {prefix} lands in {split}")
+
+
+def cut_into_clips(source: Path, folder: Path, *, prefix: str, splits: list[Split]) -> None:
+    """Cut `source` into consecutive CLIP_S clips, the k-th one in a group of `splits[k]`.
+
+    Clips sent to the same split share one `_nohash_` group, as clips of one recording should.
+    Files keep their own sample rate, so an 8 kHz source makes training resample.
+    """
+    samples, rate_hz = sf.read(source, dtype="float32")
+    n_clip = round(CLIP_S * rate_hz)
+    assert len(samples) >= n_clip * len(splits), f"{source} is too short for {len(splits)} clips"
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, split in enumerate(splits):
+        clip = samples[k * n_clip : (k + 1) * n_clip]
+        sf.write(folder / f"{group_in_split(prefix, split)}_nohash_{k}.wav", clip, rate_hz)
+
+
+def build_tiny_dataset(data_dir: Path) -> Path:
+    """`crying/` and `noise/` cut from the example clips, the quiet room as background noise.
+
+    Every split gets some crying and some noise, so validation and testing are never empty.
+    """
+    every_split: list[Split] = ["training", "validation", "testing"]
+    crying_dir = data_dir / "crying"
+    cut_into_clips(
+        EXAMPLES_DIR / CRYING_EXAMPLES[0], crying_dir, prefix="fullband", splits=every_split
+    )
+    cut_into_clips(
+        EXAMPLES_DIR / CRYING_EXAMPLES[1],
+        crying_dir,
+        prefix="phone",
+        splits=["training", "training", "training", "validation", "testing"],
+    )
+    for name in NOISE_EXAMPLES:
+        prefix = name.split("-")[0]
+        cut_into_clips(EXAMPLES_DIR / name, data_dir / "noise", prefix=prefix, splits=every_split)
+    background_dir = data_dir / "_background_noise_"
+    background_dir.mkdir()
+    samples, rate_hz = sf.read(EXAMPLES_DIR / QUIET_EXAMPLE, dtype="float32")
+    sf.write(background_dir / "quiet-room.wav", samples, rate_hz)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dataset folder of 1.2 s clips cut from the bundled examples (about 25 files)."""
+    return build_tiny_dataset(tmp_path_factory.mktemp("tiny") / "data")
+
+
+def with_flags(*overrides: str) -> tuple[str, ...]:
+    """TRAIN_FLAGS, each `--name=value` of `overrides` replacing or adding that flag."""
+    names = {flag.split("=", 1)[0] for flag in overrides}
+    return (*(f for f in TRAIN_FLAGS if f.split("=", 1)[0] not in names), *overrides)
+
+
+@pytest.fixture(scope="session")
+def train_flags() -> Callable[..., tuple[str, ...]]:
+    """`train_flags("--batch_size=4")`: the session run's flags, some changed (resuming needs
+    the same labels, clip duration and front end)."""
+    return with_flags
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    train_dir: Path
+    process: subprocess.CompletedProcess[str]
+
+
+def train(data_dir: Path, train_dir: Path, *overrides: str) -> TrainingRun:
+    process = run_miserymeter(
+        "train", f"--data_dir={data_dir}", f"--train_dir={train_dir}", *with_flags(*overrides)
+    )
+    return TrainingRun(train_dir, process)
+
+
+@pytest.fixture(scope="session")
+def _training(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> TrainingRun:
+    return train(tiny_dataset, tmp_path_factory.mktemp("training") / "run")
+
+
+@pytest.fixture(scope="session")
+def train_output(_training: TrainingRun) -> subprocess.CompletedProcess[str]:
+    """The finished `miserymeter train` process of the session's training run."""
+    return _training.process
+
+
+@pytest.fixture(scope="session")
+def train_dir(_training: TrainingRun) -> Path:
+    """The `--train_dir` of a successful 40-step `tcresnet` run on the tiny dataset."""
+    process = _training.process
+    assert process.returncode == 0, f"training failed:\n{process.stdout}\n{process.stderr}"
+    return _training.train_dir
+
+
+@pytest.fixture(scope="session")
+def conv_checkpoint(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The final checkpoint of 10 steps of the tutorial's `conv` architecture."""
+    run = train(
+        tiny_dataset,
+        tmp_path_factory.mktemp("training-conv") / "run",
+        "--model_architecture=conv",
+        "--how_many_training_steps=10",
+        "--learning_rate=0.001",
+        "--eval_step_interval=10",
+    )
+    assert run.process.returncode == 0, f"training failed:\n{run.process.stderr}"
+    return run.train_dir / "conv.ckpt-10.pt"
+
+
+@pytest.fixture(scope="session")
+def exported_model(train_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session run's last checkpoint, exported by `miserymeter export` into its own folder."""
+    output_file = tmp_path_factory.mktemp("export") / "model.onnx"
+    checkpoint = train_dir / "tcresnet.ckpt-40.pt"
+    process = run_miserymeter(
+        "export", f"--start_checkpoint={checkpoint}", f"--output_file={output_file}"
+    )
+    assert process.returncode == 0, f"export failed:\n{process.stdout}\n{process.stderr}"
+    return output_file
+
+
+def write_tone(
+    path: Path,
+    *,
+    duration_s: float,
+    sample_rate_hz: int = 16_000,
+    frequency_hz: float = 440.0,
+    n_channels: int = 1,
+) -> Path:
+    """Write a half-scale sine tone, the same in every channel; returns `path`."""
+    t_s = np.arange(round(duration_s * sample_rate_hz)) / sample_rate_hz
+    tone = (0.5 * np.sin(2 * np.pi * frequency_hz * t_s)).astype(np.float32)
+    sf.write(path, np.repeat(tone[:, None], n_channels, axis=1), sample_rate_hz)
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_tone() -> Callable[..., Path]:
+    """`make_tone(path, duration_s=1.0, sample_rate_hz=..., frequency_hz=..., n_channels=...)`."""
+    return write_tone
+
+
+@pytest.fixture
+def synthetic_dataset(tmp_path: Path) -> Path:
+    """A minimal valid dataset of tones: `crying/` and `noise/`, three 1.2 s clips each."""
+    data_dir = tmp_path / "data"
+    for label, frequency_hz in (("crying", 450.0), ("noise", 120.0)):
+        (data_dir / label).mkdir(parents=True)
+        for k in range(3):
+            write_tone(
+                data_dir / label / f"{label}{k}_nohash_0.wav",
+                duration_s=1.2,
+                frequency_hz=frequency_hz * (k + 1),
+            )
+    return data_dir

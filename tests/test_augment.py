@@ -1,0 +1,120 @@
+"""Augmentation, batch sampling and the corpus's family grouping: exact expectations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from miserymeter.train.augment import (
+    PHONE_LOW_PASS_HZ,
+    AugmentConfig,
+    augment_batch,
+    low_pass_cutoffs_hz,
+    microphone_responses,
+    room_tone,
+    time_shift,
+)
+from miserymeter.train.batches import BatchSampler, ClipSet, loud_window_starts
+from miserymeter.train.corpus import group_name
+from miserymeter.train.dataset import model_labels, which_set
+
+RATE_HZ = 16_000
+
+
+def test_time_shift_moves_rows_and_fills_with_zeros() -> None:
+    batch = torch.arange(1.0, 21.0).repeat(8, 1)
+    shifted = time_shift(batch, torch.Generator().manual_seed(3), max_shift=5)
+    for row in shifted:
+        nonzero = torch.nonzero(row).flatten()
+        first, last = int(nonzero[0]), int(nonzero[-1])
+        values = row[first : last + 1]
+        assert torch.equal(values, torch.arange(values[0].item(), values[-1].item() + 1))
+        assert abs(int(values[0].item()) - 1 - first) <= 5
+
+
+def test_room_tone_has_the_asked_rms_level() -> None:
+    tone = room_tone(
+        6, RATE_HZ, torch.Generator().manual_seed(0), min_level_dbfs=-60.0, max_level_dbfs=-60.0
+    )
+    level_dbfs = 20 * torch.log10(tone.square().mean(dim=1).sqrt())
+    assert torch.allclose(level_dbfs, torch.full((6,), -60.0), atol=0.5)
+
+
+def test_microphone_responses_are_flat_when_never_chosen() -> None:
+    response = microphone_responses(
+        4, RATE_HZ, torch.Generator().manual_seed(0), sample_rate_hz=RATE_HZ, probability=0.0
+    )
+    assert torch.equal(response, torch.ones_like(response))
+
+
+def test_half_the_low_passes_are_phone_like() -> None:
+    cutoffs_hz = low_pass_cutoffs_hz(4_000, torch.Generator().manual_seed(0), nyquist_hz=8_000.0)
+    phone_like = (cutoffs_hz >= PHONE_LOW_PASS_HZ[0]) & (cutoffs_hz <= PHONE_LOW_PASS_HZ[1])
+    assert 0.45 < phone_like.float().mean().item() < 0.55
+    assert cutoffs_hz.min() >= PHONE_LOW_PASS_HZ[0]
+    assert cutoffs_hz.max() <= 8_000.0
+
+
+def test_augment_batch_is_reproducible_and_bounded() -> None:
+    config = AugmentConfig(sample_rate_hz=RATE_HZ, time_shift_samples=1_600)
+    batch = 0.5 * torch.randn(8, RATE_HZ, generator=torch.Generator().manual_seed(1))
+    silence = torch.tensor([True, False] * 4)
+    background = [0.3 * torch.randn(3 * RATE_HZ, generator=torch.Generator().manual_seed(2))]
+    first, second = (
+        augment_batch(
+            batch, silence, torch.Generator().manual_seed(7), config=config, backgrounds=background
+        )
+        for _ in range(2)
+    )
+    assert torch.equal(first, second)
+    assert first.abs().max() <= 1.0
+    quiet = augment_batch(
+        torch.zeros(4, RATE_HZ),
+        torch.ones(4, dtype=torch.bool),
+        torch.Generator().manual_seed(7),
+        config=config,
+        backgrounds=background,
+    )
+    assert (quiet.abs().amax(dim=1) > 0).all()  # silence rows get background and room tone
+
+
+def test_loud_window_starts_find_the_burst() -> None:
+    clip = np.zeros(5 * RATE_HZ, dtype=np.float32)
+    clip[3 * RATE_HZ : 4 * RATE_HZ] = 0.5
+    starts = loud_window_starts(clip, n_window=RATE_HZ)
+    assert starts[0] == 3 * RATE_HZ
+    assert all(2 * RATE_HZ < s < 4 * RATE_HZ for s in starts)
+
+
+def test_batch_sampler_keeps_the_tutorial_proportions() -> None:
+    labels = model_labels(["crying"])
+    clips = [np.ones(RATE_HZ, dtype=np.float32)] * 30
+    label_indices = [2] * 10 + [1] * 20  # 10 crying, 20 unknown
+    sampler = BatchSampler(
+        ClipSet.build(clips, label_indices, n_window=RATE_HZ),
+        labels=labels,
+        n_window=RATE_HZ,
+        silence_percentage=20.0,
+        unknown_percentage=150.0,
+    )
+    _, truth, is_silence = sampler.sample(20_000, np.random.default_rng(0))
+    fractions = np.bincount(truth, minlength=3) / len(truth)
+    expected = np.array([2.0, 15.0, 10.0]) / 27.0  # silence 20 %, unknown 150 % of 10 cries
+    assert np.allclose(fractions, expected, atol=0.015)
+    assert np.array_equal(is_silence, truth == 0)
+
+
+def test_a_family_and_a_recording_source_share_one_split() -> None:
+    family = "donateacry__090C15A8-5406-4EA5-97A3-81F6527227C0"
+    cries = [Path(f"{family}-14301475{n}-1.0-m-72-hu.flac") for n in range(15, 35)]
+    takes = [Path(f"esc50__cat__4-133047-{t}-5.flac") for t in "ABC"]
+    for group in (cries, takes):
+        names = {group_name(p).split("_nohash_")[0] for p in group}
+        assert len(names) == 1
+        splits = {
+            which_set(Path(group_name(p)), validation_percentage=15, testing_percentage=15)
+            for p in group
+        }
+        assert len(splits) == 1

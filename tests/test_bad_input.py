@@ -1,0 +1,268 @@
+"""Every bad input a user can give ends in one clear `error:` line, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import soundfile as sf
+from onnx import TensorProto, helper
+
+from miserymeter.inference.bundled import EXAMPLES_DIR
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+DOG = EXAMPLES_DIR / "dog-esc50-4-184575-A.flac"
+
+
+def assert_one_error_line(process: subprocess.CompletedProcess[str], *names: str | Path) -> str:
+    """Non-zero exit, one `error:` line on stderr that names every one of `names`."""
+    assert process.returncode != 0
+    assert "Traceback" not in process.stderr + process.stdout
+    lines = process.stderr.splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{process.stderr}"
+    (line,) = lines
+    assert line.startswith("error: ")
+    for name in names:
+        assert str(name) in line
+    return line
+
+
+def write_garbage(path: Path, *, seed: int = 1) -> Path:
+    """Random bytes. Seed 1's start with an MPEG frame sync (0xFFE4), so libsndfile tries its
+    MP3 decoder, which likes to print notes of its own to stderr."""
+    path.write_bytes(np.random.default_rng(seed).bytes(2_000))
+    return path
+
+
+@pytest.mark.parametrize("seed", [0, 1], ids=["random", "mpeg-like"])
+def test_classify_corrupt_file(run_cli: RunCli, tmp_path: Path, seed: int) -> None:
+    corrupt = write_garbage(tmp_path / "corrupt.wav", seed=seed)
+
+    line = assert_one_error_line(run_cli("classify", corrupt), corrupt)
+    assert "not a readable audio file" in line
+
+
+def test_classify_empty_file(run_cli: RunCli, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+
+    assert_one_error_line(run_cli("classify", empty), empty)
+
+
+def test_classify_file_without_samples(run_cli: RunCli, tmp_path: Path) -> None:
+    silent = tmp_path / "no-frames.wav"
+    sf.write(silent, np.zeros((0, 1), dtype=np.float32), 16_000)
+
+    line = assert_one_error_line(run_cli("classify", silent), silent)
+    assert "no audio samples" in line
+
+
+def test_classify_missing_file(run_cli: RunCli, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.wav"
+
+    line = assert_one_error_line(run_cli("classify", missing), missing)
+    assert "no such file" in line
+
+
+def test_classify_stops_at_the_first_bad_file_after_the_good_ones(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    corrupt = write_garbage(tmp_path / "corrupt.wav")
+
+    process = run_cli("classify", DOG, corrupt, "--json")
+
+    assert_one_error_line(process, corrupt)
+    assert len(process.stdout.splitlines()) == 1  # the dog's result was printed first
+
+
+def test_classify_without_files(run_cli: RunCli) -> None:
+    line = assert_one_error_line(run_cli("classify"))
+    assert "--examples" in line
+
+
+def test_classify_with_non_onnx_model(run_cli: RunCli, tmp_path: Path) -> None:
+    fake = tmp_path / "model.onnx"
+    fake.write_text("this is not a model\n")
+
+    line = assert_one_error_line(run_cli("classify", DOG, "--model", fake), fake)
+    assert "not an ONNX model" in line
+
+
+def test_classify_with_missing_model(run_cli: RunCli, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.onnx"
+
+    line = assert_one_error_line(run_cli("classify", DOG, "--model", missing), missing)
+    assert "no such model file" in line
+
+
+def write_foreign_onnx(path: Path) -> Path:
+    """A valid ONNX model that is not ours: Identity from `waveform` to `probabilities`, but
+    without the Misery Meter metadata."""
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["waveform"], ["probabilities"])],
+        "foreign",
+        [helper.make_tensor_value_info("waveform", TensorProto.FLOAT, ["batch", "samples"])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", "samples"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save_model(model, str(path))
+    return path
+
+
+def test_classify_with_foreign_onnx_model(run_cli: RunCli, tmp_path: Path) -> None:
+    foreign = write_foreign_onnx(tmp_path / "foreign.onnx")
+
+    line = assert_one_error_line(run_cli("classify", DOG, "--model", foreign), foreign)
+    assert "not a Misery Meter model" in line
+
+
+def train_args(data_dir: Path, train_dir: Path, *overrides: str) -> list[str]:
+    """`train` with a two-step run's flags, each `--name=value` override replacing its flag."""
+    flags = {
+        "--wanted_words": "crying",
+        "--how_many_training_steps": "2",
+        "--learning_rate": "0.001",
+        "--batch_size": "4",
+    }
+    for flag in overrides:
+        name, value = flag.split("=", 1)
+        flags[name] = value
+    return [
+        "train",
+        f"--data_dir={data_dir}",
+        f"--train_dir={train_dir}",
+        *(f"{name}={value}" for name, value in flags.items()),
+    ]
+
+
+def test_train_missing_data_dir(run_cli: RunCli, tmp_path: Path) -> None:
+    missing, train_dir = tmp_path / "no-data", tmp_path / "run"
+
+    assert_one_error_line(run_cli(*train_args(missing, train_dir)), missing)
+    assert not train_dir.exists()
+
+
+def test_train_wanted_word_without_folder(
+    run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path
+) -> None:
+    train_dir = tmp_path / "run"
+
+    process = run_cli(*train_args(synthetic_dataset, train_dir, "--wanted_words=crying,laughing"))
+
+    assert_one_error_line(process, synthetic_dataset / "laughing", "--wanted_words")
+    assert not train_dir.exists()
+
+
+def test_train_empty_wanted_folder(
+    run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path
+) -> None:
+    (synthetic_dataset / "laughing").mkdir()
+    train_dir = tmp_path / "run"
+
+    process = run_cli(*train_args(synthetic_dataset, train_dir, "--wanted_words=crying,laughing"))
+
+    line = assert_one_error_line(process, synthetic_dataset / "laughing")
+    assert "no audio files" in line
+    assert not train_dir.exists()
+
+
+def test_train_corrupt_clip_in_dataset(
+    run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path
+) -> None:
+    corrupt = write_garbage(synthetic_dataset / "noise" / "broken_nohash_0.wav")
+    train_dir = tmp_path / "run"
+
+    process = run_cli(*train_args(synthetic_dataset, train_dir))
+
+    line = assert_one_error_line(process, corrupt)
+    assert "not a readable audio file" in line
+    assert not train_dir.exists()
+
+
+def test_train_phase_counts_differ(
+    run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path
+) -> None:
+    process = run_cli(
+        *train_args(
+            synthetic_dataset,
+            tmp_path / "run",
+            "--how_many_training_steps=2,2",
+            "--learning_rate=0.001",
+        )
+    )
+
+    assert_one_error_line(process, "--how_many_training_steps", "--learning_rate")
+
+
+@pytest.mark.parametrize("value", ["2,x", "0"])
+def test_train_bad_step_list(
+    run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path, value: str
+) -> None:
+    process = run_cli(
+        *train_args(synthetic_dataset, tmp_path / "run", f"--how_many_training_steps={value}")
+    )
+
+    assert_one_error_line(process, "--how_many_training_steps", value)
+
+
+def test_train_clip_shorter_than_a_second(
+    run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path
+) -> None:
+    train_dir = tmp_path / "run"
+
+    process = run_cli(*train_args(synthetic_dataset, train_dir, "--clip_duration_ms=500"))
+
+    assert_one_error_line(process, "--clip_duration_ms=500")
+    assert not train_dir.exists()
+
+
+def test_train_unknown_architecture(
+    run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path
+) -> None:
+    process = run_cli(
+        *train_args(synthetic_dataset, tmp_path / "run", "--model_architecture=transformer")
+    )
+
+    assert_one_error_line(process, "--model_architecture", "transformer")
+
+
+def test_export_missing_checkpoint(run_cli: RunCli, tmp_path: Path) -> None:
+    missing = tmp_path / "tcresnet.ckpt-100.pt"
+    output_file = tmp_path / "model.onnx"
+
+    process = run_cli("export", f"--start_checkpoint={missing}", f"--output_file={output_file}")
+
+    line = assert_one_error_line(process, missing)
+    assert "no such checkpoint" in line
+    assert not output_file.exists()
+
+
+@pytest.mark.parametrize("command", ["export", "freeze"])
+def test_export_file_that_is_not_a_checkpoint(
+    run_cli: RunCli, tmp_path: Path, command: str
+) -> None:
+    not_checkpoint = write_garbage(tmp_path / "tcresnet.ckpt-100.pt")
+    output_file = tmp_path / "model.onnx"
+
+    process = run_cli(
+        command, f"--start_checkpoint={not_checkpoint}", f"--output_file={output_file}"
+    )
+
+    line = assert_one_error_line(process, not_checkpoint)
+    assert "not a Misery Meter checkpoint" in line
+    assert not output_file.exists()
+
+
+def test_export_audio_file_given_as_checkpoint(run_cli: RunCli, tmp_path: Path) -> None:
+    output_file = tmp_path / "model.onnx"
+
+    process = run_cli("export", f"--start_checkpoint={DOG}", f"--output_file={output_file}")
+
+    assert_one_error_line(process, DOG)
+    assert not output_file.exists()

@@ -1,0 +1,391 @@
+"""Train on a tiny real-audio dataset with the tutorial's flags, resume, stop, and export.
+
+Everything goes through the `miserymeter` command, as users run it; the exported ONNX file is
+then checked against PyTorch running the checkpoint's own weights.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from miserymeter import __version__
+from miserymeter.audio.io import fit_length, read_audio
+from miserymeter.inference.bundled import EXAMPLES_DIR
+from miserymeter.inference.model import Classifier
+from miserymeter.train.checkpoint import load_checkpoint
+from miserymeter.train.dataset import data_sha256, scan_dataset
+from miserymeter.train.models import ProbabilityModel, build_model
+
+pytestmark = pytest.mark.slow
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+TrainFlags = Callable[..., tuple[str, ...]]
+LABELS = ["_silence_", "_unknown_", "crying"]
+METADATA_KEYS = {
+    "labels",
+    "sample_rate",
+    "clip_duration_ms",
+    "miserymeter_format",
+    "data_sha256",
+    "training_steps",
+    "trained_at",
+    "miserymeter_version",
+    "architecture",
+    "frontend",
+}
+BATCH_OF_THREE = (
+    "crying-fullband-esc50-4-185575-B.flac",
+    "dog-esc50-4-184575-A.flac",
+    "music-brahms-hungarian-dance-5.flac",
+)
+BATCH_OF_ONE = ("crying-phone-donateacry-c10e2b0f.flac",)  # 8 kHz, resampled on reading
+
+
+def example_batch(names: tuple[str, ...], *, duration_s: float) -> np.ndarray:
+    """Real clips at 16 kHz, cut or padded to `duration_s`, as a [batch, samples] array."""
+    n_samples = round(duration_s * 16_000)
+    clips = [read_audio(EXAMPLES_DIR / name, sample_rate_hz=16_000).samples for name in names]
+    return np.stack([fit_length(clip, n_samples) for clip in clips]).astype(np.float32)
+
+
+def torch_probabilities(checkpoint_file: Path, batch: np.ndarray) -> np.ndarray:
+    """What PyTorch makes of `batch` with the checkpoint's weights, wrapped as exported."""
+    checkpoint = load_checkpoint(checkpoint_file)
+    network = build_model(checkpoint.model_config)
+    network.load_state_dict(checkpoint.model_state)
+    model = ProbabilityModel(network).eval()
+    with torch.no_grad():
+        return model(torch.from_numpy(batch)).numpy()
+
+
+def onnx_metadata(path: Path) -> dict[str, str]:
+    return {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+
+
+# Training --------------------------------------------------------------------------------
+
+
+def test_training_saves_a_checkpoint_every_save_step_interval(
+    train_output: subprocess.CompletedProcess[str], train_dir: Path
+) -> None:
+    assert train_output.returncode == 0, train_output.stderr
+    checkpoints = sorted(p.name for p in train_dir.glob("*.pt"))
+    assert checkpoints == [f"tcresnet.ckpt-{step}.pt" for step in (10, 20, 30, 40)]
+    assert not list(train_dir.glob("*.partial"))
+    assert load_checkpoint(train_dir / "tcresnet.ckpt-40.pt").step == 40
+    assert load_checkpoint(train_dir / "tcresnet.ckpt-10.pt").step == 10
+
+
+def test_training_writes_tensorboard_events_and_plots(train_dir: Path) -> None:
+    events = list((train_dir / "logs").rglob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0
+    for plot in ("confusion_matrix.png", "training_curves.png"):
+        assert (train_dir / plot).read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), plot
+        assert (train_dir / plot).stat().st_size > 5_000
+
+
+def test_training_writes_test_metrics(train_dir: Path, tiny_dataset: Path) -> None:
+    metrics = json.loads((train_dir / "test_metrics.json").read_text())
+
+    assert metrics["labels"] == LABELS
+    assert metrics["steps"] == 40
+    matrix = np.array(metrics["confusion_matrix"])
+    assert matrix.shape == (3, 3)
+    assert matrix.sum() == metrics["n_examples"] > 0
+    assert 0.0 <= metrics["accuracy"] <= 1.0
+    index = scan_dataset(
+        tiny_dataset, wanted_words=["crying"], validation_percentage=10, testing_percentage=10
+    )
+    assert metrics["data_sha256"] == data_sha256(index)
+
+
+def test_training_reports_dataset_conversions_and_confusion_matrices(
+    train_output: subprocess.CompletedProcess[str],
+) -> None:
+    stdout = train_output.stdout
+    assert "resampled 5 files from 8000 Hz to 16000 Hz" in stdout  # the phone cry's clips
+    assert re.search(r"cropped \d+ files longer than 1000 ms", stdout)
+    for title in ("Step 20 validation", "Step 40 validation", "Final test"):
+        assert title in stdout
+    final = stdout[stdout.index("Final test") :]
+    assert "true \\ predicted" in final
+    for label in LABELS:
+        assert re.search(rf"^\W*{re.escape(label)}\W+\d+\W+\d+\W+\d+\W*$", final, re.MULTILINE), (
+            f"no confusion-matrix row for {label}"
+        )
+    assert "export it with: miserymeter export --start_checkpoint=" in stdout
+    assert "resuming" not in stdout
+
+
+def test_checkpoint_remembers_its_run(train_dir: Path, tiny_dataset: Path) -> None:
+    checkpoint = load_checkpoint(train_dir / "tcresnet.ckpt-40.pt")
+
+    assert checkpoint.model_config.architecture == "tcresnet"
+    assert list(checkpoint.model_config.labels) == LABELS
+    assert checkpoint.model_config.clip_duration_ms == 1_000
+    assert checkpoint.model_config.frontend.sample_rate_hz == 16_000
+    index = scan_dataset(
+        tiny_dataset, wanted_words=["crying"], validation_percentage=10, testing_percentage=10
+    )
+    assert checkpoint.data_sha256 == data_sha256(index)
+    datetime.fromisoformat(checkpoint.trained_at)
+
+
+def test_resume_continues_from_the_checkpoint_step(
+    run_cli: RunCli,
+    train_dir: Path,
+    tiny_dataset: Path,
+    train_flags: TrainFlags,
+    tmp_path: Path,
+) -> None:
+    start = train_dir / "tcresnet.ckpt-20.pt"
+    resumed_dir = tmp_path / "resumed"
+
+    process = run_cli(
+        "train",
+        f"--data_dir={tiny_dataset}",
+        f"--train_dir={resumed_dir}",
+        *train_flags(f"--start_checkpoint={start}"),
+    )
+
+    assert process.returncode == 0, process.stderr
+    assert f"resuming from {start} at step 20" in process.stdout
+    assert sorted(p.name for p in resumed_dir.glob("*.pt")) == [
+        "tcresnet.ckpt-30.pt",
+        "tcresnet.ckpt-40.pt",
+    ]
+    assert load_checkpoint(resumed_dir / "tcresnet.ckpt-40.pt").step == 40
+
+
+def test_checkpoint_of_another_architecture_names_the_right_flag(
+    run_cli: RunCli,
+    conv_checkpoint: Path,
+    tiny_dataset: Path,
+    train_flags: TrainFlags,
+    tmp_path: Path,
+) -> None:
+    process = run_cli(
+        "train",
+        f"--data_dir={tiny_dataset}",
+        f"--train_dir={tmp_path / 'run'}",
+        *train_flags(f"--start_checkpoint={conv_checkpoint}", "--model_architecture=tcresnet"),
+    )
+
+    assert process.returncode == 1
+    assert "Traceback" not in process.stderr
+    (line,) = process.stderr.splitlines()
+    assert line.startswith("error: ")
+    assert str(conv_checkpoint) in line
+    assert "--model_architecture=conv" in line
+
+
+def test_resume_with_other_labels_is_refused(
+    run_cli: RunCli,
+    train_dir: Path,
+    tiny_dataset: Path,
+    train_flags: TrainFlags,
+    tmp_path: Path,
+) -> None:
+    start = train_dir / "tcresnet.ckpt-20.pt"
+
+    process = run_cli(
+        "train",
+        f"--data_dir={tiny_dataset}",
+        f"--train_dir={tmp_path / 'run'}",
+        *train_flags(f"--start_checkpoint={start}", "--wanted_words=crying,noise"),
+    )
+
+    assert process.returncode == 1
+    (line,) = process.stderr.splitlines()
+    assert line.startswith("error: ")
+    assert str(start) in line
+    assert "labels" in line
+
+
+def wait_for_first_checkpoint(
+    process: subprocess.Popen[str], train_dir: Path, *, timeout_s: float
+) -> Path:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if checkpoints := sorted(train_dir.glob("*.pt")):
+            return checkpoints[0]
+        assert process.poll() is None, "training ended before saving any checkpoint"
+        time.sleep(0.05)
+    raise AssertionError(f"no checkpoint in {train_dir} after {timeout_s} s")
+
+
+def test_ctrl_c_saves_a_checkpoint_that_resumes(
+    run_cli: RunCli,
+    miserymeter_command: list[str],
+    miserymeter_env: dict[str, str],
+    tiny_dataset: Path,
+    train_flags: TrainFlags,
+    tmp_path: Path,
+) -> None:
+    train_dir = tmp_path / "run"
+    folders = (f"--data_dir={tiny_dataset}", f"--train_dir={train_dir}")
+    endless = train_flags(
+        "--how_many_training_steps=100000",
+        "--learning_rate=0.001",
+        "--save_step_interval=5",
+        "--eval_step_interval=100000",
+    )
+    stdout_path, stderr_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with stdout_path.open("w") as stdout, stderr_path.open("w") as stderr:
+        process = subprocess.Popen(
+            [*miserymeter_command, "train", *folders, *endless],
+            stdout=stdout,
+            stderr=stderr,
+            text=True,
+            env=miserymeter_env,
+        )
+        try:
+            wait_for_first_checkpoint(process, train_dir, timeout_s=60)
+            process.send_signal(signal.SIGINT)
+            exit_code = process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    assert exit_code == 130
+    (line,) = stderr_path.read_text().splitlines()
+    assert line.startswith("stopped: ")
+    match = re.search(r"at step (\d+); resume with --start_checkpoint=(\S+)$", line)
+    assert match, line
+    step, checkpoint = int(match[1]), Path(match[2])
+    assert checkpoint.is_file()
+    assert checkpoint == train_dir / f"tcresnet.ckpt-{step}.pt"
+    assert load_checkpoint(checkpoint).step == step >= 5
+
+    resumed = run_cli(
+        "train",
+        *folders,
+        *train_flags(
+            f"--how_many_training_steps={step + 3}",
+            "--learning_rate=0.001",
+            f"--start_checkpoint={checkpoint}",
+        ),
+    )
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming from {checkpoint} at step {step}" in resumed.stdout
+    assert load_checkpoint(train_dir / f"tcresnet.ckpt-{step + 3}.pt").step == step + 3
+
+
+# Export ----------------------------------------------------------------------------------
+
+
+def test_export_writes_one_self_contained_file(exported_model: Path) -> None:
+    assert [p.name for p in exported_model.parent.iterdir()] == ["model.onnx"]
+    model = onnx.load(str(exported_model))
+    assert not any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+    assert [i.name for i in model.graph.input] == ["waveform"]
+    assert [o.name for o in model.graph.output] == ["probabilities"]
+
+
+def test_export_writes_the_metadata_the_runtime_checks(
+    exported_model: Path, train_dir: Path
+) -> None:
+    metadata = onnx_metadata(exported_model)
+    checkpoint = load_checkpoint(train_dir / "tcresnet.ckpt-40.pt")
+
+    assert set(metadata) >= METADATA_KEYS
+    assert json.loads(metadata["labels"]) == LABELS
+    assert metadata["sample_rate"] == "16000"
+    assert metadata["clip_duration_ms"] == "1000"
+    assert metadata["miserymeter_format"] == "1"
+    assert metadata["training_steps"] == "40"
+    assert metadata["architecture"] == "tcresnet"
+    assert metadata["miserymeter_version"] == __version__
+    assert metadata["data_sha256"] == checkpoint.data_sha256
+    assert metadata["trained_at"] == checkpoint.trained_at
+    frontend = json.loads(metadata["frontend"])
+    assert frontend["sample_rate_hz"] == 16_000
+    assert frontend["n_mels"] == checkpoint.model_config.frontend.n_mels
+    info = Classifier(exported_model).info
+    assert info.labels == tuple(LABELS)
+    assert info.n_window == 16_000
+
+
+def test_freeze_is_an_alias_of_export(
+    run_cli: RunCli, train_dir: Path, exported_model: Path, tmp_path: Path
+) -> None:
+    output_file = tmp_path / "frozen" / "model.onnx"
+
+    process = run_cli(
+        "freeze",
+        f"--start_checkpoint={train_dir / 'tcresnet.ckpt-40.pt'}",
+        f"--output_file={output_file}",
+    )
+
+    assert process.returncode == 0, process.stderr
+    assert f"wrote {output_file}" in process.stdout
+    assert [p.name for p in output_file.parent.iterdir()] == ["model.onnx"]
+    assert onnx_metadata(output_file) == onnx_metadata(exported_model)
+    batch = example_batch(BATCH_OF_THREE, duration_s=2.5)
+    np.testing.assert_allclose(
+        Classifier(output_file).score(batch), Classifier(exported_model).score(batch), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("duration_s", [1.0, 2.5, 4.0])
+@pytest.mark.parametrize("names", [BATCH_OF_ONE, BATCH_OF_THREE], ids=["batch1", "batch3"])
+def test_onnx_runtime_agrees_with_pytorch(
+    exported_model: Path, train_dir: Path, duration_s: float, names: tuple[str, ...]
+) -> None:
+    batch = example_batch(names, duration_s=duration_s)
+
+    expected = torch_probabilities(train_dir / "tcresnet.ckpt-40.pt", batch)
+    probabilities = Classifier(exported_model).score(batch)
+
+    assert probabilities.shape == (len(names), 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(probabilities, expected, atol=1e-4, rtol=0)
+
+
+def test_conv_architecture_exports_and_agrees(
+    run_cli: RunCli, conv_checkpoint: Path, tmp_path: Path
+) -> None:
+    output_file = tmp_path / "conv.onnx"
+
+    process = run_cli(
+        "export", f"--start_checkpoint={conv_checkpoint}", f"--output_file={output_file}"
+    )
+
+    assert process.returncode == 0, process.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["conv.onnx"]
+    assert onnx_metadata(output_file)["architecture"] == "conv"
+    classifier = Classifier(output_file)
+    for duration_s in (1.0, 2.5, 4.0):
+        for names in (BATCH_OF_ONE, BATCH_OF_THREE):
+            batch = example_batch(names, duration_s=duration_s)
+            np.testing.assert_allclose(
+                classifier.score(batch),
+                torch_probabilities(conv_checkpoint, batch),
+                atol=1e-4,
+                rtol=0,
+            )
+
+
+def test_classify_uses_the_exported_models_window(run_cli: RunCli, exported_model: Path) -> None:
+    dog = EXAMPLES_DIR / "dog-esc50-4-184575-A.flac"
+
+    process = run_cli("classify", dog, "--model", exported_model, "--json")
+
+    assert process.returncode == 0, process.stderr
+    result = json.loads(process.stdout)
+    assert [w["start_s"] for w in result["windows"]] == [0.0, 1.0, 2.0, 3.0]
+    assert set(result["probabilities"]) == set(LABELS)
