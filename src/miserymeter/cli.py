@@ -153,7 +153,7 @@ def train(
     from miserymeter.train import require_torch
 
     require_torch()
-    from miserymeter.train.config import TrainConfig, parse_float_list, parse_int_list
+    from miserymeter.train.config import TrainConfig, parse_positive_list
     from miserymeter.train.loop import train as run_training
 
     config = TrainConfig(
@@ -167,10 +167,12 @@ def train(
         feature_bin_count=feature_bin_count,
         min_frequency_hz=min_frequency_hz,
         max_frequency_hz=max_frequency_hz,
-        how_many_training_steps=parse_int_list(
-            how_many_training_steps, flag="--how_many_training_steps"
+        how_many_training_steps=parse_positive_list(
+            how_many_training_steps, flag="--how_many_training_steps", kind=int, example="1000,200"
         ),
-        learning_rate=parse_float_list(learning_rate, flag="--learning_rate"),
+        learning_rate=parse_positive_list(
+            learning_rate, flag="--learning_rate", kind=float, example="0.001,0.0001"
+        ),
         batch_size=batch_size,
         validation_percentage=validation_percentage,
         testing_percentage=testing_percentage,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from miserymeter.errors import ConfigError
+
+Number = TypeVar("Number", int, float)
 
 
 @dataclass(frozen=True)
@@ -52,26 +56,15 @@ class TrainConfig:
         return self.learning_rate[-1]
 
 
-def parse_int_list(text: str, *, flag: str) -> tuple[int, ...]:
-    """Comma-separated positive integers, e.g. `1000,200`."""
+def parse_positive_list(
+    text: str, *, flag: str, kind: Callable[[str], Number], example: str
+) -> tuple[Number, ...]:
+    """Comma-separated positive numbers of one kind, e.g. `1000,200` for `int`."""
     try:
-        values = tuple(int(v) for v in text.split(","))
+        values = tuple(kind(v) for v in text.split(","))
     except ValueError as e:
         raise ConfigError(
-            f"{flag}={text!r}: expected comma-separated integers, e.g. 1000,200"
-        ) from e
-    if not values or min(values) <= 0:
-        raise ConfigError(f"{flag}={text!r}: every value must be a positive integer")
-    return values
-
-
-def parse_float_list(text: str, *, flag: str) -> tuple[float, ...]:
-    """Comma-separated positive numbers, e.g. `0.001,0.0001`."""
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError as e:
-        raise ConfigError(
-            f"{flag}={text!r}: expected comma-separated numbers, e.g. 0.001,0.0001"
+            f"{flag}={text!r}: expected comma-separated numbers, e.g. {example}"
         ) from e
     if not values or min(values) <= 0:
         raise ConfigError(f"{flag}={text!r}: every value must be positive")
