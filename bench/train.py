@@ -116,7 +116,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=Path("../shared/data/cry-corpus"))
     parser.add_argument("--architectures", default=",".join(ARCHITECTURES))
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=150)
     with tempfile.TemporaryDirectory(prefix="miserymeter-bench-") as tmp:
         work = Path(tmp)
         prepared = prepare_cry_corpus(args.corpus, work)
