@@ -24,6 +24,7 @@ from rich.table import Table
 
 from miserymeter.inference.model import Classifier
 from miserymeter.train.channel_check import ChannelCheck, corpus_channel_checks
+from miserymeter.train.checkpoint import checkpoint_path
 from miserymeter.train.corpus import DEFAULT_MODEL_FLAGS, flag_value, prepare_cry_corpus
 
 ARCHITECTURES = ("tcresnet", "conv")
@@ -77,7 +78,7 @@ def bench_architecture(
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     train_s = time.perf_counter() - start
     metrics = json.loads((train_dir / "test_metrics.json").read_text())
-    checkpoint = train_dir / f"{architecture}.ckpt-{metrics['steps']}.pt"
+    checkpoint = checkpoint_path(train_dir, architecture, metrics["steps"])
     model_file = work / f"{architecture}.onnx"
     subprocess.run(
         [

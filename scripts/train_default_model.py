@@ -19,6 +19,7 @@ from rich.table import Table
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
 from miserymeter.train.channel_check import corpus_channel_checks
+from miserymeter.train.checkpoint import checkpoint_path
 from miserymeter.train.corpus import DEFAULT_MODEL_FLAGS, flag_value, prepare_cry_corpus
 
 MINIMUM_FULLBAND_RECALL = 0.7
@@ -47,7 +48,7 @@ def main() -> int:
     steps = sum(
         int(s) for s in flag_value(DEFAULT_MODEL_FLAGS, "how_many_training_steps").split(",")
     )
-    checkpoint = train_dir / f"tcresnet.ckpt-{steps}.pt"
+    checkpoint = checkpoint_path(train_dir, "tcresnet", steps)
     subprocess.run(
         [
             *miserymeter,

@@ -16,6 +16,7 @@ import soxr
 from miserymeter.audio.io import read_audio
 from miserymeter.frontend.windows import cover_with_windows
 from miserymeter.inference.model import Classifier
+from miserymeter.train.dataset import scan_dataset
 
 PHONE_RATE_HZ = 8_000
 DETECTION_THRESHOLD = 0.5
@@ -72,8 +73,6 @@ def corpus_channel_checks(
     testing_percentage: float,
 ) -> list[ChannelCheck]:
     """The checks on the prepared cry corpus: test-split files and held-out full-band cries."""
-    from miserymeter.train.dataset import scan_dataset
-
     index = scan_dataset(
         data_dir,
         wanted_words=["crying"],
