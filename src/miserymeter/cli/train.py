@@ -1,69 +1,13 @@
-"""The `miserymeter` command: thin typer commands over the library.
-
-This is the only place that prints results and turns errors into exit codes.
-"""
+"""`miserymeter train` and `export` (alias `freeze`): the tutorial's train.py and freeze.py."""
 
 from __future__ import annotations
 
-import functools
-import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from miserymeter import __version__, constants
-from miserymeter.errors import MiseryMeterError, RunInterrupted
-
-app = typer.Typer(
-    name="miserymeter",
-    help="Hear when the baby is crying: train, export and run a cry detector.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-console = Console(soft_wrap=True)
-error_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-F = TypeVar("F", bound=Callable[..., Any])
-EXIT_ERROR = 1
-EXIT_INTERRUPTED = 130
-
-
-def reports_errors(command: F) -> F:
-    """Turn a MiseryMeterError into one line on stderr and a non-zero exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except RunInterrupted as e:
-            error_console.print(f"stopped: {e}", markup=False)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-        except MiseryMeterError as e:
-            error_console.print(f"error: {e}", markup=False)
-            raise typer.Exit(EXIT_ERROR) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _version(value: bool) -> None:
-    if value:
-        console.print(f"miserymeter {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
-) -> None:
-    """Misery Meter."""
+from miserymeter import constants
+from miserymeter.cli._app import app, console, reports_errors
 
 
 @app.command()
@@ -221,69 +165,3 @@ def _export(
 
 app.command("export")(reports_errors(_export))
 app.command("freeze", help="Alias of export.")(reports_errors(_export))
-
-
-@app.command()
-@reports_errors
-def classify(
-    files: list[Path] = typer.Argument(
-        None, help="Audio files (WAV, FLAC, OGG, MP3), any rate and length."
-    ),
-    model: Path | None = typer.Option(
-        None, "--model", help="An exported .onnx model; default: the bundled one."
-    ),
-    examples: bool = typer.Option(
-        False, "--examples", help="Classify the example clips shipped with Misery Meter."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per file, per line."),
-    windows: bool = typer.Option(False, "--windows", help="Also print every window's top label."),
-) -> None:
-    """Rank the labels of each file (the tutorial's label_wav), scoring long files in windows."""
-    from miserymeter.errors import ConfigError
-    from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, example_clips
-    from miserymeter.inference.classify import classify_file
-    from miserymeter.inference.model import Classifier
-
-    paths = list(files or []) + (example_clips() if examples else [])
-    if not paths:
-        raise ConfigError("no files to classify: name some files, or pass --examples")
-    classifier = Classifier(model or DEFAULT_MODEL_PATH)
-    for path in paths:
-        scores = classify_file(classifier, path)
-        if as_json:
-            print(json.dumps(_scores_json(scores)), flush=True)
-            continue
-        name = escape(str(path))  # a file name may hold [brackets] that rich reads as markup
-        console.print(
-            f"[bold]{name}[/bold]  {scores.duration_s:.1f} s, {len(scores.windows)} window(s)",
-            highlight=False,
-        )
-        for label, probability in scores.ranked():
-            console.print(
-                f"  {label:<12} {probability:.3f}  (peak {scores.peak[label]:.3f})", highlight=False
-            )
-        if windows:
-            for window in scores.windows:
-                top = max(window.probabilities, key=window.probabilities.__getitem__)
-                console.print(
-                    f"    {window.start_s:7.2f} s  {top} {window.probabilities[top]:.3f}",
-                    highlight=False,
-                )
-
-
-def _scores_json(scores: Any) -> dict[str, Any]:
-    ranked = scores.ranked()
-    return {
-        "file": str(scores.path),
-        "duration_s": round(scores.duration_s, 3),
-        "top_label": ranked[0][0],
-        "probabilities": dict(ranked),
-        "peak": scores.peak,
-        "windows": [
-            {"start_s": w.start_s, "probabilities": w.probabilities} for w in scores.windows
-        ],
-    }
-
-
-if __name__ == "__main__":
-    sys.exit(app())

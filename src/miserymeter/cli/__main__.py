@@ -1,0 +1,7 @@
+"""`python -m miserymeter.cli`."""
+
+import sys
+
+from miserymeter.cli import app
+
+sys.exit(app())

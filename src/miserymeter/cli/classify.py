@@ -1,0 +1,74 @@
+"""`miserymeter classify`: the tutorial's label_wav, on any file and length."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+
+from miserymeter.cli._app import app, console, reports_errors
+
+
+@app.command()
+@reports_errors
+def classify(
+    files: list[Path] = typer.Argument(
+        None, help="Audio files (WAV, FLAC, OGG, MP3), any rate and length."
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", help="An exported .onnx model; default: the bundled one."
+    ),
+    examples: bool = typer.Option(
+        False, "--examples", help="Classify the example clips shipped with Misery Meter."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per file, per line."),
+    windows: bool = typer.Option(False, "--windows", help="Also print every window's top label."),
+) -> None:
+    """Rank the labels of each file (the tutorial's label_wav), scoring long files in windows."""
+    from miserymeter.errors import ConfigError
+    from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, example_clips
+    from miserymeter.inference.classify import classify_file
+    from miserymeter.inference.model import Classifier
+
+    paths = list(files or []) + (example_clips() if examples else [])
+    if not paths:
+        raise ConfigError("no files to classify: name some files, or pass --examples")
+    classifier = Classifier(model or DEFAULT_MODEL_PATH)
+    for path in paths:
+        scores = classify_file(classifier, path)
+        if as_json:
+            print(json.dumps(_scores_json(scores)), flush=True)
+            continue
+        name = escape(str(path))  # a file name may hold [brackets] that rich reads as markup
+        console.print(
+            f"[bold]{name}[/bold]  {scores.duration_s:.1f} s, {len(scores.windows)} window(s)",
+            highlight=False,
+        )
+        for label, probability in scores.ranked():
+            console.print(
+                f"  {label:<12} {probability:.3f}  (peak {scores.peak[label]:.3f})", highlight=False
+            )
+        if windows:
+            for window in scores.windows:
+                top = max(window.probabilities, key=window.probabilities.__getitem__)
+                console.print(
+                    f"    {window.start_s:7.2f} s  {top} {window.probabilities[top]:.3f}",
+                    highlight=False,
+                )
+
+
+def _scores_json(scores: Any) -> dict[str, Any]:
+    ranked = scores.ranked()
+    return {
+        "file": str(scores.path),
+        "duration_s": round(scores.duration_s, 3),
+        "top_label": ranked[0][0],
+        "probabilities": dict(ranked),
+        "peak": scores.peak,
+        "windows": [
+            {"start_s": w.start_s, "probabilities": w.probabilities} for w in scores.windows
+        ],
+    }
