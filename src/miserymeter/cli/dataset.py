@@ -1,0 +1,107 @@
+"""`miserymeter slice`, `label` and `dataset stats`: from recordings to a labelled dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.markup import escape
+
+from miserymeter import constants
+from miserymeter.cli._app import app, console, reports_errors
+
+if TYPE_CHECKING:
+    from miserymeter.prepare.slicing import SliceResult
+
+dataset_app = typer.Typer(
+    help="Look at a folder-per-label dataset before training on it.", no_args_is_help=True
+)
+app.add_typer(dataset_app, name="dataset")
+
+
+@app.command("slice")
+@reports_errors
+def slice_command(
+    inputs: list[Path] = typer.Argument(
+        ..., help="Recordings (WAV, FLAC, OGG, MP3) or folders of them.", show_default=False
+    ),
+    out: Path = typer.Option(..., "--out", help="Folder for the clips (created if missing)."),
+    clip_duration_ms: int = typer.Option(
+        5_000, "--clip_duration_ms", help="Length of each clip (ms)."
+    ),
+    hop_ms: int | None = typer.Option(
+        None, "--hop_ms", help="Start a clip every this many ms; default: back to back."
+    ),
+    sample_rate: int = typer.Option(
+        constants.DEFAULT_SAMPLE_RATE_HZ, "--sample_rate", help="Sample rate of the clips (Hz)."
+    ),
+    gain_db: float = typer.Option(
+        0.0, "--gain_db", help="Fixed gain (dB), like sox's `vol 45 dB`; clipping is reported."
+    ),
+    normalize: bool = typer.Option(
+        False, "--normalize", help="Bring each recording to --target_dbfs (one gain per file)."
+    ),
+    target_dbfs: float = typer.Option(
+        -20.0, "--target_dbfs", help="RMS level (dBFS) --normalize aims for."
+    ),
+) -> None:
+    """Cut recordings into mono clips named <recording>_nohash_<offset>ms.wav (sox's step)."""
+    from miserymeter.prepare.output import ClipWriter
+    from miserymeter.prepare.slicing import (
+        SliceSettings,
+        find_sources,
+        refuse_sliced_before,
+        slice_recording,
+    )
+
+    settings = SliceSettings(
+        clip_duration_ms=clip_duration_ms,
+        sample_rate_hz=sample_rate,
+        hop_ms=hop_ms,
+        gain_db=gain_db,
+        normalize_to_dbfs=target_dbfs if normalize else None,
+    )
+    sources = find_sources(inputs)
+    refuse_sliced_before(sources, out_dir=out)
+    results = []
+    with ClipWriter(sample_rate_hz=sample_rate) as writer:
+        for source in sources:
+            result = slice_recording(source, out_dir=out, settings=settings, writer=writer)
+            results.append(result)
+            console.print(_slice_line(result), highlight=False)
+    n_clips = sum(len(r.clips) for r in results)
+    console.print(
+        f"wrote {plural(n_clips, 'clip')} of {clip_duration_ms} ms at {sample_rate} Hz "
+        f"to {escape(str(out))}",
+        highlight=False,
+    )
+    n_clipped = sum(r.n_clipped for r in results)
+    if n_clipped:
+        n_clipped_clips = sum(1 for r in results for c in r.clips if c.n_clipped)
+        console.print(
+            f"[yellow]warning:[/yellow] {n_clipped} samples in {plural(n_clipped_clips, 'clip')} "
+            "were clipped at full scale; lower --gain_db or --target_dbfs",
+            highlight=False,
+        )
+
+
+def _slice_line(result: SliceResult) -> str:
+    source = result.source
+    notes = [f"{source.duration_s:.1f} s at {source.sample_rate_hz} Hz"]
+    if source.n_channels > 1:
+        notes.append(f"{source.n_channels} channels mixed down")
+    if result.source_level_dbfs is not None:
+        notes.append(f"level {result.source_level_dbfs:.1f} dBFS")
+    if result.gain_db:
+        notes.append(f"gain {result.gain_db:+.1f} dB")
+    if result.n_clipped:
+        notes.append(f"[yellow]{result.n_clipped} samples clipped[/yellow]")
+    if result.left_out_s > 0:
+        notes.append(f"last {result.left_out_s:.2f} s left out")
+    clips = plural(len(result.clips), "clip")
+    return f"{escape(str(source.path))}: {clips} ({', '.join(notes)})"
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -1,0 +1,63 @@
+"""Helpers for the slice/label/stats tests: CLI error checks, tiny archives, reading clips."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from miserymeter.audio.archive import segment_path
+from miserymeter.inference.bundled import EXAMPLES_DIR
+
+CRYING = EXAMPLES_DIR / "crying-fullband-esc50-4-185575-B.flac"
+PHONE_CRYING = EXAMPLES_DIR / "crying-phone-donateacry-c10e2b0f.flac"
+DOG = EXAMPLES_DIR / "dog-esc50-4-184575-A.flac"
+QUIET_ROOM = EXAMPLES_DIR / "quiet-room-synthetic.flac"
+SPEECH = EXAMPLES_DIR / "speech-librispeech-198-209-0000.flac"
+
+
+def assert_one_error_line(process: subprocess.CompletedProcess[str], *names: str | Path) -> str:
+    """Exit code 1, no traceback, one `error:` line on stderr naming every one of `names`."""
+    assert process.returncode == 1, process.stdout + process.stderr
+    assert "Traceback" not in process.stderr + process.stdout
+    lines = process.stderr.splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{process.stderr}"
+    (line,) = lines
+    assert line.startswith("error: ")
+    for name in names:
+        assert str(name) in line, f"{name} not in {line!r}"
+    return line
+
+
+def read_int16(path: Path) -> tuple[np.ndarray, int]:
+    """A clip's samples as int16 (clips are 16-bit WAV), and its rate."""
+    info = sf.info(str(path))
+    assert (info.format, info.subtype, info.channels) == ("WAV", "PCM_16", 1), info
+    samples, rate_hz = sf.read(str(path), dtype="int16")
+    return samples, int(rate_hz)
+
+
+def read_float(path: Path) -> tuple[np.ndarray, int]:
+    samples, rate_hz = sf.read(str(path), dtype="float32")
+    return samples, int(rate_hz)
+
+
+def write_segments(
+    archive_dir: Path, start: datetime, pieces: list[np.ndarray], *, sample_rate_hz: int
+) -> datetime:
+    """Write `pieces` as back-to-back FLAC segments from `start`; returns the end time."""
+    for piece in pieces:
+        path = segment_path(archive_dir, start)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(path), piece, sample_rate_hz, subtype="PCM_16")
+        start += timedelta(seconds=len(piece) / sample_rate_hz)
+    return start
+
+
+def tile_to(path: Path, n_samples: int) -> np.ndarray:
+    """An example clip repeated until `n_samples` long (float32, its own rate)."""
+    samples, _ = read_float(path)
+    return np.resize(samples, n_samples).astype(np.float32)
