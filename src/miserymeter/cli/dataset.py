@@ -6,12 +6,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich import box
 from rich.markup import escape
+from rich.table import Table
 
 from miserymeter import constants
 from miserymeter.cli._app import app, console, reports_errors
 
 if TYPE_CHECKING:
+    from miserymeter.prepare.labelling import LabelPlan
     from miserymeter.prepare.slicing import SliceResult
 
 dataset_app = typer.Typer(
@@ -105,3 +108,92 @@ def _slice_line(result: SliceResult) -> str:
 
 def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+@app.command("label")
+@reports_errors
+def label_command(
+    episodes: Path = typer.Option(
+        ..., "--episodes", help="CSV with start,end,label rows (ISO times, or local times)."
+    ),
+    archive: Path = typer.Option(..., "--archive", help="The folder `miserymeter record` fills."),
+    out: Path = typer.Option(..., "--out", help="Dataset folder: clips go to OUT/<label>/."),
+    default_label: str = typer.Option(
+        "silence", "--default_label", help="Label of everything outside the episodes."
+    ),
+    margin_s: float = typer.Option(
+        5.0, "--margin_s", help="Seconds left out on both sides of every episode edge."
+    ),
+    clip_duration_ms: int = typer.Option(
+        5_000, "--clip_duration_ms", help="Length of each clip (ms)."
+    ),
+    sample_rate: int = typer.Option(
+        constants.DEFAULT_SAMPLE_RATE_HZ, "--sample_rate", help="Sample rate of the clips (Hz)."
+    ),
+    gain_db: float = typer.Option(0.0, "--gain_db", help="Fixed gain (dB); clipping is reported."),
+    timezone: str | None = typer.Option(
+        None, "--timezone", help="Time zone of naive times, e.g. Europe/Berlin; default: system."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Only print what would be written, per label."
+    ),
+) -> None:
+    """Cut the archive into labelled clips: inside an episode its label, outside the default."""
+    from miserymeter.prepare.episodes import parse_timezone, read_episodes
+    from miserymeter.prepare.labelling import LabelSettings, plan_labelling, write_labelled
+    from miserymeter.prepare.output import ClipWriter, refuse_existing
+
+    settings = LabelSettings(
+        clip_duration_ms=clip_duration_ms,
+        sample_rate_hz=sample_rate,
+        default_label=default_label,
+        margin_s=margin_s,
+        gain_db=gain_db,
+    )
+    zone = parse_timezone(timezone)
+    noted = read_episodes(episodes, timezone=zone)
+    plan = plan_labelling(archive, noted, settings=settings, episodes_path=episodes, timezone=zone)
+    if not dry_run:
+        refuse_existing(
+            (out / name for name in plan.clip_names()),
+            fix="labelled into this folder before? remove those clips or choose another --out",
+        )
+    n_gaps = len(plan.runs) - 1
+    console.print(
+        f"{escape(str(archive))}: {plan.recorded_s / 60:.1f} min recorded in "
+        f"{plural(len(plan.runs), 'run')} ({plural(n_gaps, 'gap')}); "
+        f"{plural(len(noted), 'episode')} in {escape(str(episodes))}",
+        highlight=False,
+    )
+    for warning in plan.warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    console.print(_counts_table(plan, title="would write" if dry_run else "writing"))
+    if dry_run:
+        console.print("dry run: nothing written", highlight=False)
+        return
+    with ClipWriter(sample_rate_hz=sample_rate) as writer:
+        result = write_labelled(plan, out_dir=out, writer=writer)
+    console.print(
+        f"wrote {plural(len(writer.written), 'clip')} of {clip_duration_ms} ms at "
+        f"{sample_rate} Hz to {escape(str(out))}",
+        highlight=False,
+    )
+    if result.n_clipped:
+        console.print(
+            f"[yellow]warning:[/yellow] {result.n_clipped} samples in "
+            f"{plural(result.n_clipped_clips, 'clip')} were clipped at full scale; "
+            "lower --gain_db",
+            highlight=False,
+        )
+
+
+def _counts_table(plan: LabelPlan, *, title: str) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("label", "clips", "minutes", "groups"):
+        table.add_column(column, justify="left" if column == "label" else "right")
+    for count in plan.counts():
+        table.add_row(
+            escape(count.label), str(count.n_clips), f"{count.duration_s / 60:.1f}",
+            str(count.n_groups),
+        )  # fmt: skip
+    return table

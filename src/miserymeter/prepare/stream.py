@@ -84,9 +84,7 @@ def mono_blocks(
         ) from e
 
 
-def resampled(
-    blocks: Iterable[np.ndarray], *, from_hz: int, to_hz: int
-) -> Iterator[np.ndarray]:
+def resampled(blocks: Iterable[np.ndarray], *, from_hz: int, to_hz: int) -> Iterator[np.ndarray]:
     """`blocks` resampled with soxr (HQ) as one continuous signal."""
     if from_hz == to_hz:
         yield from blocks
@@ -149,4 +147,3 @@ def level_dbfs(sum_squares: float, n_samples: int) -> float:
 def first_line(error: Exception) -> str:
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0].rstrip(".")
-

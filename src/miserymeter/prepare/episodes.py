@@ -1,0 +1,138 @@
+"""The episodes CSV: when crying (or any labelled sound) started and stopped, noted by hand.
+
+    start,end,label
+    2026-11-25 01:30,2026-11-25 01:42:30,crying
+    2026-11-25T03:05:00+01:00,2026-11-25T03:20:00+01:00,crying
+
+Times are ISO 8601 with an offset (`+01:00`, `Z`), or naive `YYYY-MM-DD HH:MM[:SS]` in local
+time (the system's time zone, or the one given). Extra columns (notes) are ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from miserymeter.errors import ConfigError
+
+COLUMNS = ("start", "end", "label")
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_HAS_TIME = re.compile(r"\d[T ]\d")
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One noted episode, in UTC, and the CSV line it came from."""
+
+    start: datetime
+    end: datetime
+    label: str
+    line: int
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+def parse_timezone(name: str | None) -> tzinfo | None:
+    """The time zone naive times are in: an IANA name, or None for the system's."""
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ConfigError(
+            f"--timezone {name}: unknown time zone; use a name like Europe/Berlin or UTC"
+        ) from e
+
+
+def read_episodes(path: Path, *, timezone: tzinfo | None = None) -> tuple[Episode, ...]:
+    """Every episode of the CSV at `path`, sorted by start; rejects bad rows and overlaps."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: no such episodes file; write start,end,label rows") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(
+            f"{path}: cannot read the episodes file ({e}); save it as a UTF-8 CSV"
+        ) from e
+    reader = csv.DictReader(text.splitlines())
+    header = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    if not set(COLUMNS) <= set(header):
+        raise ConfigError(
+            f"{path}: first line must be the header start,end,label (got {','.join(header)!r})"
+        )
+    reader.fieldnames = header
+    episodes = []
+    for row in reader:
+        episodes.append(_episode(row, path=path, line=reader.line_num, timezone=timezone))
+    episodes.sort(key=lambda e: e.start)
+    _refuse_overlaps(episodes, path=path, timezone=timezone)
+    return tuple(episodes)
+
+
+def _episode(
+    row: dict[str, str | None], *, path: Path, line: int, timezone: tzinfo | None
+) -> Episode:
+    where = f"{path} line {line}"
+    start = parse_time(row.get("start"), where=f"{where}, start", timezone=timezone)
+    end = parse_time(row.get("end"), where=f"{where}, end", timezone=timezone)
+    if end <= start:
+        raise ConfigError(
+            f"{where}: end {show_time(end, timezone)} is not after start "
+            f"{show_time(start, timezone)}; fix the times"
+        )
+    label = (row.get("label") or "").strip()
+    if not label:
+        raise ConfigError(f"{where}: no label; write one, e.g. crying")
+    check_label(label, where=where)
+    return Episode(start, end, label, line)
+
+
+def check_label(label: str, *, where: str) -> None:
+    """Labels become folder names: letters, digits, `_` and `-` only."""
+    if not _LABEL.match(label):
+        raise ConfigError(
+            f"{where}: label {label!r} cannot be a folder name; "
+            "use letters, digits, _ and -, e.g. crying"
+        )
+
+
+def parse_time(text: str | None, *, where: str, timezone: tzinfo | None) -> datetime:
+    """An ISO 8601 time with offset, or a naive local one, as an aware UTC datetime."""
+    value = (text or "").strip()
+    try:
+        if not _HAS_TIME.search(value):
+            raise ValueError("no time of day")
+        parsed = datetime.fromisoformat(value)
+    except ValueError as e:
+        raise ConfigError(
+            f"{where}: {value!r} is not a time; write 2026-11-25 01:30[:00] (local) "
+            "or 2026-11-25T01:30:00+01:00"
+        ) from e
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone) if timezone else parsed.astimezone()
+    return parsed.astimezone(UTC)
+
+
+def _refuse_overlaps(episodes: Sequence[Episode], *, path: Path, timezone: tzinfo | None) -> None:
+    for earlier, later in itertools.pairwise(episodes):
+        if later.start < earlier.end:
+            raise ConfigError(
+                f"{path} lines {earlier.line} and {later.line}: episodes overlap "
+                f"({show_time(earlier.start, timezone)} to {show_time(earlier.end, timezone)} "
+                f"and {show_time(later.start, timezone)} to {show_time(later.end, timezone)}); "
+                "fix or merge them"
+            )
+
+
+def show_time(time: datetime, timezone: tzinfo | None) -> str:
+    """A time as the user likely wrote it: in their time zone, to the second."""
+    local = time.astimezone(timezone) if timezone else time.astimezone()
+    return local.strftime("%Y-%m-%d %H:%M:%S")
