@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
@@ -16,6 +18,7 @@ from miserymeter.cli._app import app, console, reports_errors
 if TYPE_CHECKING:
     from miserymeter.prepare.labelling import LabelPlan
     from miserymeter.prepare.slicing import SliceResult
+    from miserymeter.prepare.stats import DatasetStats, LabelStats
 
 dataset_app = typer.Typer(
     help="Look at a folder-per-label dataset before training on it.", no_args_is_help=True
@@ -197,3 +200,106 @@ def _counts_table(plan: LabelPlan, *, title: str) -> Table:
             str(count.n_groups),
         )  # fmt: skip
     return table
+
+
+@dataset_app.command("stats")
+@reports_errors
+def stats_command(
+    data_dir: Path = typer.Argument(..., help="Dataset folder: one sub-folder of clips per label."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object instead of tables."),
+    validation_percentage: float = typer.Option(
+        10.0, "--validation_percentage", help="As for `train`: percent of groups for validation."
+    ),
+    testing_percentage: float = typer.Option(
+        10.0, "--testing_percentage", help="As for `train`: percent of groups for testing."
+    ),
+) -> None:
+    """Per label: clips, minutes, groups, split, rates, channels, durations, loudness; warnings."""
+    from miserymeter.errors import DatasetError
+    from miserymeter.prepare.stats import dataset_stats
+
+    stats = dataset_stats(
+        data_dir,
+        validation_percentage=validation_percentage,
+        testing_percentage=testing_percentage,
+    )
+    if as_json:
+        print(json.dumps(_stats_json(stats)), flush=True)
+    else:
+        console.print(_overview_table(stats))
+        console.print(_audio_table(stats))
+        for warning in stats.warnings:
+            console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+        if not stats.warnings and not stats.unreadable:
+            console.print("no warnings", highlight=False)
+    if stats.unreadable:
+        first = stats.unreadable[0]
+        more = f" (and {len(stats.unreadable) - 1} more unreadable files)"
+        raise DatasetError(
+            f"{first.path}: {first.reason}{more if len(stats.unreadable) > 1 else ''}; "
+            "re-export them as WAV or FLAC, or remove them"
+        )
+
+
+def _overview_table(stats: DatasetStats) -> Table:
+    table = Table(title=str(stats.data_dir), title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("label", "clips", "minutes", "groups", "train", "val", "test", "Hz"):
+        table.add_column(column, justify="left" if column == "label" else "right")
+    for s in stats.labels:
+        splits = [str(n) for _, n in s.splits]
+        rates = ",".join(str(rate) for rate, _ in s.sample_rates_hz)
+        table.add_row(
+            escape(s.label),
+            str(s.n_clips),
+            f"{s.total_s / 60:.1f}",
+            str(s.n_groups),
+            *splits,
+            rates,
+        )
+    return table
+
+
+def _audio_table(stats: DatasetStats) -> Table:
+    table = Table(box=box.SIMPLE_HEAD)
+    columns = (
+        "label",
+        "channels",
+        "seconds",
+        "dBFS p10",
+        "median",
+        "p90",
+        "quiet",
+        "clipped",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column == "label" else "right")
+    for s in stats.labels:
+        d, level = s.duration_s, s.level_dbfs
+        table.add_row(
+            escape(s.label),
+            ",".join(str(n) for n, _ in s.channels),
+            f"{d.min:g}" if d.min == d.max else f"{d.min:g}-{d.max:g}",
+            f"{level.p10:.0f}",
+            f"{level.median:.0f}",
+            f"{level.p90:.0f}",
+            str(s.n_quiet),
+            str(s.n_clipped),
+        )
+    return table
+
+
+def _stats_json(stats: DatasetStats) -> dict[str, Any]:
+    def label_json(s: LabelStats) -> dict[str, Any]:
+        return {
+            **dataclasses.asdict(s),
+            "splits": dict(s.splits),
+            "sample_rates_hz": {str(rate): n for rate, n in s.sample_rates_hz},
+            "channels": {str(n): count for n, count in s.channels},
+        }
+
+    return {
+        "data_dir": str(stats.data_dir),
+        "labels": [label_json(s) for s in stats.labels],
+        "warnings": list(stats.warnings),
+        "unreadable": [{"path": str(u.path), "reason": u.reason} for u in stats.unreadable],
+    }
