@@ -96,7 +96,7 @@ def test_a_label_from_one_recording_is_missing_from_two_splits(
     missing = [w for w in result["warnings"] if w.startswith("crying: no clips in the")]
 
     assert len(missing) == 2
-    assert all("4 clips come from 1 _nohash_ groups" in w for w in missing)
+    assert all("4 clips come from 1 _nohash_ group)" in w for w in missing)
     assert not any(split_with_crying in w for w in missing)
     assert not any("_background_noise_" in w for w in result["warnings"])
 

@@ -287,3 +287,15 @@ def test_a_full_disk_is_one_clear_error_and_leaves_no_partial_clips(
     line = assert_one_error_line(process, disk)
     assert "disk full; free some space and run again" in line
     assert process.stdout.strip() == ""  # `ls` found no clip, not even the complete first one
+
+
+def test_out_is_a_file(run_cli: RunCli, tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "clips"
+    not_a_folder.write_text("keep me")
+
+    process = run_cli("slice", DOG, "--out", not_a_folder, "--clip_duration_ms", "1000")
+
+    line = assert_one_error_line(process, not_a_folder)
+
+    assert "is a file, not a folder" in line
+    assert not_a_folder.read_text() == "keep me"

@@ -40,6 +40,11 @@ def write_clip(path: Path, samples: np.ndarray, *, sample_rate_hz: int) -> None:
     sf.write(buffer, samples, sample_rate_hz, format=CLIP_FORMAT, subtype=CLIP_SUBTYPE)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as e:
+        raise DatasetError(f"{path.parent}: is a file, not a folder; choose another --out") from e
+    except OSError as e:
+        raise DatasetError(_write_problem(path.parent, e)) from e
+    try:
         f = path.open("xb")
     except FileExistsError as e:
         raise DatasetError(

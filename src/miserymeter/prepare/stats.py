@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
@@ -21,7 +22,9 @@ from miserymeter.audio.io import _c_stderr_silenced
 from miserymeter.errors import DatasetError
 from miserymeter.prepare.slicing import NOHASH
 from miserymeter.prepare.stream import first_line
-from miserymeter.train.dataset import SPLITS, Split, which_set
+
+if TYPE_CHECKING:
+    from miserymeter.train.dataset import Split
 
 QUIET_DBFS = -60.0  # RMS level below which a clip is "very quiet"
 FULL_SCALE = 0.999  # |sample| at or above this is at full scale
@@ -96,6 +99,10 @@ def dataset_stats(
     data_dir: Path, *, validation_percentage: float = 10.0, testing_percentage: float = 10.0
 ) -> DatasetStats:
     """Read every clip under `data_dir/<label>/` and describe the dataset."""
+    # Training's own split, so the counts are what `train` will use. train.dataset needs no
+    # torch, but runtime modules import nothing from train/ when they are imported.
+    from miserymeter.train.dataset import SPLITS, which_set
+
     if not data_dir.is_dir():
         raise DatasetError(f"{data_dir}: no such dataset folder; pass a folder of label folders")
     folders = sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -122,7 +129,9 @@ def dataset_stats(
     by_label: dict[str, list[ClipStats]] = defaultdict(list)
     for clip in clips:
         by_label[clip.label].append(clip)
-    labels = tuple(_label_stats(label, group) for label, group in sorted(by_label.items()))
+    labels = tuple(
+        _label_stats(label, group, splits=SPLITS) for label, group in sorted(by_label.items())
+    )
     warnings = _warnings(
         labels,
         clips,
@@ -170,14 +179,14 @@ def _is_clipped(data: np.ndarray) -> bool:
     )
 
 
-def _label_stats(label: str, clips: Sequence[ClipStats]) -> LabelStats:
-    splits = Counter(c.split for c in clips)
+def _label_stats(label: str, clips: Sequence[ClipStats], *, splits: Sequence[Split]) -> LabelStats:
+    counts = Counter(c.split for c in clips)
     return LabelStats(
         label=label,
         n_clips=len(clips),
         total_s=round(sum(c.duration_s for c in clips), 3),
         n_groups=len({c.group for c in clips}),
-        splits=tuple((s, splits[s]) for s in SPLITS),
+        splits=tuple((s, counts[s]) for s in splits),
         sample_rates_hz=tuple(Counter(c.sample_rate_hz for c in clips).most_common()),
         channels=tuple(Counter(c.n_channels for c in clips).most_common()),
         duration_s=Distribution.of([c.duration_s for c in clips]),
@@ -221,7 +230,8 @@ def _warnings(
             if n == 0 and check_splits.get(split, True):
                 warnings.append(
                     f"{stats.label}: no clips in the {split} split (its {stats.n_clips} clips come "
-                    f"from {stats.n_groups} _nohash_ groups); add recordings of more episodes"
+                    f"from {stats.n_groups} _nohash_ group{'' if stats.n_groups == 1 else 's'}); "
+                    "add clips of more nights or episodes"
                 )
     warnings += _duplicate_warnings(clips)
     warnings += _balance_warnings(wanted)
