@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
+SYSTEM_STAMP := $(VENV)/.installed-system-test
 CORPUS ?= ../shared/data/cry-corpus
 
 .PHONY: run test lint bench default-model clean
@@ -11,10 +12,10 @@ CORPUS ?= ../shared/data/cry-corpus
 run: $(RUNTIME_STAMP)  ## set up the runtime and classify the bundled examples with the bundled model
 	$(BIN)/miserymeter classify --examples
 
-test: $(DEV_STAMP)  ## set up everything and run lint, types and all tests
+test: $(DEV_STAMP) $(SYSTEM_STAMP)  ## set up everything and run lint, types and all tests
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	MISERYMETER_REQUIRE_ALSA=1 $(BIN)/pytest
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -32,12 +33,18 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	scripts/install_system_deps.sh runtime
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
+	scripts/install_system_deps.sh runtime
 	$(BIN)/pip install --quiet -e '.[train,dev]'
 	touch $@ $(RUNTIME_STAMP)
+
+$(SYSTEM_STAMP): scripts/install_system_deps.sh | $(BIN)/python
+	scripts/install_system_deps.sh test
+	touch $@
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from file_microphone import FileMicrophone, alsa_capture_available
 from miserymeter.inference.bundled import EXAMPLES_DIR
 from miserymeter.train.dataset import Split, which_set
 
@@ -276,3 +277,22 @@ def synthetic_dataset(tmp_path: Path) -> Path:
                 frequency_hz=frequency_hz * (k + 1),
             )
     return data_dir
+
+
+@pytest.fixture
+def file_microphone(tmp_path: Path) -> Iterator[FileMicrophone]:
+    """The `testmic` ALSA capture device, backed by a file or FIFO (see file_microphone.py).
+
+    Skips when PortAudio or alsa-utils are missing, unless MISERYMETER_REQUIRE_ALSA is set
+    (`make test` sets it after installing them), where it fails instead.
+    """
+    missing = alsa_capture_available()
+    if missing is not None:
+        if os.environ.get("MISERYMETER_REQUIRE_ALSA"):
+            pytest.fail(f"missing {missing}: run scripts/install_system_deps.sh")
+        pytest.skip(f"missing {missing} (scripts/install_system_deps.sh installs it)")
+    home = tmp_path / "home"
+    home.mkdir()
+    microphone = FileMicrophone(home)
+    yield microphone
+    microphone.close()

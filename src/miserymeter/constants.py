@@ -26,3 +26,13 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 # The metadata key that marks an ONNX file as a Misery Meter classifier, and its format version.
 MODEL_FORMAT_KEY = "miserymeter_format"
 MODEL_FORMAT_VERSION = "1"
+
+# Continuous capture (`miserymeter record`): the original project's rate, 30 s segments.
+DEFAULT_CAPTURE_SAMPLE_RATE_HZ = 22_050
+DEFAULT_SEGMENT_S = 30.0
+# Watchdog: a capture that delivers no frames, or only one constant value, for this long is dead.
+DEFAULT_NO_FRAMES_S = 5.0
+DEFAULT_FLAT_S = 10.0
+# Reopening a lost microphone: the first wait, doubled after each failure up to the last.
+FIRST_RETRY_S = 1.0
+LONGEST_RETRY_S = 60.0

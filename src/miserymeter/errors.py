@@ -27,3 +27,11 @@ class MissingExtraError(MiseryMeterError):
 
 class RunInterrupted(MiseryMeterError):
     """The user stopped a long run (Ctrl-C); its state was saved and can be resumed."""
+
+
+class MicrophoneError(MiseryMeterError):
+    """A microphone cannot be found, opened or read."""
+
+
+class StorageError(MiseryMeterError):
+    """An archive, clip folder or database cannot be written."""

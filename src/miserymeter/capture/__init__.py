@@ -1,0 +1,1 @@
+"""Continuous capture: microphones, the segment archive, retention and the recorder loop."""

@@ -1,0 +1,362 @@
+"""`miserymeter record` and `devices` through a real ALSA capture device backed by a file."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import queue
+import signal
+import subprocess
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import EXAMPLES_DIR, cli_command
+from file_microphone import DEVICE_NAME, RATE_HZ, FileMicrophone
+from miserymeter.audio.archive import list_segments, segment_path
+from miserymeter.audio.io import read_audio
+from miserymeter.capture.recorder import EVENTS_FILE
+
+SEGMENT_S = 3.0
+WAIT_S = 30.0
+
+
+def real_audio_int16(duration_s: float) -> np.ndarray:
+    """`duration_s` of the example clips, one after another, as int16 at the device's rate."""
+    clips = [
+        read_audio(path, sample_rate_hz=RATE_HZ).samples
+        for path in sorted(EXAMPLES_DIR.glob("*.flac"))
+    ]
+    samples = np.concatenate(clips * 10)[: round(duration_s * RATE_HZ)]
+    assert len(samples) == round(duration_s * RATE_HZ)
+    return np.round(np.clip(samples, -1, 1) * 32767).astype(np.int16)
+
+
+def archived_samples(archive: Path) -> np.ndarray:
+    return np.concatenate([sf.read(s.path, dtype="int16")[0] for s in list_segments(archive)])
+
+
+def events(archive: Path) -> list[dict[str, str]]:
+    lines = (archive / EVENTS_FILE).read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+class Recording:
+    """A `miserymeter record` process whose log lines the test can wait for."""
+
+    def __init__(self, microphone: FileMicrophone, archive: Path, *args: str) -> None:
+        command = [*cli_command(), "record", "--device", DEVICE_NAME, "--out", str(archive), *args]
+        self.process = subprocess.Popen(
+            command, env=microphone.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.log: list[str] = []
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read_log, daemon=True).start()
+
+    def _read_log(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._lines.put(line)
+
+    def wait_for(self, kind: str) -> str:
+        """Wait for a log line of this event kind; return it."""
+        deadline_s = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline_s:
+            try:
+                line = self._lines.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self.log.append(line)
+            if f" {kind}: " in line:
+                return line
+        pytest.fail(f"no {kind!r} event within {WAIT_S} s; log so far: {self.log}")
+
+    def stop(self) -> tuple[int, str]:
+        """SIGTERM; the exit code and stdout."""
+        self.process.send_signal(signal.SIGTERM)
+        stdout, _ = self.process.communicate(timeout=WAIT_S)
+        return self.process.returncode, stdout
+
+
+def reported_frames(stdout: str) -> int:
+    return int(stdout.split("(")[1].split(" frames")[0])
+
+
+def test_arecord_reads_the_file_device_sample_exactly(file_microphone: FileMicrophone) -> None:
+    audio = real_audio_int16(3.0)
+    file_microphone.load(audio)
+    np.testing.assert_array_equal(file_microphone.arecord(len(audio)), audio)
+
+
+def test_devices_lists_the_file_microphone(file_microphone: FileMicrophone) -> None:
+    file_microphone.load(real_audio_int16(1.0))
+    process = subprocess.run(
+        [*cli_command(), "devices"], env=file_microphone.env, capture_output=True, text=True
+    )
+    assert process.returncode == 0, process.stderr
+    assert DEVICE_NAME in process.stdout
+
+
+def test_devices_test_reports_a_working_microphone(file_microphone: FileMicrophone) -> None:
+    file_microphone.load(real_audio_int16(5.0))
+    process = subprocess.run(
+        [*cli_command(), "devices", "--test", "--device", DEVICE_NAME],
+        env=file_microphone.env,
+        capture_output=True,
+        text=True,
+    )
+    assert process.returncode == 0, process.stderr
+    assert "recorded 3.0 s" in process.stdout
+    assert "the microphone works" in process.stdout
+
+
+def test_devices_test_flags_flat_digital_silence(file_microphone: FileMicrophone) -> None:
+    file_microphone.load(np.zeros(5 * RATE_HZ, np.int16))
+    process = subprocess.run(
+        [*cli_command(), "devices", "--test", "--device", DEVICE_NAME],
+        env=file_microphone.env,
+        capture_output=True,
+        text=True,
+    )
+    assert process.returncode == 1
+    assert "flat digital silence" in process.stdout
+    assert "-120.0 dBFS" in process.stdout
+
+
+def test_segments_follow_each_other_sample_exactly(
+    file_microphone: FileMicrophone, tmp_path: Path
+) -> None:
+    audio = real_audio_int16(21.0)
+    file_microphone.load(audio)
+    archive = tmp_path / "archive"
+    process = subprocess.run(
+        [
+            *cli_command(),
+            "record",
+            "--device",
+            DEVICE_NAME,
+            "--out",
+            str(archive),
+            "--duration_s",
+            "20",
+            "--segment_s",
+            str(SEGMENT_S),
+        ],
+        env=file_microphone.env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
+    assert process.returncode == 0, process.stderr
+    assert f"({20 * RATE_HZ} frames)" in process.stdout
+
+    np.testing.assert_array_equal(archived_samples(archive), audio[: 20 * RATE_HZ])
+    segments = list_segments(archive)
+    assert len(segments) in (7, 8)  # 20 s from an arbitrary start, cut on multiples of 3 s
+    one_sample = timedelta(seconds=1 / RATE_HZ)
+    for before, after in itertools.pairwise(segments):
+        assert abs(after.start - before.end) < one_sample
+        boundary_s = after.start.timestamp() / SEGMENT_S
+        assert abs(boundary_s - round(boundary_s)) * SEGMENT_S < 1 / RATE_HZ
+    assert all(s.duration_s <= SEGMENT_S + 1e-9 for s in segments)
+    assert not list(archive.rglob("*.partial"))
+    assert [e["kind"] for e in events(archive)] == ["started", "stopped"]
+
+
+def test_sigterm_closes_the_current_segment_and_keeps_every_frame(
+    file_microphone: FileMicrophone, tmp_path: Path
+) -> None:
+    file_microphone.open_fifo()
+    file_microphone.feed(real_audio_int16(60.0), speed=8.0)
+    archive = tmp_path / "archive"
+    recording = Recording(file_microphone, archive, "--segment_s", str(SEGMENT_S))
+    time.sleep(2.0)
+    code, stdout = recording.stop()
+
+    assert code == 0, recording.log
+    n_frames = reported_frames(stdout)
+    assert n_frames > SEGMENT_S * RATE_HZ
+    assert len(archived_samples(archive)) == n_frames
+    assert list_segments(archive)[-1].duration_s < SEGMENT_S  # the cut-short last one
+    assert not list(archive.rglob("*.partial"))
+
+
+def test_watchdog_restarts_a_capture_that_delivers_nothing(
+    file_microphone: FileMicrophone, tmp_path: Path
+) -> None:
+    file_microphone.open_fifo()
+    file_microphone.feed(real_audio_int16(1.0))
+    archive = tmp_path / "archive"
+    recording = Recording(file_microphone, archive, "--no_frames_s", "1")
+    recording.wait_for("watchdog_no_frames")
+    file_microphone.feed(real_audio_int16(60.0), speed=8.0)
+    time.sleep(2.0)
+    code, stdout = recording.stop()
+
+    assert code == 0, recording.log
+    assert reported_frames(stdout) > 4 * RATE_HZ  # audio kept coming after the restart
+    assert "watchdog_no_frames" in [e["kind"] for e in events(archive)]
+
+
+def test_watchdog_restarts_a_capture_of_flat_digital_silence(
+    file_microphone: FileMicrophone, tmp_path: Path
+) -> None:
+    file_microphone.load(np.zeros(4 * RATE_HZ, np.int16))
+    archive = tmp_path / "archive"
+    stdout = run_miserymeter_with(
+        file_microphone, "--out", archive, "--duration_s", "2.5", "--flat_s", "1"
+    )
+    assert f"({round(2.5 * RATE_HZ)} frames)" in stdout  # flat audio is still kept
+    assert " 0 restart(s)" not in stdout
+    flat = [e for e in events(archive) if e["kind"] == "watchdog_flat"]
+    assert flat
+    assert "every sample is 0" in flat[0]["message"]
+
+
+def test_an_unplugged_microphone_is_retried_until_it_returns(
+    file_microphone: FileMicrophone, tmp_path: Path
+) -> None:
+    file_microphone.open_fifo()
+    file_microphone.feed(real_audio_int16(1.0))
+    archive = tmp_path / "archive"
+    recording = Recording(file_microphone, archive, "--no_frames_s", "1")
+    recording.wait_for("watchdog_no_frames")
+    file_microphone.unplug()
+    file_microphone.feed(real_audio_int16(0.5))  # into the old FIFO: the stuck stream stops
+    recording.wait_for("microphone_unavailable")
+    recording.wait_for("microphone_unavailable")  # retried, with backoff
+    file_microphone.plug()
+    file_microphone.feed(real_audio_int16(60.0), speed=8.0)
+    gap = recording.wait_for("gap")
+    time.sleep(1.0)
+    code, _ = recording.stop()
+
+    assert code == 0, recording.log
+    kinds = [e["kind"] for e in events(archive)]
+    assert kinds.index("microphone_unavailable") < kinds.index("gap")
+    assert "nothing recorded from" in gap
+    segments = list_segments(archive)
+    gaps = [b.start - a.end for a, b in itertools.pairwise(segments)]
+    assert max(gaps) > timedelta(seconds=0.5)
+
+
+def write_segment_file(archive: Path, start: datetime, duration_s: float) -> Path:
+    path = segment_path(archive, start)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, real_audio_int16(duration_s), RATE_HZ, format="FLAC", subtype="PCM_16")
+    return path
+
+
+def test_keep_days_deletes_old_segments_and_their_folders(
+    file_microphone: FileMicrophone, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    old = write_segment_file(archive, datetime.now(UTC) - timedelta(days=3), 2.0)
+    recent = write_segment_file(archive, datetime.now(UTC) - timedelta(hours=2), 2.0)
+    file_microphone.load(real_audio_int16(5.0))
+    run_miserymeter_with(file_microphone, "--out", archive, "--duration_s", "4", "--keep-days", "1")
+
+    assert not old.exists() and not old.parent.exists()
+    assert recent.exists()
+    assert "retention" in [e["kind"] for e in events(archive)]
+
+
+def test_max_gb_keeps_the_archive_under_its_size(
+    file_microphone: FileMicrophone, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    file_microphone.load(real_audio_int16(21.0))
+    limit_bytes = 150_000
+    run_miserymeter_with(
+        file_microphone,
+        "--out",
+        archive,
+        "--duration_s",
+        "20",
+        "--segment_s",
+        "2",
+        "--max-gb",
+        str(limit_bytes / 1e9),
+    )
+    sizes = [s.path.stat().st_size for s in list_segments(archive)]
+    assert sum(sizes) <= limit_bytes
+    assert 0 < len(sizes) < 10  # the oldest went, the newest stayed
+
+
+def run_miserymeter_with(microphone: FileMicrophone, *args: str | Path) -> str:
+    process = subprocess.run(
+        [*cli_command(), "record", "--device", DEVICE_NAME, *map(str, args)],
+        env=microphone.env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
+    assert process.returncode == 0, process.stderr
+    return process.stdout
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> object:
+    """A 200 KB tmpfs (root only); skipped where mounting is not allowed."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mount_point)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield mount_point
+    subprocess.run(["umount", str(mount_point)], check=False)
+
+
+def test_a_full_disk_makes_room_by_deleting_the_oldest(
+    file_microphone: FileMicrophone, tiny_disk: Path
+) -> None:
+    archive = tiny_disk / "archive"
+    audio = real_audio_int16(31.0)
+    file_microphone.load(audio)
+    stdout = run_miserymeter_with(
+        file_microphone, "--out", archive, "--duration_s", "30", "--segment_s", "2"
+    )
+    assert f"({30 * RATE_HZ} frames)" in stdout
+    assert "disk_full" in [e["kind"] for e in events(archive)]
+    kept = archived_samples(archive)  # the newest audio, up to the end of the recording
+    assert 0 < len(kept) < 30 * RATE_HZ
+    np.testing.assert_array_equal(kept, audio[30 * RATE_HZ - len(kept) : 30 * RATE_HZ])
+
+
+def test_a_full_disk_with_nothing_to_delete_is_one_clear_error(
+    file_microphone: FileMicrophone, tiny_disk: Path
+) -> None:
+    archive = tiny_disk / "archive"
+    file_microphone.load(real_audio_int16(21.0))
+    process = subprocess.run(
+        [
+            *cli_command(),
+            "record",
+            "--device",
+            DEVICE_NAME,
+            "--out",
+            str(archive),
+            "--duration_s",
+            "20",
+            "--segment_s",
+            "86400",
+        ],
+        env=file_microphone.env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
+    assert process.returncode == 1
+    assert "write_failed" in process.stderr
+    assert process.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "could not be written" in process.stderr
+    assert "Traceback" not in process.stderr
