@@ -43,7 +43,7 @@ def read_audio(path: Path, *, sample_rate_hz: int) -> Audio:
         problem = "is a folder, not an audio file" if path.is_dir() else "no such file"
         raise AudioError(f"{path}: {problem}")
     try:
-        with _c_stderr_silenced():
+        with c_stderr_silenced():
             data, file_rate_hz = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
         raise AudioError(
@@ -80,7 +80,7 @@ def _first_line(error: Exception) -> str:
 
 
 @contextlib.contextmanager
-def _c_stderr_silenced() -> Iterator[None]:
+def c_stderr_silenced() -> Iterator[None]:
     """Hide what C libraries write straight to file descriptor 2 while decoding.
 
     libmpg123 (inside libsndfile) prints "Note: Illegal Audio-MPEG-Header ..." lines for damaged

@@ -22,11 +22,11 @@ def rms_dbfs(samples: np.ndarray) -> float:
     if x.size == 0:
         return FLOOR_DBFS
     rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
-    return max(FLOOR_DBFS, 20.0 * np.log10(rms)) if rms > 0 else FLOOR_DBFS
+    return max(FLOOR_DBFS, 20.0 * float(np.log10(rms))) if rms > 0 else FLOOR_DBFS
 
 
 def peak_dbfs(samples: np.ndarray) -> float:
     """Largest absolute sample of `samples` in dBFS."""
     x = as_float(samples)
     peak = float(np.max(np.abs(x))) if x.size else 0.0
-    return max(FLOOR_DBFS, 20.0 * np.log10(peak)) if peak > 0 else FLOOR_DBFS
+    return max(FLOOR_DBFS, 20.0 * float(np.log10(peak))) if peak > 0 else FLOOR_DBFS

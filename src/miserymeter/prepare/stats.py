@@ -18,8 +18,9 @@ import numpy as np
 import soundfile as sf
 
 from miserymeter import constants
-from miserymeter.audio.io import _c_stderr_silenced
+from miserymeter.audio.io import c_stderr_silenced
 from miserymeter.errors import DatasetError
+from miserymeter.frontend.loudness import rms_dbfs
 from miserymeter.prepare.slicing import NOHASH
 from miserymeter.prepare.stream import first_line
 
@@ -30,7 +31,6 @@ QUIET_DBFS = -60.0  # RMS level below which a clip is "very quiet"
 FULL_SCALE = 0.999  # |sample| at or above this is at full scale
 CLIPPED_RUN = 3  # this many full-scale samples in a row: the clip was clipped
 UNBALANCED_RATIO = 5.0  # largest / smallest total duration of two labels
-FLOOR_DBFS = -120.0  # digital silence reads as this
 N_EXAMPLES = 2  # file names quoted in a warning
 
 
@@ -142,7 +142,7 @@ def dataset_stats(
 
 def _clip_stats(path: Path, *, label: str, split: Split) -> ClipStats | Unreadable:
     try:
-        with _c_stderr_silenced():
+        with c_stderr_silenced():
             data, rate_hz = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
         return Unreadable(path, f"not a readable audio file ({first_line(e)})")
@@ -151,8 +151,6 @@ def _clip_stats(path: Path, *, label: str, split: Split) -> ClipStats | Unreadab
     if not np.all(np.isfinite(data)):
         return Unreadable(path, "holds NaN or infinite samples")
     mono = data.mean(axis=1)
-    mean_square = float(np.mean(np.square(mono, dtype=np.float64)))
-    level = 10 * np.log10(mean_square) if mean_square > 0 else FLOOR_DBFS
     digest = hashlib.sha1(int(rate_hz).to_bytes(4, "little") + mono.tobytes()).hexdigest()
     return ClipStats(
         path=path,
@@ -160,7 +158,7 @@ def _clip_stats(path: Path, *, label: str, split: Split) -> ClipStats | Unreadab
         sample_rate_hz=int(rate_hz),
         n_channels=data.shape[1],
         duration_s=len(data) / rate_hz,
-        level_dbfs=max(FLOOR_DBFS, float(level)),
+        level_dbfs=rms_dbfs(mono),
         clipped=_is_clipped(data),
         digest=digest,
         group=path.name.split(NOHASH)[0] if NOHASH in path.name else path.name,

@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from miserymeter.audio.io import _c_stderr_silenced
+from miserymeter.audio.io import c_stderr_silenced
 from miserymeter.errors import AudioError
 
 BLOCK_FRAMES = 65_536
@@ -42,7 +42,7 @@ def inspect_source(path: Path) -> SourceInfo:
         problem = "is a folder, not an audio file" if path.is_dir() else "no such file"
         raise AudioError(f"{path}: {problem}")
     try:
-        with _c_stderr_silenced():  # libmpg123 prints notes of its own on corrupt files
+        with c_stderr_silenced():  # libmpg123 prints notes of its own on corrupt files
             info = sf.info(str(path))
     except _READ_ERRORS as e:
         raise AudioError(
@@ -59,13 +59,13 @@ def mono_blocks(
 ) -> Iterator[np.ndarray]:
     """Frames `[start_frame, start_frame + n_frames)` of `path`, mixed down to mono float32."""
     try:
-        with _c_stderr_silenced():
+        with c_stderr_silenced():
             f = sf.SoundFile(str(path))
         with f:
             remaining = f.frames - start_frame if n_frames is None else n_frames
             f.seek(start_frame)
             while remaining > 0:
-                with _c_stderr_silenced():
+                with c_stderr_silenced():
                     block = f.read(min(BLOCK_FRAMES, remaining), dtype="float32", always_2d=True)
                 if len(block) == 0:
                     raise AudioError(
