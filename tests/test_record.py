@@ -360,3 +360,43 @@ def test_a_full_disk_with_nothing_to_delete_is_one_clear_error(
     assert process.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "could not be written" in process.stderr
     assert "Traceback" not in process.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--sample_rate", "0"), ("--segment_s", "-1"), ("--keep-days", "0"), ("--max-gb", "-2")],
+)
+def test_bad_record_options_are_one_clear_error(
+    file_microphone: FileMicrophone, tmp_path: Path, option: str, value: str
+) -> None:
+    process = subprocess.run(
+        [*cli_command(), "record", "--device", DEVICE_NAME, "--out", str(tmp_path), option, value],
+        env=file_microphone.env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
+    assert process.returncode == 1
+    assert process.stderr.count("\n") == 1
+    assert process.stderr.startswith(f"error: {option} must be positive, not {value}")
+
+
+def test_a_missing_microphone_is_waited_for_not_fatal(
+    file_microphone: FileMicrophone, tmp_path: Path
+) -> None:
+    process = subprocess.Popen(
+        [*cli_command(), "record", "--device", "no-such-mic", "--out", str(tmp_path / "a")],
+        env=file_microphone.env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.5)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=WAIT_S)
+    assert process.returncode == 0
+    unavailable = [line for line in stderr.splitlines() if "microphone_unavailable" in line]
+    assert len(unavailable) >= 2  # retried
+    assert "'no-such-mic'" in unavailable[0]
+    assert "miserymeter devices" in unavailable[0]
+    assert "recorded 0.0 s" in stdout

@@ -124,7 +124,10 @@ class Recorder:
             try:
                 microphone = self._open()
             except MicrophoneError as e:
-                self._event("microphone_unavailable", f"{e}; retrying in {retry_s:.0f} s")
+                self._event(
+                    "microphone_unavailable",
+                    f"{e}; retrying in {retry_s:.0f} s (`miserymeter devices` lists them)",
+                )
                 stop.wait(retry_s)
                 retry_s = min(2 * retry_s, LONGEST_RETRY_S)
                 with contextlib.suppress(MicrophoneError):

@@ -113,9 +113,17 @@ def record(
     for name, value in (("--sample_rate", sample_rate), ("--channels", channels)):
         if value <= 0:
             raise ConfigError(f"{name} must be positive, not {value}")
-    for name, seconds in (("--segment_s", segment_s), ("--no_frames_s", no_frames_s)):
-        if seconds <= 0:
-            raise ConfigError(f"{name} must be positive, not {seconds}")
+    positive = {
+        "--segment_s": segment_s,
+        "--no_frames_s": no_frames_s,
+        "--flat_s": flat_s,
+        "--keep-days": keep_days,
+        "--max-gb": max_gb,
+        "--duration_s": duration_s,
+    }
+    for name, number in positive.items():
+        if number is not None and number <= 0:
+            raise ConfigError(f"{name} must be positive, not {number}")
     sounddevice()  # a missing PortAudio is an error now, not a retry loop
     config = RecordConfig(
         archive_dir=out or default_archive_dir(),
