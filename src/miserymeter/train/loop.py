@@ -131,6 +131,7 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         n_window=model_config.n_window,
         silence_percentage=config.silence_percentage,
         unknown_percentage=config.unknown_percentage,
+        unknown_mix_frequency=config.unknown_mix_frequency,
     )
     rng = np.random.default_rng([config.seed, start_step])
     augment_rng = torch.Generator().manual_seed(config.seed + start_step)
