@@ -143,7 +143,8 @@ def room_tone_spectra(
     white[:, 0] = 0  # no DC; and irfft drops the imaginary part of the DC and Nyquist bins,
     white[:, -1] = 0  # which would otherwise count in the level below but not in the sound
     spectra = white / freqs**exponent
-    rms = (2 * spectra.abs().square().sum(dim=1, keepdim=True)).sqrt() / n_samples  # Parseval
+    energy = torch.view_as_real(spectra).square().sum(dim=(1, 2))[:, None]
+    rms = (2 * energy).sqrt() / n_samples  # Parseval
     level_dbfs = uniform(min_level_dbfs, max_level_dbfs, (n_rows, 1), rng)
     return spectra * (10.0 ** (level_dbfs / 20.0) / rms)
 
