@@ -11,8 +11,10 @@ from miserymeter.train.augment import (
     PHONE_LOW_PASS_HZ,
     AugmentConfig,
     augment_batch,
+    fast_fft_size,
     low_pass_cutoffs_hz,
     microphone_responses,
+    reverberate,
     room_tone,
     time_shift,
 )
@@ -78,6 +80,20 @@ def test_augment_batch_is_reproducible_and_bounded() -> None:
         backgrounds=background,
     )
     assert (quiet.abs().amax(dim=1) > 0).all()  # silence rows get background and room tone
+
+
+def test_fast_fft_sizes_have_only_factors_2_3_and_5() -> None:
+    assert fast_fft_size(32_000 + 6_400 - 1) == 38_400
+    assert [fast_fft_size(n) for n in (1, 7, 11, 13, 17)] == [1, 8, 12, 15, 18]
+
+
+def test_reverberation_of_an_impulse_is_the_room_response_without_wrap_around() -> None:
+    batch = torch.zeros(3, RATE_HZ)
+    batch[:, -100] = 1.0  # near the end: a too-short FFT would wrap the tail to the start
+    rng = torch.Generator().manual_seed(0)
+    out = reverberate(batch, rng, sample_rate_hz=RATE_HZ, probability=1.0)
+    assert torch.allclose(out[:, : RATE_HZ - 100], torch.zeros(3, RATE_HZ - 100), atol=1e-5)
+    assert torch.all(out[:, -100].abs() > 0.1)
 
 
 def test_loud_window_starts_find_the_burst() -> None:

@@ -38,6 +38,20 @@ def uniform(low: float, high: float, shape: tuple[int, ...], rng: torch.Generato
     return low + (high - low) * torch.rand(shape, generator=rng)
 
 
+def fast_fft_size(n: int) -> int:
+    """The smallest 2^a 3^b 5^c ≥ `n`: FFTs of such sizes are fast, and often far smaller than
+    the next power of two (38,400 rather than 65,536 for 2.4 s at 16 kHz)."""
+    size = n
+    while True:
+        rest = size
+        for prime in (2, 3, 5):
+            while rest % prime == 0:
+                rest //= prime
+        if rest == 1:
+            return size
+        size += 1
+
+
 def time_shift(batch: Tensor, rng: torch.Generator, *, max_shift: int) -> Tensor:
     """Shift each row by up to ±`max_shift` samples, filling with zeros (the tutorial's shift)."""
     if max_shift <= 0:
@@ -63,7 +77,7 @@ def reverberate(
     impulse = torch.randn((len(chosen), n_ir), generator=rng) * torch.exp(-6.9 * t_s / rt60_s)
     impulse[:, 0] = 1.0 / uniform(0.1, 0.5, (len(chosen),), rng)  # direct-to-reverb ratio
     impulse = impulse / impulse.square().sum(dim=1, keepdim=True).sqrt()
-    n_fft = 1 << (n + n_ir - 1).bit_length()
+    n_fft = fast_fft_size(n + n_ir - 1)
     spectrum = torch.fft.rfft(batch[chosen], n_fft) * torch.fft.rfft(impulse, n_fft)
     out = batch.clone()
     out[chosen] = torch.fft.irfft(spectrum, n_fft)[:, :n]
