@@ -34,7 +34,6 @@ from miserymeter.train.dataset import (
 from miserymeter.train.evaluation import EvalResult, clip_peaks, predict, summarise
 from miserymeter.train.models import ModelConfig, build_model
 from miserymeter.train.plots import plot_confusion_matrix, plot_training_curves
-from miserymeter.train.prefetch import BatchPrefetcher
 
 
 @dataclass(frozen=True)
@@ -162,27 +161,22 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         TimeElapsedColumn(),
         console=console,
     )
-
-    def make_batch() -> tuple[torch.Tensor, np.ndarray]:
-        windows, truth, is_silence = sampler.sample(config.batch_size, rng)
-        augmented = augment_batch(
-            torch.from_numpy(windows),
-            torch.from_numpy(is_silence),
-            augment_rng,
-            config=augment,
-            backgrounds=backgrounds,
-        )
-        return augmented, truth
-
     model.train()
     try:
-        with progress, BatchPrefetcher(make_batch) as batches:
+        with progress:
             task = progress.add_task("train", total=config.total_steps, completed=step, stats="")
             while step < config.total_steps:
                 rate = config.learning_rate_at(step + 1)
                 for group in optimizer.param_groups:
                     group["lr"] = rate
-                augmented, truth = batches.next()
+                windows, truth, is_silence = sampler.sample(config.batch_size, rng)
+                augmented = augment_batch(
+                    torch.from_numpy(windows),
+                    torch.from_numpy(is_silence),
+                    augment_rng,
+                    config=augment,
+                    backgrounds=backgrounds,
+                )
                 logits = model(augmented)
                 loss = F.cross_entropy(logits, torch.from_numpy(truth))
                 optimizer.zero_grad(set_to_none=True)
