@@ -11,12 +11,14 @@ from miserymeter.train.augment import (
     PHONE_LOW_PASS_HZ,
     AugmentConfig,
     augment_batch,
+    fast_fft_size,
     low_pass_cutoffs_hz,
     microphone_responses,
+    reverberate,
     room_tone,
     time_shift,
 )
-from miserymeter.train.batches import BatchSampler, ClipSet, loud_window_starts
+from miserymeter.train.batches import BatchSampler, ClipSet, loud_window_starts, mix_at_snr
 from miserymeter.train.corpus import group_name
 from miserymeter.train.dataset import model_labels, which_set
 
@@ -80,6 +82,20 @@ def test_augment_batch_is_reproducible_and_bounded() -> None:
     assert (quiet.abs().amax(dim=1) > 0).all()  # silence rows get background and room tone
 
 
+def test_fast_fft_sizes_have_only_factors_2_3_and_5() -> None:
+    assert fast_fft_size(32_000 + 6_400 - 1) == 38_400
+    assert [fast_fft_size(n) for n in (1, 7, 11, 13, 17)] == [1, 8, 12, 15, 18]
+
+
+def test_reverberation_of_an_impulse_is_the_room_response_without_wrap_around() -> None:
+    batch = torch.zeros(3, RATE_HZ)
+    batch[:, -100] = 1.0  # near the end: a too-short FFT would wrap the tail to the start
+    rng = torch.Generator().manual_seed(0)
+    out = reverberate(batch, rng, sample_rate_hz=RATE_HZ, probability=1.0)
+    assert torch.allclose(out[:, : RATE_HZ - 100], torch.zeros(3, RATE_HZ - 100), atol=1e-5)
+    assert torch.all(out[:, -100].abs() > 0.1)
+
+
 def test_loud_window_starts_find_the_burst() -> None:
     clip = np.zeros(5 * RATE_HZ, dtype=np.float32)
     clip[3 * RATE_HZ : 4 * RATE_HZ] = 0.5
@@ -104,6 +120,38 @@ def test_batch_sampler_keeps_the_tutorial_proportions() -> None:
     expected = np.array([2.0, 15.0, 10.0]) / 27.0  # silence 20 %, unknown 150 % of 10 cries
     assert np.allclose(fractions, expected, atol=0.015)
     assert np.array_equal(is_silence, truth == 0)
+
+
+def test_mix_at_snr_sets_the_noise_level_below_the_signal() -> None:
+    t_s = np.arange(RATE_HZ) / RATE_HZ
+    signal = (0.3 * np.sin(2 * np.pi * 440 * t_s)).astype(np.float32)
+    noise = (0.05 * np.sin(2 * np.pi * 1_000 * t_s)).astype(np.float32)
+    added = mix_at_snr(signal, noise, snr_db=10.0) - signal
+    ratio_db = 20 * np.log10(np.sqrt(np.mean(signal**2)) / np.sqrt(np.mean(added**2)))
+    assert abs(ratio_db - 10.0) < 1e-3
+    assert np.array_equal(mix_at_snr(signal, np.zeros_like(noise), snr_db=0.0), signal)
+    assert np.abs(mix_at_snr(signal * 3, noise * 10, snr_db=0.0)).max() <= 1.0
+
+
+def test_batch_sampler_mixes_unknown_clips_under_wanted_ones_only() -> None:
+    labels = model_labels(["crying"])
+    crying, unknown = 0.5 * np.ones(RATE_HZ, np.float32), np.zeros(RATE_HZ, np.float32)
+    unknown[::2] = 0.2  # marks the mixed rows: a cry alone is constant
+    clip_set = ClipSet.build([crying] * 10 + [unknown] * 20, [2] * 10 + [1] * 20, n_window=RATE_HZ)
+    sampler = BatchSampler(
+        clip_set,
+        labels=labels,
+        n_window=RATE_HZ,
+        silence_percentage=20.0,
+        unknown_percentage=150.0,
+        unknown_mix_frequency=0.5,
+    )
+    windows, truth, _ = sampler.sample(4_000, np.random.default_rng(0))
+    mixed = windows.std(axis=1) > 0
+    assert np.array_equal(windows[truth == 1], np.broadcast_to(unknown, windows[truth == 1].shape))
+    assert not mixed[truth == 0].any()
+    assert abs(mixed[truth == 2].mean() - 0.5) < 0.05
+    assert np.all(windows[truth == 2].mean(axis=1) >= 0.5)
 
 
 def test_a_family_and_a_recording_source_share_one_split() -> None:

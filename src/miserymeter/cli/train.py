@@ -70,6 +70,11 @@ def train(
     unknown_percentage: float = typer.Option(
         10.0, "--unknown_percentage", help="_unknown_ windows, as a percent of wanted clips."
     ),
+    unknown_mix_frequency: float = typer.Option(
+        0.0,
+        "--unknown_mix_frequency",
+        help="Fraction of wanted windows with an _unknown_ clip mixed under them (0-1).",
+    ),
     background_frequency: float = typer.Option(
         0.8, "--background_frequency", help="Fraction of windows with background noise mixed in."
     ),
@@ -122,6 +127,7 @@ def train(
         testing_percentage=testing_percentage,
         silence_percentage=silence_percentage,
         unknown_percentage=unknown_percentage,
+        unknown_mix_frequency=unknown_mix_frequency,
         background_frequency=background_frequency,
         background_volume=background_volume,
         time_shift_ms=time_shift_ms,

@@ -38,15 +38,33 @@ def uniform(low: float, high: float, shape: tuple[int, ...], rng: torch.Generato
     return low + (high - low) * torch.rand(shape, generator=rng)
 
 
+def fast_fft_size(n: int) -> int:
+    """The smallest 2^a 3^b 5^c ≥ `n`: FFTs of such sizes are fast, and often far smaller than
+    the next power of two (38,400 rather than 65,536 for 2.4 s at 16 kHz)."""
+    size = n
+    while True:
+        rest = size
+        for prime in (2, 3, 5):
+            while rest % prime == 0:
+                rest //= prime
+        if rest == 1:
+            return size
+        size += 1
+
+
 def time_shift(batch: Tensor, rng: torch.Generator, *, max_shift: int) -> Tensor:
     """Shift each row by up to ±`max_shift` samples, filling with zeros (the tutorial's shift)."""
     if max_shift <= 0:
         return batch
     n_rows, n = batch.shape
-    shifts = torch.randint(-max_shift, max_shift + 1, (n_rows, 1), generator=rng)
-    source = torch.arange(n) - shifts
-    inside = (source >= 0) & (source < n)
-    return torch.gather(batch, 1, source.clamp(0, n - 1)) * inside
+    shifts = torch.randint(-max_shift, max_shift + 1, (n_rows,), generator=rng)
+    out = torch.zeros_like(batch)
+    for row, shift in enumerate(shifts.tolist()):  # slices copy faster than a gather
+        if shift >= 0:
+            out[row, shift:] = batch[row, : n - shift]
+        else:
+            out[row, :shift] = batch[row, -shift:]
+    return out
 
 
 def reverberate(
@@ -63,7 +81,7 @@ def reverberate(
     impulse = torch.randn((len(chosen), n_ir), generator=rng) * torch.exp(-6.9 * t_s / rt60_s)
     impulse[:, 0] = 1.0 / uniform(0.1, 0.5, (len(chosen),), rng)  # direct-to-reverb ratio
     impulse = impulse / impulse.square().sum(dim=1, keepdim=True).sqrt()
-    n_fft = 1 << (n + n_ir - 1).bit_length()
+    n_fft = fast_fft_size(n + n_ir - 1)
     spectrum = torch.fft.rfft(batch[chosen], n_fft) * torch.fft.rfft(impulse, n_fft)
     out = batch.clone()
     out[chosen] = torch.fft.irfft(spectrum, n_fft)[:, :n]
@@ -143,7 +161,8 @@ def room_tone_spectra(
     white[:, 0] = 0  # no DC; and irfft drops the imaginary part of the DC and Nyquist bins,
     white[:, -1] = 0  # which would otherwise count in the level below but not in the sound
     spectra = white / freqs**exponent
-    rms = (2 * spectra.abs().square().sum(dim=1, keepdim=True)).sqrt() / n_samples  # Parseval
+    energy = torch.view_as_real(spectra).square().sum(dim=(1, 2))[:, None]
+    rms = (2 * energy).sqrt() / n_samples  # Parseval
     level_dbfs = uniform(min_level_dbfs, max_level_dbfs, (n_rows, 1), rng)
     return spectra * (10.0 ** (level_dbfs / 20.0) / rms)
 

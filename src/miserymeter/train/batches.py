@@ -50,7 +50,10 @@ class BatchSampler:
     """Draws training windows with the tutorial's `_silence_` and `_unknown_` proportions.
 
     Each wanted clip has weight 1; all `_unknown_` clips share `unknown_percentage` % and
-    `_silence_` gets `silence_percentage` % of the number of wanted clips.
+    `_silence_` gets `silence_percentage` % of the number of wanted clips. A fraction
+    `unknown_mix_frequency` of wanted windows get an `_unknown_` window mixed under them, at a
+    signal-to-noise ratio between `min_mix_snr_db` and `max_mix_snr_db` (still wanted: a cry
+    over a barking dog is a cry).
     """
 
     def __init__(
@@ -61,11 +64,17 @@ class BatchSampler:
         n_window: int,
         silence_percentage: float,
         unknown_percentage: float,
+        unknown_mix_frequency: float = 0.0,
+        min_mix_snr_db: float = 0.0,
+        max_mix_snr_db: float = 20.0,
     ) -> None:
         self.clip_set = clip_set
         self.n_window = n_window
         self.silence_index = labels.index(SILENCE_LABEL)
+        self.unknown_mix_frequency = unknown_mix_frequency
+        self.mix_snr_db = (min_mix_snr_db, max_mix_snr_db)
         is_unknown = clip_set.label_indices == labels.index(UNKNOWN_LABEL)
+        self.unknown_clips = np.flatnonzero(is_unknown)
         n_wanted = int((~is_unknown).sum())
         n_unknown = int(is_unknown.sum())
         weights = np.where(is_unknown, n_wanted * unknown_percentage / 100 / max(n_unknown, 1), 1.0)
@@ -84,12 +93,35 @@ class BatchSampler:
         for row, pick in enumerate(picks):
             if pick == n_clips:
                 continue
-            clip = self.clip_set.clips[pick]
-            starts = self.clip_set.loud_starts[pick]
-            start = int(starts[rng.integers(len(starts))])
-            windows[row] = fit_length(clip[start : start + self.n_window], self.n_window)
+            windows[row] = self._window(int(pick), rng)
             labels[row] = self.clip_set.label_indices[pick]
-        return windows, labels, picks == n_clips
+        is_silence = picks == n_clips
+        if self.unknown_mix_frequency > 0 and len(self.unknown_clips):
+            is_wanted = ~is_silence & ~np.isin(picks, self.unknown_clips)
+            mixed = is_wanted & (rng.random(batch_size) < self.unknown_mix_frequency)
+            for row in np.flatnonzero(mixed).tolist():
+                other = self._window(int(rng.choice(self.unknown_clips)), rng)
+                snr_db = rng.uniform(*self.mix_snr_db)
+                windows[row] = mix_at_snr(windows[row], other, snr_db=snr_db)
+        return windows, labels, is_silence
+
+    def _window(self, pick: int, rng: np.random.Generator) -> np.ndarray:
+        """A random loud window of clip `pick`."""
+        clip = self.clip_set.clips[pick]
+        starts = self.clip_set.loud_starts[pick]
+        start = int(starts[rng.integers(len(starts))])
+        return fit_length(clip[start : start + self.n_window], self.n_window)
+
+
+def mix_at_snr(signal: np.ndarray, noise: np.ndarray, *, snr_db: float) -> np.ndarray:
+    """`signal` plus `noise` scaled to `snr_db` below it (by RMS), kept within ±1."""
+    signal_rms = float(np.sqrt(np.mean(np.square(signal, dtype=np.float64))))
+    noise_rms = float(np.sqrt(np.mean(np.square(noise, dtype=np.float64))))
+    if signal_rms == 0.0 or noise_rms == 0.0:
+        return signal
+    mixed = signal + noise * (signal_rms / noise_rms * 10.0 ** (-snr_db / 20.0))
+    peak = float(np.abs(mixed).max())
+    return (mixed / peak if peak > 1.0 else mixed).astype(np.float32)
 
 
 def fixed_eval_set(

@@ -33,6 +33,7 @@ class TrainConfig:
     testing_percentage: float
     silence_percentage: float
     unknown_percentage: float
+    unknown_mix_frequency: float
     background_frequency: float
     background_volume: float
     time_shift_ms: float
@@ -84,6 +85,10 @@ def check(config: TrainConfig) -> None:
         raise ConfigError(f"--sample_rate={config.sample_rate}: use at least 4000 Hz")
     if config.validation_percentage + config.testing_percentage >= 100:
         raise ConfigError("--validation_percentage plus --testing_percentage must stay below 100")
+    if not 0.0 <= config.unknown_mix_frequency <= 1.0:
+        raise ConfigError(
+            f"--unknown_mix_frequency={config.unknown_mix_frequency}: use a fraction in [0, 1]"
+        )
     for name in ("batch_size", "eval_step_interval", "save_step_interval"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"--{name} must be positive")

@@ -1,4 +1,4 @@
-"""Score a fixed set of windows with a network and summarise how well it did."""
+"""Score a fixed set of windows, and whole clips, with a network; summarise how well it did."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from miserymeter.constants import SILENCE_LABEL, UNKNOWN_LABEL
+from miserymeter.frontend.windows import cover_with_windows
 from miserymeter.metrics import confusion_matrix, precision_recall, roc_auc, threshold_for_fpr
 
 TARGET_FALSE_POSITIVE_RATE = 0.01
@@ -16,7 +17,9 @@ TARGET_FALSE_POSITIVE_RATE = 0.01
 
 @dataclass(frozen=True)
 class EvalResult:
-    """Accuracy, confusion matrix, per-label precision/recall, and per wanted label ROC-AUC."""
+    """Accuracy, confusion matrix, per-label precision/recall, and per wanted label ROC-AUC:
+    of one window per clip (its loudest) and of whole clips (their highest-scoring window, as
+    `miserymeter classify` flags a file)."""
 
     labels: tuple[str, ...]
     n_examples: int
@@ -27,6 +30,7 @@ class EvalResult:
     recall: dict[str, float]
     roc_auc: dict[str, float]
     recall_at_1pct_fpr: dict[str, float]
+    clip_roc_auc: dict[str, float]
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready; undefined values (NaN) become None."""
@@ -41,6 +45,7 @@ class EvalResult:
                 "recall": self.recall,
                 "roc_auc": self.roc_auc,
                 "recall_at_1pct_fpr": self.recall_at_1pct_fpr,
+                "clip_roc_auc": self.clip_roc_auc,
             }
         )
 
@@ -74,17 +79,35 @@ def predict(model: nn.Module, windows: np.ndarray, *, batch_size: int = 64) -> n
     return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
 
 
-def summarise(probabilities: np.ndarray, truth: np.ndarray, labels: tuple[str, ...]) -> EvalResult:
-    """Metrics of predictions against true label indices."""
+def clip_peaks(model: nn.Module, clips: list[np.ndarray], *, n_window: int) -> np.ndarray:
+    """Each clip's highest probability of each label over back-to-back windows [clips, labels]."""
+    covered = [cover_with_windows(clip, n_window)[1].astype(np.float32) for clip in clips]
+    if not covered:
+        return np.zeros((0, 0), dtype=np.float32)
+    probabilities = predict(model, np.concatenate(covered))
+    ends = np.cumsum([len(windows) for windows in covered])
+    return np.stack([p.max(axis=0) for p in np.split(probabilities, ends[:-1])])
+
+
+def summarise(
+    probabilities: np.ndarray,
+    truth: np.ndarray,
+    labels: tuple[str, ...],
+    *,
+    peaks: np.ndarray,
+    clip_truth: np.ndarray,
+) -> EvalResult:
+    """Metrics of window predictions against true label indices, and of clips' `peaks`."""
     predicted = probabilities.argmax(axis=1)
     matrix = confusion_matrix(truth, predicted, n_labels=len(labels))
     precision, recall = precision_recall(matrix)
     picked = probabilities[np.arange(len(truth)), truth]
     wanted = [i for i, label in enumerate(labels) if label not in (SILENCE_LABEL, UNKNOWN_LABEL)]
-    auc, recall_at_fpr = {}, {}
+    auc, recall_at_fpr, clip_auc = {}, {}, {}
     for i in wanted:
         positive = truth == i
         auc[labels[i]] = roc_auc(probabilities[:, i], positive)
+        clip_auc[labels[i]] = roc_auc(peaks[:, i], clip_truth == i) if len(peaks) else float("nan")
         if positive.any() and (~positive).any():
             point = threshold_for_fpr(
                 probabilities[:, i], positive, max_false_positive_rate=TARGET_FALSE_POSITIVE_RATE
@@ -102,4 +125,5 @@ def summarise(probabilities: np.ndarray, truth: np.ndarray, labels: tuple[str, .
         recall=dict(zip(labels, recall.tolist(), strict=True)),
         roc_auc=auc,
         recall_at_1pct_fpr=recall_at_fpr,
+        clip_roc_auc=clip_auc,
     )

@@ -31,7 +31,7 @@ from miserymeter.train.dataset import (
     load_clips,
     scan_dataset,
 )
-from miserymeter.train.evaluation import EvalResult, predict, summarise
+from miserymeter.train.evaluation import EvalResult, clip_peaks, predict, summarise
 from miserymeter.train.models import ModelConfig, build_model
 from miserymeter.train.plots import plot_confusion_matrix, plot_training_curves
 
@@ -131,6 +131,7 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         n_window=model_config.n_window,
         silence_percentage=config.silence_percentage,
         unknown_percentage=config.unknown_percentage,
+        unknown_mix_frequency=config.unknown_mix_frequency,
     )
     rng = np.random.default_rng([config.seed, start_step])
     augment_rng = torch.Generator().manual_seed(config.seed + start_step)
@@ -299,4 +300,10 @@ def _evaluate(
 ) -> EvalResult | None:
     if len(data.truth) == 0:
         return None
-    return summarise(predict(model, data.windows), data.truth, labels)
+    return summarise(
+        predict(model, data.windows),
+        data.truth,
+        labels,
+        peaks=clip_peaks(model, data.clip_set.clips, n_window=data.windows.shape[1]),
+        clip_truth=data.clip_set.label_indices,
+    )

@@ -65,7 +65,8 @@ class LogMel(nn.Module):
             center=False,
             return_complex=True,
         )
-        power = spectrum.abs().pow(2).transpose(1, 2)  # [batch, frames, bins]
+        # |X|^2 as re^2 + im^2 [batch, frames, bins]: cheaper than abs() of complex numbers
+        power = (spectrum.real.square() + spectrum.imag.square()).transpose(1, 2)
         log_mel = torch.log(torch.matmul(power, self.mel_matrix) + LOG_MEL_FLOOR)
         return log_mel.transpose(1, 2).unsqueeze(1)
 

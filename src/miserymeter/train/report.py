@@ -41,9 +41,10 @@ def confusion_table(result: EvalResult, *, title: str) -> Table:
 
 
 def metrics_table(result: EvalResult) -> Table:
-    """Per-label precision and recall; ROC-AUC and recall at 1 % FPR for wanted labels."""
+    """Per-label precision and recall; for wanted labels, ROC-AUC and recall at 1 % FPR of the
+    loudest windows, and ROC-AUC of whole clips (their peak window)."""
     table = Table(title="Per label (test split)", title_justify="left")
-    for column in ("label", "precision", "recall", "ROC-AUC", "recall @ 1% FPR"):
+    for column in ("label", "precision", "recall", "ROC-AUC", "recall @ 1% FPR", "clip ROC-AUC"):
         table.add_column(column, justify="left" if column == "label" else "right")
     for label in result.labels:
         table.add_row(
@@ -52,6 +53,7 @@ def metrics_table(result: EvalResult) -> Table:
             _number(result.recall[label]),
             _number(result.roc_auc.get(label)),
             _number(result.recall_at_1pct_fpr.get(label)),
+            _number(result.clip_roc_auc.get(label)),
         )
     return table
 
