@@ -38,18 +38,16 @@ def segment_files(archive_dir: Path) -> list[SegmentFile]:
     return files
 
 
-def enforce_retention(
-    archive_dir: Path, limits: RetentionLimits, *, now: datetime, keep: Path | None = None
-) -> list[Path]:
-    """Delete the oldest segments beyond `limits` (never `keep`); return what was deleted."""
-    files = [f for f in segment_files(archive_dir) if f.path != keep]
+def enforce_retention(archive_dir: Path, limits: RetentionLimits, *, now: datetime) -> list[Path]:
+    """Delete the oldest segments beyond `limits`; return what was deleted."""
+    files = segment_files(archive_dir)
     doomed: list[SegmentFile] = []
     if limits.keep_days is not None:
         cutoff = now - timedelta(days=limits.keep_days)
         doomed = [f for f in files if f.start < cutoff]
     if limits.max_bytes is not None:
         kept = files[len(doomed) :]
-        total_bytes = sum(f.n_bytes for f in kept) + (keep.stat().st_size if keep else 0)
+        total_bytes = sum(f.n_bytes for f in kept)
         for f in kept:
             if total_bytes <= limits.max_bytes:
                 break
@@ -58,12 +56,10 @@ def enforce_retention(
     return [delete_segment(f.path) for f in doomed]
 
 
-def delete_oldest(archive_dir: Path, *, keep: Path | None = None) -> Path | None:
+def delete_oldest(archive_dir: Path) -> Path | None:
     """Delete the oldest segment (to free space on a full disk); None if there is none."""
-    for f in segment_files(archive_dir):
-        if f.path != keep:
-            return delete_segment(f.path)
-    return None
+    files = segment_files(archive_dir)
+    return delete_segment(files[0].path) if files else None
 
 
 def delete_segment(path: Path) -> Path:
