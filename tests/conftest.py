@@ -90,6 +90,19 @@ def run_miserymeter(
     )
 
 
+def assert_one_error_line(process: subprocess.CompletedProcess[str], *names: str | Path) -> str:
+    """Exit code 1, no traceback, one `error:` line on stderr naming every one of `names`."""
+    assert process.returncode == 1, process.stdout + process.stderr
+    assert "Traceback" not in process.stderr + process.stdout
+    lines = process.stderr.splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{process.stderr}"
+    (line,) = lines
+    assert line.startswith("error: ")
+    for name in names:
+        assert str(name) in line, f"{name} not in {line!r}"
+    return line
+
+
 @pytest.fixture(scope="session")
 def run_cli() -> CliRunner:
     """`run_cli("classify", path, "--json")` → the finished subprocess."""

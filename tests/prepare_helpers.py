@@ -1,8 +1,7 @@
-"""Helpers for the slice/label/stats tests: CLI error checks, tiny archives, reading clips."""
+"""Helpers for the slice/label/stats tests: tiny archives, reading clips."""
 
 from __future__ import annotations
 
-import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,19 +16,6 @@ PHONE_CRYING = EXAMPLES_DIR / "crying-phone-donateacry-c10e2b0f.flac"
 DOG = EXAMPLES_DIR / "dog-esc50-4-184575-A.flac"
 QUIET_ROOM = EXAMPLES_DIR / "quiet-room-synthetic.flac"
 SPEECH = EXAMPLES_DIR / "speech-librispeech-198-209-0000.flac"
-
-
-def assert_one_error_line(process: subprocess.CompletedProcess[str], *names: str | Path) -> str:
-    """Exit code 1, no traceback, one `error:` line on stderr naming every one of `names`."""
-    assert process.returncode == 1, process.stdout + process.stderr
-    assert "Traceback" not in process.stderr + process.stdout
-    lines = process.stderr.splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got:\n{process.stderr}"
-    (line,) = lines
-    assert line.startswith("error: ")
-    for name in names:
-        assert str(name) in line, f"{name} not in {line!r}"
-    return line
 
 
 def read_int16(path: Path) -> tuple[np.ndarray, int]:

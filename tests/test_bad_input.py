@@ -12,23 +12,11 @@ import pytest
 import soundfile as sf
 from onnx import TensorProto, helper
 
+from conftest import assert_one_error_line
 from miserymeter.inference.bundled import EXAMPLES_DIR
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 DOG = EXAMPLES_DIR / "dog-esc50-4-184575-A.flac"
-
-
-def assert_one_error_line(process: subprocess.CompletedProcess[str], *names: str | Path) -> str:
-    """Non-zero exit, one `error:` line on stderr that names every one of `names`."""
-    assert process.returncode != 0
-    assert "Traceback" not in process.stderr + process.stdout
-    lines = process.stderr.splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got:\n{process.stderr}"
-    (line,) = lines
-    assert line.startswith("error: ")
-    for name in names:
-        assert str(name) in line
-    return line
 
 
 def write_garbage(path: Path, *, seed: int = 1) -> Path:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import assert_one_error_line
 from miserymeter.train.dataset import which_set
 from prepare_helpers import (
     CRYING,
@@ -21,7 +22,6 @@ from prepare_helpers import (
     PHONE_CRYING,
     QUIET_ROOM,
     SPEECH,
-    assert_one_error_line,
     read_float,
 )
 

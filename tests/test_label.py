@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import soxr
 
+from conftest import assert_one_error_line
 from miserymeter.audio.archive import segment_path
 from miserymeter.train.dataset import which_set
 from prepare_helpers import (
     CRYING,
     QUIET_ROOM,
-    assert_one_error_line,
     read_float,
     read_int16,
     tile_to,

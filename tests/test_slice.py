@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import assert_one_error_line
 from miserymeter.audio.io import read_audio
 from miserymeter.train.dataset import which_set
 from prepare_helpers import (
@@ -18,7 +19,6 @@ from prepare_helpers import (
     PHONE_CRYING,
     QUIET_ROOM,
     SPEECH,
-    assert_one_error_line,
     read_float,
     read_int16,
 )
