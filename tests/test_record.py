@@ -83,6 +83,24 @@ class Recording:
         return self.process.returncode, stdout
 
 
+def run_with(microphone: FileMicrophone, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`miserymeter ARGS...` run to completion with the file microphone's environment."""
+    return subprocess.run(
+        [*cli_command(), *map(str, args)],
+        env=microphone.env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
+
+
+def record_ok(microphone: FileMicrophone, *args: str | Path) -> str:
+    """`miserymeter record --device testmic ARGS...`, which must succeed; its stdout."""
+    process = run_with(microphone, "record", "--device", DEVICE_NAME, *args)
+    assert process.returncode == 0, process.stderr
+    return process.stdout
+
+
 def reported_frames(stdout: str) -> int:
     return int(stdout.split("(")[1].split(" frames")[0])
 
@@ -95,21 +113,14 @@ def test_arecord_reads_the_file_device_sample_exactly(file_microphone: FileMicro
 
 def test_devices_lists_the_file_microphone(file_microphone: FileMicrophone) -> None:
     file_microphone.load(real_audio_int16(1.0))
-    process = subprocess.run(
-        [*cli_command(), "devices"], env=file_microphone.env, capture_output=True, text=True
-    )
+    process = run_with(file_microphone, "devices")
     assert process.returncode == 0, process.stderr
     assert DEVICE_NAME in process.stdout
 
 
 def test_devices_test_reports_a_working_microphone(file_microphone: FileMicrophone) -> None:
     file_microphone.load(real_audio_int16(5.0))
-    process = subprocess.run(
-        [*cli_command(), "devices", "--test", "--device", DEVICE_NAME],
-        env=file_microphone.env,
-        capture_output=True,
-        text=True,
-    )
+    process = run_with(file_microphone, "devices", "--test", "--device", DEVICE_NAME)
     assert process.returncode == 0, process.stderr
     assert "recorded 3.0 s" in process.stdout
     assert "the microphone works" in process.stdout
@@ -117,12 +128,7 @@ def test_devices_test_reports_a_working_microphone(file_microphone: FileMicropho
 
 def test_devices_test_flags_flat_digital_silence(file_microphone: FileMicrophone) -> None:
     file_microphone.load(np.zeros(5 * RATE_HZ, np.int16))
-    process = subprocess.run(
-        [*cli_command(), "devices", "--test", "--device", DEVICE_NAME],
-        env=file_microphone.env,
-        capture_output=True,
-        text=True,
-    )
+    process = run_with(file_microphone, "devices", "--test", "--device", DEVICE_NAME)
     assert process.returncode == 1
     assert "flat digital silence" in process.stdout
     assert "-120.0 dBFS" in process.stdout
@@ -134,23 +140,17 @@ def test_segments_follow_each_other_sample_exactly(
     audio = real_audio_int16(21.0)
     file_microphone.load(audio)
     archive = tmp_path / "archive"
-    process = subprocess.run(
-        [
-            *cli_command(),
-            "record",
-            "--device",
-            DEVICE_NAME,
-            "--out",
-            str(archive),
-            "--duration_s",
-            "20",
-            "--segment_s",
-            str(SEGMENT_S),
-        ],
-        env=file_microphone.env,
-        capture_output=True,
-        text=True,
-        timeout=WAIT_S,
+    process = run_with(
+        file_microphone,
+        "record",
+        "--device",
+        DEVICE_NAME,
+        "--out",
+        archive,
+        "--duration_s",
+        "20",
+        "--segment_s",
+        str(SEGMENT_S),
     )
     assert process.returncode == 0, process.stderr
     assert f"({20 * RATE_HZ} frames)" in process.stdout
@@ -208,9 +208,7 @@ def test_watchdog_restarts_a_capture_of_flat_digital_silence(
 ) -> None:
     file_microphone.load(np.zeros(4 * RATE_HZ, np.int16))
     archive = tmp_path / "archive"
-    stdout = run_miserymeter_with(
-        file_microphone, "--out", archive, "--duration_s", "2.5", "--flat_s", "1"
-    )
+    stdout = record_ok(file_microphone, "--out", archive, "--duration_s", "2.5", "--flat_s", "1")
     assert f"({round(2.5 * RATE_HZ)} frames)" in stdout  # flat audio is still kept
     assert " 0 restart(s)" not in stdout
     flat = [e for e in events(archive) if e["kind"] == "watchdog_flat"]
@@ -259,7 +257,7 @@ def test_keep_days_deletes_old_segments_and_their_folders(
     old = write_segment_file(archive, datetime.now(UTC) - timedelta(days=3), 2.0)
     recent = write_segment_file(archive, datetime.now(UTC) - timedelta(hours=2), 2.0)
     file_microphone.load(real_audio_int16(5.0))
-    run_miserymeter_with(file_microphone, "--out", archive, "--duration_s", "4", "--keep-days", "1")
+    record_ok(file_microphone, "--out", archive, "--duration_s", "4", "--keep-days", "1")
 
     assert not old.exists() and not old.parent.exists()
     assert recent.exists()
@@ -272,7 +270,7 @@ def test_max_gb_keeps_the_archive_under_its_size(
     archive = tmp_path / "archive"
     file_microphone.load(real_audio_int16(21.0))
     limit_bytes = 150_000
-    run_miserymeter_with(
+    record_ok(
         file_microphone,
         "--out",
         archive,
@@ -286,18 +284,6 @@ def test_max_gb_keeps_the_archive_under_its_size(
     sizes = [s.path.stat().st_size for s in list_segments(archive)]
     assert sum(sizes) <= limit_bytes
     assert 0 < len(sizes) < 10  # the oldest went, the newest stayed
-
-
-def run_miserymeter_with(microphone: FileMicrophone, *args: str | Path) -> str:
-    process = subprocess.run(
-        [*cli_command(), "record", "--device", DEVICE_NAME, *map(str, args)],
-        env=microphone.env,
-        capture_output=True,
-        text=True,
-        timeout=WAIT_S,
-    )
-    assert process.returncode == 0, process.stderr
-    return process.stdout
 
 
 @pytest.fixture
@@ -322,9 +308,7 @@ def test_a_full_disk_makes_room_by_deleting_the_oldest(
     archive = tiny_disk / "archive"
     audio = real_audio_int16(31.0)
     file_microphone.load(audio)
-    stdout = run_miserymeter_with(
-        file_microphone, "--out", archive, "--duration_s", "30", "--segment_s", "2"
-    )
+    stdout = record_ok(file_microphone, "--out", archive, "--duration_s", "30", "--segment_s", "2")
     assert f"({30 * RATE_HZ} frames)" in stdout
     assert "disk_full" in [e["kind"] for e in events(archive)]
     kept = archived_samples(archive)  # the newest audio, up to the end of the recording
@@ -337,23 +321,17 @@ def test_a_full_disk_with_nothing_to_delete_is_one_clear_error(
 ) -> None:
     archive = tiny_disk / "archive"
     file_microphone.load(real_audio_int16(21.0))
-    process = subprocess.run(
-        [
-            *cli_command(),
-            "record",
-            "--device",
-            DEVICE_NAME,
-            "--out",
-            str(archive),
-            "--duration_s",
-            "20",
-            "--segment_s",
-            "86400",
-        ],
-        env=file_microphone.env,
-        capture_output=True,
-        text=True,
-        timeout=WAIT_S,
+    process = run_with(
+        file_microphone,
+        "record",
+        "--device",
+        DEVICE_NAME,
+        "--out",
+        archive,
+        "--duration_s",
+        "20",
+        "--segment_s",
+        "86400",
     )
     assert process.returncode == 1
     assert "write_failed" in process.stderr
@@ -369,12 +347,8 @@ def test_a_full_disk_with_nothing_to_delete_is_one_clear_error(
 def test_bad_record_options_are_one_clear_error(
     file_microphone: FileMicrophone, tmp_path: Path, option: str, value: str
 ) -> None:
-    process = subprocess.run(
-        [*cli_command(), "record", "--device", DEVICE_NAME, "--out", str(tmp_path), option, value],
-        env=file_microphone.env,
-        capture_output=True,
-        text=True,
-        timeout=WAIT_S,
+    process = run_with(
+        file_microphone, "record", "--device", DEVICE_NAME, "--out", tmp_path, option, value
     )
     assert process.returncode == 1
     assert process.stderr.count("\n") == 1
