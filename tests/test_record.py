@@ -49,8 +49,10 @@ def events(archive: Path) -> list[dict[str, str]]:
 class Recording:
     """A `miserymeter record` process whose log lines the test can wait for."""
 
-    def __init__(self, microphone: FileMicrophone, archive: Path, *args: str) -> None:
-        command = [*cli_command(), "record", "--device", DEVICE_NAME, "--out", str(archive), *args]
+    def __init__(
+        self, microphone: FileMicrophone, archive: Path, *args: str, device: str = DEVICE_NAME
+    ) -> None:
+        command = [*cli_command(), "record", "--device", device, "--out", str(archive), *args]
         self.process = subprocess.Popen(
             command, env=microphone.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -99,6 +101,16 @@ def record_ok(microphone: FileMicrophone, *args: str | Path) -> str:
     process = run_with(microphone, "record", "--device", DEVICE_NAME, *args)
     assert process.returncode == 0, process.stderr
     return process.stdout
+
+
+def wait_for_archived(archive: Path, duration_s: float) -> None:
+    """Wait until the archive's segments hold at least `duration_s` of audio."""
+    deadline_s = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline_s:
+        if archive.is_dir() and sum(s.duration_s for s in list_segments(archive)) >= duration_s:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"{archive} did not reach {duration_s} s of audio within {WAIT_S} s")
 
 
 def reported_frames(stdout: str) -> int:
@@ -175,7 +187,7 @@ def test_sigterm_closes_the_current_segment_and_keeps_every_frame(
     file_microphone.feed(real_audio_int16(60.0), speed=8.0)
     archive = tmp_path / "archive"
     recording = Recording(file_microphone, archive, "--segment_s", str(SEGMENT_S))
-    time.sleep(2.0)
+    wait_for_archived(archive, 2 * SEGMENT_S)
     code, stdout = recording.stop()
 
     assert code == 0, recording.log
@@ -195,7 +207,7 @@ def test_watchdog_restarts_a_capture_that_delivers_nothing(
     recording = Recording(file_microphone, archive, "--no_frames_s", "1")
     recording.wait_for("watchdog_no_frames")
     file_microphone.feed(real_audio_int16(60.0), speed=8.0)
-    time.sleep(2.0)
+    wait_for_archived(archive, 5.0)
     code, stdout = recording.stop()
 
     assert code == 0, recording.log
@@ -358,19 +370,12 @@ def test_bad_record_options_are_one_clear_error(
 def test_a_missing_microphone_is_waited_for_not_fatal(
     file_microphone: FileMicrophone, tmp_path: Path
 ) -> None:
-    process = subprocess.Popen(
-        [*cli_command(), "record", "--device", "no-such-mic", "--out", str(tmp_path / "a")],
-        env=file_microphone.env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(2.5)
-    process.send_signal(signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=WAIT_S)
-    assert process.returncode == 0
-    unavailable = [line for line in stderr.splitlines() if "microphone_unavailable" in line]
-    assert len(unavailable) >= 2  # retried
-    assert "'no-such-mic'" in unavailable[0]
-    assert "miserymeter devices" in unavailable[0]
+    recording = Recording(file_microphone, tmp_path / "archive", device="no-such-mic")
+    first = recording.wait_for("microphone_unavailable")
+    recording.wait_for("microphone_unavailable")  # retried
+    code, stdout = recording.stop()
+
+    assert code == 0, recording.log
+    assert "'no-such-mic'" in first
+    assert "miserymeter devices" in first
     assert "recorded 0.0 s" in stdout
