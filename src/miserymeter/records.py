@@ -1,0 +1,72 @@
+"""What the listener produces, one frozen record per fact; the store and the sinks consume them.
+
+Times are UTC `datetime`s anchored once to the wall clock and advanced by sample counts, so a
+file replayed gives the same records as live capture; `*_offset_s` fields count seconds from
+the start of the input (for a file: from its first sample).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class SecondRecord:
+    """One hop of audio (1 s by default): its loudness and what the model made of it.
+
+    `crying_probability` and `top_label` are None when the loudness gate skipped the model.
+    """
+
+    room: str
+    at: datetime
+    offset_s: float
+    level_dbfs: float
+    crying_probability: float | None
+    top_label: str | None
+
+
+@dataclass(frozen=True)
+class MinuteSummary:
+    """One wall-clock minute: the granularity of the original dashboard."""
+
+    room: str
+    start: datetime
+    n_seconds: int
+    mean_level_dbfs: float
+    max_level_dbfs: float
+    crying_fraction: float
+    top_label: str
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A stretch of crying the detector found, from its first to its last crying hop.
+
+    `detector` is "model" or "rms" (the loudness-threshold baseline). `clip_path` is the saved
+    audio around it (pre- and post-roll included), relative to the clip folder, if one was kept.
+    """
+
+    room: str
+    start: datetime
+    end: datetime
+    start_offset_s: float
+    end_offset_s: float
+    peak_probability: float
+    mean_probability: float
+    detector: str
+    clip_path: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_offset_s - self.start_offset_s
+
+
+@dataclass(frozen=True)
+class ListenerEvent:
+    """Something that happened to the listener itself: started, input lost, windows dropped..."""
+
+    room: str
+    at: datetime
+    kind: str
+    message: str
