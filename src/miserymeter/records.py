@@ -43,6 +43,7 @@ class MinuteSummary:
 class Episode:
     """A stretch of crying the detector found, from its first to its last crying hop.
 
+    `confirmed_offset_s` is when the detector became sure and announced it (its latency).
     `detector` is "model" or "rms" (the loudness-threshold baseline). `clip_path` is the saved
     audio around it (pre- and post-roll included), relative to the clip folder, if one was kept.
     """
@@ -52,6 +53,7 @@ class Episode:
     end: datetime
     start_offset_s: float
     end_offset_s: float
+    confirmed_offset_s: float
     peak_probability: float
     mean_probability: float
     detector: str
