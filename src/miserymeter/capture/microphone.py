@@ -98,6 +98,7 @@ class Microphone:
     ) -> None:
         sd = sounddevice()
         self._sd = sd
+        self._block_frames = block_frames
         self._blocks: queue.Queue[np.ndarray] = queue.Queue()
         self._frames_left = max_frames
         self._stopping = False
@@ -137,6 +138,11 @@ class Microphone:
     def finished(self) -> bool:
         """True once every frame asked for (`max_frames`) has been queued."""
         return self._frames_left == 0
+
+    @property
+    def n_queued_frames(self) -> int:
+        """About how many captured frames wait in the queue."""
+        return self._blocks.qsize() * self._block_frames
 
     def next_block(self) -> np.ndarray | None:
         """The oldest queued block, or None if none arrives within a short wait."""
