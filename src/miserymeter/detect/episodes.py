@@ -4,8 +4,9 @@ Fed one score per hop, in order, with the hop's end time in seconds from the sta
 input. An episode opens when the smoothed score reaches the "on" threshold (starting at the
 first hop of the smoothing window that was already at or above "off"), stays open while the
 smoothed score holds at or above "off", and ends at the last hop whose own score was at or
-above "off". It is announced (`EpisodeConfirmed`) once it has lasted the minimum duration, and
-handed out (`DetectedEpisode`) once the merge gap has passed without crying, or at `flush`.
+above "off". It is announced (`EpisodeConfirmed`) once its crying has lasted the minimum
+duration, and handed out (`DetectedEpisode`) once the merge gap has passed without crying, or
+at `flush`.
 Episodes that never reach the minimum duration are dropped.
 """
 
@@ -113,7 +114,7 @@ class EpisodeDetector:
             episode is None
             or not self._active
             or episode.confirmed_s is not None
-            or end_s - episode.start_s < self.settings.min_duration_s
+            or episode.last_on_end_s - episode.start_s < self.settings.min_duration_s
         ):
             return []
         episode.confirmed_s = end_s
