@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -141,6 +143,7 @@ def listen(
 ) -> None:
     """Listen for crying: score every second, report episodes, keep their audio."""
     from miserymeter.audio.episode_clips import ClipSettings
+    from miserymeter.audio.sources import MicrophoneSource
     from miserymeter.detect.settings import DETECTORS, DetectorSettings
     from miserymeter.errors import ConfigError
     from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
@@ -198,6 +201,11 @@ def listen(
         f"{summary.n_dropped} dropped to keep up",
         markup=False,
     )
+    if isinstance(source, MicrophoneSource) and source.live_input.n_stuck_streams:
+        # PortAudio's exit handler would wait forever for the stream the driver holds.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _source(options: dict[str, Any], model_rate_hz: int, on_event: Any) -> Any:
