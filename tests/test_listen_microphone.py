@@ -6,10 +6,18 @@ import json
 import subprocess
 
 import numpy as np
+import pytest
 import soxr
 
-from conftest import cli_command, cli_env
-from file_microphone import DEVICE_NAME, RATE_HZ, WAIT_S, FileMicrophone, MicrophoneProcess
+from conftest import CliRunner, assert_one_error_line, cli_command, cli_env
+from file_microphone import (
+    DEVICE_NAME,
+    RATE_HZ,
+    WAIT_S,
+    FileMicrophone,
+    MicrophoneProcess,
+    alsa_capture_available,
+)
 from test_listen import small_night
 
 
@@ -77,3 +85,13 @@ def test_a_missing_microphone_is_retried_not_fatal(file_microphone: FileMicropho
     code, _ = listening.stop()
     assert code == 0, listening.log
     assert "no-such-mic" in first and "miserymeter devices" in first
+
+
+def test_no_microphone_at_all_is_one_clear_error_pointing_to_input(run_cli: CliRunner) -> None:
+    from miserymeter.capture.microphone import input_devices
+
+    if alsa_capture_available() is not None or input_devices():
+        pytest.skip("this machine has a microphone (or no PortAudio)")
+    process = run_cli("listen", "--no-clips")
+    line = assert_one_error_line(process, "--input")
+    assert "no microphone found" in line
