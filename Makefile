@@ -15,7 +15,7 @@ run: $(RUNTIME_STAMP)  ## set up the runtime and classify the bundled examples w
 test: $(DEV_STAMP) $(SYSTEM_STAMP)  ## set up everything and run lint, types and all tests
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	MISERYMETER_REQUIRE_ALSA=1 $(BIN)/pytest
+	MISERYMETER_REQUIRE_SYSTEM=1 $(BIN)/pytest
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
