@@ -74,12 +74,14 @@ class Store:
         self._room_ids: dict[str, int] = {}
 
     def _create_tables(self) -> None:
-        """Create the tables that are missing; refuse a database of another schema version."""
+        """Create the missing tables; refuse a read-only database or another schema version."""
         with self._faults("open"), self._writer.begin() as connection:
             metadata.create_all(connection)
             version = connection.scalar(select(schema_version.c.version))
             if version is None:
                 connection.execute(schema_version.insert(), {"version": SCHEMA_VERSION})
+            else:  # a write now, so that a read-only database fails here, not at the first write
+                connection.execute(schema_version.update().values(version=version))
         if version not in (None, SCHEMA_VERSION):
             raise StorageError(
                 f"database {self.name} has schema version {version}, this miserymeter reads "

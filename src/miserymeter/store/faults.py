@@ -21,17 +21,25 @@ SQLITE_FIXES = {
     "SQLITE_PERM": "permission denied; give a writable path",
 }
 
-# PostgreSQL SQLSTATE classes and codes.
+# PostgreSQL SQLSTATE classes and codes, for errors of an established connection.
 POSTGRESQL_FIXES = {
     "08": "the connection to the server failed; check that it runs and the URL",
     "28": "the server refused the user or password; fix them in the URL",
-    "3D000": "the database does not exist; create it (createdb) or fix the URL",
     "42501": "the user lacks a permission; grant it or use another user",
     "25006": "the server is read-only (a standby?); use the primary server",
     "53100": "the server's disk is full; free space on it",
     "53": "the server is out of resources; check its disk and memory",
     "57P": "the server is shutting down or restarting; try again when it is back",
 }
+# A server that refuses a new connection says why after "FATAL:", without a SQLSTATE.
+AUTH_FIX = "fix the user or password in the URL, or allow them in the server's pg_hba.conf"
+REFUSAL_FIXES = {
+    "password authentication failed": AUTH_FIX,
+    "no pg_hba.conf entry": AUTH_FIX,
+    'role "': AUTH_FIX,
+    'database "': "create the database (createdb) or fix the URL",
+}
+REFUSED_FIX = "the server refused the connection; fix the URL or the server's settings"
 UNREACHABLE_FIX = "cannot reach the server; check that it runs and accepts connections, and the URL"
 
 
@@ -42,7 +50,9 @@ def storage_error(
     (a SQLite database waits up to `busy_timeout_s` for another process's lock)."""
     cause: BaseException = error.orig if error.orig is not None else error
     detail = _first_line(str(cause)) or type(cause).__name__
-    fix = _sqlite_fix(cause) or _postgresql_fix(cause)
+    if "FATAL:" in detail:
+        detail = detail.split("FATAL:", 1)[1].strip()
+    fix = _sqlite_fix(cause) or _postgresql_fix(cause, detail)
     if fix is None:
         return StorageError(f"cannot {action} database {database}: {detail}")
     fix = fix.format(busy_timeout_s=busy_timeout_s)
@@ -56,15 +66,18 @@ def _sqlite_fix(cause: BaseException) -> str | None:
     return next((fix for code, fix in SQLITE_FIXES.items() if name.startswith(code)), None)
 
 
-def _postgresql_fix(cause: BaseException) -> str | None:
+def _postgresql_fix(cause: BaseException, detail: str) -> str | None:
     if not type(cause).__module__.startswith("psycopg"):
         return None
     state = getattr(cause, "sqlstate", None)
-    if state is None:  # no answer from a server: psycopg could not connect, or lost it
-        unreachable = type(cause).__name__ == "OperationalError"
-        return UNREACHABLE_FIX if unreachable else None
-    matches = [code for code in POSTGRESQL_FIXES if state.startswith(code)]
-    return POSTGRESQL_FIXES[max(matches, key=len)] if matches else None
+    if state is not None:
+        matches = [code for code in POSTGRESQL_FIXES if state.startswith(code)]
+        return POSTGRESQL_FIXES[max(matches, key=len)] if matches else None
+    if type(cause).__name__ != "OperationalError":  # e.g. a value psycopg cannot send
+        return None
+    if "FATAL:" not in str(cause):
+        return UNREACHABLE_FIX
+    return next((fix for text, fix in REFUSAL_FIXES.items() if text in detail), REFUSED_FIX)
 
 
 def _first_line(text: str) -> str:
