@@ -2,8 +2,9 @@
 
 initdb refuses to run as root, so the server runs as the `postgres` system user (through
 `runuser`) when the tests run as root. It listens on 127.0.0.1 at a free port, keeps its unix
-socket in its own folder, and trusts local connections; fsync is off (the tests check the
-store's transactions, not the server's durability). Each `new_database()` is an empty database.
+socket in its own folder, and trusts local connections; fsync is off unless asked for (the
+tests check the store's transactions, not the server's durability). Each `new_database()` is
+an empty database.
 """
 
 from __future__ import annotations
@@ -18,6 +19,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
+from miserymeter.store.engines import database_url
+
+TABLES_BYTES_SQL = """
+    SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = current_schema() AND c.relkind = 'r'
+"""
 SYSTEM_USER = "postgres"
 SUPERUSER = "postgres"
 START_TIMEOUT_S = 60
@@ -43,6 +53,15 @@ def postgres_available() -> str | None:
     return None
 
 
+def tables_bytes(url: str) -> int:
+    """The bytes on disk of the tables of the database at `url`, with their indexes."""
+    engine = create_engine(database_url(url))
+    with engine.connect() as connection:
+        size = connection.execute(text(TABLES_BYTES_SQL)).scalar_one()
+    engine.dispose()
+    return int(size)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -53,7 +72,8 @@ def free_port() -> int:
 class PostgresServer:
     """A running server of its own folder; `stop()` shuts it down and deletes its files."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, fsync: bool = False) -> None:
+        self.fsync = fsync
         bin_dir = postgres_bin_dir()
         assert bin_dir is not None, "postgres_available() first"
         self.bin_dir = bin_dir
@@ -75,7 +95,8 @@ class PostgresServer:
         """Start the server (again) and wait until it accepts connections."""
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} "
-            f"-c unix_socket_directories={self.socket_dir} -c fsync=off -c max_connections=30"
+            f"-c unix_socket_directories={self.socket_dir} -c max_connections=30 "
+            f"-c fsync={'on' if self.fsync else 'off'}"
         )
         self._run(
             "pg_ctl", "start", "-D", self.data_dir, "-w", "-t", str(START_TIMEOUT_S),

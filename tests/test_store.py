@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from miserymeter.errors import StorageError
 from miserymeter.records import Episode, ListenerEvent, MinuteSummary, SecondRecord
 from miserymeter.store import Record, Store, open_store
-from postgres_server import PostgresServer
+from postgres_server import PostgresServer, tables_bytes
 from store_records import NIGHT_START, episode, event, minute_of_records
 
 
@@ -147,7 +148,31 @@ def test_naive_times_and_foreign_records_are_refused(store: Store) -> None:
     assert store.rooms() == []
 
 
-def test_sqlite_is_a_wal_file_in_a_new_folder(tmp_path) -> None:
+def store_bytes(target: str) -> int:
+    """The size of a closed store: its SQLite file, or its PostgreSQL tables and indexes."""
+    if target.startswith("postgresql://"):
+        return tables_bytes(target)
+    return Path(target).stat().st_size
+
+
+# Per second of audio: an hour takes 44 and 125 bytes (`make bench-store`: 48 and 111 over a
+# night, fixed costs included). Text timestamps or a second index on the seconds break these.
+BYTES_PER_SECOND = {"sqlite": 55, "postgresql": 140}
+
+
+def test_an_hour_of_records_stays_small(store_target: str) -> None:
+    open_store(store_target).close()
+    empty_bytes = store_bytes(store_target)
+    rng = np.random.default_rng(0)
+    with open_store(store_target) as store:
+        for minute in range(60):
+            store.write(minute_of_records("nursery", minute, rng=rng))
+    hour_bytes = store_bytes(store_target) - empty_bytes
+    backend = "postgresql" if store_target.startswith("postgresql://") else "sqlite"
+    assert hour_bytes < 3600 * BYTES_PER_SECOND[backend]
+
+
+def test_sqlite_is_a_wal_file_in_a_new_folder(tmp_path: Path) -> None:
     path = tmp_path / "new" / "folder" / "miserymeter.db"
     with open_store(f"sqlite:///{path}") as store:
         store.write(two_rooms(n_minutes=1))
