@@ -4,6 +4,7 @@ real PostgreSQL server (the `store_target` fixture)."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -118,6 +119,22 @@ def test_a_failed_write_stores_nothing_and_can_be_retried(store: Store) -> None:
     assert store.rooms() == ["attic", "kitchen", "nursery"]
     assert store.episodes(room="kitchen") == [records[-1]]
     assert len(store.seconds("attic", at(0), at(60))) == 60
+
+
+def test_a_thread_writes_while_another_reads(store: Store) -> None:
+    rng = np.random.default_rng(1)
+    batches = [minute_of_records("nursery", minute, rng=rng) for minute in range(20)]
+
+    def write_all() -> None:
+        for batch in batches:
+            store.write(batch)
+
+    writer = threading.Thread(target=write_all)
+    writer.start()
+    seen = [len(store.seconds("nursery", at(0), at(1200))) for _ in range(20)]
+    writer.join()
+    assert seen == sorted(seen) and all(n % 60 == 0 for n in seen)  # whole batches only
+    assert len(store.seconds("nursery", at(0), at(1200))) == 1200
 
 
 def test_records_are_kept_across_reopening(store_target: str) -> None:

@@ -94,15 +94,18 @@ def test_a_database_locked_beyond_the_busy_timeout_fails_then_the_retry_succeeds
 
 def test_a_lock_released_within_the_busy_timeout_is_waited_for(tmp_path: Path) -> None:
     path = tmp_path / "miserymeter.db"
-    store = open_store(path)
+    open_store(path).close()
     other_writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other_writer.execute("BEGIN IMMEDIATE")
+    other_writer.execute("UPDATE schema_version SET version = version")
     threading.Timer(0.3, other_writer.execute, ["COMMIT"]).start()
     started_s = time.monotonic()
-    store.write(batch(0))
-    assert time.monotonic() - started_s >= 0.25
-    assert night_seconds(store) == seconds_of(0)
-    store.close()
+    # Opening reads the schema, then writes: it must wait for the lock before it reads.
+    with open_store(path) as store:
+        assert time.monotonic() - started_s >= 0.25
+        store.write(batch(0))
+        assert night_seconds(store) == seconds_of(0)
+    other_writer.close()
 
 
 def test_a_full_disk_fails_whole_batches_and_the_retry_succeeds(tiny_disk: Path) -> None:

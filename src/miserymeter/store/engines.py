@@ -66,7 +66,7 @@ def _sqlite_engine(url: URL, *, busy_timeout_s: float) -> Engine:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise StorageError(
-            f"cannot create the folder of database {path}: {e.strerror}; choose a writable path"
+            f"cannot create the folder of database {path}: {e.strerror}; give a writable path"
         ) from e
     engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
     event.listen(engine, "connect", _set_up_sqlite)
