@@ -102,6 +102,15 @@ def test_writing_a_batch_again_stores_it_once(store: Store) -> None:
     assert len(store.events()) == 2
 
 
+def test_a_record_of_a_stored_key_replaces_it(store: Store) -> None:
+    growing = episode("nursery", 10.0, 30.0)
+    store.write([growing, episode("nursery", 10.0, 5.0, detector="rms")])
+    grown = replace(growing, end=at(70.0), end_offset_s=70.0, clip_path=None)
+    store.write([grown, replace(event("nursery", 0.0), message="again")])
+    assert store.episodes() == [grown, episode("nursery", 10.0, 5.0, detector="rms")]
+    assert store.events() == [replace(event("nursery", 0.0), message="again")]
+
+
 def test_a_failed_write_stores_nothing_and_can_be_retried(store: Store) -> None:
     store.write([event("nursery", 0.0)])
     records = [*two_rooms(n_minutes=1), episode("kitchen", 3.0, 4.0)]

@@ -5,9 +5,9 @@
     store.episodes(room="nursery", since=night_start)
 
 Every database fault becomes a one-line StorageError; a failed write leaves nothing behind, so
-the caller keeps its records and writes them again later. A record whose key (room and time;
-plus the detector for episodes, the kind for events) is already stored is skipped, so writing
-a batch twice stores it once.
+the caller keeps its records and writes them again later. A record replaces the stored one of
+the same key (room and time; plus the detector for episodes, the kind for events): writing a
+batch twice stores it once, and an episode written again with a later end is updated.
 """
 
 from __future__ import annotations
@@ -72,6 +72,9 @@ class Store:
         self._engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._room_ids: dict[str, int] = {}
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        self._insert_room = dialect.insert(rooms).on_conflict_do_nothing()
+        self._upserts = {t: _upsert(dialect.insert(t), t) for t, _ in TABLES.values()}
 
     def _create_tables(self) -> None:
         """Create the missing tables; refuse a read-only database or another schema version."""
@@ -98,7 +101,7 @@ class Store:
             for table, rows in rows_by_table.items():
                 for row in rows:
                     row["room_id"] = room_ids[row.pop("room")]
-                connection.execute(self._insert_new(table), rows)
+                connection.execute(self._upserts[table], rows)
         self._room_ids.update(room_ids)  # only once committed: a rollback forgets new rooms
 
     def rooms(self) -> list[str]:
@@ -172,15 +175,11 @@ class Store:
         ids = {name: self._room_ids[name] for name in names if name in self._room_ids}
         missing = names - ids.keys()
         if missing:
-            connection.execute(self._insert_new(rooms), [{"name": n} for n in sorted(missing)])
+            connection.execute(self._insert_room, [{"name": n} for n in sorted(missing)])
             found = select(rooms.c.name, rooms.c.id).where(rooms.c.name.in_(missing))
             ids.update((name, id_) for name, id_ in connection.execute(found))
         return ids
 
-    def _insert_new(self, table: Table) -> Insert:
-        """INSERT that skips rows whose key is already stored."""
-        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table).on_conflict_do_nothing()
 
     @contextmanager
     def _faults(self, action: str) -> Iterator[None]:
@@ -201,6 +200,13 @@ def _rows_by_table(records: Sequence[Record]) -> dict[Table, list[dict[str, Any]
         row = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
         rows.setdefault(table, []).append(row)
     return rows
+
+
+def _upsert(insert: postgresql.Insert | sqlite.Insert, table: Table) -> Insert:
+    """`insert` into `table`, its rows replacing the stored rows of the same key."""
+    key = [c.name for c in table.primary_key.columns]
+    values = {c.name: insert.excluded[c.name] for c in table.c if c.name not in key}
+    return insert.on_conflict_do_update(index_elements=key, set_=values)
 
 
 def _select(table: Table, *, room: str | None) -> Select[Any]:
