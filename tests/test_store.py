@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from miserymeter.errors import StorageError
+from miserymeter.paths import default_db_path
 from miserymeter.records import Episode, ListenerEvent, MinuteSummary, SecondRecord
 from miserymeter.store import Record, Store, open_store
 from postgres_server import PostgresServer, tables_bytes
@@ -205,6 +206,14 @@ def test_sqlite_is_a_wal_file_in_a_new_folder(tmp_path: Path) -> None:
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert connection.execute("SELECT count(*) FROM seconds").fetchone() == (120,)
+
+
+def test_the_default_database_is_in_the_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    open_store(default_db_path()).close()
+    assert (tmp_path / "data" / "miserymeter" / "miserymeter.db").is_file()
 
 
 def test_postgresql_stores_utc_timestamps(postgres_server: PostgresServer) -> None:
