@@ -27,7 +27,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from miserymeter.store import Record, Store, open_store
+from miserymeter.store import Store, StoredRecord, open_store
 from miserymeter.store.engines import database_url
 from postgres_server import tables_bytes
 from store_records import NIGHT_START, night_batches
@@ -46,7 +46,7 @@ class StoreBench:
     read_night_s: float
 
 
-def write_and_read(store: Store, batches: list[list[Record]]) -> tuple[float, float]:
+def write_and_read(store: Store, batches: list[list[StoredRecord]]) -> tuple[float, float]:
     """Seconds to write every batch, and to read the night's seconds back."""
     started_s = time.perf_counter()
     for batch in batches:
@@ -59,14 +59,14 @@ def write_and_read(store: Store, batches: list[list[Record]]) -> tuple[float, fl
     return write_s, read_s
 
 
-def bench_sqlite(batches: list[list[Record]], work_dir: Path) -> StoreBench:
+def bench_sqlite(batches: list[list[StoredRecord]], work_dir: Path) -> StoreBench:
     path = work_dir / "miserymeter.db"
     with open_store(path) as store:
         write_s, read_s = write_and_read(store, batches)
     return StoreBench("SQLite", path.stat().st_size, write_s, 1e3 * write_s / len(batches), read_s)
 
 
-def bench_postgresql(batches: list[list[Record]], server_url: str) -> StoreBench:
+def bench_postgresql(batches: list[list[StoredRecord]], server_url: str) -> StoreBench:
     scratch = f"miserymeter_bench_{os.getpid()}"
     admin = create_engine(database_url(server_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from miserymeter.records import Episode, ListenerEvent, MinuteSummary, SecondRecord
-from miserymeter.store import Record
+from miserymeter.store import StoredRecord
 
 NIGHT_START = datetime(2026, 11, 24, 19, 0, 0, 250_123, tzinfo=UTC)
 LABELS = ("_silence_", "_unknown_", "crying")
@@ -20,7 +20,7 @@ LABELS = ("_silence_", "_unknown_", "crying")
 
 def minute_of_records(
     room: str, minute: int, *, rng: np.random.Generator, start: datetime = NIGHT_START
-) -> list[Record]:
+) -> list[StoredRecord]:
     """The 60 SecondRecords and the MinuteSummary of minute number `minute` of the night."""
     seconds: list[SecondRecord] = []
     for k in range(60 * minute, 60 * minute + 60):
@@ -69,7 +69,7 @@ def event(
 
 def night_batches(
     room: str, *, n_minutes: int, n_episodes: int, rng: np.random.Generator
-) -> list[list[Record]]:
+) -> list[list[StoredRecord]]:
     """A night as the listener would write it: one batch per minute, episodes and events in
     the minute they end in, a `started` event first."""
     batches = [minute_of_records(room, m, rng=rng) for m in range(n_minutes)]

@@ -14,13 +14,13 @@ import time
 
 import numpy as np
 
-from miserymeter.store import Record, open_store
+from miserymeter.store import StoredRecord, open_store
 from store_records import minute_of_records
 
 ROOM = "nursery"
 
 
-def batch(n: int) -> list[Record]:
+def batch(n: int) -> list[StoredRecord]:
     """Minute n of a night in the nursery: the same records in every process."""
     return minute_of_records(ROOM, n, rng=np.random.default_rng(n))
 

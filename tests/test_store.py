@@ -16,7 +16,7 @@ import pytest
 from miserymeter.errors import StorageError
 from miserymeter.paths import default_db_path
 from miserymeter.records import Episode, ListenerEvent, MinuteSummary, SecondRecord
-from miserymeter.store import Record, Store, open_store
+from miserymeter.store import Store, StoredRecord, open_store
 from postgres_server import PostgresServer, tables_bytes
 from store_records import NIGHT_START, episode, event, minute_of_records
 
@@ -27,7 +27,7 @@ def store(store_target: str) -> Iterator[Store]:
         yield opened
 
 
-def of_type(records: list[Record], record_type: type) -> list:
+def of_type(records: list[StoredRecord], record_type: type) -> list:
     return [r for r in records if isinstance(r, record_type)]
 
 
@@ -35,10 +35,10 @@ def at(seconds: float) -> datetime:
     return NIGHT_START + timedelta(seconds=seconds)
 
 
-def two_rooms(n_minutes: int = 2) -> list[Record]:
+def two_rooms(n_minutes: int = 2) -> list[StoredRecord]:
     """Minutes of the nursery and the attic, two episodes and events, interleaved."""
     rng = np.random.default_rng(7)
-    records: list[Record] = []
+    records: list[StoredRecord] = []
     for minute in range(n_minutes):
         records += minute_of_records("nursery", minute, rng=rng)
         records += minute_of_records("attic", minute, rng=rng)

@@ -37,7 +37,7 @@ from miserymeter.store.faults import storage_error
 from miserymeter.store.schema import (
     SCHEMA_VERSION,
     TABLES,
-    Record,
+    StoredRecord,
     metadata,
     rooms,
     schema_version,
@@ -91,7 +91,7 @@ class Store:
                 f"version {SCHEMA_VERSION}; use a matching miserymeter or another database"
             )
 
-    def write(self, records: Sequence[Record]) -> None:
+    def write(self, records: Sequence[StoredRecord]) -> None:
         """Store a batch of records of any types, in one transaction: all of them or none."""
         rows_by_table = _rows_by_table(records)
         if not rows_by_table:
@@ -191,7 +191,7 @@ class Store:
             ) from e
 
 
-def _rows_by_table(records: Sequence[Record]) -> dict[Table, list[dict[str, Any]]]:
+def _rows_by_table(records: Sequence[StoredRecord]) -> dict[Table, list[dict[str, Any]]]:
     rows: dict[Table, list[dict[str, Any]]] = {}
     for record in records:
         if type(record) not in TABLES:

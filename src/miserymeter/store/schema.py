@@ -134,10 +134,11 @@ events = Table(
     PrimaryKeyConstraint("room_id", "at", "kind"),
 )
 
-Record = SecondRecord | MinuteSummary | Episode | ListenerEvent
+# What the store keeps of the listener's records (all but the announcements, CryingStarted).
+StoredRecord = SecondRecord | MinuteSummary | Episode | ListenerEvent
 
 # Each record type, its table, and the column that orders it in time.
-TABLES: dict[type[Record], tuple[Table, str]] = {
+TABLES: dict[type[StoredRecord], tuple[Table, str]] = {
     SecondRecord: (seconds, "at"),
     MinuteSummary: (minutes, "start"),
     Episode: (episodes, "start"),
