@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 SYSTEM_STAMP := $(VENV)/.installed-system-test
 CORPUS ?= ../shared/data/cry-corpus
 
-.PHONY: run test lint bench bench-record default-model clean
+.PHONY: run test lint bench bench-record bench-store default-model clean
 
 run: $(RUNTIME_STAMP)  ## set up the runtime and classify the bundled examples with the bundled model
 	$(BIN)/miserymeter classify --examples
@@ -15,7 +15,7 @@ run: $(RUNTIME_STAMP)  ## set up the runtime and classify the bundled examples w
 test: $(DEV_STAMP) $(SYSTEM_STAMP)  ## set up everything and run lint, types and all tests
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	MISERYMETER_REQUIRE_ALSA=1 $(BIN)/pytest
+	MISERYMETER_REQUIRE_SYSTEM=1 $(BIN)/pytest
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -26,6 +26,9 @@ bench: $(DEV_STAMP)  ## training and inference benchmark on the cry corpus
 
 bench-record: $(DEV_STAMP) $(SYSTEM_STAMP)  ## CPU and memory of `record` on real-time input
 	$(BIN)/python bench/record.py
+
+bench-store: $(DEV_STAMP)  ## size and speed of the store for one night; POSTGRES=URL adds a server
+	$(BIN)/python bench/store.py $(if $(POSTGRES),--postgres $(POSTGRES))
 
 default-model: $(DEV_STAMP)  ## re-train the bundled default model from the cry corpus
 	$(BIN)/python scripts/train_default_model.py --corpus $(CORPUS)

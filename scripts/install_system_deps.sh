@@ -2,11 +2,12 @@
 # Install the Debian packages Misery Meter needs beyond Python, when they are missing.
 #   runtime: libportaudio2 (microphones, through sounddevice)
 #   test:    + alsa-utils (arecord, and ALSA's file-backed capture device for the tests)
+#            + postgresql (a throwaway server the store's tests start on loopback)
 set -euo pipefail
 kind="${1:-runtime}"
 packages=(libportaudio2)
 if [ "$kind" = test ]; then
-    packages+=(alsa-utils)
+    packages+=(alsa-utils postgresql)
 fi
 missing=()
 for package in "${packages[@]}"; do

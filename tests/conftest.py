@@ -21,6 +21,7 @@ import soundfile as sf
 from file_microphone import FileMicrophone, alsa_capture_available
 from miserymeter.inference.bundled import EXAMPLES_DIR
 from miserymeter.train.dataset import Split, which_set
+from postgres_server import PostgresServer, postgres_available
 
 # Tiny batches train fastest on one thread, and with another process busy on the same cores
 # torch's default thread pool makes each step up to a hundred times slower. Subprocesses
@@ -292,20 +293,46 @@ def synthetic_dataset(tmp_path: Path) -> Path:
     return data_dir
 
 
+def require_system(missing: str | None) -> None:
+    """Skip the test when a system part is `missing` (None: nothing is), or fail instead where
+    MISERYMETER_REQUIRE_SYSTEM is set (`make test` sets it after installing them all)."""
+    if missing is None:
+        return
+    if os.environ.get("MISERYMETER_REQUIRE_SYSTEM"):
+        pytest.fail(f"missing {missing}: run scripts/install_system_deps.sh test")
+    pytest.skip(f"missing {missing} (scripts/install_system_deps.sh test installs it)")
+
+
 @pytest.fixture
 def file_microphone(tmp_path: Path) -> Iterator[FileMicrophone]:
     """The `testmic` ALSA capture device, backed by a file or FIFO (see file_microphone.py).
 
-    Skips when PortAudio or alsa-utils are missing, unless MISERYMETER_REQUIRE_ALSA is set
-    (`make test` sets it after installing them), where it fails instead.
+    Skips when PortAudio or alsa-utils are missing (see `require_system`).
     """
-    missing = alsa_capture_available()
-    if missing is not None:
-        if os.environ.get("MISERYMETER_REQUIRE_ALSA"):
-            pytest.fail(f"missing {missing}: run scripts/install_system_deps.sh")
-        pytest.skip(f"missing {missing} (scripts/install_system_deps.sh installs it)")
+    require_system(alsa_capture_available())
     home = tmp_path / "home"
     home.mkdir()
     microphone = FileMicrophone(home)
     yield microphone
     microphone.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this session on loopback (see postgres_server.py).
+
+    Skips when PostgreSQL is not installed (see `require_system`).
+    """
+    require_system(postgres_available())
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database for the store: a new SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store" / "miserymeter.db")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.new_database()

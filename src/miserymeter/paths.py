@@ -15,3 +15,8 @@ def data_dir() -> Path:
 def default_archive_dir() -> Path:
     """Where `record` archives segments unless `--out` says else."""
     return data_dir() / "archive"
+
+
+def default_db_path() -> Path:
+    """Where the listener stores what it heard unless `--db` says else."""
+    return data_dir() / "miserymeter.db"

@@ -1,0 +1,222 @@
+"""The store: open a database, write batches of records in one transaction, read them back.
+
+    store = open_store(default_db_path())         # or "postgresql://user@host/db"
+    store.write([second, minute, episode])        # all or nothing
+    store.episodes(room="nursery", since=night_start)
+
+Every database fault becomes a one-line StorageError; a failed write leaves nothing behind, so
+the caller keeps its records and writes them again later. A record replaces the stored one of
+the same key (room and time; plus the detector for episodes, the kind for events): writing a
+batch twice stores it once, and an episode written again with a later end is updated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Connection, Engine, Insert, Select, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+
+from miserymeter.errors import StorageError
+from miserymeter.records import Episode, ListenerEvent, MinuteSummary, SecondRecord
+from miserymeter.store.engines import (
+    BUSY_TIMEOUT_S,
+    WRITE_OPTION,
+    create_store_engine,
+    database_url,
+    display_name,
+)
+from miserymeter.store.faults import storage_error
+from miserymeter.store.schema import (
+    SCHEMA_VERSION,
+    TABLES,
+    StoredRecord,
+    metadata,
+    rooms,
+    schema_version,
+)
+
+R = TypeVar("R", SecondRecord, MinuteSummary, Episode, ListenerEvent)
+
+
+def open_store(target: str | Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Store:
+    """The store in `target`: a SQLite file (a path or `sqlite:///path`, created with its
+    folder if missing) or a PostgreSQL database (`postgresql://user:password@host/db`).
+
+    A SQLite write waits up to `busy_timeout_s` for another process to release the database.
+    """
+    url = database_url(target)
+    engine = create_store_engine(url, busy_timeout_s=busy_timeout_s)
+    store = Store(engine, name=display_name(url), busy_timeout_s=busy_timeout_s)
+    try:
+        store._create_tables()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+class Store:
+    """Records of the listener in a SQLite or PostgreSQL database; safe to share by threads."""
+
+    def __init__(self, engine: Engine, *, name: str, busy_timeout_s: float) -> None:
+        self.name = name
+        self.busy_timeout_s = busy_timeout_s
+        self._engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._room_ids: dict[str, int] = {}
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        self._insert_room = dialect.insert(rooms).on_conflict_do_nothing()
+        self._upserts = {t: _upsert(dialect.insert(t), t) for t, _ in TABLES.values()}
+
+    def _create_tables(self) -> None:
+        """Create the missing tables; refuse a read-only database or another schema version."""
+        with self._faults("open"), self._writer.begin() as connection:
+            metadata.create_all(connection)
+            version = connection.scalar(select(schema_version.c.version))
+            if version is None:
+                connection.execute(schema_version.insert(), {"version": SCHEMA_VERSION})
+            else:  # a write now, so that a read-only database fails here, not at the first write
+                connection.execute(schema_version.update().values(version=version))
+        if version not in (None, SCHEMA_VERSION):
+            raise StorageError(
+                f"database {self.name} has schema version {version}, this miserymeter reads "
+                f"version {SCHEMA_VERSION}; use a matching miserymeter or another database"
+            )
+
+    def write(self, records: Sequence[StoredRecord]) -> None:
+        """Store a batch of records of any types, in one transaction: all of them or none."""
+        rows_by_table = _rows_by_table(records)
+        if not rows_by_table:
+            return
+        with self._faults("write to"), self._writer.begin() as connection:
+            room_ids = self._ensure_rooms(connection, {r.room for r in records})
+            for table, rows in rows_by_table.items():
+                for row in rows:
+                    row["room_id"] = room_ids[row.pop("room")]
+                connection.execute(self._upserts[table], rows)
+        self._room_ids.update(room_ids)  # only once committed: a rollback forgets new rooms
+
+    def rooms(self) -> list[str]:
+        """The names of the rooms that have records, sorted."""
+        with self._faults("read"), self._engine.connect() as connection:
+            return list(connection.scalars(select(rooms.c.name).order_by(rooms.c.name)))
+
+    def seconds(self, room: str, since: datetime, until: datetime) -> list[SecondRecord]:
+        """The seconds of `room` from `since` (included) to `until` (excluded), in time order."""
+        return self._read(SecondRecord, room=room, since=since, until=until)
+
+    def minutes(self, room: str, since: datetime, until: datetime) -> list[MinuteSummary]:
+        """The minutes of `room` that start from `since` (included) to `until` (excluded)."""
+        return self._read(MinuteSummary, room=room, since=since, until=until)
+
+    def episodes(
+        self, room: str | None = None, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Episode]:
+        """The episodes of `room` (or of every room) that overlap `since`..`until`, in order."""
+        table, _ = TABLES[Episode]
+        query = _select(table, room=room)
+        if since is not None:
+            query = query.where(table.c.end > since)
+        if until is not None:
+            query = query.where(table.c.start < until)
+        return self._fetch(Episode, query.order_by(*_time_order(table, "start")))
+
+    def events(
+        self, room: str | None = None, since: datetime | None = None, until: datetime | None = None
+    ) -> list[ListenerEvent]:
+        """The listener events of `room` (or of every room) from `since` to `until` (excluded)."""
+        return self._read(ListenerEvent, room=room, since=since, until=until)
+
+    def close(self) -> None:
+        """Close every connection (SQLite then folds its write-ahead log into the file)."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _read(
+        self,
+        record_type: type[R],
+        *,
+        room: str | None,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> list[R]:
+        table, time_column = TABLES[record_type]
+        time = table.c[time_column]
+        query = _select(table, room=room)
+        if since is not None:
+            query = query.where(time >= since)
+        if until is not None:
+            query = query.where(time < until)
+        return self._fetch(record_type, query.order_by(*_time_order(table, time_column)))
+
+    def _fetch(self, record_type: type[R], query: Select[Any]) -> list[R]:
+        with self._faults("read"), self._engine.connect() as connection:
+            return [record_type(**row) for row in connection.execute(query).mappings()]
+
+    def _ensure_rooms(self, connection: Connection, names: set[str]) -> dict[str, int]:
+        ids = {name: self._room_ids[name] for name in names if name in self._room_ids}
+        missing = names - ids.keys()
+        if missing:
+            connection.execute(self._insert_room, [{"name": n} for n in sorted(missing)])
+            found = select(rooms.c.name, rooms.c.id).where(rooms.c.name.in_(missing))
+            ids.update((name, id_) for name, id_ in connection.execute(found))
+        return ids
+
+
+    @contextmanager
+    def _faults(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except DBAPIError as e:
+            raise storage_error(
+                e, action=action, database=self.name, busy_timeout_s=self.busy_timeout_s
+            ) from e
+
+
+def _rows_by_table(records: Sequence[StoredRecord]) -> dict[Table, list[dict[str, Any]]]:
+    rows: dict[Table, list[dict[str, Any]]] = {}
+    for record in records:
+        if type(record) not in TABLES:
+            raise TypeError(f"the store does not keep {type(record).__name__} records")
+        table, _ = TABLES[type(record)]
+        row = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+        rows.setdefault(table, []).append(row)
+    return rows
+
+
+def _upsert(insert: postgresql.Insert | sqlite.Insert, table: Table) -> Insert:
+    """`insert` into `table`, its rows replacing the stored rows of the same key."""
+    key = [c.name for c in table.primary_key.columns]
+    values = {c.name: insert.excluded[c.name] for c in table.c if c.name not in key}
+    return insert.on_conflict_do_update(index_elements=key, set_=values)
+
+
+def _select(table: Table, *, room: str | None) -> Select[Any]:
+    """The table's rows as record fields: its columns, with the room's name for `room_id`."""
+    columns = [c for c in table.c if c.name != "room_id"]
+    query = select(rooms.c.name.label("room"), *columns).join_from(table, rooms)
+    return query if room is None else query.where(rooms.c.name == room)
+
+
+def _time_order(table: Table, time_column: str) -> list[ColumnElement[Any]]:
+    """Time first, then the room's name and the rest of the key: a stable order."""
+    rest = [c for c in table.primary_key.columns if c.name not in ("room_id", time_column)]
+    return [table.c[time_column], rooms.c.name, *rest]

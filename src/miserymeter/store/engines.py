@@ -1,0 +1,88 @@
+"""From a path or URL to a SQLAlchemy engine: embedded SQLite, or PostgreSQL through psycopg 3.
+
+SQLite runs in WAL mode with synchronous=NORMAL: readers never block the writer, a commit
+costs no fsync, and a killed process never corrupts the file (a power cut may lose the last
+commits). SQLAlchemy, not the sqlite3 module, emits BEGIN, so a write starts with BEGIN
+IMMEDIATE: it takes the write lock at once, waiting up to the busy timeout for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from miserymeter.errors import ConfigError, StorageError
+
+BUSY_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 10
+# The execution option that makes a SQLite transaction take the write lock when it begins.
+WRITE_OPTION = "miserymeter_write"
+POSTGRESQL_DRIVERS = ("postgresql", "postgresql+psycopg")
+
+
+def database_url(target: str | Path) -> URL:
+    """`target` as a URL: a path or `sqlite:///path` for SQLite, or a `postgresql://` URL."""
+    if isinstance(target, Path) or "://" not in target:
+        return URL.create("sqlite+pysqlite", database=str(Path(target).expanduser()))
+    try:
+        url = make_url(target)
+    except ArgumentError as e:
+        raise ConfigError(f"cannot read the database URL {target!r}: {e}") from e
+    if url.drivername in ("sqlite", "sqlite+pysqlite") and url.database:
+        return url.set(drivername="sqlite+pysqlite")
+    if url.drivername in POSTGRESQL_DRIVERS:
+        return url.set(drivername="postgresql+psycopg")
+    raise ConfigError(
+        f"unsupported database {url.render_as_string(hide_password=True)}: "
+        "give a file path or a postgresql://user@host/database URL"
+    )
+
+
+def display_name(url: URL) -> str:
+    """How messages name the database: its file, or its URL without the password."""
+    if url.get_backend_name() == "sqlite":
+        return str(url.database)
+    shown = url.set(drivername="postgresql")
+    return shown.render_as_string(hide_password=True)
+
+
+def create_store_engine(url: URL, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Engine:
+    """An engine for `url`; SQLite's folder is created and its connections are set up."""
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, busy_timeout_s=busy_timeout_s)
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+    return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL, *, busy_timeout_s: float) -> Engine:
+    path = Path(str(url.database))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StorageError(
+            f"cannot create the folder of database {path}: {e.strerror}; give a writable path"
+        ) from e
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
+    event.listen(engine, "connect", _set_up_sqlite)
+    event.listen(engine, "begin", _begin_sqlite)
+    return engine
+
+
+def _set_up_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (see _begin_sqlite)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    writes = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
