@@ -104,6 +104,19 @@ def assert_one_error_line(process: subprocess.CompletedProcess[str], *names: str
     return line
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The data folder (database, clips, archive) of every command the tests run: never ~."""
+    saved = os.environ.get("XDG_DATA_HOME")
+    data_home = tmp_path_factory.mktemp("xdg-data")
+    os.environ["XDG_DATA_HOME"] = str(data_home)
+    yield data_home / "miserymeter"
+    if saved is None:
+        del os.environ["XDG_DATA_HOME"]
+    else:
+        os.environ["XDG_DATA_HOME"] = saved
+
+
 @pytest.fixture(scope="session")
 def run_cli() -> CliRunner:
     """`run_cli("classify", path, "--json")` → the finished subprocess."""
@@ -327,6 +340,27 @@ def postgres_server() -> Iterator[PostgresServer]:
     server = PostgresServer()
     yield server
     server.stop()
+
+
+def mount_tmpfs(mount_point: Path, size: str, *options: str) -> None:
+    """Mount a tmpfs of `size` (root only); skip the test where mounting is not allowed."""
+    mount_point.mkdir(exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]), "tmpfs", mount_point],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KB tmpfs, to fill up."""
+    mount_point = tmp_path / "tiny"
+    mount_tmpfs(mount_point, "256k")
+    yield mount_point
+    subprocess.run(["umount", "--lazy", mount_point], check=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

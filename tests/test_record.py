@@ -263,22 +263,6 @@ def test_max_gb_keeps_the_archive_under_its_size(
     assert 0 < len(sizes) < 10  # the oldest went, the newest stayed
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> object:
-    """A 200 KB tmpfs (root only); skipped where mounting is not allowed."""
-    mount_point = tmp_path / "tiny"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mount_point)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    yield mount_point
-    subprocess.run(["umount", str(mount_point)], check=False)
-
-
 def test_a_full_disk_makes_room_by_deleting_the_oldest(
     file_microphone: FileMicrophone, tiny_disk: Path
 ) -> None:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,26 +41,6 @@ def seconds_of(n: int) -> list[SecondRecord]:
 
 def night_seconds(store: Store) -> list[SecondRecord]:
     return store.seconds("nursery", NIGHT_START, NIGHT_END)
-
-
-def mount_tmpfs(mount_point: Path, size: str, *options: str) -> None:
-    mount_point.mkdir(exist_ok=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]), "tmpfs", mount_point],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 256 KB tmpfs (root only); skipped where mounting is not allowed."""
-    mount_point = tmp_path / "tiny"
-    mount_tmpfs(mount_point, "256k")
-    yield mount_point
-    subprocess.run(["umount", "--lazy", mount_point], check=False)
 
 
 @pytest.fixture

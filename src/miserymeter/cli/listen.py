@@ -109,6 +109,13 @@ def listen(
         "--max-lag-s",
         help="Live input only: drop windows rather than fall further behind than this (s).",
     ),
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        help="Database: a SQLite file, or postgresql://user@host/db for many rooms; "
+        "default: miserymeter.db in the data folder.",
+    ),
+    no_db: bool = typer.Option(False, "--no-db", help="Store nothing."),
     clips: Path | None = typer.Option(
         None, "--clips", help="Where episode audio is saved; default: in the data folder."
     ),
@@ -145,11 +152,13 @@ def listen(
     from miserymeter.audio.episode_clips import ClipSettings
     from miserymeter.audio.sources import MicrophoneSource
     from miserymeter.detect.settings import DETECTORS, DetectorSettings
-    from miserymeter.errors import ConfigError
+    from miserymeter.errors import ConfigError, StorageError
     from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
     from miserymeter.inference.model import Classifier
-    from miserymeter.paths import data_dir
-    from miserymeter.pipeline import Listener, ListenSettings
+    from miserymeter.paths import data_dir, default_db_path
+    from miserymeter.pipeline import Listener, ListenSettings, RecordSink
+    from miserymeter.sinks.store import StoreSink
+    from miserymeter.store import open_store
 
     if config is not None:
         _apply_config(ctx, config)
@@ -190,11 +199,21 @@ def listen(
             listener.event(kind, message)
 
     source = _source(o, classifier.info.sample_rate_hz, on_source_event)
-    sinks = [_JsonSink() if o["as_json"] else _ConsoleSink()]
+    sinks: list[RecordSink] = [_JsonSink() if o["as_json"] else _ConsoleSink()]
+    store_sink = None if o["no_db"] else StoreSink(open_store(o["db"] or default_db_path()))
+    if store_sink is not None:
+        sinks.append(store_sink)
     listener = Listener(source, classifier, settings, sinks=sinks)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     summary = listener.run(stop)
+    if store_sink is not None:
+        store_sink.store.close()
+        if store_sink.n_pending or store_sink.n_dropped:
+            raise StorageError(
+                f"{store_sink.store.name}: {store_sink.n_pending + store_sink.n_dropped} "
+                "record(s) could not be stored; free space or fix the database, or pass --db"
+            )
     error_console.print(
         f"listened to {summary.n_hops * settings.hop_s:.0f} s: {summary.n_episodes} episode(s); "
         f"{summary.n_scored} window(s) scored, {summary.n_gated} skipped as quiet, "

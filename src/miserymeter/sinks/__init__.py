@@ -1,0 +1,1 @@
+"""Where the listener's records go besides the console: the store, MQTT, webhooks, push."""

@@ -1,0 +1,175 @@
+"""`listen` into a real database: SQLite or PostgreSQL, through SIGKILL and a full disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import CliRunner, cli_command, cli_env, mount_tmpfs
+from miserymeter.store import open_store
+from test_listen import RATE_HZ, small_night
+
+WAIT_S = 60.0
+SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+UNTIL = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("night") / "night.flac"
+    sf.write(path, small_night(), RATE_HZ)
+    return path
+
+
+def test_a_night_is_stored_in_both_databases(
+    night: Path, store_target: str, run_cli: CliRunner
+) -> None:
+    process = run_cli(
+        "listen", "--input", night, "--json", "--no-clips", "--db", store_target, "--room", "blue"
+    )
+    assert process.returncode == 0, process.stderr
+    printed = json.loads(process.stdout)
+    with open_store(store_target) as store:
+        assert store.rooms() == ["blue"]
+        assert len(store.seconds("blue", SINCE, UNTIL)) == 88
+        minutes = store.minutes("blue", SINCE, UNTIL)  # wall-clock minutes: 2 or 3 of them
+        assert sum(m.n_seconds for m in minutes) == 88 and len(minutes) in (2, 3)
+        (episode,) = store.episodes(room="blue")
+        assert (episode.start_offset_s, episode.end_offset_s) == (
+            printed["start_s"],
+            printed["end_s"],
+        )
+        kinds = [e.kind for e in store.events(room="blue")]
+    assert kinds[0] == "started" and kinds[-1] == "stopped"
+
+
+def n_seconds_stored(db: Path) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        try:
+            return int(connection.execute("SELECT count(*) FROM seconds").fetchone()[0])
+        except sqlite3.OperationalError:  # tables not created yet
+            return 0
+
+
+def wait_until_stored(db: Path, n_seconds: int) -> None:
+    deadline_s = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline_s:
+        if n_seconds_stored(db) >= n_seconds:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{db} did not reach {n_seconds} stored seconds within {WAIT_S} s")
+
+
+def live_listener(db: Path, *args: str) -> subprocess.Popen[bytes]:
+    """`listen` on stdin (a live stream: it never ends by itself) into `db`."""
+    return subprocess.Popen(
+        [*cli_command(), "listen", "--input", "-", "--no-clips", "--db", str(db), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
+
+
+def pcm(seconds: slice) -> bytes:
+    samples = small_night()[seconds.start * RATE_HZ : seconds.stop * RATE_HZ]
+    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def test_sigkill_loses_at_most_the_last_second(tmp_path: Path) -> None:
+    db = tmp_path / "night.db"
+    process = live_listener(db)
+    assert process.stdin is not None
+    process.stdin.write(pcm(slice(0, 30)))
+    process.stdin.flush()
+    wait_until_stored(db, 30)  # every second is stored while the stream is still open
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=WAIT_S)
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    with open_store(db) as store:
+        assert len(store.seconds("nursery", SINCE, UNTIL)) == 30
+
+
+def fill(disk: Path) -> Path:
+    """Fill `disk` up with one file; returns it."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """An 8 MB tmpfs: room for SQLite's write-ahead log, until the test fills it up."""
+    mount_point = tmp_path / "small"
+    mount_tmpfs(mount_point, "8m")
+    yield mount_point
+    subprocess.run(["umount", "--lazy", mount_point], check=False)
+
+
+def test_a_full_disk_holds_the_records_until_there_is_room_again(small_disk: Path) -> None:
+    db = small_disk / "night.db"
+    process = live_listener(db)
+    assert process.stdin is not None and process.stderr is not None
+    process.stdin.write(pcm(slice(0, 5)))
+    process.stdin.flush()
+    wait_until_stored(db, 5)
+    filler = fill(small_disk)
+    process.stdin.write(pcm(slice(5, 45)))  # crying: an episode, and minutes of records
+    process.stdin.flush()
+    failed = process.stderr.readline().decode()
+    while " sink_failed: " not in failed:
+        failed = process.stderr.readline().decode()
+        assert failed, "the listener ended without reporting the full disk"
+    assert "night.db" in failed
+    filler.unlink()
+    _, stderr = process.communicate(pcm(slice(45, 88)), timeout=WAIT_S)
+    assert process.returncode == 0, stderr
+    with open_store(db) as store:
+        assert len(store.seconds("nursery", SINCE, UNTIL)) == 88  # nothing was lost
+        assert len(store.episodes(room="nursery")) == 1
+        assert "sink_failed" in [e.kind for e in store.events(room="nursery")]
+
+
+def test_records_that_could_never_be_stored_are_one_clear_error(small_disk: Path) -> None:
+    db = small_disk / "night.db"
+    process = live_listener(db)
+    assert process.stdin is not None
+    process.stdin.write(pcm(slice(0, 3)))
+    process.stdin.flush()
+    wait_until_stored(db, 3)
+    fill(small_disk)
+    _, stderr = process.communicate(pcm(slice(3, 20)), timeout=WAIT_S)
+    assert process.returncode == 1
+    last = stderr.decode().splitlines()[-1]
+    assert last.startswith("error: ") and "night.db" in last and "could not be stored" in last
+    assert "Traceback" not in stderr.decode()
+
+
+def test_an_unreachable_database_server_is_one_clear_error(run_cli: CliRunner) -> None:
+    process = run_cli(
+        "listen", "--input", os.devnull, "--db", "postgresql://nobody:secret@127.0.0.1:1/none"
+    )
+    assert process.returncode == 1
+    assert "secret" not in process.stderr and "Traceback" not in process.stderr
+    assert process.stderr.startswith("error: ")
