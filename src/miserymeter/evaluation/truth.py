@@ -12,7 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from miserymeter.errors import DatasetError
+import soundfile as sf
+
+from miserymeter.audio.io import c_stderr_silenced
+from miserymeter.errors import AudioError, DatasetError
 
 CRYING_KIND = "crying"
 TRUTH_COLUMNS = ("start_s", "end_s", "kind")
@@ -69,3 +72,24 @@ def _event(row: dict[str, str], path: Path, *, line: int) -> TruthEvent:
     if not kind:
         raise DatasetError(f"{where}: no kind; write crying or the kind of sound")
     return TruthEvent(start_s, end_s, kind)
+
+
+def read_night_truth(night_path: Path, truth_path: Path) -> tuple[float, tuple[TruthEvent, ...]]:
+    """A night's length (s) and its truth, which must end within it."""
+    events = read_truth(truth_path)
+    if not night_path.is_file():
+        raise AudioError(f"{night_path}: no such recording; pass the --night file make_night wrote")
+    try:
+        with c_stderr_silenced():
+            duration_s = sf.info(str(night_path)).duration
+    except (sf.LibsndfileError, RuntimeError) as e:
+        raise AudioError(
+            f"{night_path}: not a readable audio file ({str(e).strip()}); pass a WAV or FLAC"
+        ) from e
+    last = max(events, key=lambda e: e.end_s, default=None)
+    if last is not None and last.end_s > duration_s + 0.01:
+        raise DatasetError(
+            f"{truth_path}: an event ends at {last.end_s:g} s, after {night_path} ends "
+            f"({duration_s:g} s); pass the truth CSV of this night"
+        )
+    return duration_s, events
