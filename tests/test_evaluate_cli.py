@@ -126,7 +126,9 @@ def test_clip_level_bad_input(run_cli: RunCli, examples_data: Path, tmp_path: Pa
     empty = tmp_path / "empty"
     (empty / "crying").mkdir(parents=True)
     write(empty / "crying" / "notes.txt", "no audio here")
-    assert "no audio files" in assert_one_error_line(run_cli("evaluate", "--data_dir", empty), empty)
+    assert "no audio files" in assert_one_error_line(
+        run_cli("evaluate", "--data_dir", empty), empty
+    )
 
     line = assert_one_error_line(
         run_cli("evaluate", "--data_dir", examples_data, "--wanted_word", "laughing"),
