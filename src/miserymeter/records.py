@@ -65,6 +65,18 @@ class Episode:
 
 
 @dataclass(frozen=True)
+class CryingStarted:
+    """An episode has just been confirmed: the moment to tell the family (not stored)."""
+
+    room: str
+    start: datetime
+    confirmed: datetime
+    start_offset_s: float
+    confirmed_offset_s: float
+    detector: str
+
+
+@dataclass(frozen=True)
 class ListenerEvent:
     """Something that happened to the listener itself: started, input lost, windows dropped..."""
 
@@ -72,3 +84,6 @@ class ListenerEvent:
     at: datetime
     kind: str
     message: str
+
+
+Record = SecondRecord | MinuteSummary | CryingStarted | Episode | ListenerEvent

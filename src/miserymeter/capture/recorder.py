@@ -1,8 +1,8 @@
 """The recorder's loop: live microphone → segment archive, through unplugs and dead captures.
 
 It never gives up on its own: `capture.live` reopens a lost microphone and restarts a dead
-capture, and each interruption is recorded as a gap. It stops when asked (`stop` is set, e.g. by SIGTERM) or
-after `duration_s` of audio, and then writes out everything it has captured.
+capture, and each interruption is recorded as a gap. It stops when asked (`stop` is set, e.g.
+by SIGTERM) or after `duration_s` of audio, and then writes out everything it has captured.
 """
 
 from __future__ import annotations

@@ -19,10 +19,10 @@ import soundfile as sf
 
 from miserymeter import constants
 from miserymeter.audio.io import c_stderr_silenced
+from miserymeter.audio.stream import first_line
 from miserymeter.errors import DatasetError
 from miserymeter.frontend.loudness import rms_dbfs
 from miserymeter.prepare.slicing import NOHASH
-from miserymeter.prepare.stream import first_line
 
 if TYPE_CHECKING:
     from miserymeter.train.dataset import Split

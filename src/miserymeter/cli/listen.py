@@ -1,0 +1,304 @@
+"""`miserymeter listen`: hear crying live (or in a file) and report episodes as they end."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from miserymeter.cli._app import app, console, error_console, reports_errors
+from miserymeter.records import CryingStarted, Episode, ListenerEvent, Record
+
+DEFAULTS = {
+    "on_probability": 0.6,
+    "off_probability": 0.35,
+    "smoothing_s": 3.0,
+    "min_duration_s": 3.0,
+    "merge_gap_s": 10.0,
+    "rms_threshold_dbfs": -35.0,
+}
+
+
+@app.command()
+@reports_errors
+def listen(
+    ctx: typer.Context,
+    input_: str | None = typer.Option(
+        None,
+        "--input",
+        help="A recording to listen to (as fast as the CPU allows), or - for "
+        "raw S16_LE PCM on standard input (`arecord -t raw -f S16_LE -r 16000 | ...`). "
+        "Default: the microphone.",
+    ),
+    device: str | None = typer.Option(
+        None, "--device", help="Microphone: index or part of its name (`miserymeter devices`)."
+    ),
+    sample_rate: int | None = typer.Option(
+        None,
+        "--sample_rate",
+        "--sample-rate",
+        help="Rate (Hz) of the microphone or of stdin PCM; default: the model's rate.",
+    ),
+    channels: int = typer.Option(
+        1, "--channels", help="Channels of the microphone or of stdin PCM (mixed to mono)."
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", help="An exported .onnx model; default: the bundled one."
+    ),
+    label: str | None = typer.Option(
+        None, "--label", help="The model's label that means crying; default: 'crying'."
+    ),
+    room: str = typer.Option("nursery", "--room", help="Name of the room, stored with records."),
+    detector: str = typer.Option(
+        "model", "--detector", help="'model', or 'rms' for the loudness-threshold baseline."
+    ),
+    hop_s: float = typer.Option(1.0, "--hop_s", "--hop-s", help="Score every this many s."),
+    on_probability: float = typer.Option(
+        DEFAULTS["on_probability"],
+        "--on_probability",
+        "--on-probability",
+        help="Smoothed crying probability that starts an episode (0-1).",
+    ),
+    off_probability: float = typer.Option(
+        DEFAULTS["off_probability"],
+        "--off_probability",
+        "--off-probability",
+        help="Smoothed probability below which an episode ends (0-1, at most --on_probability).",
+    ),
+    smoothing_s: float = typer.Option(
+        DEFAULTS["smoothing_s"],
+        "--smoothing_s",
+        "--smoothing-s",
+        help="Scores are averaged over this many seconds.",
+    ),
+    min_duration_s: float = typer.Option(
+        DEFAULTS["min_duration_s"],
+        "--min_duration_s",
+        "--min-duration-s",
+        help="An episode is reported once it has lasted this long (s).",
+    ),
+    merge_gap_s: float = typer.Option(
+        DEFAULTS["merge_gap_s"],
+        "--merge_gap_s",
+        "--merge-gap-s",
+        help="Episodes closer than this (s) are one.",
+    ),
+    rms_threshold_dbfs: float = typer.Option(
+        DEFAULTS["rms_threshold_dbfs"],
+        "--rms_threshold_dbfs",
+        "--rms-threshold-dbfs",
+        help="The rms baseline calls a second crying at this loudness (dBFS).",
+    ),
+    gate_db: float = typer.Option(
+        6.0,
+        "--gate_db",
+        "--gate-db",
+        help="Skip the model while the room is within this many dB of its noise floor.",
+    ),
+    no_gate: bool = typer.Option(False, "--no-gate", help="Run the model on every window."),
+    max_lag_s: float = typer.Option(
+        5.0,
+        "--max_lag_s",
+        "--max-lag-s",
+        help="Live input only: drop windows rather than fall further behind than this (s).",
+    ),
+    clips: Path | None = typer.Option(
+        None, "--clips", help="Where episode audio is saved; default: in the data folder."
+    ),
+    no_clips: bool = typer.Option(False, "--no-clips", help="Keep no audio at all."),
+    pre_roll_s: float = typer.Option(
+        5.0, "--pre_roll_s", "--pre-roll-s", help="Audio kept before each episode (s)."
+    ),
+    post_roll_s: float = typer.Option(
+        5.0, "--post_roll_s", "--post-roll-s", help="Audio kept after each episode (s)."
+    ),
+    duration_s: float | None = typer.Option(
+        None, "--duration_s", "--duration-s", help="Stop after this much audio (s)."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON object per episode, as it ends."
+    ),
+    no_frames_s: float = typer.Option(
+        5.0,
+        "--no_frames_s",
+        "--no-frames-s",
+        help="Restart the microphone when no audio arrives for this long (s).",
+    ),
+    flat_s: float = typer.Option(
+        10.0,
+        "--flat_s",
+        "--flat-s",
+        help="Restart the microphone after this long (s) of flat digital silence.",
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="A TOML file whose [listen] keys are these options' names."
+    ),
+) -> None:
+    """Listen for crying: score every second, report episodes, keep their audio."""
+    from miserymeter.audio.episode_clips import ClipSettings
+    from miserymeter.detect.settings import DETECTORS, DetectorSettings
+    from miserymeter.errors import ConfigError
+    from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
+    from miserymeter.inference.model import Classifier
+    from miserymeter.paths import data_dir
+    from miserymeter.pipeline import Listener, ListenSettings
+
+    if config is not None:
+        _apply_config(ctx, config)
+    o = ctx.params
+    if o["detector"] not in DETECTORS:
+        raise ConfigError(f"--detector {o['detector']!r}: choose one of {', '.join(DETECTORS)}")
+    for name in ("hop_s", "max_lag_s", "no_frames_s", "flat_s", "channels"):
+        if o[name] <= 0:
+            raise ConfigError(f"--{name} must be positive, not {o[name]}")
+    if o["duration_s"] is not None and o["duration_s"] <= 0:
+        raise ConfigError(f"--duration_s must be positive, not {o['duration_s']}")
+    for name in ("pre_roll_s", "post_roll_s"):
+        if o[name] < 0:
+            raise ConfigError(f"--{name} must be 0 or more, not {o[name]}")
+    classifier = Classifier(o["model"] or DEFAULT_MODEL_PATH)
+    settings = ListenSettings(
+        room=o["room"],
+        detector=o["detector"],
+        hop_s=o["hop_s"],
+        crying_label=o["label"],
+        gate_db=None if o["no_gate"] else o["gate_db"],
+        max_lag_s=o["max_lag_s"],
+        duration_s=o["duration_s"],
+        detection=DetectorSettings(**{name: o[name] for name in DEFAULTS}),
+        clips=None
+        if o["no_clips"]
+        else ClipSettings(
+            o["clips"] or data_dir() / "clips",
+            pre_roll_s=o["pre_roll_s"],
+            post_roll_s=o["post_roll_s"],
+        ),
+    )
+    stop = threading.Event()
+    listener: Listener | None = None
+
+    def on_source_event(kind: str, message: str) -> None:
+        if listener is not None:
+            listener.event(kind, message)
+
+    source = _source(o, classifier.info.sample_rate_hz, on_source_event)
+    sinks = [_JsonSink() if o["as_json"] else _ConsoleSink()]
+    listener = Listener(source, classifier, settings, sinks=sinks)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    summary = listener.run(stop)
+    error_console.print(
+        f"listened to {summary.n_hops * settings.hop_s:.0f} s: {summary.n_episodes} episode(s); "
+        f"{summary.n_scored} window(s) scored, {summary.n_gated} skipped as quiet, "
+        f"{summary.n_dropped} dropped to keep up",
+        markup=False,
+    )
+
+
+def _source(options: dict[str, Any], model_rate_hz: int, on_event: Any) -> Any:
+    from miserymeter.audio.sources import FileSource, MicrophoneSource, StdinSource, utc_now
+    from miserymeter.capture.live import LiveInputConfig
+    from miserymeter.capture.microphone import parse_device, sounddevice
+    from miserymeter.errors import ConfigError
+
+    sample_rate = options["sample_rate"] or model_rate_hz
+    if sample_rate <= 0:
+        raise ConfigError(f"--sample_rate must be positive, not {sample_rate}")
+    if options["input_"] == "-":
+        return StdinSource(
+            sample_rate_hz=sample_rate, n_channels=options["channels"], clock=utc_now
+        )
+    if options["input_"] is not None:
+        return FileSource(Path(options["input_"]), clock=utc_now)
+    sounddevice()  # a missing PortAudio is an error now, not a retry loop
+    config = LiveInputConfig(
+        device=parse_device(options["device"]),
+        sample_rate_hz=sample_rate,
+        n_channels=options["channels"],
+        no_frames_s=options["no_frames_s"],
+        flat_s=options["flat_s"],
+        max_frames=None
+        if options["duration_s"] is None
+        else round(options["duration_s"] * sample_rate),
+    )
+    return MicrophoneSource(config, on_event=on_event, clock=utc_now)
+
+
+def _apply_config(ctx: typer.Context, path: Path) -> None:
+    """Fill every option left at its default from the config file's [listen] table."""
+    from miserymeter.config import read_config
+    from miserymeter.errors import ConfigError
+
+    params = {p.name: p for p in ctx.command.params if p.name and p.name != "config"}
+    keys = {name.rstrip("_"): name for name in params}
+    table = read_config(path, command="listen", known_keys=set(keys) | {"json"})
+    for key, value in table.items():
+        name = "as_json" if key == "json" else keys[key]
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name != "DEFAULT":
+            continue  # given on the command line
+        try:
+            ctx.params[name] = params[name].process_value(ctx, value)
+        except typer.BadParameter as e:
+            raise ConfigError(f"{path}: {key} = {value!r}: {e.message}") from e
+
+
+class _ConsoleSink:
+    """Episodes and the listener's troubles as lines a person reads."""
+
+    def handle(self, records: Sequence[Record]) -> None:
+        for record in records:
+            if isinstance(record, CryingStarted):
+                console.print(
+                    f"{record.start:%Y-%m-%d %H:%M:%S} crying in {record.room} "
+                    f"(sure after {record.confirmed_offset_s - record.start_offset_s:.0f} s)",
+                    markup=False,
+                )
+            elif isinstance(record, Episode):
+                clip = f", audio: {record.clip_path}" if record.clip_path else ""
+                console.print(
+                    f"{record.start:%Y-%m-%d %H:%M:%S} - {record.end:%H:%M:%S} crying "
+                    f"{record.duration_s:.0f} s in {record.room} "
+                    f"(peak {record.peak_probability:.2f}, mean {record.mean_probability:.2f})"
+                    f"{clip}",
+                    markup=False,
+                )
+            elif isinstance(record, ListenerEvent):
+                error_console.print(
+                    f"{record.at:%Y-%m-%d %H:%M:%S} {record.kind}: {record.message}", markup=False
+                )
+
+
+class _JsonSink:
+    """One JSON object per finished episode on stdout; events still go to stderr."""
+
+    def handle(self, records: Sequence[Record]) -> None:
+        for record in records:
+            if isinstance(record, Episode):
+                print(json.dumps(episode_json(record)), flush=True)
+            elif isinstance(record, ListenerEvent):
+                error_console.print(
+                    f"{record.at:%Y-%m-%d %H:%M:%S} {record.kind}: {record.message}", markup=False
+                )
+
+
+def episode_json(episode: Episode) -> dict[str, Any]:
+    """An episode as `--json` prints it."""
+    return {
+        "room": episode.room,
+        "start_s": episode.start_offset_s,
+        "end_s": episode.end_offset_s,
+        "confirmed_s": episode.confirmed_offset_s,
+        "start": episode.start.isoformat(),
+        "end": episode.end.isoformat(),
+        "duration_s": round(episode.duration_s, 3),
+        "peak_probability": episode.peak_probability,
+        "mean_probability": episode.mean_probability,
+        "detector": episode.detector,
+        "clip": episode.clip_path,
+    }

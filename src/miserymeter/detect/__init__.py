@@ -1,0 +1,1 @@
+"""From scores to crying episodes: pure logic, no audio, no model."""

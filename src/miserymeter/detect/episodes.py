@@ -1,0 +1,136 @@
+"""Hysteresis over smoothed scores: a hop-by-hop state machine that finds crying episodes.
+
+Fed one score per hop, in order, with the hop's end time in seconds from the start of the
+input. An episode opens when the smoothed score reaches the "on" threshold (starting at the
+first hop of the smoothing window that was already at or above "off"), stays open while the
+smoothed score holds at or above "off", and ends at the last hop whose own score was at or
+above "off". It is announced (`EpisodeConfirmed`) once its crying has lasted the minimum
+duration, and handed out (`DetectedEpisode`) once the merge gap has passed without crying, or
+at `flush`.
+Episodes that never reach the minimum duration are dropped.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from miserymeter.detect.settings import DetectorSettings
+
+
+@dataclass(frozen=True)
+class EpisodeConfirmed:
+    """An episode is now certain: it started at `start_s` and was confirmed at `confirmed_s`."""
+
+    start_s: float
+    confirmed_s: float
+
+
+@dataclass(frozen=True)
+class DetectedEpisode:
+    """A finished episode; probabilities are of the hops from its start to its end."""
+
+    start_s: float
+    end_s: float
+    confirmed_s: float
+    peak_probability: float
+    mean_probability: float
+
+
+DetectorOutput = EpisodeConfirmed | DetectedEpisode
+
+
+@dataclass
+class _OpenEpisode:
+    start_s: float
+    last_on_end_s: float
+    hops: list[tuple[float, float]] = field(default_factory=list)  # (end_s, probability)
+    confirmed_s: float | None = None
+
+
+class EpisodeDetector:
+    """The state machine of the module docstring, for hops of `hop_s` seconds."""
+
+    def __init__(self, settings: DetectorSettings, *, hop_s: float) -> None:
+        self.settings = settings
+        self.hop_s = hop_s
+        n_smoothing = max(1, round(settings.smoothing_s / hop_s))
+        self._recent: deque[tuple[float, float]] = deque(maxlen=n_smoothing)  # (start_s, p)
+        self._open: _OpenEpisode | None = None
+        self._active = False
+
+    @property
+    def open_since_s(self) -> float | None:
+        """Start of the episode in progress (crying now, or within the merge gap), if any."""
+        return self._open.start_s if self._open is not None else None
+
+    def feed(self, probability: float | None, *, end_s: float) -> list[DetectorOutput]:
+        """Account for the hop ending at `end_s`; None means no score (repeat the last one)."""
+        if probability is None:
+            probability = self._recent[-1][1] if self._recent else 0.0
+        settings = self.settings
+        start_s = end_s - self.hop_s
+        self._recent.append((start_s, probability))
+        smoothed = sum(p for _, p in self._recent) / len(self._recent)
+        outputs: list[DetectorOutput] = []
+        if self._open is not None:
+            self._open.hops.append((end_s, probability))
+        if self._active:
+            if smoothed < settings.off_probability:
+                self._active = False
+            elif probability >= settings.off_probability and self._open is not None:
+                self._open.last_on_end_s = end_s
+        if not self._active:
+            if smoothed >= settings.on_probability:
+                outputs += self._activate(end_s)
+            elif self._open is not None and end_s - self._open.last_on_end_s > settings.merge_gap_s:
+                outputs += self._close()
+        outputs += self._confirm_if_long_enough(end_s)
+        return outputs
+
+    def flush(self) -> list[DetectorOutput]:
+        """The input ended: hand out the episode in progress, if it lasted long enough."""
+        self._active = False
+        return self._close()
+
+    def _activate(self, end_s: float) -> list[DetectorOutput]:
+        outputs: list[DetectorOutput] = []
+        start_s = min(s for s, p in self._recent if p >= self.settings.off_probability)
+        episode = self._open
+        if episode is not None and start_s - episode.last_on_end_s > self.settings.merge_gap_s:
+            outputs += self._close()
+            episode = None
+        if episode is None:
+            episode = _OpenEpisode(start_s, end_s)
+            episode.hops = [(s + self.hop_s, p) for s, p in self._recent if s >= start_s]
+            self._open = episode
+        episode.last_on_end_s = end_s
+        self._active = True
+        return outputs
+
+    def _confirm_if_long_enough(self, end_s: float) -> list[DetectorOutput]:
+        episode = self._open
+        if (
+            episode is None
+            or not self._active
+            or episode.confirmed_s is not None
+            or episode.last_on_end_s - episode.start_s < self.settings.min_duration_s
+        ):
+            return []
+        episode.confirmed_s = end_s
+        return [EpisodeConfirmed(episode.start_s, end_s)]
+
+    def _close(self) -> list[DetectorOutput]:
+        episode, self._open = self._open, None
+        if episode is None or episode.confirmed_s is None:
+            return []
+        scores = [p for end_s, p in episode.hops if end_s <= episode.last_on_end_s]
+        return [
+            DetectedEpisode(
+                start_s=episode.start_s,
+                end_s=episode.last_on_end_s,
+                confirmed_s=episode.confirmed_s,
+                peak_probability=max(scores),
+                mean_probability=sum(scores) / len(scores),
+            )
+        ]

@@ -1,0 +1,365 @@
+"""The one place that wires a source to the sinks: audio → hops → model → detector → records.
+
+Every hop (1 s by default) of audio at the model's rate gets a loudness; the model scores the
+latest window of its clip duration unless the window is within `gate_db` of the room's noise
+floor and no episode is open (or the listener has fallen behind live input, when stale
+windows are dropped and counted); the
+detector turns the scores into episodes; every fact becomes a record handed to the sinks.
+Time comes from sample counts, anchored to the wall clock once per run of the input.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import soxr
+
+from miserymeter.audio.episode_clips import ClipSettings, EpisodeClipKeeper
+from miserymeter.audio.sources import AudioSource, FileSource, SourceBlock, utc_now
+from miserymeter.constants import SILENCE_LABEL, UNKNOWN_LABEL
+from miserymeter.detect.episodes import DetectedEpisode, EpisodeConfirmed, EpisodeDetector
+from miserymeter.detect.minutes import MinuteSummarizer
+from miserymeter.detect.settings import DetectorSettings
+from miserymeter.errors import ConfigError, MiseryMeterError
+from miserymeter.frontend.hops import HopFramer, SlidingWindow
+from miserymeter.frontend.loudness import rms_dbfs
+from miserymeter.frontend.noise_floor import NoiseFloor
+from miserymeter.inference.model import Classifier
+from miserymeter.records import (
+    CryingStarted,
+    Episode,
+    ListenerEvent,
+    Record,
+    SecondRecord,
+)
+
+DEFAULT_ROOM = "nursery"
+DEFAULT_GATE_DB = 6.0
+
+
+@dataclass(frozen=True)
+class ListenSettings:
+    """How the listener turns audio into records (see `miserymeter listen --help`)."""
+
+    room: str = DEFAULT_ROOM
+    detector: str = "model"
+    hop_s: float = 1.0
+    crying_label: str | None = None
+    gate_db: float | None = DEFAULT_GATE_DB
+    max_lag_s: float = 5.0
+    duration_s: float | None = None
+    detection: DetectorSettings = field(default_factory=DetectorSettings)
+    clips: ClipSettings | None = None
+
+
+class RecordSink(Protocol):
+    """Where records go: the store, the console, MQTT..."""
+
+    def handle(self, records: Sequence[Record]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ListenSummary:
+    """What a listening session did."""
+
+    n_hops: int
+    n_scored: int
+    n_gated: int
+    n_dropped: int
+    n_episodes: int
+    n_sink_failures: int
+
+
+@dataclass
+class _Run:
+    """State of one uninterrupted run of the input."""
+
+    start: datetime
+    offset_s: float
+    resampler: soxr.ResampleStream | None
+    framer: HopFramer
+    window: SlidingWindow
+    n_hops: int = 0
+
+
+class Listener:
+    """Listens to one source with one classifier until the input ends or `stop` is set."""
+
+    def __init__(
+        self,
+        source: AudioSource,
+        classifier: Classifier,
+        settings: ListenSettings,
+        *,
+        sinks: Sequence[RecordSink],
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        info = classifier.info
+        if settings.hop_s <= 0 or settings.hop_s * 1000 > info.clip_duration_ms:
+            raise ConfigError(
+                f"--hop_s {settings.hop_s}: must be above 0 and at most the model's window "
+                f"({info.clip_duration_ms / 1000:g} s)"
+            )
+        self.source = source
+        self.classifier = classifier
+        self.settings = settings
+        self._sinks = sinks
+        self._clock = clock
+        self._n_hop = round(settings.hop_s * info.sample_rate_hz)
+        self._crying_index = info.labels.index(crying_label(info.labels, settings.crying_label))
+        self._detector = EpisodeDetector(settings.detection, hop_s=settings.hop_s)
+        self._minutes = MinuteSummarizer()
+        self._noise_floor = NoiseFloor(hop_s=settings.hop_s)
+        self._clips = (
+            EpisodeClipKeeper(
+                settings.clips,
+                sample_rate_hz=info.sample_rate_hz,
+                lookback_s=settings.detection.smoothing_s + 2 * settings.hop_s,
+            )
+            if settings.clips is not None
+            else None
+        )
+        self._run: _Run | None = None
+        self._first_start: datetime | None = None
+        self._next_offset_s = 0.0
+        self._pending: list[Record] = []
+        self._counts = {"scored": 0, "gated": 0, "dropped": 0, "episodes": 0, "sink_failures": 0}
+        self._n_hops = 0
+
+    def run(self, stop: threading.Event) -> ListenSummary:
+        """Read the source to its end (or until `stop`), handing records to the sinks."""
+        self.event("started", f"listening to {self.source.name} as room '{self.settings.room}'")
+        for block in self.source.blocks(stop):
+            self._take(block)
+            self._deliver()
+            if self._is_done():
+                break
+        self._end_run()
+        self.event("stopped", f"stopped after {self._n_hops * self.settings.hop_s:.0f} s")
+        self._deliver()
+        c = self._counts
+        return ListenSummary(
+            self._n_hops, c["scored"], c["gated"], c["dropped"], c["episodes"], c["sink_failures"]
+        )
+
+    def _is_done(self) -> bool:
+        duration_s = self.settings.duration_s
+        return duration_s is not None and self._n_hops * self.settings.hop_s >= duration_s
+
+    def event(self, kind: str, message: str) -> None:
+        """Record something that happened to the listener (also for the source's troubles)."""
+        self._pending.append(ListenerEvent(self.settings.room, self._clock(), kind, message))
+
+    def _take(self, block: SourceBlock) -> None:
+        if block.run_start is not None:
+            self._end_run()
+            self._start_run(block.run_start)
+        if self._run is None:
+            if len(block.samples):
+                self._start_run(self._clock())
+            else:
+                return
+        run = self._run
+        assert run is not None
+        samples = block.samples
+        if run.resampler is not None:
+            samples = run.resampler.resample_chunk(samples, last=block.ends_run)
+        for hop in run.framer.push(samples):
+            if self._is_done():
+                return
+            self._hop(hop)
+        if block.ends_run:
+            self._end_run()
+
+    def _start_run(self, start: datetime) -> None:
+        info = self.classifier.info
+        if self._first_start is None:
+            self._first_start = start
+        offset_s = max(self._next_offset_s, (start - self._first_start).total_seconds())
+        if self._n_hops and offset_s - self._next_offset_s > self.settings.hop_s:
+            self.event("input_gap", f"no audio for {offset_s - self._next_offset_s:.1f} s")
+        resampler = None
+        if self.source.sample_rate_hz != info.sample_rate_hz:
+            resampler = soxr.ResampleStream(
+                self.source.sample_rate_hz, info.sample_rate_hz, 1, dtype="float32", quality="HQ"
+            )
+        self._run = _Run(
+            start=self._first_start + timedelta(seconds=offset_s),
+            offset_s=offset_s,
+            resampler=resampler,
+            framer=HopFramer(self._n_hop),
+            window=SlidingWindow(info.n_window),
+        )
+
+    def _end_run(self) -> None:
+        """The input broke off or ended: close what is open."""
+        if self._run is None:
+            return
+        self._handle_detector(self._detector.flush())
+        self._pending += self._minutes.flush()
+        if self._clips is not None:
+            self._clips.forget()
+        self._next_offset_s = self._run.offset_s + self._run.n_hops * self.settings.hop_s
+        self._run = None
+
+    def _hop(self, hop: np.ndarray) -> None:
+        run = self._run
+        assert run is not None
+        settings = self.settings
+        start_s = run.offset_s + run.n_hops * settings.hop_s
+        at = run.start + timedelta(seconds=run.n_hops * settings.hop_s)
+        run.n_hops += 1
+        self._n_hops += 1
+        run.window.advance(hop)
+        level_dbfs = rms_dbfs(hop)
+        self._noise_floor.add(level_dbfs)
+        probability, top_label, detector_input = self._score(run.window, level_dbfs)
+        second = SecondRecord(
+            settings.room, at, round(start_s, 3), round(level_dbfs, 2), probability, top_label
+        )
+        self._pending.append(second)
+        self._pending += self._minutes.add(second)
+        if self._clips is not None:
+            self._clips.add(hop, start_s=start_s, open_since_s=self._detector.open_since_s)
+        self._handle_detector(self._detector.feed(detector_input, end_s=start_s + settings.hop_s))
+
+    def _score(
+        self, window: SlidingWindow, level_dbfs: float
+    ) -> tuple[float | None, str | None, float | None]:
+        """The second's crying probability and top label, and what the detector is fed."""
+        settings = self.settings
+        if settings.detector == "rms":
+            crying = level_dbfs >= settings.detection.rms_threshold_dbfs
+            return None, None, 1.0 if crying else 0.0
+        if not window.is_full:
+            return None, None, 0.0
+        if self._is_quiet(window):
+            self._counts["gated"] += 1
+            return None, None, 0.0
+        if self.source.is_live and self.source.backlog_s > settings.max_lag_s:
+            self._counts["dropped"] += 1
+            return None, None, None
+        probabilities = self.classifier.score(window.samples[None, :])[0]
+        self._counts["scored"] += 1
+        probability = round(float(probabilities[self._crying_index]), 4)
+        top_label = self.classifier.info.labels[int(np.argmax(probabilities))]
+        return probability, top_label, probability
+
+    def _is_quiet(self, window: SlidingWindow) -> bool:
+        """Whether the loudness gate may skip the model for this window."""
+        floor_dbfs = self._noise_floor.floor_dbfs
+        if self.settings.gate_db is None or floor_dbfs is None:
+            return False
+        if self._detector.open_since_s is not None:
+            return False  # never cut an episode short to save CPU
+        return rms_dbfs(window.samples) < floor_dbfs + self.settings.gate_db
+
+    def _handle_detector(self, outputs: Sequence[EpisodeConfirmed | DetectedEpisode]) -> None:
+        for output in outputs:
+            if isinstance(output, EpisodeConfirmed):
+                self._pending.append(
+                    CryingStarted(
+                        self.settings.room,
+                        self._at(output.start_s),
+                        self._at(output.confirmed_s),
+                        output.start_s,
+                        output.confirmed_s,
+                        self.settings.detector,
+                    )
+                )
+            else:
+                self._pending.append(self._episode(output))
+                self._counts["episodes"] += 1
+
+    def _episode(self, detected: DetectedEpisode) -> Episode:
+        episode = Episode(
+            room=self.settings.room,
+            start=self._at(detected.start_s),
+            end=self._at(detected.end_s),
+            start_offset_s=round(detected.start_s, 3),
+            end_offset_s=round(detected.end_s, 3),
+            confirmed_offset_s=round(detected.confirmed_s, 3),
+            peak_probability=round(detected.peak_probability, 4),
+            mean_probability=round(detected.mean_probability, 4),
+            detector=self.settings.detector,
+        )
+        if self._clips is None:
+            return episode
+        try:
+            clip_path = self._clips.write(
+                room=episode.room,
+                start=episode.start,
+                start_s=detected.start_s,
+                end_s=detected.end_s,
+            )
+        except MiseryMeterError as e:
+            self.event("clip_not_saved", str(e))
+            return episode
+        return replace(episode, clip_path=clip_path)
+
+    def _at(self, offset_s: float) -> datetime:
+        first = self._first_start if self._first_start is not None else self._clock()
+        return first + timedelta(seconds=offset_s)
+
+    def _deliver(self) -> None:
+        records, self._pending = self._pending, []
+        if not records:
+            return
+        for sink in self._sinks:
+            try:
+                sink.handle(records)
+            except MiseryMeterError as e:
+                self._counts["sink_failures"] += 1
+                self._pending.append(
+                    ListenerEvent(self.settings.room, self._clock(), "sink_failed", str(e))
+                )
+
+
+def crying_label(labels: Sequence[str], wanted: str | None) -> str:
+    """The label whose probability means crying: `wanted`, "crying", or the only word label."""
+    if wanted is not None:
+        if wanted not in labels:
+            raise ConfigError(
+                f"--label {wanted!r}: the model knows {', '.join(labels)}; pass one of them"
+            )
+        return wanted
+    if "crying" in labels:
+        return "crying"
+    words = [label for label in labels if label not in (SILENCE_LABEL, UNKNOWN_LABEL)]
+    if len(words) != 1:
+        raise ConfigError(
+            f"the model knows {', '.join(labels)}: say which one is crying with --label"
+        )
+    return words[0]
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.episodes: list[Episode] = []
+
+    def handle(self, records: Sequence[Record]) -> None:
+        self.episodes += [r for r in records if isinstance(r, Episode)]
+
+
+def detect_file(
+    path: Path,
+    *,
+    classifier: Classifier,
+    detector: str = "model",
+    settings: DetectorSettings | None = None,
+    gate_db: float | None = DEFAULT_GATE_DB,
+) -> list[Episode]:
+    """The episodes `miserymeter listen --input path` finds (offsets from the file's start)."""
+    collector = _Collector()
+    listen_settings = ListenSettings(
+        detector=detector, gate_db=gate_db, detection=settings or DetectorSettings()
+    )
+    source = FileSource(path, clock=utc_now)
+    Listener(source, classifier, listen_settings, sinks=[collector]).run(threading.Event())
+    return collector.episodes

@@ -1,0 +1,108 @@
+"""The episode state machine on crafted score sequences: exact starts, ends and confirmations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from miserymeter.detect.episodes import (
+    DetectedEpisode,
+    DetectorOutput,
+    EpisodeConfirmed,
+    EpisodeDetector,
+)
+from miserymeter.detect.settings import DetectorSettings
+from miserymeter.errors import ConfigError
+
+SETTINGS = DetectorSettings(
+    on_probability=0.6,
+    off_probability=0.35,
+    smoothing_s=3.0,
+    min_duration_s=3.0,
+    merge_gap_s=5.0,
+)
+
+
+def run(
+    scores: Sequence[float | None], settings: DetectorSettings = SETTINGS
+) -> list[DetectorOutput]:
+    """Feed one score per 1 s hop (hop i ends at i + 1 s), then flush."""
+    detector = EpisodeDetector(settings, hop_s=1.0)
+    outputs: list[DetectorOutput] = []
+    for i, score in enumerate(scores):
+        outputs += detector.feed(score, end_s=i + 1.0)
+    return outputs + detector.flush()
+
+
+def episodes(outputs: list[DetectorOutput]) -> list[DetectedEpisode]:
+    return [o for o in outputs if isinstance(o, DetectedEpisode)]
+
+
+def test_silence_gives_nothing() -> None:
+    assert run([0.0] * 60) == []
+
+
+def test_a_burst_of_crying_is_one_episode_with_exact_bounds() -> None:
+    outputs = run([0.0] * 10 + [1.0] * 10 + [0.0] * 20)
+    # smoothed over 3 hops: reaches 0.67 >= on at hop 11 (ends 12 s); the burst began at 10 s.
+    assert outputs == [
+        EpisodeConfirmed(start_s=10.0, confirmed_s=13.0),
+        DetectedEpisode(
+            start_s=10.0, end_s=20.0, confirmed_s=13.0, peak_probability=1.0, mean_probability=1.0
+        ),
+    ]
+
+
+def test_the_episode_is_handed_out_once_the_merge_gap_has_passed() -> None:
+    detector = EpisodeDetector(SETTINGS, hop_s=1.0)
+    scores = [1.0] * 8 + [0.0] * 10
+    ends = {}
+    for i, score in enumerate(scores):
+        for output in detector.feed(score, end_s=i + 1.0):
+            ends[type(output).__name__] = i + 1.0
+    # last crying hop ends at 8 s; smoothed falls below "off" at 10 s; 8 + 5 s gap passed at 14 s.
+    assert ends == {"EpisodeConfirmed": 3.0, "DetectedEpisode": 14.0}
+
+
+def test_a_blip_shorter_than_the_minimum_duration_is_dropped() -> None:
+    assert run([0.0] * 5 + [1.0, 1.0] + [0.0] * 20) == []
+
+
+def test_bursts_closer_than_the_merge_gap_are_one_episode() -> None:
+    found = episodes(run([1.0] * 6 + [0.0] * 4 + [1.0] * 6 + [0.0] * 20))
+    assert [(e.start_s, e.end_s) for e in found] == [(0.0, 16.0)]
+    assert found[0].mean_probability == pytest.approx(12 / 16)
+
+
+def test_bursts_further_apart_than_the_merge_gap_are_two_episodes() -> None:
+    found = episodes(run([1.0] * 6 + [0.0] * 12 + [1.0] * 6 + [0.0] * 20))
+    assert [(e.start_s, e.end_s) for e in found] == [(0.0, 6.0), (18.0, 24.0)]
+
+
+def test_hysteresis_keeps_an_episode_through_a_dip_above_off() -> None:
+    scores = [0.9] * 5 + [0.4] * 5 + [0.9] * 5 + [0.0] * 20
+    found = episodes(run(scores))
+    assert [(e.start_s, e.end_s) for e in found] == [(0.0, 15.0)]
+    assert found[0].peak_probability == 0.9
+
+
+def test_scores_that_never_reach_on_never_start_an_episode() -> None:
+    assert run([0.55] * 30) == []
+
+
+def test_an_episode_open_at_the_end_of_the_input_is_flushed() -> None:
+    found = episodes(run([0.0] * 3 + [1.0] * 10))
+    assert [(e.start_s, e.end_s) for e in found] == [(3.0, 13.0)]
+
+
+def test_a_missing_score_repeats_the_last_one() -> None:
+    with_gaps = run([0.0] * 3 + [1.0, None, None, 1.0, None] + [0.0] * 20)
+    assert episodes(with_gaps) == episodes(run([0.0] * 3 + [1.0] * 5 + [0.0] * 20))
+
+
+def test_thresholds_are_checked() -> None:
+    with pytest.raises(ConfigError, match="off <= on"):
+        DetectorSettings(on_probability=0.3, off_probability=0.5)
+    with pytest.raises(ConfigError, match="merge_gap_s"):
+        DetectorSettings(merge_gap_s=-1)

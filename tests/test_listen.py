@@ -1,0 +1,354 @@
+"""`miserymeter listen` on real audio: files, stdin, and the streaming pipeline behind them."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import CliRunner, assert_one_error_line, cli_command, cli_env
+from miserymeter.audio.io import read_audio
+from miserymeter.audio.sources import FileSource, SourceBlock
+from miserymeter.detect.settings import DetectorSettings
+from miserymeter.frontend.hops import HopFramer, SlidingWindow
+from miserymeter.frontend.noise_floor import NoiseFloor
+from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, EXAMPLES_DIR
+from miserymeter.inference.classify import classify_file
+from miserymeter.inference.model import Classifier
+from miserymeter.pipeline import Listener, ListenSettings, detect_file
+from miserymeter.records import Episode, MinuteSummary, Record, SecondRecord
+
+RATE_HZ = 16_000
+CRYING = EXAMPLES_DIR / "crying-fullband-esc50-4-185575-B.flac"
+QUIET = EXAMPLES_DIR / "quiet-room-synthetic.flac"
+PHONE_CRYING = EXAMPLES_DIR / "crying-phone-donateacry-c10e2b0f.flac"
+NOT_CRYING = ["speech-librispeech-198-209-0000.flac", "music-brahms-hungarian-dance-5.flac"]
+START = datetime(2026, 11, 25, 21, 30, tzinfo=UTC)
+
+
+def clip(path: Path) -> np.ndarray:
+    return read_audio(path, sample_rate_hz=RATE_HZ).samples
+
+
+def quiet(duration_s: float) -> np.ndarray:
+    bed = clip(QUIET)
+    return np.tile(bed, int(duration_s * RATE_HZ) // len(bed) + 1)[: int(duration_s * RATE_HZ)]
+
+
+def small_night() -> np.ndarray:
+    """20 s quiet, 20 s of crying (20-40 s), 20 s quiet, speech and music, 20 s quiet: 88 s."""
+    pieces = [quiet(20), np.tile(clip(CRYING), 5), quiet(20)]
+    pieces += [clip(EXAMPLES_DIR / name) for name in NOT_CRYING] + [quiet(20)]
+    return np.concatenate(pieces).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("night") / "night.flac"
+    sf.write(path, small_night(), RATE_HZ)
+    return path
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier(DEFAULT_MODEL_PATH)
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    def handle(self, records: Sequence[Record]) -> None:
+        self.records += records
+
+    def of(self, kind: type) -> list:
+        return [r for r in self.records if isinstance(r, kind)]
+
+
+class BlockSource:
+    """A file cut into blocks of one size, to prove the results do not depend on it."""
+
+    is_live = False
+    backlog_s = 0.0
+    name = "blocks"
+
+    def __init__(self, samples: np.ndarray, *, block_frames: int, sample_rate_hz: int) -> None:
+        self.samples = samples
+        self.block_frames = block_frames
+        self.sample_rate_hz = sample_rate_hz
+
+    def blocks(self, stop: threading.Event) -> Iterator[SourceBlock]:
+        for first in range(0, len(self.samples), self.block_frames):
+            block = self.samples[first : first + self.block_frames]
+            yield SourceBlock(block, START if first == 0 else None)
+        yield SourceBlock(np.zeros(0, dtype=np.float32), ends_run=True)
+
+
+def listen_to(source: object, classifier: Classifier, **settings: object) -> Collect:
+    collect = Collect()
+    listener = Listener(
+        source,  # type: ignore[arg-type]
+        classifier,
+        ListenSettings(**settings),  # type: ignore[arg-type]
+        sinks=[collect],
+        clock=lambda: START,
+    )
+    listener.run(threading.Event())
+    return collect
+
+
+def test_hop_framer_gives_the_same_hops_whatever_the_block_size() -> None:
+    samples = np.arange(10_000, dtype=np.float32)
+    for block in (1, 7, 160, 999, 10_000):
+        framer = HopFramer(1_000)
+        hops = [
+            h for i in range(0, len(samples), block) for h in framer.push(samples[i : i + block])
+        ]
+        assert np.array_equal(np.concatenate(hops), samples)
+        assert len(framer.remainder()) == 0
+
+
+def test_sliding_window_holds_the_latest_samples() -> None:
+    window = SlidingWindow(4)
+    window.advance(np.array([1, 2], dtype=np.float32))
+    assert not window.is_full
+    window.advance(np.array([3, 4], dtype=np.float32))
+    window.advance(np.array([5, 6], dtype=np.float32))
+    assert window.is_full
+    assert window.samples.tolist() == [3, 4, 5, 6]
+
+
+def test_noise_floor_is_the_quietest_second_of_the_horizon() -> None:
+    floor = NoiseFloor(hop_s=1.0, horizon_s=20.0)
+    levels = [-50.0] * 5 + [-70.0] + [-120.0] + [-40.0] * 10
+    for level in levels:
+        floor.add(level)
+    assert floor.floor_dbfs == -70.0  # digital silence (-120) does not count
+    for _ in range(20):
+        floor.add(-45.0)
+    assert floor.floor_dbfs == -45.0  # the quiet second has left the horizon
+
+
+def test_streamed_scores_equal_offline_classify(classifier: Classifier) -> None:
+    """Hop = window: the streamed windows are classify's back-to-back windows, resampled alike."""
+    window_s = classifier.info.clip_duration_ms / 1000
+    offline = classify_file(classifier, PHONE_CRYING)  # 8 kHz: resampled in both
+    source = FileSource(PHONE_CRYING, clock=lambda: START)
+    seconds = listen_to(source, classifier, hop_s=window_s, gate_db=None).of(SecondRecord)
+    streamed = {s.offset_s: s.crying_probability for s in seconds}
+    compared = 0
+    for window in offline.windows:
+        start_s = round(window.start_s, 3)
+        if start_s in streamed and streamed[start_s] is not None:
+            assert streamed[start_s] == pytest.approx(window.probabilities["crying"], abs=2e-3)
+            compared += 1
+    assert compared >= 2
+
+
+def test_results_do_not_depend_on_the_block_size(classifier: Classifier) -> None:
+    samples = small_night()[: 50 * RATE_HZ]
+    runs = [
+        listen_to(BlockSource(samples, block_frames=n, sample_rate_hz=RATE_HZ), classifier)
+        for n in (160, 1_000, 16_000)
+    ]
+    assert runs[0].records == runs[1].records == runs[2].records
+    assert len(runs[0].of(Episode)) == 1
+
+
+def test_a_night_gives_one_episode_where_the_crying_is(night: Path, classifier: Classifier) -> None:
+    (episode,) = detect_file(night, classifier=classifier)
+    assert 18.0 <= episode.start_offset_s <= 22.0
+    assert 38.0 <= episode.end_offset_s <= 42.0
+    assert episode.start_offset_s < episode.confirmed_offset_s <= episode.start_offset_s + 6
+    assert episode.peak_probability > 0.9
+
+
+def test_the_rms_baseline_also_fires_on_speech_and_music(
+    night: Path, classifier: Classifier
+) -> None:
+    settings = DetectorSettings(rms_threshold_dbfs=-40.0)
+    found = detect_file(night, classifier=classifier, detector="rms", settings=settings)
+    assert len(found) == 2  # the crying, and the speech and music after it
+    assert all(e.detector == "rms" for e in found)
+
+
+def test_seconds_and_minutes_are_recorded(night: Path, classifier: Classifier) -> None:
+    collect = listen_to(FileSource(night, clock=lambda: START), classifier)
+    seconds = collect.of(SecondRecord)
+    assert len(seconds) == 88
+    assert [s.at.second for s in seconds[:3]] == [0, 1, 2]
+    crying_levels = [s.level_dbfs for s in seconds[20:40]]
+    quiet_levels = [s.level_dbfs for s in seconds[2:18]]
+    assert min(crying_levels) > max(quiet_levels)
+    minutes = collect.of(MinuteSummary)
+    assert [m.n_seconds for m in minutes] == [60, 28]
+    assert minutes[0].crying_fraction == pytest.approx(20 / 60, abs=3 / 60)
+
+
+def test_the_gate_skips_the_model_in_a_quiet_room_without_losing_the_episode(
+    night: Path, classifier: Classifier
+) -> None:
+    gated = listen_to(FileSource(night, clock=lambda: START), classifier)
+    ungated = listen_to(FileSource(night, clock=lambda: START), classifier, gate_db=None)
+    n_skipped = sum(1 for s in gated.of(SecondRecord) if s.crying_probability is None)
+    assert n_skipped >= 35
+    spans = [[(e.start_offset_s, e.end_offset_s) for e in c.of(Episode)] for c in (gated, ungated)]
+    assert spans[0] == spans[1]
+
+
+def test_listen_json_prints_each_episode_with_offsets(night: Path, run_cli: CliRunner) -> None:
+    process = run_cli("listen", "--input", night, "--json", "--no-clips")
+    assert process.returncode == 0, process.stderr
+    (line,) = process.stdout.splitlines()
+    episode = json.loads(line)
+    assert 18.0 <= episode["start_s"] <= 22.0 and 38.0 <= episode["end_s"] <= 42.0
+    assert episode["detector"] == "model" and episode["clip"] is None
+    assert "1 episode(s)" in process.stderr
+
+
+def test_episode_audio_is_saved_with_pre_and_post_roll(
+    night: Path, tmp_path: Path, run_cli: CliRunner
+) -> None:
+    clips = tmp_path / "clips"
+    process = run_cli(
+        "listen",
+        "--input",
+        night,
+        "--json",
+        "--clips",
+        clips,
+        "--pre_roll_s",
+        "2",
+        "--post_roll_s",
+        "3",
+    )
+    assert process.returncode == 0, process.stderr
+    episode = json.loads(process.stdout)
+    saved = clips / episode["clip"]
+    audio, rate_hz = sf.read(saved)
+    assert rate_hz == RATE_HZ
+    assert len(audio) / rate_hz == pytest.approx(episode["duration_s"] + 5, abs=0.01)
+    start = round((episode["start_s"] - 2) * RATE_HZ)
+    assert np.allclose(audio, small_night()[start : start + len(audio)], atol=1e-4)
+    assert [p.name for p in clips.rglob("*.flac")] == [saved.name]
+
+
+def test_listen_reads_raw_pcm_from_stdin(night: Path, run_cli: CliRunner) -> None:
+    pcm = (np.clip(sf.read(night, dtype="float32")[0], -1, 1) * 32767).astype("<i2")
+    stereo_22k = np.repeat(read_audio(night, sample_rate_hz=22_050).samples[:, None], 2, axis=1)
+    for data, rate, channels in (
+        (pcm.tobytes(), "16000", "1"),
+        ((stereo_22k * 32767).astype("<i2").tobytes(), "22050", "2"),
+    ):
+        process = subprocess.run(
+            [
+                *cli_command(),
+                "listen",
+                "--input",
+                "-",
+                "--json",
+                "--no-clips",
+                "--sample_rate",
+                rate,
+                "--channels",
+                channels,
+            ],
+            input=data,
+            capture_output=True,
+            env=cli_env(),
+            timeout=120,
+            check=False,
+        )
+        assert process.returncode == 0, process.stderr
+        (line,) = process.stdout.decode().splitlines()
+        assert 18.0 <= json.loads(line)["start_s"] <= 22.0
+
+
+def test_sigterm_ends_the_open_episode_and_exits_cleanly(night: Path) -> None:
+    """Stdin stays open (a live stream); SIGTERM mid-crying flushes the episode and exits 0."""
+    samples = sf.read(night, dtype="int16")[0][: 35 * RATE_HZ]  # ends in the middle of the crying
+    process = subprocess.Popen(
+        [*cli_command(), "listen", "--input", "-", "--no-clips"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.buffer.write(samples.astype("<i2").tobytes())  # type: ignore[attr-defined]
+    process.stdin.flush()
+    confirmed = process.stdout.readline()  # blocks until the listener is sure
+    assert "crying in nursery" in confirmed
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    (episode,) = stdout.splitlines()
+    assert "crying" in episode and "peak" in episode
+    assert "stopped" in stderr
+
+
+def test_a_config_file_sets_options_and_the_command_line_wins(
+    night: Path, tmp_path: Path, run_cli: CliRunner
+) -> None:
+    config = tmp_path / "listen.toml"
+    config.write_text(
+        '[listen]\nroom = "daycare-2"\nno_clips = true\ndetector = "rms"\njson = true\n'
+    )
+    process = run_cli("listen", "--input", night, "--config", config, "--detector", "model")
+    assert process.returncode == 0, process.stderr
+    (episode,) = [json.loads(line) for line in process.stdout.splitlines()]
+    assert episode["room"] == "daycare-2" and episode["detector"] == "model"
+
+
+def test_a_config_file_with_a_typo_is_one_clear_error(tmp_path: Path, run_cli: CliRunner) -> None:
+    config = tmp_path / "listen.toml"
+    config.write_text("[listen]\nromo = 'x'\n")
+    assert_one_error_line(run_cli("listen", "--input", QUIET, "--config", config), config, "romo")
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["--input", "missing.flac"], ["missing.flac"]),
+        (["--input", str(QUIET), "--detector", "loud"], ["--detector"]),
+        (["--input", str(QUIET), "--label", "dog"], ["--label", "crying"]),
+        (["--input", str(QUIET), "--hop_s", "5"], ["--hop_s"]),
+        (["--input", str(QUIET), "--on_probability", "0.2"], ["on_probability"]),
+        (["--input", str(QUIET), "--model", "nope.onnx"], ["nope.onnx"]),
+    ],
+)
+def test_bad_listen_input_is_one_clear_error(
+    args: list[str], names: list[str], run_cli: CliRunner
+) -> None:
+    assert_one_error_line(run_cli("listen", *args), *names)
+
+
+def test_corrupt_and_empty_files_are_one_clear_error(tmp_path: Path, run_cli: CliRunner) -> None:
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x00\x00garbage")
+    empty = tmp_path / "empty.wav"
+    sf.write(empty, np.zeros(0, dtype=np.float32), RATE_HZ)
+    for path in (corrupt, empty):
+        assert_one_error_line(run_cli("listen", "--input", path), path)
+
+
+def test_a_wav_header_on_stdin_is_one_clear_error() -> None:
+    process = subprocess.run(
+        [*cli_command(), "listen", "--input", "-"],
+        input=b"RIFF" + b"\x00" * 4000,
+        capture_output=True,
+        env=cli_env(),
+        timeout=60,
+        check=False,
+    )
+    assert process.returncode == 1
+    assert process.stderr.decode().splitlines()[-1].startswith("error: standard input")
