@@ -20,10 +20,19 @@ from conftest import (
     cli_command,
     cli_env,
 )
+from miserymeter.evaluation.events import score_events
+from miserymeter.evaluation.night import (
+    EXAMPLE_NIGHT_SETTINGS,
+    example_night_clips,
+    make_night,
+    write_night,
+)
+from miserymeter.evaluation.truth import read_truth
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, EXAMPLES_DIR
 from miserymeter.inference.classify import classify_file
 from miserymeter.inference.model import Classifier
 from miserymeter.metrics import roc_auc
+from miserymeter.pipeline import detect_file
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -170,3 +179,84 @@ def test_options_that_do_not_go_together(
     assert_one_error_line(
         run_cli("evaluate", "--night", night, "--truth", truth, "--plots", plots), plots
     )
+
+
+@pytest.fixture(scope="module")
+def example_night(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Three minutes built from the bundled examples, and its truth."""
+    folder = tmp_path_factory.mktemp("night")
+    cries, noises, room_tone = example_night_clips(sample_rate_hz=16_000)
+    night = make_night(
+        cries,
+        noises,
+        rng=np.random.default_rng(1),
+        settings=EXAMPLE_NIGHT_SETTINGS,
+        room_tone=room_tone,
+    )
+    write_night(night, folder / "night.flac", folder / "night.csv")
+    return folder / "night.flac", folder / "night.csv"
+
+
+def test_event_level_json_matches_the_listener(
+    run_cli: RunCli, example_night: tuple[Path, Path]
+) -> None:
+    night, truth = example_night
+    process = run_cli("evaluate", "--night", night, "--truth", truth, "--json")
+    assert process.returncode == 0, process.stderr
+    result = json.loads(process.stdout)
+
+    assert result["duration_s"] == 180.0
+    assert list(result["detectors"]) == ["model", "rms"]
+    classifier = Classifier(DEFAULT_MODEL_PATH)
+    events = read_truth(truth)
+    for detector, scores in result["detectors"].items():
+        episodes = detect_file(night, classifier=classifier, detector=detector)
+        expected = score_events(episodes, events, duration_s=180.0).to_dict()
+        assert scores == expected  # floats survive JSON exactly
+        assert scores["n_episodes"] == sum(e.kind == "crying" for e in events) > 0
+
+
+def test_event_level_table_side_by_side(run_cli: RunCli, example_night: tuple[Path, Path]) -> None:
+    night, truth = example_night
+    process = run_cli("evaluate", "--night", night, "--truth", truth)
+    assert process.returncode == 0, process.stderr
+    assert f"{night}: 3.0 min, 2 crying episodes in {truth}" in process.stdout
+    assert ["model", "rms"] in [line.split() for line in process.stdout.splitlines()]
+    for row in ("episodes found", "false alarms per hour", "latency median (s)", "precision"):
+        assert row in process.stdout
+
+
+def test_event_level_bad_input(
+    run_cli: RunCli, example_night: tuple[Path, Path], tmp_path: Path
+) -> None:
+    night, truth = example_night
+    missing = tmp_path / "missing.csv"
+    assert_one_error_line(run_cli("evaluate", "--night", night, "--truth", missing), missing)
+
+    malformed = write(
+        tmp_path / "malformed.csv", "start_s,end_s,kind\n1.0,2.0,cat\n5,soon,crying\n"
+    )
+    line = assert_one_error_line(run_cli("evaluate", "--night", night, "--truth", malformed))
+    assert f"{malformed}, line 3" in line and "'soon'" in line
+
+    backwards = write(tmp_path / "backwards.csv", "start_s,end_s,kind\n9.0,2.0,crying\n")
+    assert_one_error_line(run_cli("evaluate", "--night", night, "--truth", backwards), backwards)
+
+    no_kind = write(tmp_path / "no-kind.csv", "start_s,end_s,kind\n1.0,2.0,\n")
+    assert "no kind" in assert_one_error_line(
+        run_cli("evaluate", "--night", night, "--truth", no_kind), no_kind
+    )
+
+    header = write(tmp_path / "header.csv", "start,end,label\n1.0,2.0,crying\n")
+    line = assert_one_error_line(run_cli("evaluate", "--night", night, "--truth", header), header)
+    assert "start_s,end_s,kind" in line
+
+    other_night = write(tmp_path / "long.csv", "start_s,end_s,kind\n100.0,500.0,crying\n")
+    assert_one_error_line(
+        run_cli("evaluate", "--night", night, "--truth", other_night), other_night, night
+    )
+
+    for bad_night in (tmp_path / "missing.flac", write(tmp_path / "bad.flac", "not audio")):
+        assert_one_error_line(
+            run_cli("evaluate", "--night", bad_night, "--truth", truth), bad_night
+        )
