@@ -50,9 +50,9 @@ class NightSettings:
     pause_s: tuple[float, float] = (0.2, 2.0)
     excerpt_s: tuple[float, float] = (5.0, 60.0)
     quiet_s: tuple[float, float] = (15.0, 80.0)
-    episode_level_dbfs: tuple[float, float] = (-32.0, -18.0)
+    episode_level_dbfs: tuple[float, float] = (-40.0, -18.0)
     clip_gain_db: tuple[float, float] = (-4.0, 4.0)
-    noise_level_dbfs: tuple[float, float] = (-40.0, -18.0)
+    noise_level_dbfs: tuple[float, float] = (-42.0, -18.0)
     room_tone_dbfs: float = -55.0
     noise_events_per_episode: int = 3
 
