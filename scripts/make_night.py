@@ -49,6 +49,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True, help="The night's audio (.flac).")
     parser.add_argument("--truth", type=Path, help="The truth CSV (default: --out as .csv).")
     args = parser.parse_args()
+    if args.hours is not None and args.hours <= 0:
+        parser.error(f"--hours {args.hours:g}: must be above 0")
     try:
         night = build(args)
     except MiseryMeterError as e:
@@ -83,10 +85,7 @@ def build(args: argparse.Namespace) -> Night:
 
 
 def _load(sounds: list[CorpusSound], sample_rate_hz: int) -> list[Clip]:
-    return [
-        Clip(read_audio(s.path, sample_rate_hz=sample_rate_hz).samples, s.kind, s.path.name)
-        for s in sounds
-    ]
+    return [Clip(read_audio(s.path, sample_rate_hz=sample_rate_hz).samples, s.kind) for s in sounds]
 
 
 def summary(night: Night, audio_path: Path, truth_path: Path) -> str:

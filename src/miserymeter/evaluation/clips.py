@@ -28,10 +28,9 @@ from miserymeter.metrics import (
 
 @dataclass(frozen=True)
 class ClipScores:
-    """Every clip of a dataset, its folder, and per label its peak and mean window score."""
+    """Every clip's folder, and per label its peak and mean window score."""
 
     labels: tuple[str, ...]
-    paths: tuple[Path, ...]
     folders: tuple[str, ...]
     peak: np.ndarray
     mean: np.ndarray
@@ -85,7 +84,6 @@ def score_clips(classifier: Classifier, clips: list[tuple[Path, str]]) -> ClipSc
         mean.append([scores.mean[label] for label in labels])
     return ClipScores(
         labels=labels,
-        paths=tuple(path for path, _ in clips),
         folders=tuple(folder for _, folder in clips),
         peak=np.asarray(peak),
         mean=np.asarray(mean),

@@ -24,7 +24,8 @@ from miserymeter.inference.bundled import example_clips
 
 FADE_S = 0.01
 MAX_PEAK = 0.9
-# The last clip of an episode is cut to fit, but never shorter than this.
+# The last clip of an episode is cut to fit; a pause is shortened, or left out, rather than
+# leave less than this for it.
 MIN_FRAGMENT_S = 0.5
 EXAMPLE_QUIET_ROOM = "quiet-room"
 
@@ -37,7 +38,6 @@ class Clip:
 
     samples: np.ndarray
     kind: str
-    name: str
 
 
 @dataclass(frozen=True)
@@ -209,9 +209,9 @@ def example_night_clips(*, sample_rate_hz: int) -> tuple[list[Clip], list[Clip],
         if path.stem.startswith(EXAMPLE_QUIET_ROOM):
             room_tone = samples
         elif kind == CRYING_KIND:
-            cries.append(Clip(samples, kind, path.name))
+            cries.append(Clip(samples, kind))
         else:
-            noises.append(Clip(samples, kind, path.name))
+            noises.append(Clip(samples, kind))
     if room_tone is None:
         raise AudioError(f"no {EXAMPLE_QUIET_ROOM} clip among the bundled examples")
     return cries, noises, room_tone

@@ -35,14 +35,13 @@ class HeldOutSounds:
     are all in training): the model trained on 5 s slices of them.
     """
 
-    split: Split
     cries: tuple[CorpusSound, ...]
     fullband_cries: tuple[CorpusSound, ...]
     sounds: tuple[CorpusSound, ...]
     seen_recordings: tuple[CorpusSound, ...]
 
 
-def default_model_split(path: Path) -> Split:
+def _default_model_split(path: Path) -> Split:
     """The split the bundled model's training put a prepared file (named by group_name) in."""
     return which_set(
         path,
@@ -64,7 +63,7 @@ def heldout_sounds(corpus_dir: Path, *, split: Split = "testing") -> HeldOutSoun
             path = corpus_dir / row["path"]
             if row["label"] == "crying" and int(row["sample_rate"]) != 8000:
                 fullband.append(CorpusSound(path, "crying"))
-            elif default_model_split(Path(group_name(path))) == split:
+            elif _default_model_split(Path(group_name(path))) == split:
                 kind = "crying" if row["label"] == "crying" else _esc50_category(path)
                 (cries if kind == "crying" else sounds).append(CorpusSound(path, kind))
     recordings = [
@@ -74,7 +73,6 @@ def heldout_sounds(corpus_dir: Path, *, split: Split = "testing") -> HeldOutSoun
     in_split = [r for r in recordings if _recording_split(r.path) == split]
     kinds_in_split = {r.kind for r in in_split}
     return HeldOutSounds(
-        split=split,
         cries=tuple(cries),
         fullband_cries=tuple(fullband),
         sounds=tuple(sounds + in_split),
@@ -84,7 +82,7 @@ def heldout_sounds(corpus_dir: Path, *, split: Split = "testing") -> HeldOutSoun
 
 def _recording_split(path: Path) -> Split:
     """A long recording's split: all its 5 s slices share one `_nohash_` group."""
-    return default_model_split(Path(f"{path.stem.split('__', 1)[-1]}_nohash_000.flac"))
+    return _default_model_split(Path(f"{path.stem.split('__', 1)[-1]}_nohash_000.flac"))
 
 
 def _esc50_category(path: Path) -> str:
