@@ -102,7 +102,7 @@ def _evaluate_clips(
     if not 0.0 < target_fpr < 1.0:
         raise ConfigError(f"--target_fpr {target_fpr:g}: a rate between 0 and 1, e.g. 0.01")
     if plots is not None:
-        from miserymeter.evaluation import plots as plotting  # fails early without matplotlib
+        from miserymeter.train import evaluation_plots  # fails early without matplotlib
     clips = dataset_clips(data_dir)
     classifier = Classifier(model_path)
     check_wanted_word(
@@ -114,7 +114,7 @@ def _evaluate_clips(
         threshold=threshold,
         target_fpr=target_fpr,
     )
-    written = plotting.plot_evaluation(evaluation, plots) if plots is not None else []
+    written = evaluation_plots.plot_evaluation(evaluation, plots) if plots is not None else []
     if as_json:
         print(json.dumps(_clips_json(evaluation, data_dir, model_path)), flush=True)
         return

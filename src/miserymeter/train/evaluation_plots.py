@@ -1,7 +1,7 @@
-"""PNG plots of a clip-level evaluation: the ROC curve and the score histograms.
+"""PNG plots of a clip-level evaluation (`evaluate --plots`): ROC curve, score histograms.
 
-matplotlib comes with the `train` extra; importing this module without it is a
-MissingExtraError that says what to install.
+Here, not in `evaluation/`, because matplotlib comes with the `train` extra; importing this
+module without it is a MissingExtraError that says what to install. Needs no PyTorch.
 """
 
 from __future__ import annotations
