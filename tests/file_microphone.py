@@ -17,17 +17,22 @@ the samples.
 from __future__ import annotations
 
 import os
+import queue
 import shutil
+import signal
 import subprocess
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 DEVICE_NAME = "testmic"
 RATE_HZ = 22_050
 ENV_VAR = "MISERYMETER_TEST_MIC"
+# How long a test waits for a capturing process to do something.
+WAIT_S = 30.0
 
 ASOUNDRC = f"""\
 pcm.{DEVICE_NAME}_file {{
@@ -159,3 +164,42 @@ class FileMicrophone:
             timeout=30,
         )
         return np.frombuffer(process.stdout, dtype="<i2")
+
+
+class MicrophoneProcess:
+    """A `miserymeter` process capturing from the device, whose log lines a test can wait for.
+
+    Its stderr log lines read `<date> <time> <kind>: <message>`; stdout is kept for the end.
+    """
+
+    def __init__(self, command: list[str], microphone: FileMicrophone) -> None:
+        self.process = subprocess.Popen(
+            command, env=microphone.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.log: list[str] = []
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read_log, daemon=True).start()
+
+    def _read_log(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._lines.put(line)
+
+    def wait_for(self, kind: str) -> str:
+        """Wait for a log line of this event kind; return it."""
+        deadline_s = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline_s:
+            try:
+                line = self._lines.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self.log.append(line)
+            if f" {kind}: " in line:
+                return line
+        pytest.fail(f"no {kind!r} event within {WAIT_S} s; log so far: {self.log}")
+
+    def stop(self) -> tuple[int, str]:
+        """SIGTERM; the exit code and stdout."""
+        self.process.send_signal(signal.SIGTERM)
+        stdout, _ = self.process.communicate(timeout=WAIT_S)
+        return self.process.returncode, stdout

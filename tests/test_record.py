@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import queue
-import signal
 import subprocess
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,13 +14,12 @@ import pytest
 import soundfile as sf
 
 from conftest import EXAMPLES_DIR, cli_command
-from file_microphone import DEVICE_NAME, RATE_HZ, FileMicrophone
+from file_microphone import DEVICE_NAME, RATE_HZ, WAIT_S, FileMicrophone, MicrophoneProcess
 from miserymeter.audio.archive import list_segments, segment_path
 from miserymeter.audio.io import read_audio
 from miserymeter.capture.recorder import EVENTS_FILE
 
 SEGMENT_S = 3.0
-WAIT_S = 30.0
 
 
 def real_audio_int16(duration_s: float) -> np.ndarray:
@@ -46,43 +42,12 @@ def events(archive: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in lines]
 
 
-class Recording:
+def start_recording(
+    microphone: FileMicrophone, archive: Path, *args: str, device: str = DEVICE_NAME
+) -> MicrophoneProcess:
     """A `miserymeter record` process whose log lines the test can wait for."""
-
-    def __init__(
-        self, microphone: FileMicrophone, archive: Path, *args: str, device: str = DEVICE_NAME
-    ) -> None:
-        command = [*cli_command(), "record", "--device", device, "--out", str(archive), *args]
-        self.process = subprocess.Popen(
-            command, env=microphone.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        self.log: list[str] = []
-        self._lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read_log, daemon=True).start()
-
-    def _read_log(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self._lines.put(line)
-
-    def wait_for(self, kind: str) -> str:
-        """Wait for a log line of this event kind; return it."""
-        deadline_s = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline_s:
-            try:
-                line = self._lines.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            self.log.append(line)
-            if f" {kind}: " in line:
-                return line
-        pytest.fail(f"no {kind!r} event within {WAIT_S} s; log so far: {self.log}")
-
-    def stop(self) -> tuple[int, str]:
-        """SIGTERM; the exit code and stdout."""
-        self.process.send_signal(signal.SIGTERM)
-        stdout, _ = self.process.communicate(timeout=WAIT_S)
-        return self.process.returncode, stdout
+    command = [*cli_command(), "record", "--device", device, "--out", str(archive), *args]
+    return MicrophoneProcess(command, microphone)
 
 
 def run_with(microphone: FileMicrophone, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -186,7 +151,7 @@ def test_sigterm_closes_the_current_segment_and_keeps_every_frame(
     file_microphone.open_fifo()
     file_microphone.feed(real_audio_int16(60.0), speed=8.0)
     archive = tmp_path / "archive"
-    recording = Recording(file_microphone, archive, "--segment_s", str(SEGMENT_S))
+    recording = start_recording(file_microphone, archive, "--segment_s", str(SEGMENT_S))
     wait_for_archived(archive, 2 * SEGMENT_S)
     code, stdout = recording.stop()
 
@@ -204,7 +169,7 @@ def test_watchdog_restarts_a_capture_that_delivers_nothing(
     file_microphone.open_fifo()
     file_microphone.feed(real_audio_int16(1.0))
     archive = tmp_path / "archive"
-    recording = Recording(file_microphone, archive, "--no_frames_s", "1")
+    recording = start_recording(file_microphone, archive, "--no_frames_s", "1")
     recording.wait_for("watchdog_no_frames")
     file_microphone.feed(real_audio_int16(60.0), speed=8.0)
     wait_for_archived(archive, 5.0)
@@ -234,7 +199,7 @@ def test_an_unplugged_microphone_is_retried_until_it_returns(
     file_microphone.open_fifo()
     file_microphone.feed(real_audio_int16(1.0))
     archive = tmp_path / "archive"
-    recording = Recording(file_microphone, archive, "--no_frames_s", "1")
+    recording = start_recording(file_microphone, archive, "--no_frames_s", "1")
     recording.wait_for("watchdog_no_frames")
     file_microphone.unplug()
     file_microphone.feed(real_audio_int16(0.5))  # into the old FIFO: the stuck stream stops
@@ -370,7 +335,7 @@ def test_bad_record_options_are_one_clear_error(
 def test_a_missing_microphone_is_waited_for_not_fatal(
     file_microphone: FileMicrophone, tmp_path: Path
 ) -> None:
-    recording = Recording(file_microphone, tmp_path / "archive", device="no-such-mic")
+    recording = start_recording(file_microphone, tmp_path / "archive", device="no-such-mic")
     first = recording.wait_for("microphone_unavailable")
     recording.wait_for("microphone_unavailable")  # retried
     code, stdout = recording.stop()

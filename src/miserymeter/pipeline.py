@@ -86,6 +86,7 @@ class _Run:
     framer: HopFramer
     window: SlidingWindow
     n_hops: int = 0
+    n_samples: int = 0
 
 
 class Listener:
@@ -131,6 +132,7 @@ class Listener:
         self._pending: list[Record] = []
         self._counts = {"scored": 0, "gated": 0, "dropped": 0, "episodes": 0, "sink_failures": 0}
         self._n_hops = 0
+        self._behind = False
 
     def run(self, stop: threading.Event) -> ListenSummary:
         """Read the source to its end (or until `stop`), handing records to the sinks."""
@@ -153,8 +155,9 @@ class Listener:
         return duration_s is not None and self._n_hops * self.settings.hop_s >= duration_s
 
     def event(self, kind: str, message: str) -> None:
-        """Record something that happened to the listener (also for the source's troubles)."""
+        """Report something that happened to the listener (or its source) to the sinks now."""
         self._pending.append(ListenerEvent(self.settings.room, self._clock(), kind, message))
+        self._deliver()
 
     def _take(self, block: SourceBlock) -> None:
         if block.run_start is not None:
@@ -170,6 +173,7 @@ class Listener:
         samples = block.samples
         if run.resampler is not None:
             samples = run.resampler.resample_chunk(samples, last=block.ends_run)
+        run.n_samples += len(samples)
         for hop in run.framer.push(samples):
             if self._is_done():
                 return
@@ -179,10 +183,11 @@ class Listener:
 
     def _start_run(self, start: datetime) -> None:
         info = self.classifier.info
+        is_first_run = self._first_start is None
         if self._first_start is None:
             self._first_start = start
         offset_s = max(self._next_offset_s, (start - self._first_start).total_seconds())
-        if self._n_hops and offset_s - self._next_offset_s > self.settings.hop_s:
+        if not is_first_run and offset_s - self._next_offset_s > self.settings.hop_s:
             self.event("input_gap", f"no audio for {offset_s - self._next_offset_s:.1f} s")
         resampler = None
         if self.source.sample_rate_hz != info.sample_rate_hz:
@@ -205,7 +210,8 @@ class Listener:
         self._pending += self._minutes.flush()
         if self._clips is not None:
             self._clips.forget()
-        self._next_offset_s = self._run.offset_s + self._run.n_hops * self.settings.hop_s
+        run_duration_s = self._run.n_samples / self.classifier.info.sample_rate_hz
+        self._next_offset_s = self._run.offset_s + run_duration_s
         self._run = None
 
     def _hop(self, hop: np.ndarray) -> None:
@@ -244,7 +250,14 @@ class Listener:
             return None, None, 0.0
         if self.source.is_live and self.source.backlog_s > settings.max_lag_s:
             self._counts["dropped"] += 1
+            if not self._behind:
+                self._behind = True
+                self.event(
+                    "falling_behind",
+                    f"{self.source.backlog_s:.1f} s of audio wait: dropping windows to catch up",
+                )
             return None, None, None
+        self._behind = False
         probabilities = self.classifier.score(window.samples[None, :])[0]
         self._counts["scored"] += 1
         probability = round(float(probabilities[self._crying_index]), 4)

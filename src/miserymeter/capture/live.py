@@ -82,10 +82,15 @@ class LiveInput:
     def blocks(self, stop: threading.Event) -> Iterator[LiveBlock | RunEnded]:
         """Capture until `stop` is set or `max_frames` have been delivered."""
         retry_s = FIRST_RETRY_S
+        failed = False
         while not stop.is_set() and self._frames_left() != 0:
             try:
                 microphone = self._open()
+                if failed:
+                    self._on_event("microphone_reopened", "the microphone is capturing again")
+                failed = False
             except MicrophoneError as e:
+                failed = True
                 self._on_event(
                     "microphone_unavailable",
                     f"{e}; retrying in {retry_s:.0f} s (`miserymeter devices` lists them)",
@@ -106,6 +111,7 @@ class LiveInput:
             if healthy:
                 retry_s = FIRST_RETRY_S
             if end in ("lost", "dead"):
+                failed = True
                 self.n_restarts += 1
                 stop.wait(0 if healthy else retry_s)
                 if not healthy:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from miserymeter.audio.io import c_stderr_silenced
 from miserymeter.errors import MicrophoneError
 
 BLOCK_TIMEOUT_S = 0.25
@@ -105,15 +106,16 @@ class Microphone:
         self.failed = threading.Event()
         self.overflows = 0
         try:
-            self._stream = sd.InputStream(
-                device=device,
-                samplerate=sample_rate_hz,
-                channels=n_channels,
-                dtype="int16",
-                blocksize=block_frames,
-                callback=self._on_block,
-                finished_callback=self._on_finished,
-            )
+            with c_stderr_silenced():  # ALSA and PortAudio print their own failure details
+                self._stream = sd.InputStream(
+                    device=device,
+                    samplerate=sample_rate_hz,
+                    channels=n_channels,
+                    dtype="int16",
+                    blocksize=block_frames,
+                    callback=self._on_block,
+                    finished_callback=self._on_finished,
+                )
             self._stream.start()
         except (sd.PortAudioError, ValueError) as e:
             name = "the default microphone" if device is None else f"microphone {device!r}"

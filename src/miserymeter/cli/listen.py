@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -141,6 +143,7 @@ def listen(
 ) -> None:
     """Listen for crying: score every second, report episodes, keep their audio."""
     from miserymeter.audio.episode_clips import ClipSettings
+    from miserymeter.audio.sources import MicrophoneSource
     from miserymeter.detect.settings import DETECTORS, DetectorSettings
     from miserymeter.errors import ConfigError
     from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
@@ -198,13 +201,18 @@ def listen(
         f"{summary.n_dropped} dropped to keep up",
         markup=False,
     )
+    if isinstance(source, MicrophoneSource) and source.live_input.n_stuck_streams:
+        # PortAudio's exit handler would wait forever for the stream the driver holds.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _source(options: dict[str, Any], model_rate_hz: int, on_event: Any) -> Any:
     from miserymeter.audio.sources import FileSource, MicrophoneSource, StdinSource, utc_now
     from miserymeter.capture.live import LiveInputConfig
-    from miserymeter.capture.microphone import parse_device, sounddevice
-    from miserymeter.errors import ConfigError
+    from miserymeter.capture.microphone import input_devices, parse_device
+    from miserymeter.errors import ConfigError, MicrophoneError
 
     sample_rate = options["sample_rate"] or model_rate_hz
     if sample_rate <= 0:
@@ -215,7 +223,12 @@ def _source(options: dict[str, Any], model_rate_hz: int, on_event: Any) -> Any:
         )
     if options["input_"] is not None:
         return FileSource(Path(options["input_"]), clock=utc_now)
-    sounddevice()  # a missing PortAudio is an error now, not a retry loop
+    # A named device may be plugged in later (it is waited for); no microphone at all is an error.
+    if options["device"] is None and not input_devices():
+        raise MicrophoneError(
+            "no microphone found: plug one in (`miserymeter devices` lists them), or listen to "
+            "a recording with --input night.flac (`make demo` plays an example night)"
+        )
     config = LiveInputConfig(
         device=parse_device(options["device"]),
         sample_rate_hz=sample_rate,
