@@ -7,7 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from miserymeter.metrics import confusion_matrix, precision_recall, roc_auc, threshold_for_fpr
+from miserymeter.metrics import (
+    confusion_matrix,
+    precision_recall,
+    roc_auc,
+    roc_curve,
+    threshold_for_fpr,
+)
 
 
 def brute_force_auc(scores: np.ndarray, positive: np.ndarray) -> float:
@@ -158,3 +164,27 @@ def test_threshold_for_fpr_without_negatives_flags_everything() -> None:
     assert point.threshold == 0.2
     assert point.recall == 1.0
     assert point.false_positive_rate == 0.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_roc_curve_area_is_roc_auc_with_ties(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    positive = rng.random(200) < 0.4
+    scores = rng.integers(0, 6, size=200) / 5 + 0.2 * positive
+
+    fpr, tpr = roc_curve(scores, positive)
+
+    assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0.0, 0.0, 1.0, 1.0)
+    assert np.all(np.diff(fpr) >= 0) and np.all(np.diff(tpr) >= 0)
+    area = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    assert area == pytest.approx(roc_auc(scores, positive), abs=1e-12)
+
+
+def test_roc_curve_steps_once_per_distinct_score() -> None:
+    scores = np.array([0.9, 0.8, 0.8, 0.3])
+    positive = np.array([True, True, False, False])
+
+    fpr, tpr = roc_curve(scores, positive)
+
+    np.testing.assert_array_equal(fpr, [0.0, 0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(tpr, [0.0, 0.5, 1.0, 1.0])

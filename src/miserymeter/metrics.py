@@ -32,6 +32,19 @@ def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def roc_curve(scores: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """False-positive and true-positive rates as the threshold falls past each distinct score,
+    from (0, 0) to (1, 1): the points `roc_auc` is the area under (trapezoids)."""
+    order = np.argsort(-scores, kind="stable")
+    flagged_positive = np.cumsum(positive[order])
+    flagged_negative = np.cumsum(~positive[order])
+    last_of_each_score = np.r_[np.flatnonzero(np.diff(scores[order])), len(scores) - 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fpr = np.r_[0, flagged_negative[last_of_each_score]] / flagged_negative[-1]
+        tpr = np.r_[0, flagged_positive[last_of_each_score]] / flagged_positive[-1]
+    return fpr, tpr
+
+
 @dataclass(frozen=True)
 class OperatingPoint:
     """A score threshold and what it gives on labelled data."""

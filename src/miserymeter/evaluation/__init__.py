@@ -1,0 +1,1 @@
+"""Long test nights with known truth, and how well a detector did on them (runtime only)."""

@@ -1,0 +1,114 @@
+"""Event-level scores of a detector on a night with known truth.
+
+A truth crying episode is found when a detected episode overlaps it (touching counts); a
+detection that overlaps no crying episode is a false alarm, attributed to the kind of the
+truth event it overlaps most (`quiet` when none). Latency is `confirmed_offset_s` of the
+first detection to confirm a found episode, minus the episode's truth start.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from miserymeter.evaluation.truth import TruthEvent
+from miserymeter.records import Episode
+
+QUIET_KIND = "quiet"
+SECONDS_PER_HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class EventScores:
+    """How a detector did on one night; undefined values (no detections, none found) are NaN."""
+
+    duration_s: float
+    n_episodes: int
+    n_found: int
+    n_detections: int
+    n_false_alarms: int
+    false_alarms_by_kind: tuple[tuple[str, int], ...]
+    latencies_s: tuple[float, ...]
+
+    @property
+    def n_missed(self) -> int:
+        return self.n_episodes - self.n_found
+
+    @property
+    def false_alarms_per_hour(self) -> float:
+        return self.n_false_alarms / (self.duration_s / SECONDS_PER_HOUR)
+
+    @property
+    def recall(self) -> float:
+        return self.n_found / self.n_episodes if self.n_episodes else float("nan")
+
+    @property
+    def precision(self) -> float:
+        """The fraction of detections that overlap a crying episode."""
+        n_true = self.n_detections - self.n_false_alarms
+        return n_true / self.n_detections if self.n_detections else float("nan")
+
+    @property
+    def latency_median_s(self) -> float:
+        return float(np.median(self.latencies_s)) if self.latencies_s else float("nan")
+
+    @property
+    def latency_p90_s(self) -> float:
+        return float(np.percentile(self.latencies_s, 90)) if self.latencies_s else float("nan")
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready (NaN becomes None)."""
+        values: dict[str, object] = {
+            "duration_s": self.duration_s,
+            "n_episodes": self.n_episodes,
+            "n_found": self.n_found,
+            "n_missed": self.n_missed,
+            "n_detections": self.n_detections,
+            "n_false_alarms": self.n_false_alarms,
+            "false_alarms_per_hour": self.false_alarms_per_hour,
+            "false_alarms_by_kind": dict(self.false_alarms_by_kind),
+            "latency_median_s": self.latency_median_s,
+            "latency_p90_s": self.latency_p90_s,
+            "precision": self.precision,
+            "recall": self.recall,
+        }
+        return {k: None if isinstance(v, float) and v != v else v for k, v in values.items()}
+
+
+def score_events(
+    detections: Sequence[Episode], truth: Sequence[TruthEvent], *, duration_s: float
+) -> EventScores:
+    """Score `detections` against the `truth` of a recording `duration_s` long."""
+    crying = [t for t in truth if t.is_crying]
+    others = [t for t in truth if not t.is_crying]
+    latencies = []
+    for episode in crying:
+        confirmed = [d.confirmed_offset_s for d in detections if _overlap_s(d, episode) >= 0]
+        if confirmed:
+            latencies.append(min(confirmed) - episode.start_s)
+    false_alarms = [d for d in detections if all(_overlap_s(d, t) < 0 for t in crying)]
+    kinds = Counter(_kind_overlapped(d, others) for d in false_alarms)
+    return EventScores(
+        duration_s=duration_s,
+        n_episodes=len(crying),
+        n_found=len(latencies),
+        n_detections=len(detections),
+        n_false_alarms=len(false_alarms),
+        false_alarms_by_kind=tuple(kinds.most_common()),
+        latencies_s=tuple(latencies),
+    )
+
+
+def _overlap_s(detection: Episode, event: TruthEvent) -> float:
+    """Seconds the two intervals share: 0 when they touch, negative when apart."""
+    return min(detection.end_offset_s, event.end_s) - max(detection.start_offset_s, event.start_s)
+
+
+def _kind_overlapped(detection: Episode, events: Sequence[TruthEvent]) -> str:
+    """The kind of the event `detection` overlaps most, or `quiet`."""
+    overlaps = [(_overlap_s(detection, e), e.kind) for e in events]
+    best = max(overlaps, default=(-1.0, QUIET_KIND))
+    return best[1] if best[0] >= 0 else QUIET_KIND

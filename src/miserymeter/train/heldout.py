@@ -1,0 +1,91 @@
+"""What of the cry corpus the bundled model never trained on: material for honest test nights.
+
+`prepare_cry_corpus` names every file by its family or recording before the hash split, so the
+split of a corpus file follows from its name alone; the full-band cries are held out entirely.
+Needs no PyTorch.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from miserymeter.constants import BACKGROUND_NOISE_DIR
+from miserymeter.errors import DatasetError
+from miserymeter.train.corpus import DEFAULT_MODEL_FLAGS, flag_value, group_name
+from miserymeter.train.dataset import Split, which_set
+
+UNCATEGORISED_KIND = "other"
+
+
+@dataclass(frozen=True)
+class CorpusSound:
+    """A corpus file and its kind: `crying`, an ESC-50 category, `music`, `speech`, `animal`."""
+
+    path: Path
+    kind: str
+
+
+@dataclass(frozen=True)
+class HeldOutSounds:
+    """The corpus files of one split of the default model's data, and the held-out cries.
+
+    `seen_recordings` are long recordings of kinds the split has none of (music and speech
+    are all in training): the model trained on 5 s slices of them.
+    """
+
+    cries: tuple[CorpusSound, ...]
+    fullband_cries: tuple[CorpusSound, ...]
+    sounds: tuple[CorpusSound, ...]
+    seen_recordings: tuple[CorpusSound, ...]
+
+
+def _default_model_split(path: Path) -> Split:
+    """The split the bundled model's training put a prepared file (named by group_name) in."""
+    return which_set(
+        path,
+        validation_percentage=float(flag_value(DEFAULT_MODEL_FLAGS, "validation_percentage")),
+        testing_percentage=float(flag_value(DEFAULT_MODEL_FLAGS, "testing_percentage")),
+    )
+
+
+def heldout_sounds(corpus_dir: Path, *, split: Split = "testing") -> HeldOutSounds:
+    """Cries and other sounds of `split` (validation or testing), from the corpus manifest."""
+    manifest = corpus_dir / "manifest.csv"
+    if not manifest.is_file():
+        raise DatasetError(f"{corpus_dir}: no manifest.csv; pass the cry-corpus folder")
+    cries: list[CorpusSound] = []
+    fullband: list[CorpusSound] = []
+    sounds: list[CorpusSound] = []
+    with manifest.open(newline="") as f:
+        for row in csv.DictReader(f):
+            path = corpus_dir / row["path"]
+            if row["label"] == "crying" and int(row["sample_rate"]) != 8000:
+                fullband.append(CorpusSound(path, "crying"))
+            elif _default_model_split(Path(group_name(path))) == split:
+                kind = "crying" if row["label"] == "crying" else _esc50_category(path)
+                (cries if kind == "crying" else sounds).append(CorpusSound(path, kind))
+    recordings = [
+        CorpusSound(path, path.name.split("__", 1)[0])
+        for path in sorted((corpus_dir / BACKGROUND_NOISE_DIR).glob("*.flac"))
+    ]
+    in_split = [r for r in recordings if _recording_split(r.path) == split]
+    kinds_in_split = {r.kind for r in in_split}
+    return HeldOutSounds(
+        cries=tuple(cries),
+        fullband_cries=tuple(fullband),
+        sounds=tuple(sounds + in_split),
+        seen_recordings=tuple(r for r in recordings if r.kind not in kinds_in_split),
+    )
+
+
+def _recording_split(path: Path) -> Split:
+    """A long recording's split: all its 5 s slices share one `_nohash_` group."""
+    return _default_model_split(Path(f"{path.stem.split('__', 1)[-1]}_nohash_000.flac"))
+
+
+def _esc50_category(path: Path) -> str:
+    """`esc50__dog__1-100032-A.flac` → `dog`; clips named without a category → `other`."""
+    parts = path.stem.split("__")
+    return parts[1] if len(parts) == 3 else UNCATEGORISED_KIND
