@@ -7,10 +7,25 @@ DEV_STAMP := $(VENV)/.installed-dev
 SYSTEM_STAMP := $(VENV)/.installed-system-test
 CORPUS ?= ../shared/data/cry-corpus
 
-.PHONY: run test lint bench bench-record bench-store default-model clean
+DEMO_DIR := build/demo
+HAS_MICROPHONE := from miserymeter.capture.microphone import input_devices as d; raise SystemExit(not d())
 
-run: $(RUNTIME_STAMP)  ## set up the runtime and classify the bundled examples with the bundled model
-	$(BIN)/miserymeter classify --examples
+.PHONY: run demo test lint bench bench-record bench-store bench-listen default-model clean
+
+run: $(RUNTIME_STAMP)  ## set up the runtime and listen on the default microphone (no mic: the demo)
+	@if $(BIN)/python -c "$(HAS_MICROPHONE)" 2>/dev/null; then \
+		$(BIN)/miserymeter listen; \
+	else \
+		echo "No microphone on this machine: listening to the example night instead (make demo)."; \
+		$(MAKE) --no-print-directory demo; \
+	fi
+
+demo: $(RUNTIME_STAMP)  ## listen to a 3-minute example night built from the bundled clips
+	$(BIN)/python scripts/make_night.py --examples --seed 1 --out $(DEMO_DIR)/night.flac
+	rm -f $(DEMO_DIR)/demo.db*
+	$(BIN)/miserymeter listen --input $(DEMO_DIR)/night.flac --room demo \
+		--db $(DEMO_DIR)/demo.db --clips $(DEMO_DIR)/clips
+	$(BIN)/miserymeter evaluate --night $(DEMO_DIR)/night.flac --truth $(DEMO_DIR)/night.csv
 
 test: $(DEV_STAMP) $(SYSTEM_STAMP)  ## set up everything and run lint, types and all tests
 	$(BIN)/ruff check .

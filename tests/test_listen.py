@@ -174,7 +174,7 @@ def test_a_night_gives_one_episode_where_the_crying_is(night: Path, classifier: 
 def test_the_rms_baseline_also_fires_on_speech_and_music(
     night: Path, classifier: Classifier
 ) -> None:
-    settings = DetectorSettings(rms_threshold_dbfs=-40.0)
+    settings = DetectorSettings(rms_threshold_dbfs=-40.0, merge_gap_s=10.0)
     found = detect_file(night, classifier=classifier, detector="rms", settings=settings)
     assert len(found) == 2  # the crying, and the speech and music after it
     assert all(e.detector == "rms" for e in found)

@@ -14,15 +14,20 @@ from typing import Any
 import typer
 
 from miserymeter.cli._app import app, console, error_console, reports_errors
+from miserymeter.detect.settings import DetectorSettings
 from miserymeter.records import CryingStarted, Episode, ListenerEvent, Record
 
+DETECTION = DetectorSettings()
 DEFAULTS = {
-    "on_probability": 0.6,
-    "off_probability": 0.35,
-    "smoothing_s": 3.0,
-    "min_duration_s": 3.0,
-    "merge_gap_s": 10.0,
-    "rms_threshold_dbfs": -35.0,
+    name: getattr(DETECTION, name)
+    for name in (
+        "on_probability",
+        "off_probability",
+        "smoothing_s",
+        "min_duration_s",
+        "merge_gap_s",
+        "rms_threshold_dbfs",
+    )
 }
 
 
@@ -151,7 +156,7 @@ def listen(
     """Listen for crying: score every second, report episodes, keep their audio."""
     from miserymeter.audio.episode_clips import ClipSettings
     from miserymeter.audio.sources import MicrophoneSource
-    from miserymeter.detect.settings import DETECTORS, DetectorSettings
+    from miserymeter.detect.settings import DETECTORS
     from miserymeter.errors import ConfigError, StorageError
     from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
     from miserymeter.inference.model import Classifier

@@ -219,5 +219,7 @@ def example_night_clips(*, sample_rate_hz: int) -> tuple[list[Clip], list[Clip],
 
 def write_night(night: Night, audio_path: Path, truth_path: Path) -> None:
     """The audio as 16-bit FLAC (or whatever `audio_path`'s suffix says) and the truth CSV."""
+    audio_path.parent.mkdir(parents=True, exist_ok=True)
+    truth_path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(audio_path, night.samples, night.sample_rate_hz, subtype="PCM_16")
     write_truth(night.events, truth_path)

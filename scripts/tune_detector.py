@@ -1,0 +1,164 @@
+"""Tune the detector's defaults on validation nights (then report them on test nights).
+
+Each night is scored once (the model on every second, no gate); the detector alone is then
+replayed over those scores for every setting of a grid. A setting must find at least 95 % of
+the crying episodes; among those, the fewest false alarms per hour wins, then the fewest
+pieces per episode (one cry, one notification), then the lowest median latency.
+
+    python scripts/make_night.py --split validation --hours 1 --seed 1 --out build/nights/v1.flac
+    python scripts/tune_detector.py build/nights/v1.flac build/nights/v2.flac
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from miserymeter.audio.sources import FileSource
+from miserymeter.detect.episodes import DetectedEpisode, EpisodeDetector
+from miserymeter.detect.settings import DetectorSettings
+from miserymeter.evaluation.events import EventScores, score_events
+from miserymeter.evaluation.truth import TruthEvent, read_night_truth
+from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
+from miserymeter.inference.model import Classifier
+from miserymeter.pipeline import Listener, ListenSettings
+from miserymeter.records import Episode, Record, SecondRecord
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+MIN_RECALL = 0.95
+GRID = {
+    "on_probability": (0.5, 0.6, 0.7, 0.8, 0.9),
+    "off_probability": (0.3, 0.4, 0.5, 0.6),
+    "smoothing_s": (1.0, 2.0, 3.0, 5.0),
+    "min_duration_s": (2.0, 3.0, 5.0, 8.0),
+    "merge_gap_s": (10.0, 20.0, 30.0, 60.0),
+}
+
+
+@dataclass(frozen=True)
+class ScoredNight:
+    """A night's per-second crying probabilities and its truth."""
+
+    name: str
+    duration_s: float
+    probabilities: tuple[float, ...]
+    truth: tuple[TruthEvent, ...]
+
+
+class _Seconds:
+    def __init__(self) -> None:
+        self.probabilities: list[float] = []
+
+    def handle(self, records: Sequence[Record]) -> None:
+        for r in records:
+            if isinstance(r, SecondRecord):
+                self.probabilities.append(r.crying_probability or 0.0)
+
+
+def score_night(path: Path, classifier: Classifier) -> ScoredNight:
+    duration_s, truth = read_night_truth(path, path.with_suffix(".csv"))
+    seconds = _Seconds()
+    source = FileSource(path, clock=lambda: START)
+    settings = ListenSettings(gate_db=None)
+    Listener(source, classifier, settings, sinks=[seconds]).run(threading.Event())
+    return ScoredNight(path.stem, duration_s, tuple(seconds.probabilities), truth)
+
+
+def replay(night: ScoredNight, settings: DetectorSettings) -> EventScores:
+    detector = EpisodeDetector(settings, hop_s=1.0)
+    outputs = []
+    for i, probability in enumerate(night.probabilities):
+        outputs += detector.feed(probability, end_s=i + 1.0)
+    outputs += detector.flush()
+    episodes = [_episode(o) for o in outputs if isinstance(o, DetectedEpisode)]
+    return score_events(episodes, night.truth, duration_s=night.duration_s)
+
+
+def _episode(detected: DetectedEpisode) -> Episode:
+    return Episode(
+        "tuning",
+        START,
+        START,
+        detected.start_s,
+        detected.end_s,
+        detected.confirmed_s,
+        detected.peak_probability,
+        detected.mean_probability,
+        "model",
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    settings: DetectorSettings
+    recall: float
+    false_alarms_per_hour: float
+    pieces_per_episode: float
+    latency_median_s: float
+
+    def key(self) -> tuple[float, float, float]:
+        return (self.false_alarms_per_hour, self.pieces_per_episode, self.latency_median_s)
+
+
+def evaluate(nights: Sequence[ScoredNight], settings: DetectorSettings) -> Outcome:
+    scores = [replay(night, settings) for night in nights]
+    n_found = sum(s.n_found for s in scores)
+    n_true = sum(s.n_detections - s.n_false_alarms for s in scores)
+    latencies = sorted(x for s in scores for x in s.latencies_s)
+    hours = sum(s.duration_s for s in scores) / 3600
+    return Outcome(
+        settings,
+        recall=n_found / sum(s.n_episodes for s in scores),
+        false_alarms_per_hour=sum(s.n_false_alarms for s in scores) / hours,
+        pieces_per_episode=n_true / max(1, n_found),
+        latency_median_s=latencies[len(latencies) // 2] if latencies else float("inf"),
+    )
+
+
+def grid() -> list[DetectorSettings]:
+    names = list(GRID)
+    settings = []
+    for values in itertools.product(*GRID.values()):
+        chosen = dict(zip(names, values, strict=True))
+        if chosen["off_probability"] <= chosen["on_probability"]:
+            settings.append(replace(DetectorSettings(), **chosen))
+    return settings
+
+
+def describe(outcome: Outcome) -> str:
+    s = outcome.settings
+    return (
+        f"on {s.on_probability:.2f} off {s.off_probability:.2f} smoothing {s.smoothing_s:g} s "
+        f"min {s.min_duration_s:g} s merge {s.merge_gap_s:g} s | recall {outcome.recall:.3f}, "
+        f"{outcome.false_alarms_per_hour:.1f} false alarms/h, "
+        f"{outcome.pieces_per_episode:.2f} pieces/episode, "
+        f"latency median {outcome.latency_median_s:.1f} s"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("nights", type=Path, nargs="+", help="Night FLACs, each with its .csv")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
+    args = parser.parse_args()
+    classifier = Classifier(args.model)
+    nights = [score_night(path, classifier) for path in args.nights]
+    outcomes = [evaluate(nights, settings) for settings in grid()]
+    print(f"defaults now: {describe(evaluate(nights, DetectorSettings()))}")
+    eligible = sorted((o for o in outcomes if o.recall >= MIN_RECALL), key=Outcome.key)
+    if not eligible:
+        print(f"no setting reaches recall {MIN_RECALL}", file=sys.stderr)
+        return 1
+    for outcome in eligible[:10]:
+        print(describe(outcome))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
