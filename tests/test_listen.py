@@ -199,7 +199,8 @@ def test_the_gate_skips_the_model_in_a_quiet_room_without_losing_the_episode(
     gated = listen_to(FileSource(night, clock=lambda: START), classifier)
     ungated = listen_to(FileSource(night, clock=lambda: START), classifier, gate_db=None)
     n_skipped = sum(1 for s in gated.of(SecondRecord) if s.crying_probability is None)
-    assert n_skipped >= 35
+    # quiet once the floor is known (10-20 s) and once the episode closed (70-88 s)
+    assert n_skipped >= 25
     spans = [[(e.start_offset_s, e.end_offset_s) for e in c.of(Episode)] for c in (gated, ungated)]
     assert spans[0] == spans[1]
 
