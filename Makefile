@@ -39,6 +39,9 @@ lint: $(DEV_STAMP)
 bench: $(DEV_STAMP)  ## training and inference benchmark on the cry corpus
 	$(BIN)/python bench/train.py --corpus $(CORPUS)
 
+bench-listen: $(RUNTIME_STAMP)  ## CPU, memory, start-up and database size of `listen` on an hour
+	$(BIN)/python bench/listen.py
+
 bench-record: $(DEV_STAMP) $(SYSTEM_STAMP)  ## CPU and memory of `record` on real-time input
 	$(BIN)/python bench/record.py
 
