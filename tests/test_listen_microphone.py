@@ -95,3 +95,24 @@ def test_no_microphone_at_all_is_one_clear_error_pointing_to_input(run_cli: CliR
     process = run_cli("listen", "--no-clips")
     line = assert_one_error_line(process, "--input")
     assert "no microphone found" in line
+
+
+def test_listen_drops_stale_windows_rather_than_fall_behind(
+    file_microphone: FileMicrophone,
+) -> None:
+    """The file device delivers far faster than real time: a live backlog builds up at once."""
+    file_microphone.load(night_at_device_rate())
+    command = [*cli_command(), "listen", "--device", DEVICE_NAME, "--sample_rate", str(RATE_HZ)]
+    process = subprocess.run(
+        [*command, "--no-clips", "--no-db", "--duration_s", "88", "--max_lag_s", "1"],
+        env={**cli_env(), **file_microphone.env},
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+        check=False,
+    )
+    assert process.returncode == 0, process.stderr
+    assert " falling_behind: " in process.stderr
+    summary = process.stderr.splitlines()[-1]
+    n_dropped = int(summary.split(" skipped as quiet, ")[1].split(" dropped")[0])
+    assert n_dropped > 0

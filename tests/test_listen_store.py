@@ -173,3 +173,27 @@ def test_an_unreachable_database_server_is_one_clear_error(run_cli: CliRunner) -
     assert process.returncode == 1
     assert "secret" not in process.stderr and "Traceback" not in process.stderr
     assert process.stderr.startswith("error: ")
+
+
+def test_a_database_locked_by_another_program_gets_the_records_later(tmp_path: Path) -> None:
+    db = tmp_path / "night.db"
+    process = live_listener(db)
+    assert process.stdin is not None and process.stderr is not None
+    process.stdin.write(pcm(slice(0, 5)))
+    process.stdin.flush()
+    wait_until_stored(db, 5)
+    locker = sqlite3.connect(db, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # held past the listener's 5 s busy timeout
+    process.stdin.write(pcm(slice(5, 30)))
+    process.stdin.flush()
+    failed = process.stderr.readline().decode()
+    while " sink_failed: " not in failed:
+        failed = process.stderr.readline().decode()
+        assert failed, "the listener ended without reporting the locked database"
+    assert "locked" in failed
+    locker.execute("ROLLBACK")
+    locker.close()
+    _, stderr = process.communicate(pcm(slice(30, 88)), timeout=WAIT_S)
+    assert process.returncode == 0, stderr
+    with open_store(db) as store:
+        assert len(store.seconds("nursery", SINCE, UNTIL)) == 88

@@ -321,9 +321,8 @@ class Listener:
         return first + timedelta(seconds=offset_s)
 
     def _deliver(self) -> None:
+        """Hand the pending records to every sink (even none: a sink may report a failure)."""
         records, self._pending = self._pending, []
-        if not records:
-            return
         for sink in self._sinks:
             try:
                 sink.handle(records)

@@ -2,7 +2,8 @@
 
 Every source yields mono float32 blocks at its own sample rate. The first block of a *run*
 (a file, a stdin stream, one open microphone stream) carries the wall-clock time of its first
-sample when it is known; an empty block with `ends_run` closes a run.
+sample when it is known; an empty block with `ends_run` closes a run, and an empty block
+without it says that a live source is idle.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class StdinSource:
         first = True
         while not stop.is_set():
             if not _readable(self._stream, timeout_s=READ_TIMEOUT_S):
+                yield SourceBlock(_NO_SAMPLES)  # nothing yet: the listener may tend its sinks
                 continue
             data = self._stream.read1(block_bytes)
             if not data:

@@ -213,7 +213,7 @@ def listen(
         signal.signal(signum, lambda *_: stop.set())
     summary = listener.run(stop)
     if store_sink is not None:
-        store_sink.store.close()
+        store_sink.close()
         if store_sink.n_pending or store_sink.n_dropped:
             raise StorageError(
                 f"{store_sink.store.name}: {store_sink.n_pending + store_sink.n_dropped} "

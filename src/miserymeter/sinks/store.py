@@ -1,13 +1,16 @@
-"""The listener's records into the store, held in memory while the database cannot take them.
+"""The listener's records into the store, from a thread of its own, held while it fails.
 
-A write that fails (disk full, database locked for too long, server down) leaves nothing
-behind, so the records are kept and written with the next batch. Only the first failure of a
-run of failures is raised (for the listener to log); while the store stays down, at most
-`max_pending` records are held, the oldest dropped first and counted.
+`handle` only queues: a database that is slow, locked by another program or down never holds
+up listening. The writer thread writes everything queued as one batch; a write that fails
+leaves nothing behind, so the records stay queued and are tried again every `retry_s` with
+whatever came since. The first failure of a run of failures is raised by the next `handle`
+call (for the listener to log). While the store stays down, at most `max_pending` records
+are held, the oldest dropped first and counted.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from miserymeter.errors import StorageError
@@ -16,40 +19,80 @@ from miserymeter.store import Store, StoredRecord
 
 # A day of per-second records.
 DEFAULT_MAX_PENDING = 86_400
+RETRY_S = 1.0
 STORED_TYPES = (SecondRecord, MinuteSummary, Episode, ListenerEvent)
 
 
 class StoreSink:
-    """Writes every record the store keeps (all but `CryingStarted`) as one batch per call."""
+    """Writes every record the store keeps (all but `CryingStarted`); see the module docstring."""
 
-    def __init__(self, store: Store, *, max_pending: int = DEFAULT_MAX_PENDING) -> None:
+    def __init__(
+        self, store: Store, *, max_pending: int = DEFAULT_MAX_PENDING, retry_s: float = RETRY_S
+    ) -> None:
         self.store = store
         self.max_pending = max_pending
+        self.retry_s = retry_s
         self.n_dropped = 0
         self._pending: list[StoredRecord] = []
-        self._failing = False
+        self._errors: list[StorageError] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closing = False
+        self._thread = threading.Thread(target=self._write_forever, name="store", daemon=True)
+        self._thread.start()
 
     @property
     def n_pending(self) -> int:
         """Records waiting for the store to take them."""
-        return len(self._pending)
+        with self._lock:
+            return len(self._pending)
 
     def handle(self, records: Sequence[Record]) -> None:
-        self._pending += [r for r in records if isinstance(r, STORED_TYPES)]
-        if not self._pending:
-            return
-        try:
-            self.store.write(self._pending)
-        except StorageError as e:
-            overflow = len(self._pending) - self.max_pending
-            if overflow > 0:
-                del self._pending[:overflow]
-                self.n_dropped += overflow
-            if not self._failing:
-                self._failing = True
-                raise StorageError(
-                    f"{e} (holding the records in memory and retrying every second)"
-                ) from e
-            return
-        self._pending = []
-        self._failing = False
+        stored = [r for r in records if isinstance(r, STORED_TYPES)]
+        with self._lock:
+            self._pending += stored
+            errors, self._errors = self._errors, []
+        if stored:
+            self._wake.set()
+        if errors:
+            raise errors[0]
+
+    def close(self, *, timeout_s: float = 10.0) -> None:
+        """Write what is queued (one last try) and close the store."""
+        self._closing = True
+        self._wake.set()
+        self._thread.join(timeout_s)
+        self.store.close()
+
+    def _write_forever(self) -> None:
+        failing = False
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            closing = self._closing
+            with self._lock:
+                overflow = len(self._pending) - self.max_pending
+                if overflow > 0:
+                    del self._pending[:overflow]
+                    self.n_dropped += overflow
+                batch = list(self._pending)
+            try:
+                if batch:
+                    self.store.write(batch)
+            except StorageError as e:
+                if not failing:
+                    failing = True
+                    with self._lock:
+                        self._errors.append(
+                            StorageError(f"{e} (holding the records in memory, retrying)")
+                        )
+                if closing:
+                    return
+                threading.Event().wait(self.retry_s)
+                self._wake.set()
+                continue
+            with self._lock:
+                del self._pending[: len(batch)]
+            failing = False
+            if closing:
+                return
