@@ -345,6 +345,8 @@ def postgres_server() -> Iterator[PostgresServer]:
 def mount_tmpfs(mount_point: Path, size: str, *options: str) -> None:
     """Mount a tmpfs of `size` (root only); skip the test where mounting is not allowed."""
     mount_point.mkdir(exist_ok=True)
+    # ... unmounted lazily at the end of the session, whatever the test left open in it.
+    _mounted.append(mount_point)
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]), "tmpfs", mount_point],
         capture_output=True,
@@ -354,13 +356,21 @@ def mount_tmpfs(mount_point: Path, size: str, *options: str) -> None:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
 
 
+_mounted: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def unmount_tmpfs() -> Iterator[None]:
+    yield
+    for mount_point in _mounted:
+        subprocess.run(["umount", "--lazy", mount_point], check=False, capture_output=True)
+
+
 @pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+def tiny_disk(tmp_path: Path) -> Path:
     """A 256 KB tmpfs, to fill up."""
-    mount_point = tmp_path / "tiny"
-    mount_tmpfs(mount_point, "256k")
-    yield mount_point
-    subprocess.run(["umount", "--lazy", mount_point], check=False)
+    mount_tmpfs(tmp_path / "tiny", "256k")
+    return tmp_path / "tiny"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

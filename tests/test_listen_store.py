@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -119,12 +118,20 @@ def fill(disk: Path) -> Path:
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
+def small_disk(tmp_path: Path) -> Path:
     """An 8 MB tmpfs: room for SQLite's write-ahead log, until the test fills it up."""
-    mount_point = tmp_path / "small"
-    mount_tmpfs(mount_point, "8m")
-    yield mount_point
-    subprocess.run(["umount", "--lazy", mount_point], check=False)
+    mount_tmpfs(tmp_path / "small", "8m")
+    return tmp_path / "small"
+
+
+def wait_for_log(process: subprocess.Popen[bytes], kind: str) -> str:
+    """Read the listener's stderr up to the first log line of this event kind."""
+    assert process.stderr is not None
+    line = process.stderr.readline().decode()
+    while f" {kind}: " not in line:
+        line = process.stderr.readline().decode()
+        assert line, f"the listener ended without a {kind} event"
+    return line
 
 
 def test_a_full_disk_holds_the_records_until_there_is_room_again(small_disk: Path) -> None:
@@ -137,10 +144,7 @@ def test_a_full_disk_holds_the_records_until_there_is_room_again(small_disk: Pat
     filler = fill(small_disk)
     process.stdin.write(pcm(slice(5, 45)))  # crying: an episode, and minutes of records
     process.stdin.flush()
-    failed = process.stderr.readline().decode()
-    while " sink_failed: " not in failed:
-        failed = process.stderr.readline().decode()
-        assert failed, "the listener ended without reporting the full disk"
+    failed = wait_for_log(process, "sink_failed")
     assert "night.db" in failed
     filler.unlink()
     _, stderr = process.communicate(pcm(slice(45, 88)), timeout=WAIT_S)
@@ -186,10 +190,7 @@ def test_a_database_locked_by_another_program_gets_the_records_later(tmp_path: P
     locker.execute("BEGIN EXCLUSIVE")  # held past the listener's 5 s busy timeout
     process.stdin.write(pcm(slice(5, 30)))
     process.stdin.flush()
-    failed = process.stderr.readline().decode()
-    while " sink_failed: " not in failed:
-        failed = process.stderr.readline().decode()
-        assert failed, "the listener ended without reporting the locked database"
+    failed = wait_for_log(process, "sink_failed")
     assert "locked" in failed
     locker.execute("ROLLBACK")
     locker.close()
