@@ -21,7 +21,8 @@ import numpy as np
 import soxr
 
 from miserymeter.audio.episode_clips import ClipSettings, EpisodeClipKeeper
-from miserymeter.audio.sources import AudioSource, FileSource, SourceBlock, utc_now
+from miserymeter.audio.sources import AudioSource, FileSource, SourceBlock
+from miserymeter.capture.live import utc_now
 from miserymeter.constants import SILENCE_LABEL, UNKNOWN_LABEL
 from miserymeter.detect.episodes import DetectedEpisode, EpisodeConfirmed, EpisodeDetector
 from miserymeter.detect.minutes import MinuteSummarizer

@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol, cast
 
@@ -168,5 +168,3 @@ def _readable(stream: io.BufferedIOBase, *, timeout_s: float) -> bool:
     return bool(ready)
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -12,10 +12,10 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from miserymeter.capture.live import LiveInput, LiveInputConfig, RunEnded
+from miserymeter.capture.live import LiveInput, LiveInputConfig, RunEnded, utc_now
 from miserymeter.capture.retention import RetentionLimits
 from miserymeter.capture.segments import SegmentWriter, WriterEvent
 from miserymeter.constants import (
@@ -64,10 +64,6 @@ class RecordSummary:
     n_frames_unwritten: int
     n_restarts: int
     gaps: tuple[tuple[datetime, datetime], ...]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Recorder:

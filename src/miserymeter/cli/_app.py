@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import typer
@@ -21,6 +22,11 @@ app = typer.Typer(
 )
 console = Console(soft_wrap=True)
 error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+def print_event(at: datetime, kind: str, message: str) -> None:
+    """One line of a long-running command's log on stderr: `<date> <time> <kind>: <message>`."""
+    error_console.print(f"{at:%Y-%m-%d %H:%M:%S} {kind}: {message}", markup=False)
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_ERROR = 1

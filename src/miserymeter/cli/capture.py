@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from miserymeter import constants
-from miserymeter.cli._app import app, console, error_console, reports_errors
+from miserymeter.cli._app import app, console, print_event, reports_errors
 from miserymeter.errors import ConfigError, StorageError
 
 BYTES_PER_GB = 1e9
@@ -141,8 +141,7 @@ def record(
     )
 
     def log(event: RecorderEvent) -> None:
-        stamp = event.at.strftime("%Y-%m-%d %H:%M:%S")
-        error_console.print(f"{stamp} {event.kind}: {event.message}", markup=False)
+        print_event(event.at, event.kind, event.message)
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -7,15 +7,18 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from miserymeter.cli._app import app, console, error_console, reports_errors
+from miserymeter.cli._app import app, console, error_console, print_event, reports_errors
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.records import CryingStarted, Episode, ListenerEvent, Record
+
+if TYPE_CHECKING:
+    from miserymeter.audio.sources import AudioSource
 
 DETECTION = DetectorSettings()
 DEFAULTS = {
@@ -232,9 +235,11 @@ def listen(
         os._exit(0)
 
 
-def _source(options: dict[str, Any], model_rate_hz: int, on_event: Any) -> Any:
-    from miserymeter.audio.sources import FileSource, MicrophoneSource, StdinSource, utc_now
-    from miserymeter.capture.live import LiveInputConfig
+def _source(
+    options: dict[str, Any], model_rate_hz: int, on_event: Callable[[str, str], None]
+) -> AudioSource:
+    from miserymeter.audio.sources import FileSource, MicrophoneSource, StdinSource
+    from miserymeter.capture.live import LiveInputConfig, utc_now
     from miserymeter.capture.microphone import input_devices, parse_device
     from miserymeter.errors import ConfigError, MicrophoneError
 
@@ -306,9 +311,7 @@ class _ConsoleSink:
                     markup=False,
                 )
             elif isinstance(record, ListenerEvent):
-                error_console.print(
-                    f"{record.at:%Y-%m-%d %H:%M:%S} {record.kind}: {record.message}", markup=False
-                )
+                print_event(record.at, record.kind, record.message)
 
 
 class _JsonSink:
@@ -319,9 +322,7 @@ class _JsonSink:
             if isinstance(record, Episode):
                 print(json.dumps(episode_json(record)), flush=True)
             elif isinstance(record, ListenerEvent):
-                error_console.print(
-                    f"{record.at:%Y-%m-%d %H:%M:%S} {record.kind}: {record.message}", markup=False
-                )
+                print_event(record.at, record.kind, record.message)
 
 
 def episode_json(episode: Episode) -> dict[str, Any]:

@@ -11,6 +11,7 @@ are held, the oldest dropped first and counted.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 from miserymeter.errors import StorageError
@@ -88,7 +89,7 @@ class StoreSink:
                         )
                 if closing:
                     return
-                threading.Event().wait(self.retry_s)
+                time.sleep(self.retry_s)
                 self._wake.set()
                 continue
             with self._lock:
