@@ -27,8 +27,8 @@ def night_at_device_rate() -> np.ndarray:
     return np.round(np.clip(resampled, -1, 1) * 32767).astype(np.int16)
 
 
-def listen_command(*args: str) -> list[str]:
-    """`listen` on the test device, which sets no pace: no window may count as stale."""
+def listen_command(*args: str, max_lag_s: str = "600") -> list[str]:
+    """`listen` on the test device, which sets no pace: by default no window counts as stale."""
     return [
         *cli_command(),
         "listen",
@@ -38,21 +38,28 @@ def listen_command(*args: str) -> list[str]:
         str(RATE_HZ),
         "--no-clips",
         "--max_lag_s",
-        "600",
+        max_lag_s,
         *args,
     ]
 
 
-def test_listen_hears_the_crying_through_the_microphone(file_microphone: FileMicrophone) -> None:
-    file_microphone.load(night_at_device_rate())
-    process = subprocess.run(
-        listen_command("--json", "--duration_s", "88"),
-        env={**cli_env(), **file_microphone.env},
+def run_listen(
+    microphone: FileMicrophone, *args: str, max_lag_s: str = "600"
+) -> subprocess.CompletedProcess[str]:
+    """`listen` on the test device, run to its end."""
+    return subprocess.run(
+        listen_command(*args, max_lag_s=max_lag_s),
+        env={**cli_env(), **microphone.env},
         capture_output=True,
         text=True,
         timeout=WAIT_S,
         check=False,
     )
+
+
+def test_listen_hears_the_crying_through_the_microphone(file_microphone: FileMicrophone) -> None:
+    file_microphone.load(night_at_device_rate())
+    process = run_listen(file_microphone, "--json", "--duration_s", "88")
     assert process.returncode == 0, process.stderr
     (line,) = process.stdout.splitlines()
     episode = json.loads(line)
@@ -102,15 +109,7 @@ def test_listen_drops_stale_windows_rather_than_fall_behind(
 ) -> None:
     """The file device delivers far faster than real time: a live backlog builds up at once."""
     file_microphone.load(night_at_device_rate())
-    command = [*cli_command(), "listen", "--device", DEVICE_NAME, "--sample_rate", str(RATE_HZ)]
-    process = subprocess.run(
-        [*command, "--no-clips", "--no-db", "--duration_s", "88", "--max_lag_s", "1"],
-        env={**cli_env(), **file_microphone.env},
-        capture_output=True,
-        text=True,
-        timeout=WAIT_S,
-        check=False,
-    )
+    process = run_listen(file_microphone, "--no-db", "--duration_s", "88", max_lag_s="1")
     assert process.returncode == 0, process.stderr
     assert " falling_behind: " in process.stderr
     summary = process.stderr.splitlines()[-1]

@@ -83,6 +83,16 @@ def live_listener(db: Path, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
+def listener_with_stored(db: Path, n_seconds: int) -> subprocess.Popen[bytes]:
+    """A live listener into `db` that has stored the night's first `n_seconds`."""
+    process = live_listener(db)
+    assert process.stdin is not None
+    process.stdin.write(pcm(slice(0, n_seconds)))
+    process.stdin.flush()
+    wait_until_stored(db, n_seconds)
+    return process
+
+
 def pcm(seconds: slice) -> bytes:
     samples = small_night()[seconds.start * RATE_HZ : seconds.stop * RATE_HZ]
     return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
@@ -90,11 +100,7 @@ def pcm(seconds: slice) -> bytes:
 
 def test_sigkill_loses_at_most_the_last_second(tmp_path: Path) -> None:
     db = tmp_path / "night.db"
-    process = live_listener(db)
-    assert process.stdin is not None
-    process.stdin.write(pcm(slice(0, 30)))
-    process.stdin.flush()
-    wait_until_stored(db, 30)  # every second is stored while the stream is still open
+    process = listener_with_stored(db, 30)  # every second is stored while stdin is still open
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=WAIT_S)
     with sqlite3.connect(db) as connection:
@@ -136,11 +142,8 @@ def wait_for_log(process: subprocess.Popen[bytes], kind: str) -> str:
 
 def test_a_full_disk_holds_the_records_until_there_is_room_again(small_disk: Path) -> None:
     db = small_disk / "night.db"
-    process = live_listener(db)
+    process = listener_with_stored(db, 5)
     assert process.stdin is not None and process.stderr is not None
-    process.stdin.write(pcm(slice(0, 5)))
-    process.stdin.flush()
-    wait_until_stored(db, 5)
     filler = fill(small_disk)
     process.stdin.write(pcm(slice(5, 45)))  # crying: an episode, and minutes of records
     process.stdin.flush()
@@ -157,11 +160,7 @@ def test_a_full_disk_holds_the_records_until_there_is_room_again(small_disk: Pat
 
 def test_records_that_could_never_be_stored_are_one_clear_error(small_disk: Path) -> None:
     db = small_disk / "night.db"
-    process = live_listener(db)
-    assert process.stdin is not None
-    process.stdin.write(pcm(slice(0, 3)))
-    process.stdin.flush()
-    wait_until_stored(db, 3)
+    process = listener_with_stored(db, 3)
     fill(small_disk)
     _, stderr = process.communicate(pcm(slice(3, 20)), timeout=WAIT_S)
     assert process.returncode == 1
@@ -181,11 +180,8 @@ def test_an_unreachable_database_server_is_one_clear_error(run_cli: CliRunner) -
 
 def test_a_database_locked_by_another_program_gets_the_records_later(tmp_path: Path) -> None:
     db = tmp_path / "night.db"
-    process = live_listener(db)
+    process = listener_with_stored(db, 5)
     assert process.stdin is not None and process.stderr is not None
-    process.stdin.write(pcm(slice(0, 5)))
-    process.stdin.flush()
-    wait_until_stored(db, 5)
     locker = sqlite3.connect(db, isolation_level=None)
     locker.execute("BEGIN EXCLUSIVE")  # held past the listener's 5 s busy timeout
     process.stdin.write(pcm(slice(5, 30)))
