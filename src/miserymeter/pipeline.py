@@ -81,7 +81,6 @@ class ListenSummary:
 class _Run:
     """State of one uninterrupted run of the input."""
 
-    start: datetime
     offset_s: float
     resampler: soxr.ResampleStream | None
     framer: HopFramer
@@ -196,7 +195,6 @@ class Listener:
                 self.source.sample_rate_hz, info.sample_rate_hz, 1, dtype="float32", quality="HQ"
             )
         self._run = _Run(
-            start=self._first_start + timedelta(seconds=offset_s),
             offset_s=offset_s,
             resampler=resampler,
             framer=HopFramer(self._n_hop),
@@ -220,7 +218,6 @@ class Listener:
         assert run is not None
         settings = self.settings
         start_s = run.offset_s + run.n_hops * settings.hop_s
-        at = run.start + timedelta(seconds=run.n_hops * settings.hop_s)
         run.n_hops += 1
         self._n_hops += 1
         run.window.advance(hop)
@@ -228,7 +225,12 @@ class Listener:
         self._noise_floor.add(level_dbfs)
         probability, top_label, detector_input = self._score(run.window, level_dbfs)
         second = SecondRecord(
-            settings.room, at, round(start_s, 3), round(level_dbfs, 2), probability, top_label
+            settings.room,
+            self._at(start_s),
+            round(start_s, 3),
+            round(level_dbfs, 2),
+            probability,
+            top_label,
         )
         self._pending.append(second)
         self._pending += self._minutes.add(second)
