@@ -1,38 +1,92 @@
-"""A TOML config file whose keys are a command's option names: `[listen]` feeds `listen`.
+"""A TOML config file: `[listen]` keys are `listen`'s option names; other tables configure parts.
+
+    [listen]
+    room = "nursery"
+
+    [mqtt]                       # a part's table: see its module for the keys
+    url = "mqtt://homeassistant.local"
+    password = "${MQTT_PASSWORD}"
 
 Values given on the command line win over the file; the file wins over the defaults. Unknown
-keys and tables are errors, so a typo never silently falls back to a default.
+keys and tables are errors, so a typo never silently falls back to a default. A string
+`${NAME}` (or a part of one) is replaced by the environment variable NAME, so secrets can stay
+out of the file; a variable that is not set is an error.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from miserymeter.errors import ConfigError
 
+# Every table a config file may hold: the commands', then the parts'.
+KNOWN_TABLES = ("listen", "serve", "mqtt", "webhook", "notify")
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
 
 def read_config(path: Path, *, command: str, known_keys: set[str]) -> dict[str, Any]:
     """The `[command]` table of `path`, checked against the command's option names."""
+    table = read_table(path, command)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{command}] must be a table")
+    check_keys(path, command, table, known_keys, hint=f"see `miserymeter {command} --help`")
+    return table
+
+
+def read_table(path: Path, name: str) -> dict[str, Any] | list[dict[str, Any]]:
+    """Table `name` of `path` (a list for an array of tables, `[[name]]`), variables expanded;
+    an empty table when the file has none."""
+    document = _read_document(path)
+    return expand_variables(document.get(name, {}), where=f"{path}: [{name}]")
+
+
+def check_keys(
+    path: Path, table_name: str, table: dict[str, Any], known_keys: set[str], *, hint: str
+) -> None:
+    """Refuse the keys of `table` that are not in `known_keys`."""
+    unknown_keys = sorted(set(table) - known_keys)
+    if unknown_keys:
+        raise ConfigError(
+            f"{path}: unknown key(s) {', '.join(unknown_keys)} in [{table_name}]; "
+            f"{hint} for the names"
+        )
+
+
+def expand_variables(value: Any, *, where: str) -> Any:
+    """`value` with every `${NAME}` in its strings replaced by the environment variable NAME."""
+    if isinstance(value, str):
+        return _VARIABLE.sub(lambda m: _variable(m.group(1), where=where), value)
+    if isinstance(value, list):
+        return [expand_variables(v, where=where) for v in value]
+    if isinstance(value, dict):
+        return {k: expand_variables(v, where=f"{where} {k}") for k, v in value.items()}
+    return value
+
+
+def _variable(name: str, *, where: str) -> str:
+    try:
+        return os.environ[name]
+    except KeyError:
+        raise ConfigError(
+            f"{where}: environment variable {name} is not set; export it or write the value"
+        ) from None
+
+
+def _read_document(path: Path) -> dict[str, Any]:
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
         raise ConfigError(f"{path}: no such config file") from e
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"{path}: not a readable TOML file ({e}); fix it or remove it") from e
-    unknown_tables = sorted(set(document) - {command})
+    unknown_tables = sorted(set(document) - set(KNOWN_TABLES))
     if unknown_tables:
         raise ConfigError(
-            f"{path}: unknown table(s) {', '.join(unknown_tables)}; the file configures [{command}]"
+            f"{path}: unknown table(s) {', '.join(unknown_tables)}; "
+            f"a config file holds {', '.join(f'[{t}]' for t in KNOWN_TABLES)}"
         )
-    table = document.get(command, {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [{command}] must be a table")
-    unknown_keys = sorted(set(table) - known_keys)
-    if unknown_keys:
-        raise ConfigError(
-            f"{path}: unknown key(s) {', '.join(unknown_keys)} in [{command}]; "
-            f"see `miserymeter {command} --help` for the names"
-        )
-    return table
+    return document

@@ -1,0 +1,34 @@
+"""The contract every destination (MQTT, webhook, push notifications) fulfils."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from miserymeter.delivery.events import Event
+from miserymeter.errors import MiseryMeterError
+
+
+class DeliveryError(MiseryMeterError):
+    """A destination could not take an event now (down, timed out): try again later."""
+
+
+class EventRejected(DeliveryError):
+    """A destination refused an event for good (e.g. HTTP 400): retrying cannot help."""
+
+
+class Destination(Protocol):
+    """Somewhere events go. `name` is unique and stable across restarts: the outbox's key."""
+
+    name: str
+
+    def wants(self, event: Event) -> bool:
+        """Whether this destination is sent `event` at all (decided when it is queued)."""
+        ...
+
+    def send(self, event: Event) -> None:
+        """Deliver one event, or raise DeliveryError (retried) or EventRejected (dropped)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and threads."""
+        ...
