@@ -3,11 +3,14 @@
     store = open_store(default_db_path())         # or "postgresql://user@host/db"
     store.write([second, minute, episode])        # all or nothing
     store.episodes(room="nursery", since=night_start)
+    store.write(records, outbox=[OutboxEntry("webhook:...", event)])  # records and events at once
+    store.pending("webhook:...", room="nursery")  # the oldest events waiting for a destination
 
 Every database fault becomes a one-line StorageError; a failed write leaves nothing behind, so
 the caller keeps its records and writes them again later. A record replaces the stored one of
 the same key (room and time; plus the detector for episodes, the kind for events): writing a
 batch twice stores it once, and an episode written again with a later end is updated.
+The outbox (`outbox.py`) holds the events bound for destinations until they are delivered.
 """
 
 from __future__ import annotations
@@ -20,7 +23,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, Insert, Select, Table, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Insert,
+    Select,
+    Table,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -34,14 +48,28 @@ from miserymeter.store.engines import (
     display_name,
 )
 from miserymeter.store.faults import storage_error
+from miserymeter.store.outbox import (
+    OutboxCounts,
+    OutboxEntry,
+    PendingEntry,
+    counts_query,
+    entry_row,
+    pending_entry,
+    pending_query,
+)
 from miserymeter.store.schema import (
     SCHEMA_VERSION,
     TABLES,
+    UPGRADABLE_FROM,
     StoredRecord,
     metadata,
+    outbox,
     rooms,
     schema_version,
 )
+
+# PostgreSQL advisory lock taken while creating or upgrading the tables (any fixed number).
+SCHEMA_LOCK_KEY = 0x6D6D_0001
 
 R = TypeVar("R", SecondRecord, MinuteSummary, Episode, ListenerEvent)
 
@@ -75,34 +103,75 @@ class Store:
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._insert_room = dialect.insert(rooms).on_conflict_do_nothing()
         self._upserts = {t: _upsert(dialect.insert(t), t) for t, _ in TABLES.values()}
+        self._queue = dialect.insert(outbox).on_conflict_do_nothing(
+            index_elements=["destination", "event_id"]
+        )
 
     def _create_tables(self) -> None:
-        """Create the missing tables; refuse a read-only database or another schema version."""
+        """Create the missing tables (upgrading an older version that only lacks some); refuse a
+        read-only database or another schema version."""
         with self._faults("open"), self._writer.begin() as connection:
+            if connection.dialect.name == "postgresql":  # listeners starting at once wait in turn
+                connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
             metadata.create_all(connection)
             version = connection.scalar(select(schema_version.c.version))
             if version is None:
                 connection.execute(schema_version.insert(), {"version": SCHEMA_VERSION})
             else:  # a write now, so that a read-only database fails here, not at the first write
-                connection.execute(schema_version.update().values(version=version))
-        if version not in (None, SCHEMA_VERSION):
+                upgraded = SCHEMA_VERSION if version in UPGRADABLE_FROM else version
+                connection.execute(schema_version.update().values(version=upgraded))
+        if version not in (None, SCHEMA_VERSION, *UPGRADABLE_FROM):
             raise StorageError(
                 f"database {self.name} has schema version {version}, this miserymeter reads "
                 f"version {SCHEMA_VERSION}; use a matching miserymeter or another database"
             )
 
-    def write(self, records: Sequence[StoredRecord]) -> None:
-        """Store a batch of records of any types, in one transaction: all of them or none."""
+    def write(
+        self, records: Sequence[StoredRecord], *, outbox: Sequence[OutboxEntry] = ()
+    ) -> None:
+        """Store a batch of records of any types, and queue the `outbox` entries, in one
+        transaction: all of them or none."""
         rows_by_table = _rows_by_table(records)
-        if not rows_by_table:
+        if not rows_by_table and not outbox:
             return
+        names = {r.room for r in records} | {e.event.room for e in outbox}
         with self._faults("write to"), self._writer.begin() as connection:
-            room_ids = self._ensure_rooms(connection, {r.room for r in records})
+            room_ids = self._ensure_rooms(connection, names)
             for table, rows in rows_by_table.items():
                 for row in rows:
                     row["room_id"] = room_ids[row.pop("room")]
                 connection.execute(self._upserts[table], rows)
+            if outbox:
+                rows = [entry_row(e, room_ids[e.event.room]) for e in outbox]
+                connection.execute(self._queue, rows)
         self._room_ids.update(room_ids)  # only once committed: a rollback forgets new rooms
+
+    def pending(self, destination: str, *, room: str, limit: int = 100) -> list[PendingEntry]:
+        """The oldest `limit` entries of `room` waiting for `destination`, oldest first."""
+        query = pending_query(destination, room=room, limit=limit)
+        with self._faults("read"), self._engine.connect() as connection:
+            return [pending_entry(row) for row in connection.execute(query)]
+
+    def delivered(self, seq: int) -> None:
+        """The outbox entry `seq` reached its destination: forget it."""
+        self._change_entry(delete(outbox).where(outbox.c.seq == seq))
+
+    def failed(self, seq: int, error: str) -> None:
+        """Delivering entry `seq` failed for now: count the attempt, keep the reason."""
+        change = {"attempts": outbox.c.attempts + 1, "last_error": error}
+        self._change_entry(update(outbox).where(outbox.c.seq == seq).values(change))
+
+    def rejected(self, seq: int, error: str) -> None:
+        """The destination refused entry `seq` for good: keep it, never send it again."""
+        change = {"attempts": outbox.c.attempts + 1, "last_error": error, "rejected": True}
+        self._change_entry(update(outbox).where(outbox.c.seq == seq).values(change))
+
+    def outbox_counts(self, destination: str) -> OutboxCounts:
+        """How many entries wait for `destination` (every room), and how many it refused."""
+        with self._faults("read"), self._engine.connect() as connection:
+            rows = connection.execute(counts_query(destination)).all()
+        counts: dict[bool, int] = {bool(rejected): n for rejected, n in rows}
+        return OutboxCounts(counts.get(False, 0), counts.get(True, 0))
 
     def rooms(self) -> list[str]:
         """The names of the rooms that have records, sorted."""
@@ -180,6 +249,9 @@ class Store:
             ids.update((name, id_) for name, id_ in connection.execute(found))
         return ids
 
+    def _change_entry(self, statement: Any) -> None:
+        with self._faults("write to"), self._writer.begin() as connection:
+            connection.execute(statement)
 
     @contextmanager
     def _faults(self, action: str) -> Iterator[None]:

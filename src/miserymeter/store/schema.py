@@ -1,4 +1,4 @@
-"""The tables, in SQLAlchemy Core: one per record type, plus `rooms` and the schema version.
+"""The tables, in SQLAlchemy Core: one per record type, `rooms`, the outbox, the schema version.
 
 Columns are named after the record fields they hold, so a row maps back to its dataclass.
 Each record table refers to its room by `room_id`, a small integer, and keys its rows on
@@ -14,23 +14,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    Boolean,
     Column,
     DateTime,
     Dialect,
     Double,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import BigInteger, TypeDecorator, TypeEngine
 
 from miserymeter.records import Episode, ListenerEvent, MinuteSummary, SecondRecord
 
-# Bump when a table changes; a database of another version is refused, not migrated.
-SCHEMA_VERSION = 1
+# Bump when a table changes; a database of another version is refused unless it is in
+# UPGRADABLE_FROM: versions whose upgrade only adds tables (`create_all` adds them).
+SCHEMA_VERSION = 2
+# 1 → 2 added `outbox`.
+UPGRADABLE_FROM = (1,)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
@@ -132,6 +139,25 @@ events = Table(
     Column("kind", Text, nullable=False),
     Column("message", Text, nullable=False),
     PrimaryKeyConstraint("room_id", "at", "kind"),
+)
+
+# Events waiting for a destination (webhook, MQTT...), in the order they were queued (`seq`);
+# a row is deleted once delivered, and kept with `rejected` set if the destination refused it.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    _room_id(),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("rejected", Boolean, nullable=False, default=False),
+    Column("destination", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("last_error", Text),
+    UniqueConstraint("destination", "event_id"),
+    Index("outbox_pending", "destination", "room_id", "rejected", "seq"),
 )
 
 # What the store keeps of the listener's records (all but the announcements, CryingStarted).

@@ -1,0 +1,95 @@
+"""The outbox in a real database (SQLite and PostgreSQL): queued with the records, read in order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect
+
+from miserymeter.delivery.events import Event, events_from
+from miserymeter.records import ListenerEvent, MinuteSummary, SecondRecord
+from miserymeter.store import open_store
+from miserymeter.store.outbox import OutboxCounts, OutboxEntry
+from miserymeter.store.schema import SCHEMA_VERSION
+
+START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+HOOK = "webhook:example.org/hook"
+OTHER = "mqtt:broker/miserymeter"
+
+
+def minute(room: str, n: int) -> MinuteSummary:
+    return MinuteSummary(room, START + timedelta(minutes=n), 60, -50.0, -40.0, 0.0, "_silence_")
+
+
+def entries(events: list[Event], destination: str = HOOK) -> list[OutboxEntry]:
+    return [OutboxEntry(destination, e) for e in events]
+
+
+def test_events_are_queued_with_their_records_and_read_in_order(store_target: str) -> None:
+    records = [minute("blue", n) for n in range(5)]
+    events = events_from(records)
+    with open_store(store_target) as store:
+        store.write(records[:3], outbox=entries(events[:3]))
+        store.write(records[3:], outbox=entries(events[3:]) + entries(events, OTHER))
+        store.write([], outbox=entries(events[:2]))  # queued twice: stored once
+        pending = store.pending(HOOK, room="blue")
+        assert [p.event for p in pending] == events
+        assert [p.seq for p in pending] == sorted(p.seq for p in pending)
+        assert store.pending(HOOK, room="blue", limit=2) == pending[:2]
+        assert store.pending(HOOK, room="green") == []
+        assert len(store.minutes("blue", START, START + timedelta(hours=1))) == 5
+    with open_store(store_target) as store:  # and kept across reopening
+        assert [p.event for p in store.pending(OTHER, room="blue")] == events
+
+
+def test_a_failed_write_queues_nothing(store_target: str) -> None:
+    event = events_from([minute("blue", 0)])[0]
+    naive = SecondRecord("blue", datetime(2026, 11, 25, 1, 0), 0.0, -50.0, None, None)
+    with open_store(store_target) as store:
+        with pytest.raises(Exception, match="naive datetime"):
+            store.write([naive], outbox=entries([event]))
+        assert store.pending(HOOK, room="blue") == []
+
+
+def test_delivered_entries_go_and_rejected_ones_stay_out_of_the_queue(store_target: str) -> None:
+    records = [minute("blue", n) for n in range(4)] + [minute("green", 0)]
+    events = events_from(records)
+    with open_store(store_target) as store:
+        store.write(records, outbox=entries(events))
+        first, second, third, fourth = store.pending(HOOK, room="blue")
+        store.delivered(first.seq)
+        store.failed(second.seq, "HTTP 503")
+        store.failed(second.seq, "HTTP 502")
+        store.rejected(third.seq, "HTTP 400")
+        retried, last = store.pending(HOOK, room="blue")
+        assert retried.event == second.event
+        assert (retried.attempts, retried.last_error) == (2, "HTTP 502")
+        assert last == fourth
+        assert store.outbox_counts(HOOK) == OutboxCounts(n_pending=3, n_rejected=1)
+        assert store.outbox_counts(OTHER) == OutboxCounts(0, 0)
+
+
+def test_listener_events_keep_their_fields(store_target: str) -> None:
+    event = events_from([ListenerEvent("blue", START, "started", "listening to x")])[0]
+    with open_store(store_target) as store:
+        store.write([], outbox=entries([event]))
+        (pending,) = store.pending(HOOK, room="blue")
+    assert pending.event == event and pending.event.to_json() == event.to_json()
+
+
+def test_a_version_1_database_gets_the_outbox_and_keeps_its_records(store_target: str) -> None:
+    with open_store(store_target) as store:
+        store.write([minute("blue", 0)])
+        with store._engine.begin() as connection:  # as version 1 left it: no outbox
+            connection.exec_driver_sql("DROP TABLE outbox")
+            connection.exec_driver_sql("UPDATE schema_version SET version = 1")
+    with open_store(store_target) as store:
+        assert "outbox" in inspect(store._engine).get_table_names()
+        with store._engine.connect() as connection:
+            version = connection.exec_driver_sql("SELECT version FROM schema_version").scalar()
+        assert version == SCHEMA_VERSION == 2
+        assert store.minutes("blue", START, START + timedelta(hours=1)) == [minute("blue", 0)]
+        event = events_from([minute("blue", 1)])[0]
+        store.write([], outbox=entries([event]))
+        assert [p.event for p in store.pending(HOOK, room="blue")] == [event]
