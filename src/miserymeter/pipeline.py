@@ -130,6 +130,8 @@ class Listener:
         self._first_start: datetime | None = None
         self._next_offset_s = 0.0
         self._pending: list[Record] = []
+        self._reports: list[ListenerEvent] = []
+        self._reports_lock = threading.Lock()
         self._counts = {"scored": 0, "gated": 0, "dropped": 0, "episodes": 0, "sink_failures": 0}
         self._n_hops = 0
         self._behind = False
@@ -158,6 +160,11 @@ class Listener:
         """Report something that happened to the listener (or its source) to the sinks now."""
         self._pending.append(ListenerEvent(self.settings.room, self._clock(), kind, message))
         self._deliver()
+
+    def report(self, kind: str, message: str) -> None:
+        """Like `event`, from any thread (a courier's): goes to the sinks with the next records."""
+        with self._reports_lock:
+            self._reports.append(ListenerEvent(self.settings.room, self._clock(), kind, message))
 
     def _take(self, block: SourceBlock) -> None:
         if block.run_start is not None:
@@ -325,7 +332,9 @@ class Listener:
 
     def _deliver(self) -> None:
         """Hand the pending records to every sink (even none: a sink may report a failure)."""
-        records, self._pending = self._pending, []
+        with self._reports_lock:
+            reports, self._reports = self._reports, []
+        records, self._pending = self._pending + reports, []
         for sink in self._sinks:
             try:
                 sink.handle(records)

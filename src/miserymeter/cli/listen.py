@@ -19,6 +19,8 @@ from miserymeter.records import CryingStarted, Episode, ListenerEvent, Record
 
 if TYPE_CHECKING:
     from miserymeter.audio.sources import AudioSource
+    from miserymeter.delivery.courier import Couriers
+    from miserymeter.store import Store
 
 DETECTION = DetectorSettings()
 DEFAULTS = {
@@ -152,13 +154,42 @@ def listen(
         "--flat-s",
         help="Restart the microphone after this long (s) of flat digital silence.",
     ),
+    webhook: list[str] | None = typer.Option(
+        None,
+        "--webhook",
+        help="POST every event as JSON to this URL (repeatable); more settings in the "
+        "config file's [[webhook]] tables.",
+    ),
+    dashboard_url: str | None = typer.Option(
+        None,
+        "--dashboard_url",
+        "--dashboard-url",
+        help="The dashboard's address, for links to episodes in events; default: no links.",
+    ),
+    delivery_retry_s: float = typer.Option(
+        1.0,
+        "--delivery_retry_s",
+        "--delivery-retry-s",
+        help="First wait (s) before sending again to a destination that is down; it doubles.",
+    ),
+    delivery_retry_max_s: float = typer.Option(
+        300.0,
+        "--delivery_retry_max_s",
+        "--delivery-retry-max-s",
+        help="Longest wait (s) between tries of a destination that is down.",
+    ),
     config: Path | None = typer.Option(
-        None, "--config", help="A TOML file whose [listen] keys are these options' names."
+        None,
+        "--config",
+        help="A TOML file whose [listen] keys are these options' names, plus [[webhook]] tables.",
     ),
 ) -> None:
     """Listen for crying: score every second, report episodes, keep their audio."""
     from miserymeter.audio.episode_clips import ClipSettings
     from miserymeter.audio.sources import MicrophoneSource
+    from miserymeter.capture.live import utc_now
+    from miserymeter.delivery.configure import build_destinations
+    from miserymeter.delivery.courier import Backoff, Couriers
     from miserymeter.detect.settings import DETECTORS
     from miserymeter.errors import ConfigError, StorageError
     from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
@@ -173,7 +204,15 @@ def listen(
     o = ctx.params
     if o["detector"] not in DETECTORS:
         raise ConfigError(f"--detector {o['detector']!r}: choose one of {', '.join(DETECTORS)}")
-    for name in ("hop_s", "max_lag_s", "no_frames_s", "flat_s", "channels"):
+    for name in (
+        "hop_s",
+        "max_lag_s",
+        "no_frames_s",
+        "flat_s",
+        "channels",
+        "delivery_retry_s",
+        "delivery_retry_max_s",
+    ):
         if o[name] <= 0:
             raise ConfigError(f"--{name} must be positive, not {o[name]}")
     if o["duration_s"] is not None and o["duration_s"] <= 0:
@@ -181,6 +220,12 @@ def listen(
     for name in ("pre_roll_s", "post_roll_s"):
         if o[name] < 0:
             raise ConfigError(f"--{name} must be 0 or more, not {o[name]}")
+    destinations = build_destinations(config=config, webhook_urls=o["webhook"] or ())
+    if destinations and o["no_db"]:
+        raise ConfigError(
+            f"--no-db: events for {destinations[0].name} wait in the database's outbox; "
+            "drop --no-db (or the destinations)"
+        )
     classifier = Classifier(o["model"] or DEFAULT_MODEL_PATH)
     settings = ListenSettings(
         room=o["room"],
@@ -206,17 +251,49 @@ def listen(
         if listener is not None:
             listener.event(kind, message)
 
+    listening = threading.Event()
+    listening.set()
+
+    def on_delivery_event(kind: str, message: str) -> None:
+        if listener is not None and listening.is_set():
+            listener.report(kind, message)
+        else:
+            print_event(utc_now(), kind, message)
+
     source = _source(o, classifier.info.sample_rate_hz, on_source_event)
     sinks: list[RecordSink] = [_JsonSink() if o["as_json"] else _ConsoleSink()]
-    store_sink = None if o["no_db"] else StoreSink(open_store(o["db"] or default_db_path()))
-    if store_sink is not None:
+    store_sink = None
+    couriers = None
+    if not o["no_db"]:
+        store = open_store(o["db"] or default_db_path())
+        if destinations:
+            couriers = Couriers(
+                store,
+                destinations,
+                room=settings.room,
+                on_event=on_delivery_event,
+                backoff=Backoff(o["delivery_retry_s"], o["delivery_retry_max_s"]),
+            )
+        store_sink = StoreSink(
+            store,
+            destinations=destinations,
+            dashboard_url=o["dashboard_url"],
+            on_queued=None if couriers is None else couriers.wake,
+        )
         sinks.append(store_sink)
     listener = Listener(source, classifier, settings, sinks=sinks)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    if couriers is not None:
+        couriers.start()
     summary = listener.run(stop)
+    listening.clear()  # later delivery events are printed, not stored
     if store_sink is not None:
-        store_sink.close()
+        store_sink.finish()
+        if couriers is not None:
+            couriers.close()
+            _report_waiting(store_sink.store, couriers)
+        store_sink.store.close()
         if store_sink.n_pending or store_sink.n_dropped:
             raise StorageError(
                 f"{store_sink.store.name}: {store_sink.n_pending + store_sink.n_dropped} "
@@ -233,6 +310,28 @@ def listen(
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def _report_waiting(store: Store, couriers: Couriers) -> None:
+    """Say what is left in the outbox (sent by the next `listen` of this room)."""
+    from miserymeter.errors import StorageError
+
+    for name in couriers.couriers:
+        try:
+            counts = store.outbox_counts(name)
+        except StorageError:
+            continue  # the store sink says why the database fails
+        if counts.n_pending:
+            error_console.print(
+                f"{counts.n_pending} event(s) wait in the outbox for {name}: "
+                "they are sent when listen runs again",
+                markup=False,
+            )
+        if counts.n_rejected:
+            error_console.print(
+                f"{counts.n_rejected} event(s) were refused by {name} (kept in the outbox)",
+                markup=False,
+            )
 
 
 def _source(

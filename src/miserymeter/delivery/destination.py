@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from miserymeter.delivery.events import Event
 from miserymeter.errors import MiseryMeterError
@@ -17,7 +17,8 @@ class EventRejected(DeliveryError):
 
 
 class Destination(Protocol):
-    """Somewhere events go. `name` is unique and stable across restarts: the outbox's key."""
+    """Somewhere events go. `name` is unique and stable across restarts: the outbox's key.
+    Error messages name the destination the way its user wrote it (with secrets hidden)."""
 
     name: str
 
@@ -31,4 +32,13 @@ class Destination(Protocol):
 
     def close(self) -> None:
         """Release connections and threads."""
+        ...
+
+
+@runtime_checkable
+class Reachable(Protocol):
+    """A destination that can tell, without sending anything, whether it can be reached."""
+
+    def check(self) -> None:
+        """Raise DeliveryError if the destination cannot be reached now (a start-up check)."""
         ...

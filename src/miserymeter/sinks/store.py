@@ -6,17 +6,24 @@ leaves nothing behind, so the records stay queued and are tried again every `ret
 whatever came since. The first failure of a run of failures is raised by the next `handle`
 call (for the listener to log). While the store stays down, at most `max_pending` records
 are held, the oldest dropped first and counted.
+
+With `destinations`, the events the records make (`delivery.events`) are queued in the
+outbox for each destination that wants them, in the same transaction as the records;
+`on_queued` is then told which destinations have new entries (to wake their couriers).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from miserymeter.delivery.destination import Destination
+from miserymeter.delivery.events import events_from
 from miserymeter.errors import StorageError
 from miserymeter.records import Episode, ListenerEvent, MinuteSummary, Record, SecondRecord
 from miserymeter.store import Store, StoredRecord
+from miserymeter.store.outbox import OutboxEntry
 
 # A day of per-second records.
 DEFAULT_MAX_PENDING = 86_400
@@ -28,13 +35,24 @@ class StoreSink:
     """Writes every record the store keeps (all but `CryingStarted`); see the module docstring."""
 
     def __init__(
-        self, store: Store, *, max_pending: int = DEFAULT_MAX_PENDING, retry_s: float = RETRY_S
+        self,
+        store: Store,
+        *,
+        destinations: Sequence[Destination] = (),
+        dashboard_url: str | None = None,
+        on_queued: Callable[[set[str]], None] | None = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        retry_s: float = RETRY_S,
     ) -> None:
         self.store = store
+        self.destinations = destinations
+        self.dashboard_url = dashboard_url
         self.max_pending = max_pending
         self.retry_s = retry_s
         self.n_dropped = 0
+        self._on_queued = on_queued
         self._pending: list[StoredRecord] = []
+        self._entries: list[OutboxEntry] = []
         self._errors: list[StorageError] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -44,26 +62,42 @@ class StoreSink:
 
     @property
     def n_pending(self) -> int:
-        """Records waiting for the store to take them."""
+        """Records and outbox entries waiting for the store to take them."""
         with self._lock:
-            return len(self._pending)
+            return len(self._pending) + len(self._entries)
 
     def handle(self, records: Sequence[Record]) -> None:
         stored = [r for r in records if isinstance(r, STORED_TYPES)]
+        entries = self._outbox_entries(records)
         with self._lock:
             self._pending += stored
+            self._entries += entries
             errors, self._errors = self._errors, []
-        if stored:
+        if stored or entries:
             self._wake.set()
         if errors:
             raise errors[0]
 
     def close(self, *, timeout_s: float = 10.0) -> None:
         """Write what is queued (one last try) and close the store."""
+        self.finish(timeout_s=timeout_s)
+        self.store.close()
+
+    def finish(self, *, timeout_s: float = 10.0) -> None:
+        """Write what is queued (one last try) and stop writing; the store stays open."""
         self._closing = True
         self._wake.set()
         self._thread.join(timeout_s)
-        self.store.close()
+
+    def _outbox_entries(self, records: Sequence[Record]) -> list[OutboxEntry]:
+        if not self.destinations:
+            return []
+        return [
+            OutboxEntry(destination.name, event)
+            for event in events_from(records, dashboard_url=self.dashboard_url)
+            for destination in self.destinations
+            if destination.wants(event)
+        ]
 
     def _write_forever(self) -> None:
         failing = False
@@ -77,9 +111,10 @@ class StoreSink:
                     del self._pending[:overflow]
                     self.n_dropped += overflow
                 batch = list(self._pending)
+                entries = list(self._entries)
             try:
-                if batch:
-                    self.store.write(batch)
+                if batch or entries:
+                    self.store.write(batch, outbox=entries)
             except StorageError as e:
                 if not failing:
                     failing = True
@@ -94,6 +129,9 @@ class StoreSink:
                 continue
             with self._lock:
                 del self._pending[: len(batch)]
+                del self._entries[: len(entries)]
+            if entries and self._on_queued is not None:
+                self._on_queued({e.destination for e in entries})
             failing = False
             if closing:
                 return

@@ -1,0 +1,239 @@
+"""A courier per destination: takes the events of one room from the outbox to the destination.
+
+The courier runs in a thread of its own, so a destination that is slow or down never holds up
+listening. It sends the oldest pending entry first and the next only once that one was taken
+or refused, so a destination gets a room's events in order. A destination that is down
+(`DeliveryError`) is tried again after 1 s, 2 s, 4 s ... up to `Backoff.max_s`, forever: its
+events wait in the store meanwhile, across restarts. An event it refuses for good
+(`EventRejected`) is marked so in the outbox and the next one goes. New entries wake the
+courier at once (`wake`). Outages are reported to `on_event(kind, message)` once each:
+`delivery_failed` when one begins, `delivery_resumed` (with how many events went since) when the
+backlog is delivered; `delivery_rejected` once per run of refused events.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Collection, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+
+from miserymeter.delivery.destination import (
+    DeliveryError,
+    Destination,
+    EventRejected,
+    Reachable,
+)
+from miserymeter.errors import StorageError
+from miserymeter.store import Store
+from miserymeter.store.outbox import PendingEntry
+
+BATCH_SIZE = 100
+CLOSE_TIMEOUT_S = 5.0
+
+EventCallback = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Waits between tries while a destination is down: `first_s`, doubling up to `max_s`."""
+
+    first_s: float = 1.0
+    max_s: float = 300.0
+
+    def delay_s(self, n_failures: int) -> float:
+        """The wait after the `n_failures`-th failure in a row (1, 2, ...)."""
+        return float(min(self.first_s * 2 ** min(n_failures - 1, 64), self.max_s))
+
+
+class Courier:
+    """Delivers the outbox entries of `room` for `destination`; see the module docstring."""
+
+    def __init__(
+        self,
+        store: Store,
+        destination: Destination,
+        *,
+        room: str,
+        on_event: EventCallback,
+        backoff: Backoff = Backoff(),
+        close_timeout_s: float = CLOSE_TIMEOUT_S,
+    ) -> None:
+        self.store = store
+        self.destination = destination
+        self.room = room
+        self.backoff = backoff
+        self.close_timeout_s = close_timeout_s
+        self.n_delivered = 0
+        self.n_rejected = 0
+        self._on_event = on_event
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._deadline_s = float("inf")
+        self._n_failures = 0
+        self._outage_since_s: float | None = None
+        self._n_since_outage = 0
+        self._rejecting = False
+        self._thread = threading.Thread(
+            target=self._deliver_forever, name=f"courier {destination.name}", daemon=True
+        )
+
+    def start(self) -> None:
+        """Check the destination, then deliver what waits (a previous run's events first)."""
+        self._thread.start()
+
+    def wake(self) -> None:
+        """New entries were committed to the outbox."""
+        self._wake.set()
+
+    def close(self) -> None:
+        """Deliver what waits for up to `close_timeout_s` (a failure ends it at once); the rest
+        stays in the outbox for the next run."""
+        self.begin_closing()
+        self.finish_closing()
+
+    def begin_closing(self) -> None:
+        """Start `close` without waiting for it (to close several couriers at once)."""
+        self._deadline_s = time.monotonic() + self.close_timeout_s
+        self._closing.set()
+        self._wake.set()
+
+    def finish_closing(self) -> None:
+        """Wait for the courier to stop (bounded), and release the destination."""
+        if self._thread.is_alive():
+            self._thread.join(max(self._deadline_s - time.monotonic(), 0.0) + 1.0)
+        self.destination.close()
+
+    def _deliver_forever(self) -> None:
+        self._check()
+        while not (self._closing.is_set() and time.monotonic() > self._deadline_s):
+            try:
+                batch = self.store.pending(self.destination.name, room=self.room, limit=BATCH_SIZE)
+            except StorageError:  # the store sink reports the database's troubles
+                if not self._pause():
+                    return
+                continue
+            if not batch:
+                self._backlog_delivered()
+                if self._closing.is_set():
+                    return
+                self._wake.wait()
+                self._wake.clear()
+                continue
+            if not self._deliver(batch) and not self._pause():
+                return
+
+    def _check(self) -> None:
+        if not isinstance(self.destination, Reachable):
+            return
+        try:
+            self.destination.check()
+        except DeliveryError as e:
+            self._outage_began(f"{e}; its events wait in the outbox until it can be reached")
+
+    def _deliver(self, batch: list[PendingEntry]) -> bool:
+        """Send the entries in order; False at the first one that failed (to try it again)."""
+        for entry in batch:
+            if self._closing.is_set() and time.monotonic() > self._deadline_s:
+                return True
+            try:
+                self.destination.send(entry.event)
+            except EventRejected as e:
+                self._rejected(entry, str(e))
+                continue
+            except Exception as e:  # a destination's bug must not end delivery for good
+                self._failed(entry, str(e) if isinstance(e, DeliveryError) else repr(e))
+                return False
+            self._delivered(entry)
+        return True
+
+    def _delivered(self, entry: PendingEntry) -> None:
+        self._n_failures = 0
+        self._rejecting = False
+        self.n_delivered += 1
+        if self._outage_since_s is not None:
+            self._n_since_outage += 1
+        with suppress(StorageError):  # else it stays in the outbox and goes again: at least once
+            self.store.delivered(entry.seq)
+
+    def _failed(self, entry: PendingEntry, error: str) -> None:
+        self._n_failures += 1
+        if self._outage_since_s is None:
+            self._outage_began(f"{error}; keeping its events in the outbox and retrying")
+        with suppress(StorageError):  # only the count of attempts would be lost
+            self.store.failed(entry.seq, error)
+
+    def _rejected(self, entry: PendingEntry, error: str) -> None:
+        self.n_rejected += 1
+        if not self._rejecting:
+            self._rejecting = True
+            self._report(
+                "delivery_rejected",
+                f"{self.destination.name}: {error}; the event is kept in the outbox, "
+                "not sent again",
+            )
+        with suppress(StorageError):  # else it is refused again next time
+            self.store.rejected(entry.seq, error)
+
+    def _pause(self) -> bool:
+        """Wait out the backoff after a failure; False if closing and this was the last try."""
+        if self._closing.is_set():
+            return False
+        self._closing.wait(self.backoff.delay_s(max(self._n_failures, 1)))
+        return True
+
+    def _outage_began(self, message: str) -> None:
+        self._outage_since_s = time.monotonic()
+        self._n_since_outage = 0
+        self._report("delivery_failed", f"{self.destination.name}: {message}")
+
+    def _backlog_delivered(self) -> None:
+        if self._outage_since_s is None or self._n_since_outage == 0:
+            return
+        outage_s = time.monotonic() - self._outage_since_s
+        self._report(
+            "delivery_resumed",
+            f"{self.destination.name}: {self._n_since_outage} event(s) delivered "
+            f"after an outage of {outage_s:.0f} s",
+        )
+        self._outage_since_s = None
+
+    def _report(self, kind: str, message: str) -> None:
+        with suppress(Exception):  # reporting must never end delivery
+            self._on_event(kind, message)
+
+
+class Couriers:
+    """One courier per destination, for one room's events; started and closed together."""
+
+    def __init__(
+        self,
+        store: Store,
+        destinations: Sequence[Destination],
+        *,
+        room: str,
+        on_event: EventCallback,
+        backoff: Backoff = Backoff(),
+    ) -> None:
+        self.couriers = {
+            d.name: Courier(store, d, room=room, on_event=on_event, backoff=backoff)
+            for d in destinations
+        }
+
+    def start(self) -> None:
+        for courier in self.couriers.values():
+            courier.start()
+
+    def wake(self, names: Collection[str]) -> None:
+        """Entries for the destinations `names` were committed."""
+        for name in names:
+            if name in self.couriers:
+                self.couriers[name].wake()
+
+    def close(self) -> None:
+        """Close every courier at once (see `Courier.close`)."""
+        for courier in self.couriers.values():
+            courier.begin_closing()
+        for courier in self.couriers.values():
+            courier.finish_closing()

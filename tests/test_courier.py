@@ -1,0 +1,221 @@
+"""The courier and the webhook, in process: a real SQLite outbox and a real local HTTP server
+that answers 500s, refuses events, stops and starts again."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import socket
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from miserymeter.delivery.courier import Backoff, Courier
+from miserymeter.delivery.destination import DeliveryError, EventRejected
+from miserymeter.delivery.events import Event, events_from
+from miserymeter.delivery.webhook import WebhookDestination, WebhookSettings
+from miserymeter.records import MinuteSummary
+from miserymeter.store import Store, open_store
+from miserymeter.store.outbox import OutboxCounts, OutboxEntry
+from webhook_receiver import WebhookReceiver, free_port
+
+START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+ROOM = "blue"
+FAST = Backoff(first_s=0.02, max_s=0.1)
+KEEN_PATH = "/3.0/projects/P/events/crying?api_key=K"
+
+
+def minutes(first: int, n: int) -> list[MinuteSummary]:
+    return [
+        MinuteSummary(ROOM, START + timedelta(minutes=k), 60, -50.0 + k, -40.0, 0.1, "_silence_")
+        for k in range(first, first + n)
+    ]
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(tmp_path / "outbox.db") as opened:
+        yield opened
+
+
+class Reports:
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def __call__(self, kind: str, message: str) -> None:
+        self.lines.append((kind, message))
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _ in self.lines]
+
+
+def queue(store: Store, hook: WebhookDestination, first: int, n: int) -> list[Event]:
+    records = minutes(first, n)
+    events = events_from(records)
+    store.write(records, outbox=[OutboxEntry(hook.name, e) for e in events])
+    return events
+
+
+def courier_for(store: Store, hook: WebhookDestination, reports: Reports) -> Courier:
+    return Courier(store, hook, room=ROOM, on_event=reports, backoff=FAST, close_timeout_s=1.0)
+
+
+def test_events_arrive_in_order_signed_with_their_headers(
+    store: Store, receiver: WebhookReceiver
+) -> None:
+    hook = WebhookDestination(
+        WebhookSettings(
+            receiver.url(KEEN_PATH), headers={"Authorization": "Bearer T"}, secret="s3cret"
+        )
+    )
+    events = queue(store, hook, 0, 5)
+    reports = Reports()
+    courier = courier_for(store, hook, reports)
+    courier.start()
+    receiver.wait_until(lambda: len(receiver.events) == 5)
+    events += queue(store, hook, 5, 3)  # new entries wake the courier at once
+    courier.wake()
+    receiver.wait_until(lambda: len(receiver.events) == 8)
+    courier.close()
+    assert receiver.events == [e.to_json() for e in events]
+    for post, event in zip(receiver.posts, events, strict=True):
+        assert post.path == KEEN_PATH  # a Keen-style collection URL, unchanged
+        assert post.headers["Authorization"] == "Bearer T"
+        assert post.headers["X-MiseryMeter-Event"] == event.id
+        assert post.headers["Content-Type"] == "application/json"
+        expected = hmac.new(b"s3cret", post.body, hashlib.sha256).hexdigest()
+        assert post.headers["X-MiseryMeter-Signature"] == f"sha256={expected}"
+    shipped = {"timestamp", "room", "label", "probability", "loudness_dbfs"}  # the original's
+    assert shipped <= set(events[0].to_json())
+    assert store.outbox_counts(hook.name) == OutboxCounts(0, 0)
+    assert reports.lines == [] and courier.n_delivered == 8
+
+
+def test_failures_are_retried_with_backoff_until_all_arrive_in_order(
+    store: Store, receiver: WebhookReceiver
+) -> None:
+    hook = WebhookDestination(WebhookSettings(receiver.url()))
+    n_answers = 0
+    statuses = [500, 503, 429, 408, 502]
+
+    def flaky(_body: dict[str, Any]) -> int:
+        nonlocal n_answers
+        n_answers += 1
+        return statuses[n_answers - 1] if n_answers <= len(statuses) else 200
+
+    receiver.answer = flaky
+    events = queue(store, hook, 0, 6)
+    reports = Reports()
+    courier = courier_for(store, hook, reports)
+    courier.start()
+    receiver.wait_until(lambda: len(receiver.events) == 6)
+    courier.close()
+    assert receiver.events == [e.to_json() for e in events]
+    assert [p.status for p in receiver.posts[:6]] == [*statuses, 200]
+    assert {p.json["id"] for p in receiver.posts[:6]} == {events[0].id}  # the first, again
+    assert reports.kinds() == ["delivery_failed", "delivery_resumed"]
+    assert "HTTP 500" in reports.lines[0][1] and hook.name in reports.lines[0][1]
+    assert "6 event(s) delivered" in reports.lines[1][1]
+
+
+def test_a_refused_event_is_kept_and_not_sent_again(
+    store: Store, receiver: WebhookReceiver
+) -> None:
+    hook = WebhookDestination(WebhookSettings(receiver.url("/hook?api_key=SECRET")))
+    events = queue(store, hook, 0, 4)
+    refused = {events[1].id, events[2].id}
+    receiver.answer = lambda body: 422 if body["id"] in refused else 200
+    reports = Reports()
+    courier = courier_for(store, hook, reports)
+    courier.start()
+    receiver.wait_until(lambda: len(receiver.posts) == 4)
+    courier.close()
+    time.sleep(0.1)  # a courier that retried refused events would have posted again by now
+    assert [p.json["id"] for p in receiver.posts] == [e.id for e in events]
+    assert receiver.events == [events[0].to_json(), events[3].to_json()]
+    assert store.outbox_counts(hook.name) == OutboxCounts(n_pending=0, n_rejected=2)
+    assert reports.kinds() == ["delivery_rejected"]  # once per run of refusals
+    assert "HTTP 422" in reports.lines[0][1]
+    assert "SECRET" not in reports.lines[0][1] and "api_key=***" in reports.lines[0][1]
+
+
+def test_a_stopped_server_gets_everything_in_order_when_it_returns(
+    store: Store, receiver: WebhookReceiver
+) -> None:
+    hook = WebhookDestination(WebhookSettings(receiver.url()))
+    reports = Reports()
+    courier = courier_for(store, hook, reports)
+    courier.start()
+    events = queue(store, hook, 0, 3)
+    courier.wake()
+    receiver.wait_until(lambda: len(receiver.events) == 3)
+    receiver.stop()
+    events += queue(store, hook, 3, 4)
+    courier.wake()
+    deadline_s = time.monotonic() + 10
+    while "delivery_failed" not in reports.kinds() and time.monotonic() < deadline_s:
+        time.sleep(0.02)
+    assert "Connection refused" in reports.lines[0][1]
+    events += queue(store, hook, 7, 2)  # queued while it is down
+    receiver.start()
+    receiver.wait_until(lambda: len(receiver.events) == 9)
+    courier.close()
+    assert receiver.events == [e.to_json() for e in events]
+    assert reports.kinds() == ["delivery_failed", "delivery_resumed"]
+
+
+def test_closing_is_bounded_and_leaves_the_rest_for_the_next_courier(
+    store: Store, receiver: WebhookReceiver
+) -> None:
+    hook = WebhookDestination(WebhookSettings(receiver.url()))
+    receiver.stop()
+    events = queue(store, hook, 0, 5)
+    reports = Reports()
+    courier = Courier(
+        store, hook, room=ROOM, on_event=reports, backoff=Backoff(60.0, 60.0), close_timeout_s=1.0
+    )
+    courier.start()
+    started_s = time.monotonic()
+    courier.close()  # in its 60 s backoff: one last try, then it gives up
+    assert time.monotonic() - started_s < 2.0
+    assert [p.event for p in store.pending(hook.name, room=ROOM)] == events
+    assert reports.kinds() == ["delivery_failed"]  # the start-up check: the port is closed
+    receiver.start()
+    next_run = courier_for(store, hook, Reports())
+    next_run.start()
+    receiver.wait_until(lambda: len(receiver.events) == 5)
+    next_run.close()
+    assert receiver.events == [e.to_json() for e in events]
+
+
+def test_a_server_that_never_answers_times_out() -> None:
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind(("127.0.0.1", free_port()))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        hook = WebhookDestination(WebhookSettings(f"http://127.0.0.1:{port}/", timeout_s=0.2))
+        event = events_from(minutes(0, 1))[0]
+        started_s = time.monotonic()
+        with pytest.raises(DeliveryError, match=r"no answer within 0.2 s") as failed:
+            hook.send(event)
+        assert time.monotonic() - started_s < 2.0
+        assert not isinstance(failed.value, EventRejected)
+        hook.close()
+
+
+def test_backoff_doubles_up_to_its_cap() -> None:
+    assert [Backoff().delay_s(n) for n in range(1, 11)] == [
+        1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 300.0
+    ]  # fmt: skip
+    assert Backoff().delay_s(10_000) == 300.0
