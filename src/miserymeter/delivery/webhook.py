@@ -198,10 +198,12 @@ def _secret(secret: Any, *, where: str) -> str | None:
 def _kinds(kinds: Any, *, where: str) -> tuple[str, ...]:
     known = ", ".join(EVENT_KINDS)
     if not isinstance(kinds, list) or not kinds or not all(isinstance(k, str) for k in kinds):
-        raise ConfigError(f"{where}: kinds must be a list of event kinds, of {known}")
+        raise ConfigError(f"{where}: kinds must be a list of event kinds, from {known}")
     unknown = sorted(set(kinds) - set(EVENT_KINDS))
     if unknown:
-        raise ConfigError(f"{where}: unknown event kind(s) {', '.join(unknown)}; choose of {known}")
+        raise ConfigError(
+            f"{where}: kinds: unknown event kind(s) {', '.join(unknown)}; choose from {known}"
+        )
     return tuple(kinds)
 
 
