@@ -157,8 +157,8 @@ def listen(
     webhook: list[str] | None = typer.Option(
         None,
         "--webhook",
-        help="POST every event as JSON to this URL (repeatable); more settings in the "
-        "config file's [[webhook]] tables.",
+        help="POST every event as JSON to this URL (repeatable); headers, secret and more "
+        "in the config file's webhook tables.",
     ),
     dashboard_url: str | None = typer.Option(
         None,
@@ -181,7 +181,7 @@ def listen(
     config: Path | None = typer.Option(
         None,
         "--config",
-        help="A TOML file whose [listen] keys are these options' names, plus [[webhook]] tables.",
+        help="A TOML file whose \\[listen] keys are these options' names, plus webhook tables.",
     ),
 ) -> None:
     """Listen for crying: score every second, report episodes, keep their audio."""
