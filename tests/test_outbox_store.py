@@ -67,6 +67,8 @@ def test_delivered_entries_go_and_rejected_ones_stay_out_of_the_queue(store_targ
         assert (retried.attempts, retried.last_error) == (2, "HTTP 502")
         assert last == fourth
         assert store.outbox_counts(HOOK) == OutboxCounts(n_pending=3, n_rejected=1)
+        assert store.outbox_counts(HOOK, room="blue") == OutboxCounts(n_pending=2, n_rejected=1)
+        assert store.outbox_counts(HOOK, room="green") == OutboxCounts(n_pending=1, n_rejected=0)
         assert store.outbox_counts(OTHER) == OutboxCounts(0, 0)
 
 

@@ -318,7 +318,7 @@ def _report_waiting(store: Store, couriers: Couriers) -> None:
 
     for name in couriers.couriers:
         try:
-            counts = store.outbox_counts(name)
+            counts = store.outbox_counts(name, room=couriers.room)
         except StorageError:
             continue  # the store sink says why the database fails
         if counts.n_pending:

@@ -216,6 +216,7 @@ class Couriers:
         on_event: EventCallback,
         backoff: Backoff = Backoff(),
     ) -> None:
+        self.room = room
         self.couriers = {
             d.name: Courier(store, d, room=room, on_event=on_event, backoff=backoff)
             for d in destinations

@@ -166,10 +166,12 @@ class Store:
         change = {"attempts": outbox.c.attempts + 1, "last_error": error, "rejected": True}
         self._change_entry(update(outbox).where(outbox.c.seq == seq).values(change))
 
-    def outbox_counts(self, destination: str) -> OutboxCounts:
-        """How many entries wait for `destination` (every room), and how many it refused."""
+    def outbox_counts(self, destination: str, *, room: str | None = None) -> OutboxCounts:
+        """How many entries of `room` (default: every room) wait for `destination`, and how
+        many it refused."""
+        query = counts_query(destination, room=room)
         with self._faults("read"), self._engine.connect() as connection:
-            rows = connection.execute(counts_query(destination)).all()
+            rows = connection.execute(query).all()
         counts: dict[bool, int] = {bool(rejected): n for rejected, n in rows}
         return OutboxCounts(counts.get(False, 0), counts.get(True, 0))
 

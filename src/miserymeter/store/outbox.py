@@ -83,10 +83,9 @@ def pending_entry(row: Any) -> PendingEntry:
     return PendingEntry(row.seq, event, row.attempts, row.last_error)
 
 
-def counts_query(destination: str) -> Select[Any]:
-    """(rejected, count) of `destination`'s entries, over every room."""
-    return (
-        select(outbox.c.rejected, func.count())
-        .where(outbox.c.destination == destination)
-        .group_by(outbox.c.rejected)
-    )
+def counts_query(destination: str, *, room: str | None) -> Select[Any]:
+    """(rejected, count) of `destination`'s entries of `room` (None: every room)."""
+    query = select(outbox.c.rejected, func.count()).where(outbox.c.destination == destination)
+    if room is not None:
+        query = query.join_from(outbox, rooms).where(rooms.c.name == room)
+    return query.group_by(outbox.c.rejected)
