@@ -76,12 +76,14 @@ class DigestScheduler:
         on_night: Callable[[date], None],
         on_error: Callable[[MiseryMeterError], None],
         clock: Callable[[], datetime] = utc_now,
+        check_every_s: float = CHECK_EVERY_S,
     ) -> None:
         self.at = at
         self.zone = zone
         self._on_night = on_night
         self._on_error = on_error
         self._clock = clock
+        self._check_every_s = check_every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="digest", daemon=True)
 
@@ -99,7 +101,7 @@ class DigestScheduler:
             if due - now > timedelta(days=1) + LATE_LIMIT:  # the clock went back
                 due = next_digest_at(now, self.at, self.zone)
             if now < due:
-                self._stop.wait(min(CHECK_EVERY_S, (due - now).total_seconds()))
+                self._stop.wait(min(self._check_every_s, (due - now).total_seconds()))
                 continue
             if now - due <= LATE_LIMIT:
                 try:
