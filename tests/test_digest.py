@@ -60,7 +60,8 @@ def test_the_digest_sums_up_the_night_of_one_room(store: Store) -> None:
     push = push_for(event, zone=PARIS)
     assert push.title == "Last night in nursery"
     assert push.body == (
-        "3 episodes, 12 min of crying; the longest 6 min at 02:14. First at 23:40, last ended 05:52."
+        "3 episodes, 11 min 30 s of crying; the longest 6 min 30 s at 02:14. "
+        "First at 23:40, last ended 05:52."
     )
 
 

@@ -69,8 +69,9 @@ def digest_text(data: dict[str, Any], *, zone: tzinfo) -> str:
     if n == 0:
         return "No crying."
     return (
-        f"{n} episode{'s' if n != 1 else ''}, {data['crying_min']:.0f} min of crying; "
-        f"the longest {data['longest_min']:.0f} min at {_hhmm(data['longest_start'], zone)}. "
+        f"{n} episode{'s' if n != 1 else ''}, {duration_text(data['crying_min'] * 60)} of "
+        f"crying; the longest {duration_text(data['longest_min'] * 60)} "
+        f"at {_hhmm(data['longest_start'], zone)}. "
         f"First at {_hhmm(data['first_start'], zone)}, last ended {_hhmm(data['last_end'], zone)}."
     )
 
