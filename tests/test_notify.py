@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import tomllib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from miserymeter.delivery.destination import DeliveryError
 from miserymeter.delivery.events import Event, events_from
 from miserymeter.delivery.notify import NotifyDestination, from_config
 from miserymeter.delivery.notify_messages import duration_text
+from miserymeter.delivery.notify_settings import KEYS
 from miserymeter.errors import ConfigError
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
@@ -25,6 +27,7 @@ from miserymeter.records import CryingContinues, Episode, ListenerEvent, Record
 from miserymeter.sinks.store import StoreSink
 from miserymeter.store import open_store
 from push_receiver import PushReceiver, free_port
+from test_deploy import DEPLOY_DIR
 from test_listen import CRYING, RATE_HZ, START, clip, quiet
 
 DASHBOARD = "http://127.0.0.1:8080"
@@ -209,3 +212,14 @@ def test_the_store_sink_keeps_crying_continues_out_of_the_database(
         assert len(reopened.episodes(room="nursery")) == 3
         since = datetime(2000, 1, 1, tzinfo=UTC)
         assert len(reopened.seconds("nursery", since, START + timedelta(hours=1))) == 370
+
+
+def test_the_example_config_documents_the_defaults() -> None:
+    """deploy/listen.toml's commented [notify] table, uncommented, is the default settings."""
+    lines = (DEPLOY_DIR / "listen.toml").read_text().splitlines()
+    first = lines.index("# [notify]")
+    table = tomllib.loads("\n".join(line.removeprefix("# ") for line in lines[first:]))
+    documented = from_config(table["notify"], where=WHERE).settings
+    default = from_config({"urls": table["notify"]["urls"]}, where=WHERE).settings
+    assert documented == default
+    assert set(table["notify"]) == KEYS

@@ -155,7 +155,7 @@ def _clock_time(value: Any, *, key: str, where: str) -> time:
 
 
 def _zone(value: Any, *, where: str) -> tzinfo:
-    if value is None:
+    if value is None or value == "":
         return local_zone()
     try:
         return ZoneInfo(value)
