@@ -16,6 +16,7 @@ class Received:
     path: str
     title: str
     body: str
+    notify_type: str
 
 
 class PushReceiver:
@@ -33,7 +34,7 @@ class PushReceiver:
                 )
                 if receiver.status == 200:
                     receiver.pushes.append(
-                        Received(self.path, payload["title"], payload["message"])
+                        Received(self.path, payload["title"], payload["message"], payload["type"])
                     )
                 self.send_response(receiver.status)
                 self.end_headers()

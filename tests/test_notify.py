@@ -157,6 +157,7 @@ def test_alerts_on_a_microphone_lost_again_and_again(receiver: PushReceiver) -> 
         "Microphone in nursery is back"
     ]
     assert receiver.pushes[1].body == "no audio (21:50)."
+    assert [p.notify_type for p in receiver.pushes] == ["warning"] * 3 + ["success"]
 
 
 def test_a_failing_service_is_a_delivery_error_and_the_retry_pushes_once(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from miserymeter.delivery.destination import DeliveryError
 from miserymeter.delivery.events import Event
-from miserymeter.delivery.notify_messages import push_for
+from miserymeter.delivery.notify_messages import Push, push_for
 from miserymeter.delivery.notify_policy import NotifyPolicy
 from miserymeter.delivery.notify_settings import NotifySettings, notify_settings
 from miserymeter.errors import ConfigError
@@ -56,7 +56,7 @@ class NotifyDestination:
         for index, service in enumerate(self.services):
             if index in took:
                 continue
-            reason = _push(service, push.title, push.body)
+            reason = _push(service, push)
             if reason is None:
                 took.add(index)
             else:
@@ -98,10 +98,12 @@ def scheme(url: str) -> str:
     return match.group(1).lower() if match else "?"
 
 
-def _push(service: Service, title: str, body: str) -> str | None:
+def _push(service: Service, push: Push) -> str | None:
     """None when the service took the push, else why not (without the URL's secrets)."""
     try:
-        result = service.apprise.notify(body=body, title=title)
+        result = service.apprise.notify(
+            body=push.body, title=push.title, notify_type=push.notify_type
+        )
     except Exception as e:  # a plugin's bug must not stop delivery of the rest
         return f"{type(e).__name__} in apprise"
     if result:

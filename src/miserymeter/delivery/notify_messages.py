@@ -25,6 +25,8 @@ _LISTENER_TITLES = {
     "microphone_reopened": "Microphone in {room} is back",
 }
 _NOT_HEARING = "Monitor in {room} is not hearing"
+# apprise's notification types: services show them as colours, icons or priorities.
+INFO, SUCCESS, WARNING, FAILURE = "info", "success", "warning", "failure"
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,13 @@ class Push:
 
     title: str
     body: str
+    notify_type: str = INFO
 
 
 def push_for(event: Event, *, zone: tzinfo) -> Push:
     """The push that tells of `event`."""
     room, data = event.room, event.data
+    notify_type = INFO
     if event.kind == CRYING_STARTED:
         title, body = f"Crying in {room}", f"Crying since {_hhmm(data['start'], zone)}."
     elif event.kind == STILL_CRYING:
@@ -54,13 +58,16 @@ def push_for(event: Event, *, zone: tzinfo) -> Push:
         )
     elif event.kind == LISTENER:
         title = _LISTENER_TITLES.get(data["event"], _NOT_HEARING).format(room=room)
+        notify_type = {"stopped": FAILURE, "microphone_reopened": SUCCESS}.get(
+            data["event"], WARNING
+        )
         body = f"{data['message']} ({_hhmm(event.at, zone)})."
     elif event.kind == DIGEST:
         title, body = f"Last night in {room}", digest_text(data, zone=zone)
     else:
         title, body = f"{event.kind} in {room}", f"{event.kind} at {_hhmm(event.at, zone)}."
     url = data.get("url")
-    return Push(title, f"{body}\n{url}" if url else body)
+    return Push(title, f"{body}\n{url}" if url else body, notify_type)
 
 
 def digest_text(data: dict[str, Any], *, zone: tzinfo) -> str:

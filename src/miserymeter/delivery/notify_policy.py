@@ -18,6 +18,7 @@ live capture would), never the clock of the moment the decision is made.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -61,15 +62,22 @@ class _Room:
 
 
 class NotifyPolicy:
-    """The decisions of the module docstring; keeps what it needs of the past per room."""
+    """The decisions of the module docstring; keeps what it needs of the past per room.
+
+    Safe to call from two threads (the listener's, and the digest scheduler's).
+    """
 
     def __init__(self, settings: NotifySettings) -> None:
         self.settings = settings
         self._rooms: dict[str, _Room] = {}
+        self._lock = threading.Lock()
 
     def wants(self, event: Event) -> bool:
         """Whether `event` is pushed (call once per event, in their order)."""
-        room = self._rooms.setdefault(event.room, _Room())
+        with self._lock:
+            return self._decide(self._rooms.setdefault(event.room, _Room()), event)
+
+    def _decide(self, room: _Room, event: Event) -> bool:
         if event.kind == CRYING_STARTED:
             return self._started(room, event)
         if event.kind == STILL_CRYING:
