@@ -10,11 +10,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from miserymeter.delivery.digest import DigestScheduler, digest_event, next_digest_at
+from miserymeter.delivery.digest import (
+    DigestScheduler,
+    digest_event,
+    morning_digests,
+    next_digest_at,
+)
+from miserymeter.delivery.events import Event
+from miserymeter.delivery.notify import from_config
 from miserymeter.delivery.notify_messages import push_for
 from miserymeter.errors import MiseryMeterError, StorageError
 from miserymeter.records import Episode
 from miserymeter.store import Store, open_store
+from push_receiver import PushReceiver
 
 PARIS = ZoneInfo("Europe/Paris")
 NIGHT = date(2026, 11, 25)
@@ -150,3 +158,35 @@ def wait_for_calls(clock: Clock, n_calls: int) -> None:
     while clock.n_calls < n_calls:
         assert wall.monotonic() < deadline_s, "the scheduler does not look at the clock"
         wall.sleep(0.005)
+
+
+def test_each_morning_the_digest_is_pushed(store: Store) -> None:
+    """From the store, through the [notify] destination, to a real HTTP server."""
+    receiver = PushReceiver()
+    notify = from_config(
+        {"urls": [receiver.url()], "digest_at": "07:00", "time_zone": "Europe/Paris"}, where="t"
+    )
+    settings = notify.settings
+    assert settings.digest_at is not None
+    clock = Clock(paris(26, 6, 59).replace(second=59, microsecond=900_000))
+    pushed = threading.Event()
+    errors: list[MiseryMeterError] = []
+
+    def hand_over(event: Event) -> None:  # what the outbox does with it
+        if notify.wants(event):
+            notify.send(event)
+            pushed.set()
+
+    scheduler = morning_digests(
+        store, "nursery", settings.digest_at, settings.zone, hand_over=hand_over,
+        on_error=errors.append, clock=clock,
+    )
+    scheduler.start()
+    try:
+        assert pushed.wait(WAIT_S)
+        (push,) = receiver.pushes
+        assert push.title == "Last night in nursery" and push.body.startswith("3 episodes, ")
+        assert errors == []
+    finally:
+        scheduler.close()
+        receiver.close()

@@ -5,6 +5,10 @@
     scheduler.start()                       # calls on_night(night) every morning at 07:00
     scheduler.close()
 
+    # in `listen`, with the [notify] destination's settings: each morning's digest to the outbox
+    morning_digests(store, room, notify.settings.digest_at, notify.settings.zone,
+                    hand_over=outbox.put, on_error=report).start()
+
 The event's id depends on the room and the night only: a digest made twice (a restart at
 07:00) is one event to the outbox. `on_night` gets the night that has just ended: the one
 named by yesterday's date (nights run from noon to noon, see `nights.py`).
@@ -44,6 +48,26 @@ def digest_event(store: Store, room: str, night: date, zone: tzinfo) -> Event:
             "last_end": iso_utc(max(end for _, end in spans)),
         }
     return make_event(room, since, DIGEST, data, detail=night.isoformat())
+
+
+def morning_digests(
+    store: Store,
+    room: str,
+    at: time,
+    zone: tzinfo,
+    *,
+    hand_over: Callable[[Event], None],
+    on_error: Callable[[MiseryMeterError], None],
+    clock: Callable[[], datetime] = utc_now,
+) -> DigestScheduler:
+    """A scheduler (not started) that hands `room`'s digest of each night over at `at`."""
+    return DigestScheduler(
+        at,
+        zone,
+        on_night=lambda night: hand_over(digest_event(store, room, night, zone)),
+        on_error=on_error,
+        clock=clock,
+    )
 
 
 def next_digest_at(now: datetime, at: time, zone: tzinfo) -> datetime:
