@@ -14,7 +14,8 @@ import pytest
 import soundfile as sf
 
 from miserymeter.audio.sources import FileSource
-from miserymeter.delivery.destination import DeliveryError
+from miserymeter.config import read_table
+from miserymeter.delivery.destination import DeliveryError, Destination
 from miserymeter.delivery.events import Event, events_from
 from miserymeter.delivery.notify import NotifyDestination, from_config
 from miserymeter.delivery.notify_messages import duration_text
@@ -224,3 +225,18 @@ def test_the_example_config_documents_the_defaults() -> None:
     default = from_config({"urls": table["notify"]["urls"]}, where=WHERE).settings
     assert documented == default
     assert set(table["notify"]) == KEYS
+
+
+def test_a_config_file_with_a_secret_from_the_environment(
+    receiver: PushReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "listen.toml"
+    config.write_text('[notify]\nurls = ["json://127.0.0.1:${PUSH_PORT}/push"]\non_end = true\n')
+    monkeypatch.setenv("PUSH_PORT", str(receiver.port))
+    table = read_table(config, "notify")
+    assert isinstance(table, dict)
+    target: Destination = from_config(table, where=f"{config}: [notify]")  # the contract
+    (event,) = events_from([ListenerEvent("nursery", START, "microphone_lost", "gone")])
+    assert target.wants(event)
+    target.send(event)
+    assert receiver.titles() == ["Monitor in nursery is not hearing"]
