@@ -33,6 +33,7 @@ from miserymeter.frontend.loudness import rms_dbfs
 from miserymeter.frontend.noise_floor import NoiseFloor
 from miserymeter.inference.model import Classifier
 from miserymeter.records import (
+    CryingContinues,
     CryingStarted,
     Episode,
     ListenerEvent,
@@ -127,6 +128,7 @@ class Listener:
             else None
         )
         self._run: _Run | None = None
+        self._minutes_told: tuple[float, int] | None = None  # (confirmed episode's start_s, n)
         self._first_start: datetime | None = None
         self._next_offset_s = 0.0
         self._pending: list[Record] = []
@@ -244,6 +246,7 @@ class Listener:
         if self._clips is not None:
             self._clips.add(hop, start_s=start_s, open_since_s=self._detector.open_since_s)
         self._handle_detector(self._detector.feed(detector_input, end_s=start_s + settings.hop_s))
+        self._tell_if_continuing(start_s + settings.hop_s)
 
     def _score(
         self, window: SlidingWindow, level_dbfs: float
@@ -286,6 +289,7 @@ class Listener:
     def _handle_detector(self, outputs: Sequence[EpisodeConfirmed | DetectedEpisode]) -> None:
         for output in outputs:
             if isinstance(output, EpisodeConfirmed):
+                self._minutes_told = (output.start_s, 0)
                 self._pending.append(
                     CryingStarted(
                         self.settings.room,
@@ -297,8 +301,30 @@ class Listener:
                     )
                 )
             else:
+                self._minutes_told = None
                 self._pending.append(self._episode(output))
                 self._counts["episodes"] += 1
+
+    def _tell_if_continuing(self, end_s: float) -> None:
+        """Once per whole minute of the confirmed episode in progress: it goes on."""
+        if self._minutes_told is None:
+            return
+        start_s, n_told = self._minutes_told
+        n_minutes = int((end_s - start_s) // 60)
+        if n_minutes <= n_told:
+            return
+        self._minutes_told = (start_s, n_minutes)
+        self._pending.append(
+            CryingContinues(
+                self.settings.room,
+                self._at(start_s),
+                self._at(end_s),
+                round(end_s - start_s, 3),
+                round(start_s, 3),
+                round(end_s, 3),
+                self.settings.detector,
+            )
+        )
 
     def _episode(self, detected: DetectedEpisode) -> Episode:
         episode = Episode(

@@ -77,6 +77,23 @@ class CryingStarted:
 
 
 @dataclass(frozen=True)
+class CryingContinues:
+    """A confirmed episode is still open after another whole minute (not stored).
+
+    Made once per whole minute of `duration_s` (from the episode's start to `at`), while the
+    episode is open: crying, or within the merge gap. What an escalation push is made from.
+    """
+
+    room: str
+    start: datetime
+    at: datetime
+    duration_s: float
+    start_offset_s: float
+    offset_s: float
+    detector: str
+
+
+@dataclass(frozen=True)
 class ListenerEvent:
     """Something that happened to the listener itself: started, input lost, windows dropped..."""
 
@@ -86,4 +103,6 @@ class ListenerEvent:
     message: str
 
 
-Record = SecondRecord | MinuteSummary | CryingStarted | Episode | ListenerEvent
+Record = (
+    SecondRecord | MinuteSummary | CryingStarted | CryingContinues | Episode | ListenerEvent
+)

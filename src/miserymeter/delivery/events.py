@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from miserymeter.records import (
+    CryingContinues,
     CryingStarted,
     Episode,
     ListenerEvent,
@@ -28,9 +29,12 @@ EVENT_NAMESPACE = uuid.UUID("6f1f4f4e-3c59-4f0a-9a5e-0b8f4f2e7d31")
 
 CRYING_STARTED = "crying_started"
 CRYING_STOPPED = "crying_stopped"
+STILL_CRYING = "still_crying"
 MINUTE = "minute"
 LISTENER = "listener"
-EVENT_KINDS = (CRYING_STARTED, CRYING_STOPPED, MINUTE, LISTENER)
+EVENT_KINDS = (CRYING_STARTED, CRYING_STOPPED, STILL_CRYING, MINUTE, LISTENER)
+# Not made from records: the morning digest of a night (delivery/digest.py), pushed only.
+DIGEST = "digest"
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,19 @@ def _event(record: Record, *, dashboard_url: str | None) -> Event | None:
             {
                 "label": "crying",
                 "start": iso_utc(record.start),
+                "detector": record.detector,
+                "url": episode_url(dashboard_url, record.room, record.start),
+            },
+        )
+    if isinstance(record, CryingContinues):
+        return make_event(
+            record.room,
+            record.at,
+            STILL_CRYING,
+            {
+                "label": "crying",
+                "start": iso_utc(record.start),
+                "duration_s": record.duration_s,
                 "detector": record.detector,
                 "url": episode_url(dashboard_url, record.room, record.start),
             },

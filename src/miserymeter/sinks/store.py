@@ -32,7 +32,7 @@ STORED_TYPES = (SecondRecord, MinuteSummary, Episode, ListenerEvent)
 
 
 class StoreSink:
-    """Writes every record the store keeps (all but `CryingStarted`); see the module docstring."""
+    """Writes every record the store keeps (not `CryingStarted`, `CryingContinues`); see above."""
 
     def __init__(
         self,

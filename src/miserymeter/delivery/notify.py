@@ -1,0 +1,122 @@
+"""Push notifications through apprise (ntfy, Telegram, e-mail, ...): the `[notify]` destination.
+
+`wants` is the policy's (`notify_policy.py`); `send` pushes one event to every configured URL.
+A URL that failed is tried again on the next `send` of the same event, the others are not:
+a retry never pushes twice to a service that already took the event. Errors name the
+service's scheme and the URL's position in `urls`, never the URL itself (it holds tokens).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from miserymeter.delivery.destination import DeliveryError
+from miserymeter.delivery.events import Event
+from miserymeter.delivery.notify_messages import Push, push_for
+from miserymeter.delivery.notify_policy import NotifyPolicy
+from miserymeter.delivery.notify_settings import NotifySettings, notify_settings
+from miserymeter.errors import ConfigError
+
+if TYPE_CHECKING:
+    import apprise
+
+NAME = "notify"
+APPRISE_URLS_HELP = "https://github.com/caronc/apprise/wiki"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One configured URL, ready to push to."""
+
+    label: str  # "ntfy:// (URL 1 of 2)": names the URL without its secrets
+    apprise: apprise.Apprise
+
+
+class NotifyDestination:
+    """Pushes the events its policy wants to every service (see the module docstring)."""
+
+    name = NAME
+
+    def __init__(self, settings: NotifySettings, services: Sequence[Service]) -> None:
+        self.settings = settings
+        self.services = tuple(services)
+        self._policy = NotifyPolicy(settings)
+        self._took: dict[str, set[int]] = {}  # event id → services that took it already
+
+    def wants(self, event: Event) -> bool:
+        return self._policy.wants(event)
+
+    def send(self, event: Event) -> None:
+        push = push_for(event, zone=self.settings.zone)
+        took = self._took.setdefault(event.id, set())
+        failures = []
+        for index, service in enumerate(self.services):
+            if index in took:
+                continue
+            reason = _push(service, push)
+            if reason is None:
+                took.add(index)
+            else:
+                failures.append(f"{service.label}: {reason}")
+        if failures:
+            raise DeliveryError(f"push failed: {'; '.join(failures)}")
+        del self._took[event.id]
+
+    def close(self) -> None:
+        self._took.clear()
+
+
+def from_config(table: dict[str, Any], *, where: str) -> NotifyDestination:
+    """The destination a config file's `[notify]` table describes; `where` names the table."""
+    settings = notify_settings(table, where=where)
+    return NotifyDestination(settings, services(settings.urls, where=where))
+
+
+def services(urls: Sequence[str], *, where: str) -> list[Service]:
+    """One apprise object per URL; a URL apprise cannot read is a ConfigError naming its place."""
+    import apprise
+
+    found = []
+    for index, url in enumerate(urls):
+        label = f"{scheme(url)}:// (URL {index + 1} of {len(urls)} in urls)"
+        service = apprise.Apprise()
+        if not service.add(url):
+            raise ConfigError(
+                f"{where}: {label} is not a URL apprise can use; fix it after the forms at "
+                f"{APPRISE_URLS_HELP}"
+            )
+        found.append(Service(label, service))
+    return found
+
+
+def scheme(url: str) -> str:
+    """The service part of an apprise URL ("ntfy", "tgram", "mailto"), or "?" if none."""
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", url)
+    return match.group(1).lower() if match else "?"
+
+
+def _push(service: Service, push: Push) -> str | None:
+    """None when the service took the push, else why not (without the URL's secrets)."""
+    try:
+        result = service.apprise.notify(
+            body=push.body, title=push.title, notify_type=push.notify_type
+        )
+    except Exception as e:  # a plugin's bug must not stop delivery of the rest
+        return f"{type(e).__name__} in apprise"
+    if result:
+        return None
+    return _reason(" ".join(str(entry) for entry in result.logs()))
+
+
+def _reason(log: str) -> str:
+    status = re.search(r"error=(\d{3})", log)
+    if status:
+        return f"the service answered HTTP {status.group(1)}"
+    if re.search(r"connection error", log, re.IGNORECASE):
+        return "cannot connect to the service"
+    if re.search(r"timed? ?out", log, re.IGNORECASE):
+        return "the service did not answer in time"
+    return "the service refused it"

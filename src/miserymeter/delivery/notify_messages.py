@@ -1,0 +1,97 @@
+"""The words of a push: a title and a body per event, times in the family's local time.
+
+The body ends with the event's dashboard link (`url`), when there is one, on a line of its own:
+the episode's page, with its audio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from miserymeter.delivery.events import (
+    CRYING_STARTED,
+    CRYING_STOPPED,
+    DIGEST,
+    LISTENER,
+    STILL_CRYING,
+    Event,
+)
+
+_LISTENER_TITLES = {
+    "stopped": "Monitor in {room} stopped listening",
+    "falling_behind": "Monitor in {room} is falling behind",
+    "microphone_reopened": "Microphone in {room} is back",
+}
+_NOT_HEARING = "Monitor in {room} is not hearing"
+# apprise's notification types: services show them as colours, icons or priorities.
+INFO, SUCCESS, WARNING, FAILURE = "info", "success", "warning", "failure"
+
+
+@dataclass(frozen=True)
+class Push:
+    """One notification as apprise sends it."""
+
+    title: str
+    body: str
+    notify_type: str = INFO
+
+
+def push_for(event: Event, *, zone: tzinfo) -> Push:
+    """The push that tells of `event`."""
+    room, data = event.room, event.data
+    notify_type = INFO
+    if event.kind == CRYING_STARTED:
+        title, body = f"Crying in {room}", f"Crying since {_hhmm(data['start'], zone)}."
+    elif event.kind == STILL_CRYING:
+        title = f"Still crying in {room}"
+        body = (
+            f"Crying for {duration_text(data['duration_s'])} now, "
+            f"since {_hhmm(data['start'], zone)}."
+        )
+    elif event.kind == CRYING_STOPPED:
+        title = f"Crying stopped in {room}"
+        body = (
+            f"Cried {duration_text(data['duration_s'])}, "
+            f"{_hhmm(data['start'], zone)}-{_hhmm(data['end'], zone)}."
+        )
+    elif event.kind == LISTENER:
+        title = _LISTENER_TITLES.get(data["event"], _NOT_HEARING).format(room=room)
+        notify_type = {"stopped": FAILURE, "microphone_reopened": SUCCESS}.get(
+            data["event"], WARNING
+        )
+        body = f"{data['message']} ({_hhmm(event.at, zone)})."
+    elif event.kind == DIGEST:
+        title, body = f"Last night in {room}", digest_text(data, zone=zone)
+    else:
+        title, body = f"{event.kind} in {room}", f"{event.kind} at {_hhmm(event.at, zone)}."
+    url = data.get("url")
+    return Push(title, f"{body}\n{url}" if url else body, notify_type)
+
+
+def digest_text(data: dict[str, Any], *, zone: tzinfo) -> str:
+    """A night's digest in one sentence or two."""
+    n = data["n_episodes"]
+    if n == 0:
+        return "No crying."
+    return (
+        f"{n} episode{'s' if n != 1 else ''}, {duration_text(data['crying_min'] * 60)} of "
+        f"crying; the longest {duration_text(data['longest_min'] * 60)} "
+        f"at {_hhmm(data['longest_start'], zone)}. "
+        f"First at {_hhmm(data['first_start'], zone)}, last ended {_hhmm(data['last_end'], zone)}."
+    )
+
+
+def duration_text(duration_s: float) -> str:
+    """45 s, 3 min 20 s, 12 min."""
+    seconds = round(duration_s)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+
+
+def _hhmm(at: datetime | str, zone: tzinfo) -> str:
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return moment.astimezone(zone).strftime("%H:%M")

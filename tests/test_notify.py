@@ -1,0 +1,242 @@
+"""Push notifications through apprise to a real HTTP server on 127.0.0.1, from a replayed night."""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from miserymeter.audio.sources import FileSource
+from miserymeter.config import read_table
+from miserymeter.delivery.destination import DeliveryError, Destination
+from miserymeter.delivery.events import Event, events_from
+from miserymeter.delivery.notify import NotifyDestination, from_config
+from miserymeter.delivery.notify_messages import duration_text
+from miserymeter.delivery.notify_settings import KEYS
+from miserymeter.errors import ConfigError
+from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
+from miserymeter.inference.model import Classifier
+from miserymeter.pipeline import Listener, ListenSettings
+from miserymeter.records import CryingContinues, Episode, ListenerEvent, Record
+from miserymeter.sinks.store import StoreSink
+from miserymeter.store import open_store
+from push_receiver import PushReceiver, free_port
+from test_deploy import DEPLOY_DIR
+from test_listen import CRYING, RATE_HZ, START, clip, quiet
+
+DASHBOARD = "http://127.0.0.1:8080"
+WHERE = "listen.toml: [notify]"
+
+
+def three_episodes() -> np.ndarray:
+    """Crying at 20-40 s, 100-120 s (soon after) and 270-350 s (80 s): 370 s in all."""
+    crying = clip(CRYING)
+    pieces = [quiet(20), np.tile(crying, 5), quiet(60), np.tile(crying, 5), quiet(150)]
+    pieces += [np.tile(crying, 20), quiet(20)]
+    return np.concatenate(pieces).astype(np.float32)
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    def handle(self, records: Sequence[Record]) -> None:
+        self.records += records
+
+
+@pytest.fixture(scope="module")
+def night_records(tmp_path_factory: pytest.TempPathFactory) -> list[Record]:
+    """What a listener makes of the three-episode night, replayed from a file."""
+    path = tmp_path_factory.mktemp("night") / "night.flac"
+    sf.write(path, three_episodes(), RATE_HZ)
+    collect = Collect()
+    source = FileSource(path, clock=lambda: START)
+    listener = Listener(
+        source, Classifier(DEFAULT_MODEL_PATH), ListenSettings(), sinks=[collect],
+        clock=lambda: START,
+    )
+    listener.run(threading.Event())
+    return collect.records
+
+
+@pytest.fixture(scope="module")
+def night_events(night_records: list[Record]) -> list[Event]:
+    return events_from(night_records, dashboard_url=DASHBOARD)
+
+
+@pytest.fixture
+def receiver() -> Iterator[PushReceiver]:
+    server = PushReceiver()
+    yield server
+    server.close()
+
+
+def destination(*urls: str, **table: Any) -> NotifyDestination:
+    return from_config({"urls": list(urls), "time_zone": "UTC", **table}, where=WHERE)
+
+
+def deliver(events: list[Event], to: NotifyDestination) -> None:
+    """What the outbox does: ask `wants` in order, then send what it wanted."""
+    for event in [e for e in events if to.wants(e)]:
+        to.send(event)
+
+
+def test_the_night_has_three_episodes_and_minutes_of_crying(night_records: list[Record]) -> None:
+    episodes = [r for r in night_records if isinstance(r, Episode)]
+    assert [round(e.start_offset_s / 10) * 10 for e in episodes] == [20, 100, 270]
+    continues = [r for r in night_records if isinstance(r, CryingContinues)]
+    (long_one,) = continues  # 80 s of crying: one whole minute
+    assert long_one.start == episodes[2].start and long_one.duration_s == 60.0
+    assert long_one.at == long_one.start + timedelta(seconds=60)
+    assert long_one.offset_s == long_one.start_offset_s + 60
+
+
+def test_one_push_per_episode_with_its_link(
+    night_events: list[Event], receiver: PushReceiver
+) -> None:
+    deliver(night_events, destination(receiver.url(), cooldown_min=0, escalate_after_min=0))
+    starts = [p for p in receiver.pushes if p.title == "Crying in nursery"]
+    assert len(starts) == 3
+    episodes = [e for e in night_events if e.kind == "crying_stopped"]
+    for push, episode in zip(starts, episodes, strict=True):
+        start = datetime.fromisoformat(episode.data["start"])
+        assert push.body == (
+            f"Crying since {start:%H:%M}.\n"
+            f"{DASHBOARD}/rooms/nursery/episodes/{episode.data['start']}"
+        )
+        assert push.path == "/push"
+    assert receiver.titles()[-1] == "Monitor in nursery stopped listening"  # the file ended
+
+
+def test_the_cooldown_holds_back_the_episode_soon_after(
+    night_events: list[Event], receiver: PushReceiver
+) -> None:
+    # the second episode starts about 65 s after the first ended; the third 230 s after
+    deliver(night_events, destination(receiver.url(), cooldown_min=2, escalate_after_min=0))
+    starts = [p.body.split("\n")[1] for p in receiver.pushes if p.title == "Crying in nursery"]
+    episodes = [e.data["url"] for e in night_events if e.kind == "crying_stopped"]
+    assert starts == [episodes[0], episodes[2]]
+
+
+def test_a_long_episode_escalates_once(
+    night_events: list[Event], receiver: PushReceiver
+) -> None:
+    deliver(night_events, destination(receiver.url(), escalate_after_min=1, on_end=True))
+    (still,) = [p for p in receiver.pushes if p.title == "Still crying in nursery"]
+    (continues,) = [e for e in night_events if e.kind == "still_crying"]
+    start = datetime.fromisoformat(continues.data["start"])
+    assert still.body == f"Crying for 1 min now, since {start:%H:%M}.\n{continues.data['url']}"
+    ended = [p for p in receiver.pushes if p.title == "Crying stopped in nursery"]
+    assert len(ended) == 2  # the second episode was held back by the cool-down: no end either
+    last = [e for e in night_events if e.kind == "crying_stopped"][-1]
+    assert ended[-1].body.startswith(f"Cried {duration_text(last.data['duration_s'])}, ")
+    assert last.data["duration_s"] > 75
+
+
+def test_quiet_hours_silence_the_night_but_not_the_monitor_stopping(
+    night_events: list[Event], receiver: PushReceiver
+) -> None:
+    deliver(night_events, destination(receiver.url(), quiet_hours="21:00-22:00"))  # 21:30 UTC
+    assert receiver.titles() == ["Monitor in nursery stopped listening"]
+
+
+def test_alerts_on_a_microphone_lost_again_and_again(receiver: PushReceiver) -> None:
+    lost = [
+        ListenerEvent("nursery", START + timedelta(minutes=m), "microphone_lost", "no audio")
+        for m in range(0, 50, 2)
+    ]
+    back = ListenerEvent("nursery", START + timedelta(minutes=51), "microphone_reopened", "ok")
+    deliver(events_from([*lost, back]), destination(receiver.url(), alert_every_min=20))
+    assert receiver.titles() == ["Monitor in nursery is not hearing"] * 3 + [
+        "Microphone in nursery is back"
+    ]
+    assert receiver.pushes[1].body == "no audio (21:50)."
+    assert [p.notify_type for p in receiver.pushes] == ["warning"] * 3 + ["success"]
+
+
+def test_a_failing_service_is_a_delivery_error_and_the_retry_pushes_once(
+    receiver: PushReceiver,
+) -> None:
+    other = PushReceiver()
+    try:
+        target = destination(receiver.url("hook/s3cr3t-token"), other.url())
+        (event,) = events_from(
+            [ListenerEvent("nursery", START, "stopped", "stopped after 10 s")]
+        )
+        assert target.wants(event)
+        receiver.status = 500
+        with pytest.raises(DeliveryError) as raised:
+            target.send(event)
+        message = str(raised.value)
+        assert "json:// (URL 1 of 2 in urls)" in message and "HTTP 500" in message
+        assert "s3cr3t" not in message and "URL 2" not in message
+        assert len(other.pushes) == 1
+        receiver.status = 200
+        target.send(event)  # the retry: only the service that failed is pushed to again
+        assert len(receiver.pushes) == 1 and len(other.pushes) == 1
+    finally:
+        other.close()
+
+
+def test_a_service_that_is_down_is_a_delivery_error() -> None:
+    target = destination(f"json://127.0.0.1:{free_port()}/push")
+    (event,) = events_from([ListenerEvent("nursery", START, "stopped", "stopped")])
+    with pytest.raises(DeliveryError, match="cannot connect"):
+        target.send(event)
+
+
+def test_a_url_apprise_cannot_use_is_a_config_error_naming_its_place() -> None:
+    with pytest.raises(ConfigError) as raised:
+        destination("json://127.0.0.1/push", "tgram://s3cr3t/")
+    message = str(raised.value)
+    assert message.startswith(WHERE) and "tgram:// (URL 2 of 2 in urls)" in message
+    assert "s3cr3t" not in message
+    with pytest.raises(ConfigError, match="URL 1 of 1"):
+        destination("no-scheme-here")
+
+
+def test_the_store_sink_keeps_crying_continues_out_of_the_database(
+    night_records: list[Record], tmp_path: Path
+) -> None:
+    store = open_store(tmp_path / "night.db")
+    sink = StoreSink(store)
+    sink.handle(night_records)
+    sink.close()
+    assert sink.n_pending == 0 and sink.n_dropped == 0
+    with open_store(tmp_path / "night.db") as reopened:
+        assert len(reopened.episodes(room="nursery")) == 3
+        since = datetime(2000, 1, 1, tzinfo=UTC)
+        assert len(reopened.seconds("nursery", since, START + timedelta(hours=1))) == 370
+
+
+def test_the_example_config_documents_the_defaults() -> None:
+    """deploy/listen.toml's commented [notify] table, uncommented, is the default settings."""
+    lines = (DEPLOY_DIR / "listen.toml").read_text().splitlines()
+    first = lines.index("# [notify]")
+    table = tomllib.loads("\n".join(line.removeprefix("# ") for line in lines[first:]))
+    documented = from_config(table["notify"], where=WHERE).settings
+    default = from_config({"urls": table["notify"]["urls"]}, where=WHERE).settings
+    assert documented == default
+    assert set(table["notify"]) == KEYS
+
+
+def test_a_config_file_with_a_secret_from_the_environment(
+    receiver: PushReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "listen.toml"
+    config.write_text('[notify]\nurls = ["json://127.0.0.1:${PUSH_PORT}/push"]\non_end = true\n')
+    monkeypatch.setenv("PUSH_PORT", str(receiver.port))
+    table = read_table(config, "notify")
+    assert isinstance(table, dict)
+    target: Destination = from_config(table, where=f"{config}: [notify]")  # the contract
+    (event,) = events_from([ListenerEvent("nursery", START, "microphone_lost", "gone")])
+    assert target.wants(event)
+    target.send(event)
+    assert receiver.titles() == ["Monitor in nursery is not hearing"]
