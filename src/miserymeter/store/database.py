@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, Insert, Select, Table, select
+from sqlalchemy import ColumnElement, Connection, Engine, Insert, Select, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -134,6 +134,24 @@ class Store:
     ) -> list[ListenerEvent]:
         """The listener events of `room` (or of every room) from `since` to `until` (excluded)."""
         return self._read(ListenerEvent, room=room, since=since, until=until)
+
+    def latest_second(self, room: str) -> SecondRecord | None:
+        """The last second stored for `room` (None: none yet): is its listener still hearing?"""
+        table, _ = TABLES[SecondRecord]
+        query = _select(table, room=room).order_by(table.c.at.desc()).limit(1)
+        found = self._fetch(SecondRecord, query)
+        return found[0] if found else None
+
+    def n_minutes(self, room: str, since: datetime, until: datetime) -> int:
+        """How many minutes of `room` start from `since` to `until` (excluded): time listened."""
+        table, _ = TABLES[MinuteSummary]
+        query = (
+            select(func.count())
+            .select_from(table.join(rooms))
+            .where(rooms.c.name == room, table.c.start >= since, table.c.start < until)
+        )
+        with self._faults("read"), self._engine.connect() as connection:
+            return int(connection.scalar(query) or 0)
 
     def close(self) -> None:
         """Close every connection (SQLite then folds its write-ahead log into the file)."""
