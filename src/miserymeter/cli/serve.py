@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,6 +89,9 @@ def serve(
         markup=False,
     )
     server = uvicorn.Server(uvicorn.Config(web_app, log_level="warning", lifespan="on"))
+    # uvicorn stops on SIGINT/SIGTERM, then raises the signal again: let that end it with 0.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: setattr(server, "should_exit", True))
     server.run(sockets=[listening])
 
 
