@@ -96,7 +96,7 @@ def endpoints(rng: np.random.Generator) -> dict[str, Callable[[], str]]:
 
     def zoom() -> str:
         since = evening(night()) + timedelta(hours=float(rng.uniform(0, 10)))
-        until = since + timedelta(hours=2)
+        until = since + timedelta(hours=1)
         return f"/api/rooms/{room()}/timeline?since={iso_utc(since)}&until={iso_utc(until)}"
 
     month = f"since={iso_utc(evening(nights()[0]))}&until={iso_utc(evening(LAST_NIGHT))}"
@@ -106,8 +106,8 @@ def endpoints(rng: np.random.Generator) -> dict[str, Callable[[], str]]:
         "page: episode": lambda: f"/rooms/{episode_id()}",
         "api: rooms": lambda: "/api/rooms",
         "api: timeline, a night (minutes)": lambda: f"/api/rooms/{room()}/timeline?night={night()}",
-        "api: timeline, 2 h zoom (seconds)": zoom,
-        "api: timeline, 30 days (minutes)": lambda: f"/api/rooms/{room()}/timeline?{month}",
+        "api: timeline, 1 h zoom (seconds)": zoom,
+        "api: timeline, 30 days (hours)": lambda: f"/api/rooms/{room()}/timeline?{month}",
         "api: 30 nights": lambda: f"/api/rooms/{room()}/nights?last={LAST_NIGHT}&n=30",
         "api: a night's report": lambda: f"/api/rooms/{room()}/nights/{night()}",
         "api: health": lambda: f"/api/rooms/{room()}/health",

@@ -90,6 +90,18 @@ def test_a_night_is_drawn_by_the_minute_and_a_zoom_by_the_second(client: TestCli
     assert gated and len(gated) < 600  # quiet seconds the gate skipped stay gaps
 
 
+def test_a_range_of_nights_is_drawn_by_the_hour(client: TestClient) -> None:
+    nights = client.get(
+        "/api/rooms/nursery/timeline?since=2026-11-22T12:00&until=2026-11-25T12:00"
+    ).json()
+    assert nights["resolution"] == "hours"
+    assert nights["times"] == [f"2026-11-{d}T20:00:00.000" for d in (22, 23, 24)]
+    assert all(
+        m <= top for m, top in zip(nights["level_dbfs"], nights["level_max_dbfs"], strict=True)
+    )
+    assert len(nights["episodes"]) == 3
+
+
 def test_the_nightly_report_and_the_last_nights(client: TestClient) -> None:
     report = client.get("/api/rooms/nursery/nights/2026-11-24").json()
     assert {k: v for k, v in report.items() if k != "episodes"} == {

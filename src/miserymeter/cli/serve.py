@@ -79,7 +79,6 @@ def serve(
         password_hash=extra.get("password_hash"),
         detection=_detection(config) if config is not None else DetectorSettings(),
     )
-    settings.check()
     web_app = create_app(settings)
     listening = _bind(settings.host, settings.port)
     shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host

@@ -15,12 +15,24 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, Insert, Select, Table, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    Insert,
+    Select,
+    Table,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -35,6 +47,8 @@ from miserymeter.store.engines import (
 )
 from miserymeter.store.faults import storage_error
 from miserymeter.store.schema import (
+    EPOCH,
+    ONE_US,
     SCHEMA_VERSION,
     TABLES,
     StoredRecord,
@@ -44,6 +58,18 @@ from miserymeter.store.schema import (
 )
 
 R = TypeVar("R", SecondRecord, MinuteSummary, Episode, ListenerEvent)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Minutes summed up: from the first one's `start`, their seconds, their loudness (the mean
+    of the minutes' means, weighted by seconds, and the max) and the share of crying seconds."""
+
+    start: datetime
+    n_seconds: int
+    mean_level_dbfs: float
+    max_level_dbfs: float
+    crying_fraction: float
 
 
 def open_store(target: str | Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Store:
@@ -153,6 +179,41 @@ class Store:
         with self._faults("read"), self._engine.connect() as connection:
             return int(connection.scalar(query) or 0)
 
+    def summaries(
+        self, room: str, since: datetime, until: datetime, *, bucket_s: float
+    ) -> list[Summary]:
+        """The minutes of `room` from `since` to `until`, summed up per `bucket_s` from `since`
+        (in the database: a month is 43,200 minutes a room, too many to read for a chart)."""
+        table, _ = TABLES[MinuteSummary]
+        origin: float
+        width: float
+        if self._engine.dialect.name == "sqlite":  # integer microseconds: integer division
+            origin, width = (since - EPOCH) // ONE_US, round(bucket_s * 1e6)
+            start: ColumnElement[Any] = type_coerce(table.c.start, BigInteger)
+        else:
+            origin, width = since.timestamp(), bucket_s
+            start = func.extract("epoch", table.c.start)
+        n_seconds = func.sum(table.c.n_seconds)
+        query = (
+            select(
+                func.min(table.c.start).label("start"),
+                n_seconds.label("n_seconds"),
+                (func.sum(table.c.mean_level_dbfs * table.c.n_seconds) / n_seconds).label(
+                    "mean_level_dbfs"
+                ),
+                func.max(table.c.max_level_dbfs).label("max_level_dbfs"),
+                (func.sum(table.c.crying_fraction * table.c.n_seconds) / n_seconds).label(
+                    "crying_fraction"
+                ),
+            )
+            .select_from(table.join(rooms))
+            .where(rooms.c.name == room, table.c.start >= since, table.c.start < until)
+            .group_by((start - origin) // width)
+            .order_by(func.min(table.c.start))
+        )
+        with self._faults("read"), self._engine.connect() as connection:
+            return [Summary(**row) for row in connection.execute(query).mappings()]
+
     def close(self) -> None:
         """Close every connection (SQLite then folds its write-ahead log into the file)."""
         self._engine.dispose()
@@ -197,7 +258,6 @@ class Store:
             found = select(rooms.c.name, rooms.c.id).where(rooms.c.name.in_(missing))
             ids.update((name, id_) for name, id_ in connection.execute(found))
         return ids
-
 
     @contextmanager
     def _faults(self, action: str) -> Iterator[None]:

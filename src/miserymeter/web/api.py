@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from miserymeter.audio.io import read_audio
@@ -48,12 +49,12 @@ def api_router(dashboard: Dashboard) -> APIRouter:
     @router.get("/rooms/{room}/timeline")
     def room_timeline(
         room: str, since: str | None = None, until: str | None = None, night: str | None = None
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         span = time_range(since=since, until=until, night=night, zone=zone, now=utc_now())
         data = timeline(dashboard.store, dashboard.check_room(room), span, zone=zone)
         detection = dashboard.settings.detection
         thresholds = {"on": detection.on_probability, "off": detection.off_probability}
-        return {**data, "thresholds": thresholds, "now": local_iso(utc_now(), zone)}
+        return JSONResponse({**data, "thresholds": thresholds, "now": local_iso(utc_now(), zone)})
 
     @router.get("/rooms/{room}/episodes")
     def episodes(
@@ -104,16 +105,18 @@ def api_router(dashboard: Dashboard) -> APIRouter:
         return FileResponse(_clip(dashboard, room, start), media_type="audio/flac")
 
     @router.get("/rooms/{room}/episodes/{start}/spectrogram")
-    def episode_spectrogram(room: str, start: str) -> dict[str, Any]:
+    def episode_spectrogram(room: str, start: str) -> JSONResponse:
         audio = read_audio(
             _clip(dashboard, room, start), sample_rate_hz=dashboard.model.sample_rate_hz
         )
         found = spectrogram(audio.samples, sample_rate_hz=audio.sample_rate_hz)
-        return {
-            "times_s": [round(float(t), 3) for t in found.times_s],
-            "freqs_hz": [round(float(f), 1) for f in found.freqs_hz],
-            "power_db": [[round(float(v)) for v in row] for row in found.power_db],
-        }
+        return JSONResponse(
+            {
+                "times_s": np.round(found.times_s, 3).tolist(),
+                "freqs_hz": np.round(found.freqs_hz, 1).tolist(),
+                "power_db": np.round(found.power_db).astype(int).tolist(),
+            }
+        )
 
     @router.post("/rooms/{room}/episodes/{start}/review", status_code=201)
     async def review(room: str, start: str, request: Request) -> dict[str, Any]:

@@ -36,7 +36,9 @@ class ServeSettings:
     def check(self) -> None:
         """Refuse to serve other machines without a password, or on an impossible port."""
         if not 0 <= self.port <= 65_535:
-            raise ConfigError(f"--port {self.port}: choose a port from 1 to 65535")
+            raise ConfigError(
+                f"--port {self.port}: choose a port from 1 to 65535 (0: any free one)"
+            )
         if self.password_hash is None and not is_loopback(self.host):
             raise ConfigError(
                 f"--host {self.host}: serving other machines needs a password; run "

@@ -1,21 +1,25 @@
 """The timeline's data: loudness and crying probability over a range, with its episodes.
 
-Long ranges come as minutes (720 points a night); a range of up to `SECONDS_UP_TO_S` (the
-page zoomed in) comes second by second. Times are local wall-clock times without an offset,
+A range of up to `SECONDS_UP_TO_S` (the page zoomed in) comes second by second, one of up to
+`MINUTES_UP_TO_S` (a night or two) by the minute (720 points a night), a longer one by the
+hour, summed up in the database. Times are local wall-clock times without an offset,
 as plotly draws them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from miserymeter.delivery.events import episode_url, iso_utc
-from miserymeter.records import Episode
-from miserymeter.store import Store
+from miserymeter.records import Episode, MinuteSummary
+from miserymeter.store import Store, Summary
 from miserymeter.web.params import TimeRange
 
-SECONDS_UP_TO_S = 2 * 3600.0
+SECONDS_UP_TO_S = 3600.0
+MINUTES_UP_TO_S = 2 * 86_400.0
+HOUR_S = 3600.0
 
 
 def local_iso(at: datetime, zone: tzinfo) -> str:
@@ -34,15 +38,13 @@ def timeline(store: Store, room: str, span: TimeRange, *, zone: tzinfo) -> dict[
             "level_dbfs": [s.level_dbfs for s in seconds],
             "crying_probability": [s.crying_probability for s in seconds],
         }
-    else:
+    elif span.duration_s <= MINUTES_UP_TO_S:
         minutes = store.minutes(room, span.since, span.until)
-        data = {
-            "resolution": "minutes",
-            "times": [local_iso(m.start, zone) for m in minutes],
-            "level_dbfs": [round(m.mean_level_dbfs, 2) for m in minutes],
-            "level_max_dbfs": [round(m.max_level_dbfs, 2) for m in minutes],
-            "crying_probability": [round(m.crying_fraction, 4) for m in minutes],
-        }
+        data = _summed("minutes", minutes, zone=zone)
+    else:
+        data = _summed(
+            "hours", store.summaries(room, span.since, span.until, bucket_s=HOUR_S), zone=zone
+        )
     episodes = store.episodes(room, span.since, span.until)
     return {
         "room": room,
@@ -50,6 +52,18 @@ def timeline(store: Store, room: str, span: TimeRange, *, zone: tzinfo) -> dict[
         "until": local_iso(span.until, zone),
         **data,
         "episodes": [episode_json(e, zone=zone) for e in episodes],
+    }
+
+
+def _summed(
+    resolution: str, summaries: Sequence[MinuteSummary | Summary], *, zone: tzinfo
+) -> dict[str, Any]:
+    return {
+        "resolution": resolution,
+        "times": [local_iso(m.start, zone) for m in summaries],
+        "level_dbfs": [round(m.mean_level_dbfs, 2) for m in summaries],
+        "level_max_dbfs": [round(m.max_level_dbfs, 2) for m in summaries],
+        "crying_probability": [round(m.crying_fraction, 4) for m in summaries],
     }
 
 

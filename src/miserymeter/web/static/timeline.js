@@ -1,7 +1,7 @@
 // The timeline: loudness above, crying probability and episodes below, on one zoomable axis.
 "use strict";
 
-const SECONDS_UP_TO_MS = 2 * 3600 * 1000;
+const SECONDS_UP_TO_MS = 3600 * 1000;
 const LIVE_EVERY_MS = 10000;
 const chart = document.getElementById("timeline");
 let base = {};        // the query of the range picked (night=... or since=...&until=...)
@@ -48,21 +48,22 @@ async function load() {
 }
 
 function draw(data) {
-  const minutes = data.resolution === "minutes";
+  const minutes = data.resolution !== "seconds";
+  const per = data.resolution === "hours" ? "hour" : "minute";
   const traces = [
     {
-      x: data.times, y: data.level_dbfs, name: minutes ? "loudness (minute mean, dBFS)" : "loudness (dBFS)",
+      x: data.times, y: data.level_dbfs, name: minutes ? `loudness (${per} mean, dBFS)` : "loudness (dBFS)",
       type: "scattergl", mode: "lines", line: { color: "#4a6fa5", width: 1 }, yaxis: "y",
     },
     {
       x: data.times, y: data.crying_probability,
-      name: minutes ? "crying (share of the minute)" : "crying probability",
+      name: minutes ? `crying (share of the ${per})` : "crying probability",
       type: "scattergl", mode: "lines", line: { color: "#c0392b", width: 1 }, yaxis: "y2",
     },
   ];
   if (minutes) {
     traces.splice(1, 0, {
-      x: data.times, y: data.level_max_dbfs, name: "loudness (minute max)", type: "scattergl",
+      x: data.times, y: data.level_max_dbfs, name: `loudness (${per} max)`, type: "scattergl",
       mode: "lines", line: { color: "#9db4d6", width: 1 }, yaxis: "y",
     });
   }
