@@ -10,7 +10,7 @@ CORPUS ?= ../shared/data/cry-corpus
 DEMO_DIR := build/demo
 HAS_MICROPHONE := from miserymeter.capture.microphone import input_devices as d; raise SystemExit(not d())
 
-.PHONY: run demo test lint bench bench-record bench-store bench-listen default-model clean
+.PHONY: run demo test lint bench bench-record bench-store bench-listen bench-serve serve-demo default-model clean
 
 run: $(RUNTIME_STAMP)  ## set up the runtime and listen on the default microphone (no mic: the demo)
 	@if $(BIN)/python -c "$(HAS_MICROPHONE)" 2>/dev/null; then \
@@ -47,6 +47,13 @@ bench-record: $(DEV_STAMP) $(SYSTEM_STAMP)  ## CPU and memory of `record` on rea
 
 bench-store: $(DEV_STAMP)  ## size and speed of the store for one night; POSTGRES=URL adds a server
 	$(BIN)/python bench/store.py $(if $(POSTGRES),--postgres $(POSTGRES))
+
+bench-serve: $(DEV_STAMP)  ## p50/p95 of every dashboard page and API call, 30 nights x 10 rooms
+	$(BIN)/python bench/serve.py
+
+serve-demo: demo  ## the dashboard on the example night, at http://127.0.0.1:8000/
+	$(BIN)/miserymeter serve --db $(DEMO_DIR)/demo.db --clips $(DEMO_DIR)/clips \
+		--data_dir $(DEMO_DIR)/dataset
 
 default-model: $(DEV_STAMP)  ## re-train the bundled default model from the cry corpus
 	$(BIN)/python scripts/train_default_model.py --corpus $(CORPUS)

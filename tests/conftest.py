@@ -380,3 +380,54 @@ def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "store" / "miserymeter.db")
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.new_database()
+
+
+@dataclass(frozen=True)
+class DemoNight:
+    """A store and clip folder the real listener filled from the 3-minute example night."""
+
+    db: Path
+    clips_dir: Path
+
+
+@pytest.fixture(scope="session")
+def demo_night(tmp_path_factory: pytest.TempPathFactory) -> DemoNight:
+    """`make demo`'s night: make_night.py --examples, then `listen` into SQLite with clips."""
+    folder = tmp_path_factory.mktemp("demo")
+    script = Path(__file__).resolve().parent.parent / "scripts" / "make_night.py"
+    made = subprocess.run(
+        [sys.executable, script, "--examples", "--seed", "1", "--out", folder / "night.flac"],
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    night = DemoNight(folder / "demo.db", folder / "clips")
+    listened = run_miserymeter(
+        "listen", "--input", folder / "night.flac", "--room", "demo",
+        "--db", night.db, "--clips", night.clips_dir,
+    )  # fmt: skip
+    assert listened.returncode == 0, listened.stderr
+    return night
+
+
+def chromium_available() -> str | None:
+    """None when headless Chromium can be driven (Debian's chromium and playwright)."""
+    if not Path(CHROMIUM).is_file():
+        return f"chromium ({CHROMIUM})"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package (pip install -e '.[dev]')"
+    return None
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium, for playwright (never a downloaded browser); see `require_system`."""
+    require_system(chromium_available())
+    return CHROMIUM

@@ -6,6 +6,7 @@ an episode may be starting or is open; an episode's audio is written as FLAC whe
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,11 @@ import soundfile as sf
 from miserymeter.errors import StorageError
 
 CLIP_SUFFIX = ".flac"
+DEFAULT_PRE_ROLL_S = 5.0
+DEFAULT_POST_ROLL_S = 5.0
+# The home's audio is its owner's only.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
 
 
 @dataclass(frozen=True)
@@ -24,8 +30,8 @@ class ClipSettings:
     """Where clips go, and how much audio surrounds each episode."""
 
     clips_dir: Path
-    pre_roll_s: float = 5.0
-    post_roll_s: float = 5.0
+    pre_roll_s: float = DEFAULT_PRE_ROLL_S
+    post_roll_s: float = DEFAULT_POST_ROLL_S
 
 
 class EpisodeClipKeeper:
@@ -71,8 +77,11 @@ class EpisodeClipKeeper:
         relative = Path(start.astimezone(UTC).strftime("%Y-%m-%d")) / f"{room}_{stamp}{CLIP_SUFFIX}"
         path = self.settings.clips_dir / relative
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(str(path), audio, self.sample_rate_hz, format="FLAC", subtype="PCM_16")
+            self.settings.clips_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+            path.parent.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+            with os.fdopen(fd, "wb") as f:
+                sf.write(f, audio, self.sample_rate_hz, format="FLAC", subtype="PCM_16")
         except (OSError, sf.LibsndfileError) as e:
             path.unlink(missing_ok=True)
             raise StorageError(

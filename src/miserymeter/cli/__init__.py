@@ -4,7 +4,7 @@ This is the only place that prints results and turns errors into exit codes. Eac
 registers its commands on the one app when imported.
 """
 
-from miserymeter.cli import capture, classify, dataset, evaluate, listen, train
+from miserymeter.cli import capture, classify, dataset, evaluate, listen, serve, train
 from miserymeter.cli._app import app
 
-__all__ = ["app", "capture", "classify", "dataset", "evaluate", "listen", "train"]
+__all__ = ["app", "capture", "classify", "dataset", "evaluate", "listen", "serve", "train"]

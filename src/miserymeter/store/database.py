@@ -18,12 +18,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Engine,
@@ -33,6 +35,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -58,6 +61,8 @@ from miserymeter.store.outbox import (
     pending_query,
 )
 from miserymeter.store.schema import (
+    EPOCH,
+    ONE_US,
     SCHEMA_VERSION,
     TABLES,
     UPGRADABLE_FROM,
@@ -72,6 +77,18 @@ from miserymeter.store.schema import (
 SCHEMA_LOCK_KEY = 0x6D6D_0001
 
 R = TypeVar("R", SecondRecord, MinuteSummary, Episode, ListenerEvent)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Minutes summed up: from the first one's `start`, their seconds, their loudness (the mean
+    of the minutes' means, weighted by seconds, and the max) and the share of crying seconds."""
+
+    start: datetime
+    n_seconds: int
+    mean_level_dbfs: float
+    max_level_dbfs: float
+    crying_fraction: float
 
 
 def open_store(target: str | Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Store:
@@ -205,6 +222,59 @@ class Store:
     ) -> list[ListenerEvent]:
         """The listener events of `room` (or of every room) from `since` to `until` (excluded)."""
         return self._read(ListenerEvent, room=room, since=since, until=until)
+
+    def latest_second(self, room: str) -> SecondRecord | None:
+        """The last second stored for `room` (None: none yet): is its listener still hearing?"""
+        table, _ = TABLES[SecondRecord]
+        query = _select(table, room=room).order_by(table.c.at.desc()).limit(1)
+        found = self._fetch(SecondRecord, query)
+        return found[0] if found else None
+
+    def n_minutes(self, room: str, since: datetime, until: datetime) -> int:
+        """How many minutes of `room` start from `since` to `until` (excluded): time listened."""
+        table, _ = TABLES[MinuteSummary]
+        query = (
+            select(func.count())
+            .select_from(table.join(rooms))
+            .where(rooms.c.name == room, table.c.start >= since, table.c.start < until)
+        )
+        with self._faults("read"), self._engine.connect() as connection:
+            return int(connection.scalar(query) or 0)
+
+    def summaries(
+        self, room: str, since: datetime, until: datetime, *, bucket_s: float
+    ) -> list[Summary]:
+        """The minutes of `room` from `since` to `until`, summed up per `bucket_s` from `since`
+        (in the database: a month is 43,200 minutes a room, too many to read for a chart)."""
+        table, _ = TABLES[MinuteSummary]
+        origin: float
+        width: float
+        if self._engine.dialect.name == "sqlite":  # integer microseconds: integer division
+            origin, width = (since - EPOCH) // ONE_US, round(bucket_s * 1e6)
+            start: ColumnElement[Any] = type_coerce(table.c.start, BigInteger)
+        else:
+            origin, width = since.timestamp(), bucket_s
+            start = func.extract("epoch", table.c.start)
+        n_seconds = func.sum(table.c.n_seconds)
+        query = (
+            select(
+                func.min(table.c.start).label("start"),
+                n_seconds.label("n_seconds"),
+                (func.sum(table.c.mean_level_dbfs * table.c.n_seconds) / n_seconds).label(
+                    "mean_level_dbfs"
+                ),
+                func.max(table.c.max_level_dbfs).label("max_level_dbfs"),
+                (func.sum(table.c.crying_fraction * table.c.n_seconds) / n_seconds).label(
+                    "crying_fraction"
+                ),
+            )
+            .select_from(table.join(rooms))
+            .where(rooms.c.name == room, table.c.start >= since, table.c.start < until)
+            .group_by((start - origin) // width)
+            .order_by(func.min(table.c.start))
+        )
+        with self._faults("read"), self._engine.connect() as connection:
+            return [Summary(**row) for row in connection.execute(query).mappings()]
 
     def close(self) -> None:
         """Close every connection (SQLite then folds its write-ahead log into the file)."""

@@ -8,6 +8,8 @@ IMMEDIATE: it takes the write lock at once, waiting up to the busy timeout for i
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,9 @@ CONNECT_TIMEOUT_S = 10
 # The execution option that makes a SQLite transaction take the write lock when it begins.
 WRITE_OPTION = "miserymeter_write"
 POSTGRESQL_DRIVERS = ("postgresql", "postgresql+psycopg")
+# A new database (and its write-ahead log, which SQLite gives the same mode) is the owner's only.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
 
 
 def database_url(target: str | Path) -> URL:
@@ -63,15 +68,25 @@ def create_store_engine(url: URL, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> 
 def _sqlite_engine(url: URL, *, busy_timeout_s: float) -> Engine:
     path = Path(str(url.database))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     except OSError as e:
         raise StorageError(
             f"cannot create the folder of database {path}: {e.strerror}; give a writable path"
         ) from e
+    _create_private(path)
     engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
     event.listen(engine, "connect", _set_up_sqlite)
     event.listen(engine, "begin", _begin_sqlite)
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create a new database file readable by its owner only (SQLite reports what fails)."""
+    if path.name == ":memory:":
+        return
+    # It exists already, or SQLite says why it cannot be created when it opens it.
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
 
 
 def _set_up_sqlite(dbapi_connection: Any, _record: Any) -> None:

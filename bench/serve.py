@@ -1,0 +1,160 @@
+"""How fast the dashboard answers with a month of a daycare in the store: `make bench-serve`.
+
+Builds (once, kept in build/bench-serve/) a SQLite store of 30 nights x 10 rooms as the
+listener writes them (12 h a night: 43,200 seconds, 720 minutes and 10 episodes per room and
+night, 13 million rows), then serves it with uvicorn on loopback and asks every page and API
+call `--n_requests` times, for random rooms and nights, one request at a time over HTTP.
+Prints p50 and p95 per endpoint (ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+import soundfile as sf
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from miserymeter.delivery.events import iso_utc
+from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
+from miserymeter.nights import night_bounds
+from miserymeter.store import StoredRecord, open_store
+from miserymeter.web import ServeSettings, create_app
+from store_records import episode, minute_of_records
+from web_helpers import ZONE, running_server
+
+N_ROOMS = 10
+N_NIGHTS = 30
+N_MINUTES = 12 * 60
+N_EPISODES = 10
+LAST_NIGHT = date(2026, 11, 24)
+CLIP = "bench/episode.flac"
+CLIP_S = 40.0
+RATE_HZ = 16_000
+
+
+def nights() -> list[date]:
+    return [LAST_NIGHT - timedelta(days=k) for k in range(N_NIGHTS - 1, -1, -1)]
+
+
+def evening(night: date) -> datetime:
+    """19:00 local, the start of a night's 12 h of records."""
+    return night_bounds(night, zone=ZONE)[0] + timedelta(hours=7)
+
+
+def room_night(room: str, night: date, rng: np.random.Generator) -> list[StoredRecord]:
+    start = evening(night)
+    records: list[StoredRecord] = []
+    for minute in range(N_MINUTES):
+        records += minute_of_records(room, minute, rng=rng, start=start)
+    spacing_s = 60.0 * N_MINUTES / (N_EPISODES + 1)
+    for k in range(1, N_EPISODES + 1):
+        found = episode(room, 0.0, 90.0)
+        at = start + timedelta(seconds=k * spacing_s)
+        records.append(replace(found, start=at, end=at + timedelta(seconds=90), clip_path=CLIP))
+    return records
+
+
+def build(db: Path, clips_dir: Path) -> None:
+    """The store and the one clip every episode points to."""
+    rng = np.random.default_rng(0)
+    (clips_dir / CLIP).parent.mkdir(parents=True, exist_ok=True)
+    noise = (0.05 * rng.standard_normal(round(CLIP_S * RATE_HZ))).astype(np.float32)
+    sf.write(clips_dir / CLIP, noise, RATE_HZ)
+    partial = db.with_suffix(".partial")
+    with open_store(partial) as store:
+        for n, night in enumerate(nights()):
+            for k in range(N_ROOMS):
+                store.write(room_night(f"room-{k:02d}", night, rng))
+            print(f"built night {n + 1}/{N_NIGHTS}", file=sys.stderr, flush=True)
+    partial.rename(db)
+
+
+def endpoints(rng: np.random.Generator) -> dict[str, Callable[[], str]]:
+    """Each endpoint's name and a maker of its next URL (random room and night)."""
+
+    def room() -> str:
+        return f"room-{int(rng.integers(N_ROOMS)):02d}"
+
+    def night() -> date:
+        return nights()[int(rng.integers(N_NIGHTS))]
+
+    def episode_id() -> str:
+        k = int(rng.integers(1, N_EPISODES + 1))
+        at = evening(night()) + timedelta(seconds=k * 60.0 * N_MINUTES / (N_EPISODES + 1))
+        return f"{room()}/episodes/{iso_utc(at.astimezone(UTC))}"
+
+    def zoom() -> str:
+        since = evening(night()) + timedelta(hours=float(rng.uniform(0, 10)))
+        until = since + timedelta(hours=1)
+        return f"/api/rooms/{room()}/timeline?since={iso_utc(since)}&until={iso_utc(until)}"
+
+    month = f"since={iso_utc(evening(nights()[0]))}&until={iso_utc(evening(LAST_NIGHT))}"
+    return {
+        "page: timeline": lambda: f"/rooms/{room()}",
+        "page: nights": lambda: f"/rooms/{room()}/nights",
+        "page: episode": lambda: f"/rooms/{episode_id()}",
+        "api: rooms": lambda: "/api/rooms",
+        "api: timeline, a night (minutes)": lambda: f"/api/rooms/{room()}/timeline?night={night()}",
+        "api: timeline, 1 h zoom (seconds)": zoom,
+        "api: timeline, 30 days (hours)": lambda: f"/api/rooms/{room()}/timeline?{month}",
+        "api: 30 nights": lambda: f"/api/rooms/{room()}/nights?last={LAST_NIGHT}&n=30",
+        "api: a night's report": lambda: f"/api/rooms/{room()}/nights/{night()}",
+        "api: health": lambda: f"/api/rooms/{room()}/health",
+        "api: episode": lambda: f"/api/rooms/{episode_id()}",
+        "api: episode audio (40 s FLAC)": lambda: f"/api/rooms/{episode_id()}/audio",
+        "api: spectrogram": lambda: f"/api/rooms/{episode_id()}/spectrogram",
+        "api: reviews waiting": lambda: "/api/reviews",
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dir", type=Path, default=Path("build/bench-serve"))
+    parser.add_argument("--n_requests", type=int, default=100)
+    args = parser.parse_args()
+    db, clips_dir = args.dir / "store.db", args.dir / "clips"
+    if not db.exists():
+        args.dir.mkdir(parents=True, exist_ok=True)
+        build(db, clips_dir)
+    settings = ServeSettings(
+        db=str(db), clips_dir=clips_dir, data_dir=args.dir / "dataset",
+        model_path=DEFAULT_MODEL_PATH, zone=ZONE,
+    )  # fmt: skip
+    rng = np.random.default_rng(1)
+    table = Table("endpoint", "p50 (ms)", "p95 (ms)", "max (ms)", "KB", title=(
+        f"miserymeter serve: {N_NIGHTS} nights x {N_ROOMS} rooms in SQLite, "
+        f"{args.n_requests} requests each"
+    ))  # fmt: skip
+    with running_server(create_app(settings)) as base, httpx.Client(base_url=base) as client:
+        for name, next_url in endpoints(rng).items():
+            times_ms, size = [], 0
+            for _ in range(args.n_requests):
+                url = next_url()
+                started_s = time.perf_counter()
+                answer = client.get(url)
+                times_ms.append(1e3 * (time.perf_counter() - started_s))
+                if answer.status_code != 200:
+                    raise SystemExit(f"{url}: {answer.status_code} {answer.text[:200]}")
+                size = len(answer.content)
+            p95_ms = statistics.quantiles(times_ms, n=20)[-1]
+            table.add_row(
+                name, f"{statistics.median(times_ms):.1f}", f"{p95_ms:.1f}",
+                f"{max(times_ms):.1f}", f"{size / 1e3:.0f}",
+            )  # fmt: skip
+    Console(width=120).print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""`create_app(settings)`: the dashboard's FastAPI app, its guard, and its error answers."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from miserymeter.errors import AudioError, MiseryMeterError
+from miserymeter.inference.model import Classifier
+from miserymeter.pipeline import crying_label
+from miserymeter.store import open_store
+from miserymeter.web.api import api_router
+from miserymeter.web.context import Dashboard
+from miserymeter.web.pages import pages_router
+from miserymeter.web.params import RequestError
+from miserymeter.web.passwords import check_hash
+from miserymeter.web.sessions import (
+    COOKIE_NAME,
+    CSRF_HEADER,
+    SESSION_MAX_AGE_S,
+    Session,
+    SessionSigner,
+    csrf_matches,
+)
+from miserymeter.web.settings import ServeSettings, is_loopback
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+PUBLIC_PATHS = ("/login", "/static/")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: ServeSettings) -> FastAPI:
+    """The dashboard over `settings`' store, clips and dataset; opens the store now."""
+    settings.check()
+    if settings.password_hash is not None:
+        check_hash(settings.password_hash)
+    classifier = Classifier(settings.model_path)
+    store = open_store(settings.db)
+    dashboard = Dashboard(
+        settings=settings,
+        store=store,
+        model=classifier.info,
+        crying_label=crying_label(classifier.info.labels, None),
+        signer=SessionSigner(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(
+        title="Misery Meter", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.include_router(api_router(dashboard))
+    app.include_router(pages_router(dashboard))
+    app.add_api_route("/static/plotly.min.js", _plotly_js, methods=["GET"], include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _add_error_answers(app)
+    app.middleware("http")(_guard(dashboard))
+    return app
+
+
+def _plotly_js() -> FileResponse:
+    """plotly.js from the installed plotly package: the page works offline."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or spec.origin is None:
+        raise RequestError(404, "the plotly package is not installed: pip install plotly")
+    path = Path(spec.origin).parent / "package_data" / "plotly.min.js"
+    return FileResponse(
+        path, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"}
+    )
+
+
+def _guard(
+    dashboard: Dashboard,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    """Every request: a session cookie, the password when one is set, CSRF on every change."""
+    settings = dashboard.settings
+    needs_login = settings.password_hash is not None
+
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        session = dashboard.signer.load(request.cookies.get(COOKIE_NAME))
+        issued = None
+        if session is None:
+            session = issued = dashboard.signer.new(authenticated=not needs_login)
+        request.state.session = session
+        request.state.needs_login = needs_login
+        path = request.url.path
+        response: Response
+        if not needs_login and not _host_is_local(request):
+            response = _error(400, "this dashboard answers to localhost only (DNS rebinding?)")
+        elif needs_login and not session.authenticated and not path.startswith(PUBLIC_PATHS):
+            if path.startswith("/api/"):
+                response = _error(401, "log in first: open /login")
+            else:
+                response = RedirectResponse(f"/login?next={quote(path)}", status_code=303)
+        elif (
+            request.method not in SAFE_METHODS
+            and path != "/login"
+            and not csrf_matches(session, request.headers.get(CSRF_HEADER))
+        ):
+            response = _error(403, "missing or wrong CSRF token: reload the page and try again")
+        else:
+            response = await call_next(request)
+        new_session: Session | None = getattr(request.state, "new_session", None) or issued
+        if new_session is not None:
+            response.set_cookie(
+                COOKIE_NAME,
+                dashboard.signer.dump(new_session),
+                max_age=SESSION_MAX_AGE_S,
+                httponly=True,
+                samesite="strict",
+            )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    return guard
+
+
+def _host_is_local(request: Request) -> bool:
+    """Whether the Host header names this machine (a page of another site cannot rebind to us)."""
+    host = request.headers.get("host", "")
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return is_loopback(name)
+
+
+def _error(status_code: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status_code)
+
+
+def _add_error_answers(app: FastAPI) -> None:
+    """Known failures as a status and one line: never a 500 with a traceback."""
+
+    @app.exception_handler(RequestError)
+    async def request_error(_request: Request, e: RequestError) -> JSONResponse:
+        return _error(e.status_code, e.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, e: RequestValidationError) -> JSONResponse:
+        first = e.errors()[0] if e.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(400, f"{where}: {first.get('msg', 'invalid request')}")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, e: HTTPException) -> JSONResponse:
+        return _error(e.status_code, str(e.detail))
+
+    @app.exception_handler(MiseryMeterError)
+    async def unavailable(_request: Request, e: MiseryMeterError) -> JSONResponse:
+        return _error(503, str(e))  # the database is down, locked, full...
+
+    @app.exception_handler(AudioError)
+    async def audio(_request: Request, e: AudioError) -> JSONResponse:
+        return _error(422, str(e))

@@ -1,0 +1,58 @@
+"""What every request handler shares: the settings, the open store, the model's facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from miserymeter.delivery.events import iso_utc
+from miserymeter.inference.model import ModelInfo
+from miserymeter.records import Episode
+from miserymeter.store import Store
+from miserymeter.web.params import RequestError, parse_time
+from miserymeter.web.review import ReviewTarget
+from miserymeter.web.sessions import SessionSigner
+from miserymeter.web.settings import ServeSettings
+
+PREFERRED_DETECTOR = "model"
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The app's state, made once by `create_app`."""
+
+    settings: ServeSettings
+    store: Store
+    model: ModelInfo
+    crying_label: str
+    signer: SessionSigner
+
+    @property
+    def review_target(self) -> ReviewTarget:
+        return ReviewTarget(
+            self.settings.data_dir, self.model.sample_rate_hz, self.model.clip_duration_ms
+        )
+
+    def check_room(self, room: str) -> str:
+        """`room` if the store has it; else a 404 that lists the rooms."""
+        rooms = self.store.rooms()
+        if room not in rooms:
+            known = ", ".join(rooms) if rooms else "none yet: start `miserymeter listen`"
+            raise RequestError(404, f"no room {room[:40]!r}; the rooms are: {known}")
+        return room
+
+    def find_episode(self, room: str, start: str) -> Episode:
+        """The episode of `room` that started at `start` (to the millisecond, as its URL has it)."""
+        at = parse_time(start, name="episode start", zone=self.settings.zone)
+        self.check_room(room)
+        wanted = iso_utc(at)
+        found = [
+            e for e in self.store.episodes(room, at, _just_after(at)) if iso_utc(e.start) == wanted
+        ]
+        if not found:
+            raise RequestError(404, f"no episode of {room!r} starts at {wanted}")
+        return next((e for e in found if e.detector == PREFERRED_DETECTOR), found[0])
+
+
+def _just_after(at: datetime) -> datetime:
+    return at + timedelta(milliseconds=1)

@@ -1,0 +1,131 @@
+"""The HTML pages: plain templates with `{{name}}` holes, filled with escaped values."""
+
+from __future__ import annotations
+
+import html
+from functools import cache
+from importlib import resources
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from miserymeter.web.context import Dashboard
+from miserymeter.web.passwords import verify_password
+from miserymeter.web.sessions import Session, csrf_matches
+
+TEMPLATES = "templates"
+
+
+@cache
+def template(name: str) -> str:
+    """A template of the package's `templates/` folder."""
+    return resources.files("miserymeter.web").joinpath(TEMPLATES, name).read_text("utf-8")
+
+
+def render(
+    name: str,
+    request: Request,
+    *,
+    title: str,
+    room: str = "",
+    status_code: int = 200,
+    **values: str,
+) -> HTMLResponse:
+    """Page `name` inside the layout, every value HTML-escaped."""
+    session: Session = request.state.session
+    common = {
+        "title": title,
+        "room": room,
+        "room_url": quote(room, safe=""),
+        "csrf": session.csrf_token,
+        "login": str(request.state.needs_login).lower(),
+    }
+    body = _fill(template(name), {**common, **values})
+    page = _fill(template("layout.html"), common).replace("{{body}}", body)
+    return HTMLResponse(page, status_code=status_code)
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        text = text.replace("{{" + name + "}}", html.escape(value))
+    return text
+
+
+def pages_router(dashboard: Dashboard) -> APIRouter:
+    """The pages a parent opens."""
+    router = APIRouter()
+
+    @router.get("/", response_model=None)
+    def home(request: Request) -> Response:
+        rooms = dashboard.store.rooms()
+        if rooms:
+            return RedirectResponse(f"/rooms/{quote(rooms[0], safe='')}", status_code=303)
+        return render("empty.html", request, title="Misery Meter")
+
+    @router.get("/rooms/{room}")
+    def room_timeline(request: Request, room: str) -> HTMLResponse:
+        dashboard.check_room(room)
+        return render("timeline.html", request, title=f"{room}: timeline", room=room)
+
+    @router.get("/rooms/{room}/nights")
+    def room_nights(request: Request, room: str) -> HTMLResponse:
+        dashboard.check_room(room)
+        return render("nights.html", request, title=f"{room}: nights", room=room)
+
+    @router.get("/rooms/{room}/episodes/{start}")
+    def episode(request: Request, room: str, start: str) -> HTMLResponse:
+        found = dashboard.find_episode(room, start)
+        return render(
+            "episode.html",
+            request,
+            title=f"{room}: crying at {start}",
+            room=room,
+            start=start,
+            clip=str(found.clip_path is not None).lower(),
+        )
+
+    @router.get("/login")
+    def login_page(request: Request, next: str = "/") -> HTMLResponse:
+        return render("login.html", request, title="Log in", next=_local(next), message="")
+
+    @router.post("/login", response_model=None)
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        target = _local(fields.get("next", "/"))
+        if not csrf_matches(request.state.session, fields.get("csrf_token")):
+            return render(
+                "login.html",
+                request,
+                title="Log in",
+                next=target,
+                message="The page was too old: try again.",
+                status_code=403,
+            )
+        password_hash = dashboard.settings.password_hash
+        if password_hash is None or not verify_password(fields.get("password", ""), password_hash):
+            return render(
+                "login.html",
+                request,
+                title="Log in",
+                next=target,
+                message="Wrong password.",
+                status_code=401,
+            )
+        request.state.new_session = dashboard.signer.new(authenticated=True)
+        return RedirectResponse(target, status_code=303)
+
+    @router.post("/logout")
+    def logout(request: Request) -> RedirectResponse:
+        request.state.new_session = dashboard.signer.new(authenticated=False)
+        return RedirectResponse("/login", status_code=303)
+
+    return router
+
+
+def _local(target: str) -> str:
+    """A redirect target on this site only (never `//elsewhere` or `https://...`)."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

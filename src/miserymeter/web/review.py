@@ -1,0 +1,140 @@
+"""A family's review of an episode, written into the training dataset (folder per label).
+
+The crying part of an episode's clip (without its pre-roll) is cut into back-to-back clips of
+the model's window, at its rate, as new FLAC files `<data_dir>/<label>/<stem>_nohash_<ms>.flac`:
+one stem per episode, so its clips stay in one training split. Nothing is overwritten: an
+episode reviewed once stays so until its files are removed. Reviewed clips newer than the
+model's `trained_at` are waiting for the next `miserymeter train`.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from miserymeter.audio.episode_clips import DEFAULT_PRE_ROLL_S, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
+from miserymeter.audio.io import read_audio
+from miserymeter.constants import BACKGROUND_NOISE_DIR
+from miserymeter.errors import StorageError
+from miserymeter.records import Episode
+from miserymeter.web.params import RequestError
+
+REVIEW_PREFIX = "review-"
+REVIEW_SUFFIX = ".flac"
+NOHASH = "_nohash_"
+OTHER_LABELS = ("noise", "music", "speech", "silence")
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class ReviewTarget:
+    """Where reviews go and what the model expects of a clip."""
+
+    data_dir: Path
+    sample_rate_hz: int
+    clip_duration_ms: int
+
+
+def review_stem(episode: Episode) -> str:
+    """`review-nursery-20261125T010710Z`: one name stem per episode."""
+    room = re.sub(r"[^A-Za-z0-9-]", "-", episode.room)
+    return f"{REVIEW_PREFIX}{room}-{episode.start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def reviewed_as(data_dir: Path, episode: Episode) -> str | None:
+    """The label an episode was reviewed as, None if it was not."""
+    found = sorted(data_dir.glob(f"*/{review_stem(episode)}{NOHASH}*"))
+    return found[0].parent.name if found else None
+
+
+def check_label(label: str) -> str:
+    """A label that can be a folder name; a bad one is a 400."""
+    if not _LABEL.match(label) or label == BACKGROUND_NOISE_DIR:
+        raise RequestError(
+            400, f"label {label[:40]!r} cannot be a dataset folder; use letters, digits, _ and -"
+        )
+    return label
+
+
+def write_review(episode: Episode, clip: Path, label: str, target: ReviewTarget) -> list[Path]:
+    """Write the episode's crying part into `<data_dir>/<label>/`; returns the new files."""
+    folder = target.data_dir / check_label(label)
+    previous = reviewed_as(target.data_dir, episode)
+    if previous is not None:
+        raise RequestError(
+            409,
+            f"this episode was already reviewed as '{previous}'; remove its files in "
+            f"{target.data_dir / previous} to review it again",
+        )
+    audio = read_audio(clip, sample_rate_hz=target.sample_rate_hz).samples
+    pieces = _pieces(_crying_part(audio, episode, target.sample_rate_hz), target)
+    written: list[Path] = []
+    try:
+        target.data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        folder.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        for offset_ms, samples in pieces:
+            path = folder / f"{review_stem(episode)}{NOHASH}{offset_ms:08d}ms{REVIEW_SUFFIX}"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+            written.append(path)
+            with os.fdopen(fd, "wb") as f:
+                sf.write(f, samples, target.sample_rate_hz, format="FLAC", subtype="PCM_16")
+    except (OSError, sf.LibsndfileError) as e:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise StorageError(_write_problem(folder, e)) from e
+    return written
+
+
+def _crying_part(audio: np.ndarray, episode: Episode, sample_rate_hz: int) -> np.ndarray:
+    """The clip without its pre- and post-roll (the pre-roll is shorter at the input's start)."""
+    extra_s = max(0.0, len(audio) / sample_rate_hz - episode.duration_s)
+    start = round(min(DEFAULT_PRE_ROLL_S, extra_s) * sample_rate_hz)
+    return audio[start : start + round(episode.duration_s * sample_rate_hz)]
+
+
+def _pieces(samples: np.ndarray, target: ReviewTarget) -> list[tuple[int, np.ndarray]]:
+    """Back-to-back windows of the model's duration, the last one aligned to the end."""
+    n_clip = target.sample_rate_hz * target.clip_duration_ms // 1000
+    if len(samples) <= n_clip:
+        return [(0, samples)]
+    starts = [*range(0, len(samples) - n_clip, n_clip), len(samples) - n_clip]
+    return [
+        (start * 1000 // target.sample_rate_hz, samples[start : start + n_clip]) for start in starts
+    ]
+
+
+def _write_problem(folder: Path, error: Exception) -> str:
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{folder}: disk full; free some space and review again"
+    return f"{folder}: cannot write the reviewed clips ({error}); check --data_dir"
+
+
+def review_labels(data_dir: Path, *, crying_label: str) -> list[str]:
+    """Labels offered for "not crying": the dataset's folders and a few usual ones."""
+    folders = {p.name for p in data_dir.iterdir() if p.is_dir()} if data_dir.is_dir() else set()
+    return sorted((folders | set(OTHER_LABELS)) - {crying_label, BACKGROUND_NOISE_DIR})
+
+
+def n_waiting(data_dir: Path, *, trained_at: datetime | None) -> int:
+    """Reviewed clips written after the model was trained (all, if its time is unknown)."""
+    after_s = trained_at.timestamp() if trained_at is not None else float("-inf")
+    return sum(
+        1
+        for path in data_dir.glob(f"*/{REVIEW_PREFIX}*{REVIEW_SUFFIX}")
+        if path.stat().st_mtime > after_s
+    )
+
+
+def trained_at(metadata: dict[str, str]) -> datetime | None:
+    """When the model was trained, from its metadata (None if it does not say)."""
+    try:
+        return datetime.fromisoformat(metadata["trained_at"])
+    except (KeyError, ValueError):
+        return None

@@ -1,0 +1,57 @@
+"""What the dashboard serves, and to whom."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+
+from miserymeter.detect.settings import DetectorSettings
+from miserymeter.errors import ConfigError
+from miserymeter.nights import local_zone
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """The store to read, the clips to play, the dataset reviews go to, and who may look.
+
+    `password_hash` (from `miserymeter hash-password`) makes every page ask for a password;
+    a host other than loopback needs one. `zone` is where nights run from noon to noon.
+    """
+
+    db: str
+    clips_dir: Path
+    data_dir: Path
+    model_path: Path
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    password_hash: str | None = None
+    detection: DetectorSettings = field(default_factory=DetectorSettings)
+    zone: tzinfo = field(default_factory=local_zone)
+
+    def check(self) -> None:
+        """Refuse to serve other machines without a password, or on an impossible port."""
+        if not 0 <= self.port <= 65_535:
+            raise ConfigError(
+                f"--port {self.port}: choose a port from 1 to 65535 (0: any free one)"
+            )
+        if self.password_hash is None and not is_loopback(self.host):
+            raise ConfigError(
+                f"--host {self.host}: serving other machines needs a password; run "
+                "`miserymeter hash-password` and put its password_hash line in the [serve] "
+                "table of --config, or serve on 127.0.0.1"
+            )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine only (127.0.0.1, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

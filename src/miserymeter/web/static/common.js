@@ -1,0 +1,91 @@
+// What every page shares: the CSRF token, JSON requests, the room picker, the health badge.
+"use strict";
+
+const mm = {
+  room: () => document.body.dataset.room,
+  csrf: () => document.querySelector('meta[name="csrf-token"]').content,
+  roomUrl: (room) => encodeURIComponent(room),
+
+  async getJSON(url) {
+    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    const data = await response.json().catch(() => ({ error: response.statusText }));
+    if (!response.ok) throw new Error(data.error || response.statusText);
+    return data;
+  },
+
+  async postJSON(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": mm.csrf() },
+      body: JSON.stringify(body),
+    });
+    const data = await response.json().catch(() => ({ error: response.statusText }));
+    if (!response.ok) throw new Error(data.error || response.statusText);
+    return data;
+  },
+
+  minutes: (seconds) => (seconds / 60).toFixed(1),
+  clock: (localIso) => localIso.slice(11, 19),
+  day: (localIso) => localIso.slice(0, 10),
+
+  cell(row, text) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    row.appendChild(td);
+    return td;
+  },
+};
+
+async function showRooms() {
+  const picker = document.getElementById("room-picker");
+  if (!picker || !mm.room()) return;
+  const rooms = await mm.getJSON("/api/rooms");
+  for (const room of rooms) {
+    const option = new Option(room, room, false, room === mm.room());
+    picker.add(option);
+  }
+  picker.addEventListener("change", () => {
+    const rest = location.pathname.endsWith("/nights") ? "/nights" : "";
+    location.href = `/rooms/${mm.roomUrl(picker.value)}${rest}`;
+  });
+}
+
+async function showHealth() {
+  const badge = document.getElementById("health");
+  if (!badge || !mm.room()) return;
+  try {
+    const health = await mm.getJSON(`/api/rooms/${mm.roomUrl(mm.room())}/health`);
+    badge.textContent = health.status;
+    badge.dataset.status = health.status.replace(" ", "-");
+    const last = health.last_heard ? `last heard ${health.last_heard.replace("T", " ")}` : "never heard";
+    const cpu = health.cpu_load_percent === null ? "" : `, CPU ${health.cpu_load_percent} %`;
+    badge.title = `${last}${cpu}, fell behind ${health.falling_behind_tonight} time(s) tonight`;
+  } catch (error) {
+    badge.textContent = "offline";
+    badge.title = error.message;
+  }
+}
+
+async function showWaiting() {
+  const waiting = document.getElementById("waiting");
+  if (!waiting) return;
+  const reviews = await mm.getJSON("/api/reviews");
+  waiting.textContent = `${reviews.waiting} reviewed clip(s) waiting for training`;
+  waiting.title = reviews.data_dir;
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const logout = document.getElementById("logout");
+  if (document.body.dataset.login === "true") logout.hidden = false;
+  logout.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await fetch("/logout", { method: "POST", headers: { "X-CSRF-Token": mm.csrf() } });
+    location.href = "/login";
+  });
+  if (!mm.room()) document.querySelector("header nav").hidden = true;
+  if (location.pathname === "/login") return;
+  showRooms().catch(() => {});
+  showHealth();
+  showWaiting().catch(() => {});
+  setInterval(showHealth, 15000);
+});

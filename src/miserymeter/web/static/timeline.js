@@ -1,0 +1,171 @@
+// The timeline: loudness above, crying probability and episodes below, on one zoomable axis.
+"use strict";
+
+const SECONDS_UP_TO_MS = 3600 * 1000;
+const LIVE_EVERY_MS = 10000;
+const chart = document.getElementById("timeline");
+let base = {};        // the query of the range picked (night=... or since=...&until=...)
+let view = null;      // the zoomed-in range, when seconds are shown
+let lastData = null;
+
+function query(params) {
+  return new URLSearchParams(params).toString();
+}
+
+function nightIso(date) {
+  return date.toISOString().slice(0, 10);
+}
+
+function pickedRange() {
+  const params = new URLSearchParams(location.search);
+  if (params.get("from") && params.get("to")) {
+    return { since: `${params.get("from")}T12:00:00`, until: `${nextDay(params.get("to"))}T12:00:00` };
+  }
+  if (params.get("night")) return { night: params.get("night") };
+  return {};
+}
+
+function nextDay(day) {
+  const date = new Date(`${day}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + 1);
+  return nightIso(date);
+}
+
+async function load() {
+  const params = view ? { since: view[0], until: view[1] } : base;
+  const url = `/api/rooms/${mm.roomUrl(mm.room())}/timeline?${query(params)}`;
+  const error = document.getElementById("timeline-error");
+  try {
+    const data = await mm.getJSON(url);
+    error.hidden = true;
+    lastData = data;
+    draw(data);
+    if (!view) listEpisodes(data.episodes);
+  } catch (e) {
+    error.textContent = e.message;
+    error.hidden = false;
+  }
+}
+
+function draw(data) {
+  const minutes = data.resolution !== "seconds";
+  const per = data.resolution === "hours" ? "hour" : "minute";
+  const traces = [
+    {
+      x: data.times, y: data.level_dbfs, name: minutes ? `loudness (${per} mean, dBFS)` : "loudness (dBFS)",
+      type: "scattergl", mode: "lines", line: { color: "#4a6fa5", width: 1 }, yaxis: "y",
+    },
+    {
+      x: data.times, y: data.crying_probability,
+      name: minutes ? `crying (share of the ${per})` : "crying probability",
+      type: "scattergl", mode: "lines", line: { color: "#c0392b", width: 1 }, yaxis: "y2",
+    },
+  ];
+  if (minutes) {
+    traces.splice(1, 0, {
+      x: data.times, y: data.level_max_dbfs, name: `loudness (${per} max)`, type: "scattergl",
+      mode: "lines", line: { color: "#9db4d6", width: 1 }, yaxis: "y",
+    });
+  }
+  const shapes = data.episodes.map((e) => ({
+    type: "rect", xref: "x", yref: "paper", x0: e.start, x1: e.end, y0: 0, y1: 0.45,
+    fillcolor: "rgba(192, 57, 43, 0.18)", line: { width: 0 },
+  }));
+  for (const [name, value] of Object.entries(data.thresholds)) {
+    shapes.push({
+      type: "line", xref: "paper", yref: "y2", x0: 0, x1: 1, y0: value, y1: value,
+      line: { color: name === "on" ? "#c0392b" : "#e67e22", width: 1, dash: "dash" },
+    });
+  }
+  const range = view || [data.since, data.until];
+  const layout = {
+    uirevision: "timeline", height: 520, margin: { l: 60, r: 20, t: 10, b: 40 },
+    showlegend: true, legend: { orientation: "h", y: 1.08 },
+    xaxis: { type: "date", range, domain: [0, 1], anchor: "y2" },
+    yaxis: { title: { text: "dBFS" }, domain: [0.55, 1], range: [-90, 0] },
+    yaxis2: { title: { text: "crying" }, domain: [0, 0.45], range: [0, 1.05] },
+    shapes,
+  };
+  Plotly.react(chart, traces, layout, { responsive: true, displaylogo: false });
+  const resolution = document.getElementById("resolution");
+  resolution.dataset.resolution = data.resolution;
+  resolution.textContent = `${data.times.length} ${data.resolution}`;
+  document.getElementById("range-label").textContent =
+    `${data.since.replace("T", " ").slice(0, 16)} – ${data.until.replace("T", " ").slice(0, 16)}`;
+}
+
+function listEpisodes(episodes) {
+  const body = document.querySelector("#episodes tbody");
+  body.replaceChildren();
+  for (const e of episodes) {
+    const row = body.insertRow();
+    row.className = "episode";
+    const start = mm.cell(row, "");
+    const link = document.createElement("a");
+    link.href = e.url;
+    link.textContent = `${mm.day(e.start)} ${mm.clock(e.start)}`;
+    start.appendChild(link);
+    mm.cell(row, `${mm.minutes(e.duration_s)} min`);
+    mm.cell(row, e.peak_probability.toFixed(2));
+    mm.cell(row, e.mean_probability.toFixed(2));
+    const play = mm.cell(row, "");
+    if (e.has_audio) {
+      const audio = document.createElement("audio");
+      audio.controls = true;
+      audio.preload = "none";
+      audio.src = `/api/rooms/${mm.roomUrl(e.room)}/episodes/${e.id}/audio`;
+      play.appendChild(audio);
+    }
+  }
+}
+
+function onZoom(event) {
+  let range = null;
+  if (event["xaxis.range[0]"]) range = [event["xaxis.range[0]"], event["xaxis.range[1]"]];
+  else if (event["xaxis.range"]) range = event["xaxis.range"];
+  if (event["xaxis.autorange"]) {
+    view = null;
+    load();
+    return;
+  }
+  if (!range) return;
+  range = range.map((t) => String(t).replace(" ", "T"));
+  const span = new Date(range[1]) - new Date(range[0]);
+  if (span <= SECONDS_UP_TO_MS) {
+    view = range;
+    load();
+  } else if (view) {
+    view = null;
+    load();
+  }
+}
+
+function pick(params) {
+  const search = query(params);
+  history.replaceState(null, "", search ? `?${search}` : location.pathname);
+  base = pickedRange();
+  view = null;
+  load();
+}
+
+function isLive() {
+  return lastData && !view && lastData.now < lastData.until && lastData.now >= lastData.since;
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  base = pickedRange();
+  document.getElementById("tonight").addEventListener("click", () => pick({}));
+  document.getElementById("last-night").addEventListener("click", () => {
+    const now = lastData ? lastData.now : new Date().toISOString();
+    const night = new Date(`${now.slice(0, 10)}T00:00:00Z`);  // tonight, if it is after noon
+    night.setUTCDate(night.getUTCDate() - (Number(now.slice(11, 13)) < 12 ? 2 : 1));
+    pick({ night: nightIso(night) });
+  });
+  document.getElementById("show-range").addEventListener("click", () => {
+    const from = document.getElementById("from-night").value;
+    const to = document.getElementById("to-night").value || from;
+    if (from) pick({ from, to });
+  });
+  load().then(() => chart.on("plotly_relayout", onZoom));
+  setInterval(() => { if (isLive()) load(); }, LIVE_EVERY_MS);
+});

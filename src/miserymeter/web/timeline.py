@@ -1,0 +1,88 @@
+"""The timeline's data: loudness and crying probability over a range, with its episodes.
+
+A range of up to `SECONDS_UP_TO_S` (the page zoomed in) comes second by second, one of up to
+`MINUTES_UP_TO_S` (a night or two) by the minute (720 points a night), a longer one by the
+hour, summed up in the database. Times are local wall-clock times without an offset,
+as plotly draws them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from miserymeter.delivery.events import episode_url, iso_utc
+from miserymeter.records import Episode, MinuteSummary
+from miserymeter.store import Store, Summary
+from miserymeter.web.params import TimeRange
+
+SECONDS_UP_TO_S = 3600.0
+MINUTES_UP_TO_S = 2 * 86_400.0
+HOUR_S = 3600.0
+
+
+def local_iso(at: datetime, zone: tzinfo) -> str:
+    """`at` as local wall-clock time to the millisecond, without an offset (plotly's dates)."""
+    return at.astimezone(zone).replace(tzinfo=None).isoformat(timespec="milliseconds")
+
+
+def timeline(store: Store, room: str, span: TimeRange, *, zone: tzinfo) -> dict[str, Any]:
+    """Loudness and crying over `span`: per second when it is short, else per minute."""
+    data: dict[str, Any]
+    if span.duration_s <= SECONDS_UP_TO_S:
+        seconds = store.seconds(room, span.since, span.until)
+        data = {
+            "resolution": "seconds",
+            "times": [local_iso(s.at, zone) for s in seconds],
+            "level_dbfs": [s.level_dbfs for s in seconds],
+            "crying_probability": [s.crying_probability for s in seconds],
+        }
+    elif span.duration_s <= MINUTES_UP_TO_S:
+        minutes = store.minutes(room, span.since, span.until)
+        data = _summed("minutes", minutes, zone=zone)
+    else:
+        data = _summed(
+            "hours", store.summaries(room, span.since, span.until, bucket_s=HOUR_S), zone=zone
+        )
+    episodes = store.episodes(room, span.since, span.until)
+    return {
+        "room": room,
+        "since": local_iso(span.since, zone),
+        "until": local_iso(span.until, zone),
+        **data,
+        "episodes": [episode_json(e, zone=zone) for e in episodes],
+    }
+
+
+def _summed(
+    resolution: str, summaries: Sequence[MinuteSummary | Summary], *, zone: tzinfo
+) -> dict[str, Any]:
+    return {
+        "resolution": resolution,
+        "times": [local_iso(m.start, zone) for m in summaries],
+        "level_dbfs": [round(m.mean_level_dbfs, 2) for m in summaries],
+        "level_max_dbfs": [round(m.max_level_dbfs, 2) for m in summaries],
+        "crying_probability": [round(m.crying_fraction, 4) for m in summaries],
+    }
+
+
+def episode_json(episode: Episode, *, zone: tzinfo) -> dict[str, Any]:
+    """An episode as the pages show it; `id` is its start as the episode's URL has it."""
+    return {
+        "id": iso_utc(episode.start),
+        "room": episode.room,
+        "start": local_iso(episode.start, zone),
+        "end": local_iso(episode.end, zone),
+        "duration_s": round(episode.duration_s, 1),
+        "peak_probability": episode.peak_probability,
+        "mean_probability": episode.mean_probability,
+        "detector": episode.detector,
+        "has_audio": episode.clip_path is not None,
+        "url": episode_url("", episode.room, episode.start),
+    }
+
+
+def utc_now() -> datetime:
+    """Now, aware, in UTC."""
+    return datetime.now(UTC)

@@ -1,0 +1,80 @@
+"""`miserymeter serve` and `hash-password` as a user runs them: a real server in a subprocess."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from conftest import CliRunner, DemoNight, assert_one_error_line, cli_command, cli_env
+from miserymeter.web.passwords import verify_password
+from postgres_server import free_port
+
+PASSWORD = "the baby sleeps"
+START_TIMEOUT_S = 30.0
+
+
+def test_other_hosts_without_a_password_are_one_clear_error(
+    run_cli: CliRunner, demo_night: DemoNight
+) -> None:
+    process = run_cli("serve", "--db", demo_night.db, "--host", "0.0.0.0")
+    assert_one_error_line(process, "--host 0.0.0.0", "password", "hash-password")
+
+
+def test_a_missing_database_or_a_taken_port_is_one_clear_error(
+    run_cli: CliRunner, demo_night: DemoNight, tmp_path: Path
+) -> None:
+    missing = tmp_path / "none.db"
+    assert_one_error_line(run_cli("serve", "--db", missing), missing, "listen")
+    assert not missing.exists()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = run_cli("serve", "--db", demo_night.db, "--port", str(port))
+    assert_one_error_line(process, f"127.0.0.1:{port}", "--port")
+
+
+def test_hash_password_prints_the_config_line(run_cli: CliRunner) -> None:
+    process = run_cli("hash-password", "--password", PASSWORD)
+    assert process.returncode == 0, process.stderr
+    found = re.fullmatch(r'password_hash = "(scrypt\$[^"]+)"\n', process.stdout)
+    assert found is not None and verify_password(PASSWORD, found.group(1))
+
+
+def test_serve_reads_its_config_and_asks_for_the_password(
+    run_cli: CliRunner, demo_night: DemoNight, tmp_path: Path
+) -> None:
+    line = run_cli("hash-password", "--password", PASSWORD).stdout
+    port = free_port()
+    config = tmp_path / "serve.toml"
+    config.write_text(
+        f"[serve]\n{line}port = {port}\nclips = '{demo_night.clips_dir}'\n"
+        f"data_dir = '{tmp_path / 'dataset'}'\n\n[listen]\non_probability = 0.7\n"
+    )
+    server = subprocess.Popen(
+        [*cli_command(), "serve", "--db", str(demo_night.db), "--config", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    try:
+        assert server.stderr is not None
+        started = server.stderr.readline()
+        assert f"http://127.0.0.1:{port}/" in started, started
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=START_TIMEOUT_S) as client:
+            assert client.get("/api/rooms").status_code == 401
+            login = client.get("/login").text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', login)
+            assert token is not None
+            client.post("/login", data={"password": PASSWORD, "csrf_token": token.group(1)})
+            timeline = client.get("/api/rooms/demo/timeline").json()
+        assert timeline["thresholds"] == {"on": 0.7, "off": 0.4}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=START_TIMEOUT_S)
+    assert server.returncode == 0

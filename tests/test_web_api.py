@@ -1,0 +1,255 @@
+"""The dashboard's API and pages, in process, over real SQLite stores: a synthetic store of
+three nights and two rooms with exact expectations, and the real listener's demo night."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fastapi.testclient import TestClient
+
+from conftest import DemoNight
+from miserymeter.records import Episode, ListenerEvent
+from miserymeter.store import StoredRecord, open_store
+from miserymeter.web import create_app
+from store_records import episode, minute_of_records
+from web_helpers import LOCAL, csrf_token, settings_for
+
+# 20:00 in UTC+1 on the evening of each night; 30 minutes of records a night.
+EVENINGS = [datetime(2026, 11, d, 19, 0, tzinfo=UTC) for d in (22, 23, 24)]
+N_MINUTES = 30
+
+
+def night_records(room: str, evening: datetime, *, rng: np.random.Generator) -> list[StoredRecord]:
+    records: list[StoredRecord] = []
+    for minute in range(N_MINUTES):
+        records += minute_of_records(room, minute, rng=rng, start=evening)
+    return records
+
+
+def shifted(found: Episode, start: datetime) -> Episode:
+    return replace(found, start=start, end=start + timedelta(seconds=found.duration_s))
+
+
+# The nursery's last night: wake-ups at 20:10, 20:20 and 06:00 local, 240 s of crying.
+LAST_NIGHT_EPISODES = [
+    shifted(
+        episode("nursery", 0.0, 90.0), EVENINGS[2] + timedelta(minutes=10, microseconds=250_123)
+    ),
+    shifted(episode("nursery", 0.0, 30.0), EVENINGS[2] + timedelta(minutes=20)),
+    shifted(episode("nursery", 0.0, 120.0), datetime(2026, 11, 25, 5, 0, tzinfo=UTC)),
+]
+
+
+@pytest.fixture(scope="module")
+def synthetic_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("synthetic") / "store.db"
+    rng = np.random.default_rng(3)
+    with open_store(db) as store:
+        for room in ("nursery", "attic"):
+            for evening in EVENINGS:
+                store.write(night_records(room, evening, rng=rng))
+        store.write(LAST_NIGHT_EPISODES)
+        store.write([shifted(episode("attic", 0.0, 60.0), EVENINGS[0] + timedelta(minutes=5))])
+    return db
+
+
+@pytest.fixture
+def client(synthetic_db: Path, tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(synthetic_db, tmp_path)), base_url=LOCAL) as opened:
+        yield opened
+
+
+@pytest.fixture
+def demo(demo_night: DemoNight, tmp_path: Path) -> Iterator[TestClient]:
+    settings = settings_for(demo_night.db, tmp_path, clips_dir=demo_night.clips_dir)
+    with TestClient(create_app(settings), base_url=LOCAL) as opened:
+        yield opened
+
+
+def test_a_night_is_drawn_by_the_minute_and_a_zoom_by_the_second(client: TestClient) -> None:
+    night = client.get("/api/rooms/nursery/timeline?night=2026-11-24").json()
+    assert night["resolution"] == "minutes" and len(night["times"]) == N_MINUTES
+    assert night["since"] == "2026-11-24T12:00:00.000" and night["times"][0].startswith(
+        "2026-11-24T20:00:00"
+    )
+    assert [e["start"][11:16] for e in night["episodes"]] == ["20:10", "20:20", "06:00"]
+    assert night["thresholds"] == {"on": 0.6, "off": 0.4}
+    zoom = client.get(
+        "/api/rooms/nursery/timeline?since=2026-11-24T20:05:00&until=2026-11-24T20:15:00"
+    ).json()
+    assert zoom["resolution"] == "seconds" and len(zoom["times"]) == 600
+    assert [e["start"][11:16] for e in zoom["episodes"]] == ["20:10"]
+    gated = [p for p in zoom["crying_probability"] if p is None]
+    assert gated and len(gated) < 600  # quiet seconds the gate skipped stay gaps
+
+
+def test_a_range_of_nights_is_drawn_by_the_hour(client: TestClient) -> None:
+    nights = client.get(
+        "/api/rooms/nursery/timeline?since=2026-11-22T12:00&until=2026-11-25T12:00"
+    ).json()
+    assert nights["resolution"] == "hours"
+    assert nights["times"] == [f"2026-11-{d}T20:00:00.000" for d in (22, 23, 24)]
+    assert all(
+        m <= top for m, top in zip(nights["level_dbfs"], nights["level_max_dbfs"], strict=True)
+    )
+    assert len(nights["episodes"]) == 3
+
+
+def test_the_nightly_report_and_the_last_nights(client: TestClient) -> None:
+    report = client.get("/api/rooms/nursery/nights/2026-11-24").json()
+    assert {k: v for k, v in report.items() if k != "episodes"} == {
+        "night": "2026-11-24",
+        "n_episodes": 3,
+        "crying_min": 4.0,
+        "longest_min": 2.0,
+        "first_wake": "20:10",
+        "last_wake": "06:00",
+        "listened_h": 0.5,
+    }
+    nights = client.get("/api/rooms/nursery/nights?last=2026-11-25&n=30").json()
+    assert len(nights) == 30 and nights[-1]["night"] == "2026-11-25"
+    assert [n["n_episodes"] for n in nights[-4:]] == [0, 0, 3, 0]
+    assert [n["listened_h"] for n in nights[-4:]] == [0.5, 0.5, 0.5, 0.0]
+    attic = client.get("/api/rooms/attic/nights?last=2026-11-24&n=3").json()
+    assert [n["n_episodes"] for n in attic] == [1, 0, 0]
+
+
+def test_rooms_pages_and_the_episode_page_of_an_event_link(client: TestClient) -> None:
+    assert client.get("/api/rooms").json() == ["attic", "nursery"]
+    home = client.get("/", follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == "/rooms/attic"
+    for page in ("/rooms/nursery", "/rooms/nursery/nights"):
+        answer = client.get(page)
+        assert answer.status_code == 200 and "/static/plotly.min.js" in answer.text
+    url = client.get("/api/rooms/nursery/episodes?night=2026-11-24").json()[0]["url"]
+    assert url == "/rooms/nursery/episodes/2026-11-24T19:10:00.250Z"  # delivery's episode_url
+    assert client.get(url).status_code == 200
+    plotly = client.get("/static/plotly.min.js")
+    assert plotly.status_code == 200 and len(plotly.content) > 1_000_000
+
+
+def test_health_tells_listening_from_a_silent_microphone_and_offline(tmp_path: Path) -> None:
+    db = tmp_path / "live.db"
+    now = datetime.now(UTC)
+    with open_store(db) as store:
+        store.write(
+            minute_of_records(
+                "live", 0, rng=np.random.default_rng(1), start=now - timedelta(seconds=59)
+            )
+        )
+        store.write(
+            minute_of_records(
+                "gone", 0, rng=np.random.default_rng(1), start=now - timedelta(hours=1)
+            )
+        )
+        store.write(
+            minute_of_records(
+                "mute", 0, rng=np.random.default_rng(1), start=now - timedelta(seconds=59)
+            )
+        )
+        store.write([ListenerEvent("mute", now - timedelta(seconds=2), "microphone_lost", "gone")])
+    with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as client:
+        status = {r: client.get(f"/api/rooms/{r}/health").json() for r in ("live", "gone", "mute")}
+    assert status["live"]["status"] == "listening" and status["live"]["last_heard_age_s"] < 30
+    assert status["gone"]["status"] == "offline"
+    assert status["mute"]["status"] == "microphone silent"
+
+
+def demo_episodes(client: TestClient) -> list[dict]:
+    """The demo night's episodes (the listener gave them today's times)."""
+    last_heard = datetime.fromisoformat(client.get("/api/rooms/demo/health").json()["last_heard"])
+    span = {"since": (last_heard - timedelta(hours=1)).isoformat(), "until": last_heard.isoformat()}
+    return list(client.get("/api/rooms/demo/episodes", params=span).json())
+
+
+def test_an_episode_plays_and_shows_its_spectrogram(
+    demo: TestClient, demo_night: DemoNight
+) -> None:
+    episodes = demo_episodes(demo)
+    assert len(episodes) == 2 and all(e["has_audio"] for e in episodes)
+    base = f"/api/rooms/demo/episodes/{episodes[0]['id']}"
+    audio = demo.get(f"{base}/audio")
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/flac"
+    first_clip = sorted(demo_night.clips_dir.rglob("*.flac"))[0]
+    assert audio.content == first_clip.read_bytes()
+    spectrogram = demo.get(f"{base}/spectrogram").json()
+    n_frames = len(spectrogram["times_s"])
+    assert 100 < n_frames <= 400 and spectrogram["freqs_hz"][-1] == 8000.0
+    assert np.asarray(spectrogram["power_db"]).shape == (len(spectrogram["freqs_hz"]), n_frames)
+
+
+def test_a_review_writes_the_crying_part_into_the_dataset_once(
+    demo: TestClient, tmp_path: Path
+) -> None:
+    first, second = demo_episodes(demo)
+    token = csrf_token(demo, "/rooms/demo")
+    url = f"/api/rooms/demo/episodes/{first['id']}/review"
+    written = demo.post(url, json={"label": "crying"}, headers={"X-CSRF-Token": token})
+    assert written.status_code == 201, written.text
+    files = sorted(Path(f) for f in written.json()["files"])
+    assert {f.parent for f in files} == {tmp_path / "dataset" / "crying"}
+    stems = {f.name.split("_nohash_")[0] for f in files}
+    assert len(stems) == 1  # one recording, one stem: one training split
+    clips = [sf.read(f) for f in files]
+    assert all(rate == 16_000 and samples.ndim == 1 for samples, rate in clips)
+    assert all(len(samples) == 32_000 for samples, _ in clips)  # the model's 2 s windows
+    covered_s = (len(files) - 1) * 2.0 + 2.0
+    assert first["duration_s"] <= covered_s < first["duration_s"] + 2.0
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+    again = demo.post(url, json={"label": "music"}, headers={"X-CSRF-Token": token})
+    assert again.status_code == 409 and "already reviewed as 'crying'" in again.json()["error"]
+    assert demo.get(f"/api/rooms/demo/episodes/{first['id']}").json()["reviewed_as"] == "crying"
+    other = demo.post(
+        f"/api/rooms/demo/episodes/{second['id']}/review",
+        json={"label": "music"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert other.status_code == 201
+    reviews = demo.get("/api/reviews").json()
+    assert reviews["waiting"] == len(files) + len(other.json()["files"])
+    assert "music" in reviews["other_labels"] and "crying" not in reviews["other_labels"]
+
+
+def test_changes_need_the_csrf_token_and_a_folder_name_label(demo: TestClient) -> None:
+    first, _ = demo_episodes(demo)
+    url = f"/api/rooms/demo/episodes/{first['id']}/review"
+    assert demo.post(url, json={"label": "crying"}).status_code == 403
+    wrong = demo.post(url, json={"label": "crying"}, headers={"X-CSRF-Token": "forged"})
+    assert wrong.status_code == 403 and "CSRF" in wrong.json()["error"]
+    token = csrf_token(demo, "/rooms/demo")
+    for label in ("../crying", "", "a/b", "_background_noise_", ".hidden"):
+        bad = demo.post(url, json={"label": label}, headers={"X-CSRF-Token": token})
+        assert bad.status_code == 400, label
+    assert (
+        demo.post(url, content=b"label=crying", headers={"X-CSRF-Token": token}).status_code == 400
+    )
+
+
+def test_audio_comes_only_from_the_clip_folder(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    secret = tmp_path / "secret.flac"
+    sf.write(secret, np.zeros(16_000, dtype=np.float32), 16_000)
+    escaping = replace(episode("nursery", 0.0, 30.0), clip_path="../secret.flac")
+    with open_store(db) as store:
+        store.write([escaping])
+    (tmp_path / "clips").mkdir()
+    with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as client:
+        base = "/api/rooms/nursery/episodes/2026-11-24T19:00:00.250Z"
+        assert client.get(base).status_code == 200
+        for suffix in ("/audio", "/spectrogram"):
+            answer = client.get(base + suffix)
+            assert answer.status_code == 404 and "clip folder" in answer.json()["error"]
+
+
+def test_new_databases_and_episode_clips_are_the_owners_only(demo_night: DemoNight) -> None:
+    assert stat.S_IMODE(demo_night.db.stat().st_mode) == 0o600
+    assert stat.S_IMODE(demo_night.clips_dir.stat().st_mode) == 0o700
+    for path in demo_night.clips_dir.rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path

@@ -1,0 +1,133 @@
+"""The dashboard in headless Chromium (Debian's, through playwright): load the timeline, zoom
+into seconds, play an episode, review it into the dataset, log in; screenshots are kept in
+build/test-artifacts/web/ (MISERYMETER_ARTIFACTS elsewhere)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from conftest import DemoNight
+from miserymeter.nights import night_of
+from miserymeter.records import Episode
+from miserymeter.store import open_store
+from miserymeter.web import create_app
+from miserymeter.web.passwords import hash_password
+from web_helpers import ZONE, running_server, settings_for
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = (
+    Path(
+        os.environ.get(
+            "MISERYMETER_ARTIFACTS",
+            Path(__file__).resolve().parents[1] / "build" / "test-artifacts",
+        )
+    )
+    / "web"
+)
+WAIT_MS = 15_000
+PASSWORD = "lullaby and good night"
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=chromium_path,
+            args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required", "--mute-audio"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1200, "height": 860})  # type: ignore[attr-defined]
+    opened = context.new_page()
+    opened.set_default_timeout(WAIT_MS)
+    yield opened
+    context.close()
+
+
+def demo_episodes(demo_night: DemoNight) -> list[Episode]:
+    with open_store(demo_night.db) as store:
+        return store.episodes("demo")
+
+
+def shot(page: object, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
+
+
+def local(episode_time: object) -> str:
+    return episode_time.astimezone(ZONE).replace(tzinfo=None).isoformat(timespec="seconds")  # type: ignore[attr-defined]
+
+
+def test_timeline_zoom_play_and_review(page: object, demo_night: DemoNight, tmp_path: Path) -> None:
+    first, second = demo_episodes(demo_night)
+    night = night_of(first.start, zone=ZONE)
+    settings = settings_for(demo_night.db, tmp_path, clips_dir=demo_night.clips_dir)
+    p = page  # the playwright Page
+    with running_server(create_app(settings)) as base:
+        p.goto(f"{base}/rooms/demo?night={night.isoformat()}")  # type: ignore[attr-defined]
+        p.wait_for_selector('#resolution[data-resolution="minutes"]', state="attached")  # type: ignore[attr-defined]
+        p.wait_for_selector("#timeline .main-svg")  # type: ignore[attr-defined]
+        assert p.locator("#episodes tr.episode").count() == 2  # type: ignore[attr-defined]
+        p.wait_for_selector('#health[data-status="offline"]', state="attached")  # type: ignore[attr-defined]
+        shot(p, "timeline.png")
+
+        zoom_from, zoom_to = (
+            local(first.start - timedelta(minutes=1)),
+            local(second.end + timedelta(minutes=1)),
+        )
+        p.evaluate(  # type: ignore[attr-defined]
+            "([a, b]) => Plotly.relayout('timeline', {'xaxis.range': [a, b]})", [zoom_from, zoom_to]
+        )
+        p.wait_for_selector('#resolution[data-resolution="seconds"]', state="attached")  # type: ignore[attr-defined]
+        n_points = p.evaluate("document.getElementById('timeline').data[0].x.length")  # type: ignore[attr-defined]
+        assert 60 < n_points <= 3 * 60 + 1
+        shot(p, "timeline-zoomed.png")
+
+        p.click("#episodes tr.episode a >> nth=0")  # type: ignore[attr-defined]
+        p.wait_for_selector('#spectrogram[data-ready="true"]')  # type: ignore[attr-defined]
+        p.evaluate("document.getElementById('player').play()")  # type: ignore[attr-defined]
+        p.wait_for_function("document.getElementById('player').currentTime > 0.3")  # type: ignore[attr-defined]
+        p.click("#review-crying")  # type: ignore[attr-defined]
+        p.wait_for_selector("#review-message:has-text('Saved')")  # type: ignore[attr-defined]
+        assert "reviewed clip(s) waiting" in p.text_content("#waiting")  # type: ignore[attr-defined]
+        shot(p, "episode.png")
+    reviewed = sorted((tmp_path / "dataset" / "crying").glob("review-demo-*_nohash_*.flac"))
+    assert len(reviewed) == int(first.duration_s // 2) + (first.duration_s % 2 > 0)
+
+
+def test_off_localhost_the_page_asks_for_the_password(
+    page: object, demo_night: DemoNight, tmp_path: Path
+) -> None:
+    settings = settings_for(
+        demo_night.db, tmp_path, host="0.0.0.0", password_hash=hash_password(PASSWORD)
+    )
+    p = page
+    with running_server(create_app(settings)) as base:
+        p.goto(f"{base}/rooms/demo/nights")  # type: ignore[attr-defined]
+        assert p.url.startswith(f"{base}/login")  # type: ignore[attr-defined]
+        p.fill("input[name=password]", "not it")  # type: ignore[attr-defined]
+        p.click("#login-form button")  # type: ignore[attr-defined]
+        p.wait_for_selector("#login-message:has-text('Wrong password')")  # type: ignore[attr-defined]
+        shot(p, "login-refused.png")
+        p.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
+        p.click("#login-form button")  # type: ignore[attr-defined]
+        p.wait_for_url(f"{base}/rooms/demo/nights")  # type: ignore[attr-defined]
+        p.wait_for_selector("#nights tr.night")  # type: ignore[attr-defined]
+        assert p.locator("#nights tr.night").count() == 30  # type: ignore[attr-defined]
+        shot(p, "nights.png")
+        p.click("#logout button")  # type: ignore[attr-defined]
+        p.wait_for_url(f"{base}/login")  # type: ignore[attr-defined]
