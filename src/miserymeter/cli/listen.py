@@ -20,6 +20,9 @@ from miserymeter.records import CryingStarted, Episode, ListenerEvent, Record
 if TYPE_CHECKING:
     from miserymeter.audio.sources import AudioSource
     from miserymeter.delivery.courier import Couriers
+    from miserymeter.delivery.digest import DigestScheduler
+    from miserymeter.pipeline import Listener
+    from miserymeter.sinks.store import StoreSink
     from miserymeter.store import Store
 
 DETECTION = DetectorSettings()
@@ -286,7 +289,10 @@ def listen(
         signal.signal(signum, lambda *_: stop.set())
     if couriers is not None:
         couriers.start()
+    digests = [] if store_sink is None else _morning_digests(store_sink, settings.room, listener)
     summary = listener.run(stop)
+    for digest in digests:
+        digest.close()
     listening.clear()  # later delivery events are printed, not stored
     if store_sink is not None:
         store_sink.finish()
@@ -310,6 +316,30 @@ def listen(
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def _morning_digests(
+    store_sink: StoreSink, room: str, listener: Listener
+) -> list[DigestScheduler]:
+    """Started schedulers of the morning digests the notify destinations ask for; each digest
+    goes through the outbox like any event."""
+    from miserymeter.delivery.digest import morning_digests
+    from miserymeter.delivery.notify import NotifyDestination
+
+    schedulers = []
+    for destination in store_sink.destinations:
+        if isinstance(destination, NotifyDestination) and destination.settings.digest_at:
+            scheduler = morning_digests(
+                store_sink.store,
+                room,
+                destination.settings.digest_at,
+                destination.settings.zone,
+                hand_over=lambda event: store_sink.queue_events([event]),
+                on_error=lambda e: listener.report("digest_failed", str(e)),
+            )
+            scheduler.start()
+            schedulers.append(scheduler)
+    return schedulers
 
 
 def _report_waiting(store: Store, couriers: Couriers) -> None:

@@ -19,6 +19,7 @@ from miserymeter.errors import ConfigError
 # Config table → the module that makes its destinations.
 PARTS: dict[str, str] = {
     "webhook": "miserymeter.delivery.webhook",
+    "notify": "miserymeter.delivery.notify",
 }
 
 

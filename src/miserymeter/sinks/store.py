@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from miserymeter.delivery.destination import Destination
-from miserymeter.delivery.events import events_from
+from miserymeter.delivery.events import Event, events_from
 from miserymeter.errors import StorageError
 from miserymeter.records import Episode, ListenerEvent, MinuteSummary, Record, SecondRecord
 from miserymeter.store import Store, StoredRecord
@@ -77,6 +77,20 @@ class StoreSink:
             self._wake.set()
         if errors:
             raise errors[0]
+
+    def queue_events(self, events: Sequence[Event]) -> None:
+        """Queue events made outside the records (the morning digest) for whoever wants them;
+        safe to call from any thread."""
+        entries = [
+            OutboxEntry(destination.name, event)
+            for event in events
+            for destination in self.destinations
+            if destination.wants(event)
+        ]
+        if entries:
+            with self._lock:
+                self._entries += entries
+            self._wake.set()
 
     def close(self, *, timeout_s: float = 10.0) -> None:
         """Write what is queued (one last try) and close the store."""

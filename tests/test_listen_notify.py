@@ -1,0 +1,76 @@
+"""`listen` with a `[notify]` table as a real process: apprise pushes reach a real local server
+(apprise's json:// posts), one per episode start and end and a "stopped listening" alert, with
+links to the dashboard; pushes made while the server is down arrive on the next run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import CliRunner
+from test_listen_webhook import FAST_RETRY, nights, receiver  # noqa: F401 (fixtures)
+from webhook_receiver import WebhookReceiver
+
+
+def notify_config(folder: Path, receiver: WebhookReceiver) -> Path:
+    config = folder / "listen.toml"
+    config.write_text(
+        '[listen]\nroom = "blue"\ndashboard_url = "http://pi.local:8000"\n'
+        "[notify]\n"
+        f'urls = ["{receiver.url("/push").replace("http://", "json://")}"]\n'
+        "on_end = true\ncooldown_min = 0\n"
+    )
+    return config
+
+
+def titles(receiver: WebhookReceiver) -> list[str]:
+    return [event["title"] for event in receiver.events]
+
+
+def test_pushes_for_each_episode_and_when_listening_stops(
+    nights: tuple[Path, Path],  # noqa: F811
+    receiver: WebhookReceiver,  # noqa: F811
+    run_cli: CliRunner,
+    tmp_path: Path,
+) -> None:
+    config = notify_config(tmp_path, receiver)
+    args = ("--no-clips", "--db", tmp_path / "night.db", "--config", config, *FAST_RETRY)
+    process = run_cli("listen", "--input", nights[0], *args)
+    assert process.returncode == 0, process.stderr
+    assert titles(receiver) == [
+        "Crying in blue",
+        "Crying stopped in blue",
+        "Crying in blue",
+        "Crying stopped in blue",
+        "Monitor in blue stopped listening",
+    ]
+    start_push = receiver.events[0]
+    assert start_push["message"].splitlines()[-1].startswith(
+        "http://pi.local:8000/rooms/blue/episodes/2026-11-25T01:"
+    )
+
+
+def test_pushes_wait_in_the_outbox_while_the_service_is_down(
+    nights: tuple[Path, Path],  # noqa: F811
+    receiver: WebhookReceiver,  # noqa: F811
+    run_cli: CliRunner,
+    tmp_path: Path,
+) -> None:
+    config = notify_config(tmp_path, receiver)
+    args = ("--no-clips", "--db", tmp_path / "night.db", "--config", config, *FAST_RETRY)
+    receiver.stop()
+    first = run_cli("listen", "--input", nights[0], *args)
+    assert first.returncode == 0, first.stderr
+    assert "event(s) wait in the outbox for notify" in first.stderr
+    receiver.start()
+    second = run_cli("listen", "--input", nights[1], *args)
+    assert second.returncode == 0, second.stderr
+    pushed = titles(receiver)
+    assert pushed[:5] == [
+        "Crying in blue",
+        "Crying stopped in blue",
+        "Crying in blue",
+        "Crying stopped in blue",
+        "Monitor in blue stopped listening",
+    ]
+    assert pushed.count("Crying in blue") == pushed.count("Crying stopped in blue") > 2
+    assert pushed[-1] == "Monitor in blue stopped listening"
