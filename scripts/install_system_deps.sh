@@ -3,11 +3,12 @@
 #   runtime: libportaudio2 (microphones, through sounddevice)
 #   test:    + alsa-utils (arecord, and ALSA's file-backed capture device for the tests)
 #            + postgresql (a throwaway server the store's tests start on loopback)
+#            + mosquitto, openssl (an MQTT broker the tests start on loopback, with TLS)
 set -euo pipefail
 kind="${1:-runtime}"
 packages=(libportaudio2)
 if [ "$kind" = test ]; then
-    packages+=(alsa-utils postgresql)
+    packages+=(alsa-utils postgresql mosquitto openssl)
 fi
 missing=()
 for package in "${packages[@]}"; do
