@@ -19,6 +19,7 @@ from miserymeter.records import CryingStarted, Episode, ListenerEvent, Record
 
 if TYPE_CHECKING:
     from miserymeter.audio.sources import AudioSource
+    from miserymeter.sinks.metrics import MetricsServer, MetricsSink
 
 DETECTION = DetectorSettings()
 DEFAULTS = {
@@ -152,6 +153,18 @@ def listen(
         "--flat-s",
         help="Restart the microphone after this long (s) of flat digital silence.",
     ),
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics_port",
+        "--metrics-port",
+        help="Serve Prometheus metrics at http://METRICS_HOST:PORT/metrics.",
+    ),
+    metrics_host: str = typer.Option(
+        "127.0.0.1",
+        "--metrics_host",
+        "--metrics-host",
+        help="Address of --metrics_port (0.0.0.0: every network interface).",
+    ),
     config: Path | None = typer.Option(
         None, "--config", help="A TOML file whose [listen] keys are these options' names."
     ),
@@ -199,6 +212,8 @@ def listen(
             post_roll_s=o["post_roll_s"],
         ),
     )
+    metrics, metrics_server = _metrics(o)
+    scorer = classifier if metrics is None else metrics.timed(classifier)
     stop = threading.Event()
     listener: Listener | None = None
 
@@ -211,10 +226,14 @@ def listen(
     store_sink = None if o["no_db"] else StoreSink(open_store(o["db"] or default_db_path()))
     if store_sink is not None:
         sinks.append(store_sink)
-    listener = Listener(source, classifier, settings, sinks=sinks)
+    if metrics is not None:
+        sinks.append(metrics)
+    listener = Listener(source, scorer, settings, sinks=sinks)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     summary = listener.run(stop)
+    if metrics_server is not None:
+        metrics_server.close()
     if store_sink is not None:
         store_sink.close()
         if store_sink.n_pending or store_sink.n_dropped:
@@ -233,6 +252,19 @@ def listen(
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def _metrics(options: dict[str, Any]) -> tuple[MetricsSink | None, MetricsServer | None]:
+    """The metrics sink and its HTTP server, if --metrics_port asks for them."""
+    if options["metrics_port"] is None:
+        return None, None
+    from miserymeter.sinks.metrics import MetricsServer, MetricsSink
+
+    metrics = MetricsSink()
+    server = MetricsServer(
+        metrics.registry, host=options["metrics_host"], port=options["metrics_port"]
+    )
+    return metrics, server
 
 
 def _source(
