@@ -36,6 +36,8 @@ def mosquitto_available() -> str | None:
     """None if a mosquitto broker can be started here, else what is missing."""
     if not MOSQUITTO.is_file() or shutil.which(MOSQUITTO_PASSWD) is None:
         return "mosquitto (the broker and mosquitto_passwd)"
+    if shutil.which("openssl") is None:
+        return "openssl (for the broker's test certificates)"
     return None
 
 

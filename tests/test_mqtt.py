@@ -142,8 +142,8 @@ def test_a_bad_table_is_one_error_naming_where_and_the_key(
 
 def test_a_missing_certificate_file_is_a_config_error(tmp_path: Path) -> None:
     table = {"url": "mqtts://127.0.0.1", "tls_ca_certs": str(tmp_path / "none.crt")}
-    with pytest.raises(ConfigError, match="tls_ca_certs"):
-        from_config(table, where="x", room="nursery")
+    with pytest.raises(ConfigError, match=r"^listen.toml: \[mqtt\]: .*tls_ca_certs"):
+        from_config(table, where="listen.toml: [mqtt]", room="nursery")
 
 
 # --- tonight's totals -------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from miserymeter.delivery.home_assistant import discovery_messages
 from miserymeter.delivery.mqtt_client import MqttConnection
 from miserymeter.delivery.mqtt_settings import mqtt_settings
 from miserymeter.delivery.tonight import NightTally
+from miserymeter.errors import ConfigError
 from miserymeter.nights import night_bounds, night_of
 from miserymeter.records import Record, SecondRecord
 
@@ -64,7 +65,10 @@ def from_config(
         since, until = night_bounds(night_of(now))
         episodes = [e for e in store.episodes(room, since, until) if e.start >= since]
         tally.seed(episodes, at=now)
-    connection = MqttConnection(settings, room=room)
+    try:
+        connection = MqttConnection(settings, room=room)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from e
     destination = MqttDestination(connection, room=room, tally=tally, ack_timeout_s=ack_timeout_s)
     connection.start()
     return destination

@@ -173,8 +173,8 @@ def _set_tls(client: paho.Client, settings: MqttSettings) -> None:
         )
     except (OSError, ssl.SSLError, ValueError) as e:
         raise ConfigError(
-            f"MQTT TLS: cannot use the certificate files ({e}); check tls_ca_certs, "
-            "tls_certfile and tls_keyfile"
+            f"cannot use the TLS certificate files ({e}); check tls_ca_certs, tls_certfile "
+            "and tls_keyfile"
         ) from e
     client.tls_insecure_set(settings.tls_insecure)
 
