@@ -140,6 +140,11 @@ def test_a_bad_table_is_one_error_naming_where_and_the_key(
     assert named in str(raised.value)
 
 
+def test_an_array_of_tables_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"must be one table"):
+        mqtt_settings([{"url": "mqtt://broker"}], where="x")  # type: ignore[arg-type]
+
+
 def test_a_missing_certificate_file_is_a_config_error(tmp_path: Path) -> None:
     table = {"url": "mqtts://127.0.0.1", "tls_ca_certs": str(tmp_path / "none.crt")}
     with pytest.raises(ConfigError, match=r"^listen.toml: \[mqtt\]: .*tls_ca_certs"):

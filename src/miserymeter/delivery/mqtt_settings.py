@@ -67,6 +67,8 @@ class MqttSettings:
 
 def mqtt_settings(table: dict[str, Any], *, where: str) -> MqttSettings:
     """Settings from an `[mqtt]` table; `where` (e.g. "listen.toml: [mqtt]") names it in errors."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be one table, [mqtt], not [[mqtt]]")
     for key, value in table.items():
         if key not in KEYS:
             raise ConfigError(
