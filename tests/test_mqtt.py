@@ -30,8 +30,9 @@ from miserymeter.delivery.tonight import NightTally
 from miserymeter.errors import ConfigError
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
+from miserymeter.nights import night_bounds, night_of
 from miserymeter.pipeline import Listener, ListenSettings
-from miserymeter.records import Episode, Record
+from miserymeter.records import Episode, Record, SecondRecord
 from miserymeter.store import open_store
 from mosquitto_broker import WAIT_S, MosquittoBroker, Watcher
 from test_listen import RATE_HZ, small_night
@@ -176,7 +177,9 @@ def test_home_assistant_discovery_configs_are_retained(
 ) -> None:
     broker = mosquitto()
     connected(destinations(broker, room="Blue room"))
-    watcher = watchers(broker, "homeassistant/#", "miserymeter/#")  # after: retained only
+    first = watchers(broker, "homeassistant/#")
+    first.wait_for(lambda: len(first.payloads_under("homeassistant/")) == 5, "5 configs")
+    watcher = watchers(broker, "homeassistant/#", "miserymeter/#")  # now: retained ones only
     watcher.wait_for(lambda: len(watcher.payloads_under("homeassistant/")) == 5, "5 configs")
     configs = {
         topic: json.loads(payload)
@@ -257,6 +260,10 @@ def test_a_night_turns_crying_on_then_off_and_counts_the_episode(
     (episode,) = [r for r in deliver.records if isinstance(r, Episode)]
     minutes = f"{episode.duration_s / 60:.1f}"
     watcher.wait_last("miserymeter/nursery/minutes_cried_tonight", minutes)
+    watcher.wait_for(
+        lambda: '"event": "stopped"' in (watcher.last("miserymeter/nursery/event") or ""),
+        "the listener's last event",
+    )
     assert watcher.payloads("miserymeter/nursery/crying") == ["OFF", "ON", "OFF"]
     assert watcher.last("miserymeter/nursery/episodes_tonight") == "1"
     events = [json.loads(p) for p in watcher.payloads("miserymeter/nursery/event")]
@@ -380,7 +387,8 @@ def test_tonight_starts_from_the_stored_episodes(
     tmp_path: Path, mosquitto: Broker, watchers: Watchers
 ) -> None:
     broker = mosquitto()
-    start = datetime.now(UTC) - timedelta(minutes=3)
+    now = datetime.now(UTC)
+    start = max(now - timedelta(minutes=3), night_bounds(night_of(now))[0])  # tonight, even at noon
     episode = Episode(
         "nursery", start, start + timedelta(seconds=90), 0.0, 90.0, 5.0, 1.0, 0.9, "model"
     )
@@ -398,6 +406,21 @@ def test_tonight_starts_from_the_stored_episodes(
         assert watcher.last("miserymeter/nursery/minutes_cried_tonight") == "1.5"
     finally:
         destination.close()
+
+
+def test_tonights_totals_start_from_zero_at_noon(
+    mosquitto: Broker, destinations: Destinations, watchers: Watchers
+) -> None:
+    broker = mosquitto()
+    destination = connected(destinations(broker))
+    destination.send(stopped(start=datetime.now(UTC), duration_s=120.0))
+    watcher = watchers(broker, "miserymeter/nursery/+")
+    watcher.wait_last("miserymeter/nursery/minutes_cried_tonight", "2.0")
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    destination.state_sink.handle([SecondRecord("nursery", tomorrow, 0.0, -50.0, None, None)])
+    watcher.wait_last("miserymeter/nursery/minutes_cried_tonight", "0.0")
+    assert watcher.last("miserymeter/nursery/episodes_tonight") == "0"
+    watcher.wait_last("miserymeter/nursery/probability", "0.0000")  # the model was not run
 
 
 def test_tls_with_the_brokers_ca(

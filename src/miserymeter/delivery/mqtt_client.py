@@ -39,7 +39,6 @@ class MqttConnection:
     def __init__(self, settings: MqttSettings, *, room: str) -> None:
         self.settings = settings
         self.topics = RoomTopics.of(settings, room)
-        self.n_connects = 0
         self.last_error: str | None = None
         self._retained: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -128,7 +127,6 @@ class MqttConnection:
             )
             return
         self.last_error = None
-        self.n_connects += 1
         client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
         with self._lock:
             retained = list(self._retained.items())
