@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from miserymeter.delivery.destination import DeliveryError
 from miserymeter.delivery.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, Event
 from miserymeter.delivery.home_assistant import discovery_messages
 from miserymeter.delivery.mqtt_client import MqttConnection
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 WANTED_KINDS = (CRYING_STARTED, CRYING_STOPPED, LISTENER)
 DEFAULT_ACK_TIMEOUT_S = 10.0
+CHECK_TIMEOUT_S = 5.0
 
 
 def _utc_now() -> datetime:
@@ -101,6 +103,11 @@ class MqttDestination:
         self._crying_at = clock()
         connection.retain(self._topics.crying, "OFF")
         self.state_sink.retain_totals()
+
+    def check(self, *, timeout_s: float = CHECK_TIMEOUT_S) -> None:
+        """Raise DeliveryError if the broker is not connected within `timeout_s` (at start-up)."""
+        if not self.connection.wait_connected(timeout_s):
+            raise DeliveryError(self.connection.why_not_connected())
 
     def wants(self, event: Event) -> bool:
         return event.room == self.room and event.kind in WANTED_KINDS
