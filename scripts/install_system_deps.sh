@@ -4,11 +4,12 @@
 #   test:    + alsa-utils (arecord, and ALSA's file-backed capture device for the tests)
 #            + postgresql (a throwaway server the store's tests start on loopback)
 #            + chromium (the dashboard's browser tests drive it headless through playwright)
+#            + mosquitto, openssl (an MQTT broker the tests start on loopback, with TLS)
 set -euo pipefail
 kind="${1:-runtime}"
 packages=(libportaudio2)
 if [ "$kind" = test ]; then
-    packages+=(alsa-utils postgresql chromium)
+    packages+=(alsa-utils postgresql chromium mosquitto openssl)
 fi
 missing=()
 for package in "${packages[@]}"; do

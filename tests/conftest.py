@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ import soundfile as sf
 from file_microphone import FileMicrophone, alsa_capture_available
 from miserymeter.inference.bundled import EXAMPLES_DIR
 from miserymeter.train.dataset import Split, which_set
+from mosquitto_broker import MosquittoBroker, mosquitto_available
 from postgres_server import PostgresServer, postgres_available
 
 # Tiny batches train fastest on one thread, and with another process busy on the same cores
@@ -340,6 +342,25 @@ def postgres_server() -> Iterator[PostgresServer]:
     server = PostgresServer()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def mosquitto() -> Iterator[Callable[..., MosquittoBroker]]:
+    """`mosquitto(users={"name": "password"}, tls=True)` starts a broker of this test on
+    loopback (see mosquitto_broker.py); every one is stopped at the end.
+
+    Skips when mosquitto is not installed (see `require_system`).
+    """
+    require_system(mosquitto_available())
+    brokers: list[MosquittoBroker] = []
+
+    def start(**options: Any) -> MosquittoBroker:
+        brokers.append(MosquittoBroker(**options))
+        return brokers[-1]
+
+    yield start
+    for broker in brokers:
+        broker.close()
 
 
 def mount_tmpfs(mount_point: Path, size: str, *options: str) -> None:

@@ -34,11 +34,11 @@ def test_options_and_tables_make_one_destination_each(
         'kinds = ["crying_started"]\n'
         "timeout_s = 2\n"
     )
-    hook, keen = build_destinations(config=config, webhook_urls=["http://127.0.0.1:8080/hook"])
+    hook, keen = build_destinations(room="nursery", config=config, webhook_urls=["http://127.0.0.1:8080/hook"])
     assert isinstance(keen, WebhookDestination) and isinstance(hook, WebhookDestination)
     assert keen.settings.url == KEEN and keen.settings.kinds == ("crying_started",)
     assert keen.settings.timeout_s == 2.0 and hook.settings.kinds[0] == "crying_started"
-    assert build_destinations(config=None) == []
+    assert build_destinations(room="nursery", config=None) == []
 
 
 def test_a_single_webhook_table_works_too_and_twice_the_same_url_is_refused(
@@ -46,14 +46,14 @@ def test_a_single_webhook_table_works_too_and_twice_the_same_url_is_refused(
 ) -> None:
     config = tmp_path / "listen.toml"
     config.write_text('[webhook]\nurl = "https://example.org/hook"\n')
-    (hook,) = build_destinations(config=config)
+    (hook,) = build_destinations(room="nursery", config=config)
     assert hook.name == "webhook:example.org/hook"
     twice = r"\[webhook\]: webhook:example.org/hook is configured twice \(also --webhook\)"
     with pytest.raises(ConfigError, match=twice):
-        build_destinations(config=config, webhook_urls=["https://example.org/hook"])
+        build_destinations(room="nursery", config=config, webhook_urls=["https://example.org/hook"])
     config.write_text('[[webhook]]\nurl = "https://example.org/hook"\nheaders = ["x"]\n')
     with pytest.raises(ConfigError, match=r"\[\[webhook\]\] #1: headers must be a table"):
-        build_destinations(config=config)
+        build_destinations(room="nursery", config=config)
     config.write_text("[[webhook]]\nsecret = 'x'\n")
     with pytest.raises(ConfigError, match=r"#1: no url"):
-        build_destinations(config=config)
+        build_destinations(room="nursery", config=config)

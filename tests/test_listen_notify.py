@@ -4,31 +4,47 @@ links to the dashboard; pushes made while the server is down arrive on the next 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from conftest import CliRunner
-from test_listen_webhook import FAST_RETRY, nights, receiver  # noqa: F401 (fixtures)
+from test_listen_webhook import FAST_RETRY, example_night
 from webhook_receiver import WebhookReceiver
 
 
-def notify_config(folder: Path, receiver: WebhookReceiver) -> Path:
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("nights")
+    return example_night(folder, 1), example_night(folder, 2)
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver()
+    yield server
+    server.stop()
+
+
+def notify_config(folder: Path, server: WebhookReceiver) -> Path:
     config = folder / "listen.toml"
     config.write_text(
         '[listen]\nroom = "blue"\ndashboard_url = "http://pi.local:8000"\n'
         "[notify]\n"
-        f'urls = ["{receiver.url("/push").replace("http://", "json://")}"]\n'
+        f'urls = ["{server.url("/push").replace("http://", "json://")}"]\n'
         "on_end = true\ncooldown_min = 0\n"
     )
     return config
 
 
-def titles(receiver: WebhookReceiver) -> list[str]:
-    return [event["title"] for event in receiver.events]
+def titles(server: WebhookReceiver) -> list[str]:
+    return [event["title"] for event in server.events]
 
 
 def test_pushes_for_each_episode_and_when_listening_stops(
-    nights: tuple[Path, Path],  # noqa: F811
-    receiver: WebhookReceiver,  # noqa: F811
+    nights: tuple[Path, Path],
+    receiver: WebhookReceiver,
     run_cli: CliRunner,
     tmp_path: Path,
 ) -> None:
@@ -50,8 +66,8 @@ def test_pushes_for_each_episode_and_when_listening_stops(
 
 
 def test_pushes_wait_in_the_outbox_while_the_service_is_down(
-    nights: tuple[Path, Path],  # noqa: F811
-    receiver: WebhookReceiver,  # noqa: F811
+    nights: tuple[Path, Path],
+    receiver: WebhookReceiver,
     run_cli: CliRunner,
     tmp_path: Path,
 ) -> None:

@@ -31,7 +31,7 @@ from miserymeter.errors import ConfigError, MiseryMeterError
 from miserymeter.frontend.hops import HopFramer, SlidingWindow
 from miserymeter.frontend.loudness import rms_dbfs
 from miserymeter.frontend.noise_floor import NoiseFloor
-from miserymeter.inference.model import Classifier
+from miserymeter.inference.model import Classifier, Scorer
 from miserymeter.records import (
     CryingContinues,
     CryingStarted,
@@ -96,7 +96,7 @@ class Listener:
     def __init__(
         self,
         source: AudioSource,
-        classifier: Classifier,
+        classifier: Scorer,
         settings: ListenSettings,
         *,
         sinks: Sequence[RecordSink],

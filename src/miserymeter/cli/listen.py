@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from miserymeter.delivery.courier import Couriers
     from miserymeter.delivery.digest import DigestScheduler
     from miserymeter.pipeline import Listener
+    from miserymeter.sinks.metrics import MetricsServer, MetricsSink
     from miserymeter.sinks.store import StoreSink
     from miserymeter.store import Store
 
@@ -181,6 +182,18 @@ def listen(
         "--delivery-retry-max-s",
         help="Longest wait (s) between tries of a destination that is down.",
     ),
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics_port",
+        "--metrics-port",
+        help="Serve Prometheus metrics at http://METRICS_HOST:PORT/metrics.",
+    ),
+    metrics_host: str = typer.Option(
+        "127.0.0.1",
+        "--metrics_host",
+        "--metrics-host",
+        help="Address of --metrics_port (0.0.0.0: every network interface).",
+    ),
     config: Path | None = typer.Option(
         None,
         "--config",
@@ -223,8 +236,11 @@ def listen(
     for name in ("pre_roll_s", "post_roll_s"):
         if o[name] < 0:
             raise ConfigError(f"--{name} must be 0 or more, not {o[name]}")
-    destinations = build_destinations(config=config, webhook_urls=o["webhook"] or ())
-    if destinations and o["no_db"]:
+    store = None if o["no_db"] else open_store(o["db"] or default_db_path())
+    destinations = build_destinations(
+        config=config, webhook_urls=o["webhook"] or (), room=o["room"], store=store
+    )
+    if destinations and store is None:
         raise ConfigError(
             f"--no-db: events for {destinations[0].name} wait in the database's outbox; "
             "drop --no-db (or the destinations)"
@@ -247,6 +263,8 @@ def listen(
             post_roll_s=o["post_roll_s"],
         ),
     )
+    metrics, metrics_server = _metrics(o)
+    scorer = classifier if metrics is None else metrics.timed(classifier)
     stop = threading.Event()
     listener: Listener | None = None
 
@@ -267,8 +285,7 @@ def listen(
     sinks: list[RecordSink] = [_JsonSink() if o["as_json"] else _ConsoleSink()]
     store_sink = None
     couriers = None
-    if not o["no_db"]:
-        store = open_store(o["db"] or default_db_path())
+    if store is not None:
         if destinations:
             couriers = Couriers(
                 store,
@@ -284,7 +301,11 @@ def listen(
             on_queued=None if couriers is None else couriers.wake,
         )
         sinks.append(store_sink)
-    listener = Listener(source, classifier, settings, sinks=sinks)
+    if metrics is not None:
+        sinks.append(metrics)
+    # A destination may also take the live state of every second (MQTT's retained topics).
+    sinks += [d.state_sink for d in destinations if hasattr(d, "state_sink")]
+    listener = Listener(source, scorer, settings, sinks=sinks)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     if couriers is not None:
@@ -294,6 +315,8 @@ def listen(
     for digest in digests:
         digest.close()
     listening.clear()  # later delivery events are printed, not stored
+    if metrics_server is not None:
+        metrics_server.close()
     if store_sink is not None:
         store_sink.finish()
         if couriers is not None:
@@ -362,6 +385,17 @@ def _report_waiting(store: Store, couriers: Couriers) -> None:
                 f"{counts.n_rejected} event(s) were refused by {name} (kept in the outbox)",
                 markup=False,
             )
+def _metrics(options: dict[str, Any]) -> tuple[MetricsSink | None, MetricsServer | None]:
+    """The metrics sink and its HTTP server, if --metrics_port asks for them."""
+    if options["metrics_port"] is None:
+        return None, None
+    from miserymeter.sinks.metrics import MetricsServer, MetricsSink
+
+    metrics = MetricsSink()
+    server = MetricsServer(
+        metrics.registry, host=options["metrics_host"], port=options["metrics_port"]
+    )
+    return metrics, server
 
 
 def _source(

@@ -7,28 +7,33 @@ webhook) or a single table such as `[mqtt]`. A part is imported only when it is 
 
 from __future__ import annotations
 
+import functools
 import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from miserymeter.config import read_table
 from miserymeter.delivery.destination import Destination
 from miserymeter.errors import ConfigError
+from miserymeter.store import Store
 
 # Config table → the module that makes its destinations.
 PARTS: dict[str, str] = {
     "webhook": "miserymeter.delivery.webhook",
     "notify": "miserymeter.delivery.notify",
+    "mqtt": "miserymeter.delivery.mqtt",
 }
-
-
-class DestinationFactory(Protocol):
-    def __call__(self, table: dict[str, Any], *, where: str) -> Destination: ...
+# Parts whose destination serves one room, and may read the store (tonight's totals so far).
+ROOM_PARTS = {"mqtt"}
 
 
 def build_destinations(
-    *, config: Path | None, webhook_urls: Sequence[str] = ()
+    *,
+    config: Path | None,
+    webhook_urls: Sequence[str] = (),
+    room: str,
+    store: Store | None = None,
 ) -> list[Destination]:
     """The destinations of `--webhook URL` options and of the config file's tables, checked;
     a ConfigError names the table (or option) and key at fault."""
@@ -39,7 +44,10 @@ def build_destinations(
     destinations: list[Destination] = []
     seen: dict[str, str] = {}
     for part, where, table in wanted:
-        destination = _factory(part)(table, where=where)
+        factory = _factory(part)
+        if part in ROOM_PARTS:
+            factory = functools.partial(factory, room=room, store=store)
+        destination = factory(table, where=where)
         if destination.name in seen:
             raise ConfigError(
                 f"{where}: {destination.name} is configured twice (also {seen[destination.name]})"
@@ -64,6 +72,7 @@ def _tables(config: Path, part: str) -> list[tuple[str, str, dict[str, Any]]]:
     return tables
 
 
-def _factory(part: str) -> DestinationFactory:
+def _factory(part: str) -> Callable[..., Destination]:
+    """`from_config(table, *, where)` of the part (also `room=`, `store=` for ROOM_PARTS)."""
     module = importlib.import_module(PARTS[part])
-    return cast(DestinationFactory, module.from_config)
+    return cast(Callable[..., Destination], module.from_config)

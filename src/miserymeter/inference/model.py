@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import onnxruntime as ort
@@ -29,6 +30,15 @@ class ModelInfo:
     def n_window(self) -> int:
         """Samples in one window of the clip duration."""
         return self.sample_rate_hz * self.clip_duration_ms // 1000
+
+
+class Scorer(Protocol):
+    """What the listener needs of a model: its metadata and `score` (a Classifier, or a
+    wrapper around one that measures it)."""
+
+    info: ModelInfo
+
+    def score(self, windows: np.ndarray) -> np.ndarray: ...
 
 
 class Classifier:
