@@ -1,0 +1,93 @@
+"""`listen` with an `[mqtt]` table as a real process against a real mosquitto: Home Assistant
+discovery, crying ON/OFF and every event arrive; events made while the broker is down wait in
+the outbox and are published, in order, by the next run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import CliRunner
+from mosquitto_broker import MosquittoBroker, Watcher
+from test_listen_webhook import FAST_RETRY, example_night
+
+Broker = Callable[..., MosquittoBroker]
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("nights")
+    return example_night(folder, 1), example_night(folder, 2)
+
+
+@pytest.fixture
+def broker(mosquitto: Broker) -> Iterator[MosquittoBroker]:
+    yield mosquitto()
+
+
+@pytest.fixture
+def watcher(broker: MosquittoBroker) -> Iterator[Watcher]:
+    watching = Watcher(broker, "miserymeter/#", "homeassistant/#")
+    yield watching
+    watching.close()
+
+
+def listen_args(folder: Path, broker: MosquittoBroker) -> tuple[object, ...]:
+    config = folder / "listen.toml"
+    config.write_text(f'[listen]\nroom = "Blue room"\n[mqtt]\nurl = "{broker.url}"\n')
+    return ("--no-clips", "--db", folder / "night.db", "--config", config, *FAST_RETRY)
+
+
+def events(watcher: Watcher) -> list[dict[str, object]]:
+    return [json.loads(p) for p in watcher.payloads("miserymeter/blue_room/event")]
+
+
+def test_home_assistant_sees_the_room_and_every_event(
+    nights: tuple[Path, Path],
+    broker: MosquittoBroker,
+    watcher: Watcher,
+    run_cli: CliRunner,
+    tmp_path: Path,
+) -> None:
+    process = run_cli("listen", "--input", nights[0], *listen_args(tmp_path, broker))
+    assert process.returncode == 0, process.stderr
+    binary = "homeassistant/binary_sensor/miserymeter_blue_room/crying/config"
+    watcher.wait_for(lambda: bool(watcher.payloads(binary)), "the crying sensor's discovery")
+    assert json.loads(watcher.payloads(binary)[-1])["device_class"] == "sound"
+    kinds = [e["kind"] for e in events(watcher)]
+    assert kinds.count("crying_started") == kinds.count("crying_stopped") == 2
+    assert float(watcher.last("miserymeter/blue_room/loudness_dbfs") or "nan") < 0
+    watcher.wait_last("miserymeter/blue_room/availability", "offline")
+    # A replayed night of 2026-11-25 01:00 is history: it never turns the live state ON.
+    assert watcher.payloads("miserymeter/blue_room/crying") == ["OFF"]
+
+
+def test_events_wait_for_a_broker_that_is_down(
+    nights: tuple[Path, Path],
+    broker: MosquittoBroker,
+    run_cli: CliRunner,
+    tmp_path: Path,
+) -> None:
+    args = listen_args(tmp_path, broker)
+    broker.stop()
+    first = run_cli("listen", "--input", nights[0], *args)
+    assert first.returncode == 0, first.stderr
+    assert "event(s) wait in the outbox for mqtt" in first.stderr
+    broker.start()
+    watcher = Watcher(broker, "miserymeter/blue_room/event")
+    try:
+        second = run_cli("listen", "--input", nights[1], *args)
+        assert second.returncode == 0, second.stderr
+        received = events(watcher)
+    finally:
+        watcher.close()
+    ids = [e["id"] for e in received]
+    assert len(ids) == len(set(ids))
+    runs = [e["event"] for e in received if e["kind"] == "listener" and e["event"] in (
+        "started", "stopped")]
+    assert runs == ["started", "stopped", "started", "stopped"]
+    times = [str(e["timestamp"]) for e in received if e["kind"] == "crying_started"]
+    assert times == sorted(times) and len(times) >= 4
