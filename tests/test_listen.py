@@ -230,10 +230,13 @@ def test_episode_audio_is_saved_with_pre_and_post_roll(
         "2",
         "--post_roll_s",
         "3",
+        "--room",
+        "Room 2/B",  # a file name part of its own
     )
     assert process.returncode == 0, process.stderr
     episode = json.loads(process.stdout)
     saved = clips / episode["clip"]
+    assert saved.parent.parent == clips and saved.name.startswith("Room-2-B_")
     audio, rate_hz = sf.read(saved)
     assert rate_hz == RATE_HZ
     assert len(audio) / rate_hz == pytest.approx(episode["duration_s"] + 5, abs=0.01)

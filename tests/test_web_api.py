@@ -3,11 +3,13 @@ three nights and two rooms with exact expectations, and the real listener's demo
 
 from __future__ import annotations
 
+import html
 import stat
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 
 from conftest import DemoNight
+from miserymeter.paths import file_name_part
 from miserymeter.records import Episode, ListenerEvent
 from miserymeter.store import StoredRecord, open_store
 from miserymeter.web import create_app
@@ -253,3 +256,53 @@ def test_new_databases_and_episode_clips_are_the_owners_only(demo_night: DemoNig
     assert stat.S_IMODE(demo_night.clips_dir.stat().st_mode) == 0o700
     for path in demo_night.clips_dir.rglob("*"):
         assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+ODD_ROOMS = ["Room 2/B", "Chambre de Léa", "100% cotton"]
+
+
+def odd_rooms_db(tmp_path: Path) -> Path:
+    """A store of ODD_ROOMS' last night, each with an episode and its audio."""
+    db = tmp_path / "store.db"
+    (tmp_path / "clips").mkdir()
+    rng = np.random.default_rng(5)
+    with open_store(db) as store:
+        for room in ODD_ROOMS:
+            store.write(night_records(room, EVENINGS[2], rng=rng))
+            found = shifted(episode(room, 0.0, 30.0), EVENINGS[2] + timedelta(minutes=10))
+            clip_path = f"{file_name_part(room)}.flac"
+            sf.write(tmp_path / "clips" / clip_path, np.zeros(40 * 16_000), 16_000)
+            store.write([replace(found, clip_path=clip_path)])
+    return db
+
+
+def test_room_names_with_slashes_spaces_and_accents_work_everywhere(tmp_path: Path) -> None:
+    with TestClient(
+        create_app(settings_for(odd_rooms_db(tmp_path), tmp_path)), base_url=LOCAL
+    ) as client:
+        assert client.get("/api/rooms").json() == sorted(ODD_ROOMS)
+        token = csrf_token(client, "/login")
+        for room in ODD_ROOMS:
+            base = f"/rooms/{quote(room, safe='')}"
+            for page in (base, f"{base}/nights"):
+                answer = client.get(page)
+                assert answer.status_code == 200, (page, answer.text)
+                assert f'data-room="{html.escape(room)}"' in answer.text
+            for api in ("timeline?night=2026-11-24", "nights?n=3", "nights/2026-11-24", "health"):
+                answer = client.get(f"/api{base}/{api}")
+                assert answer.status_code == 200, (api, answer.text)
+            (found,) = client.get(f"/api{base}/episodes?night=2026-11-24").json()
+            assert found["room"] == room and found["url"].startswith(f"{base}/episodes/")
+            assert client.get(found["url"]).status_code == 200  # the link events carry
+            for part in ("", "/audio", "/spectrogram"):
+                answer = client.get(f"/api{found['url']}{part}")
+                assert answer.status_code == 200, (part, answer.text)
+            reviewed = client.post(
+                f"/api{found['url']}/review",
+                json={"label": "crying"},
+                headers={"X-CSRF-Token": token},
+            )
+            assert reviewed.status_code == 201, reviewed.text
+        home = client.get("/", follow_redirects=False)
+        assert home.headers["location"] == f"/rooms/{quote(sorted(ODD_ROOMS)[0], safe='')}"
+        assert client.get("/api/rooms/Room%202/B/health").status_code == 404  # two segments

@@ -46,7 +46,7 @@ def api_router(dashboard: Dashboard) -> APIRouter:
     def rooms() -> list[str]:
         return dashboard.store.rooms()
 
-    @router.get("/rooms/{room}/timeline")
+    @router.get("/rooms/{room:room}/timeline")
     def room_timeline(
         room: str, since: str | None = None, until: str | None = None, night: str | None = None
     ) -> JSONResponse:
@@ -56,7 +56,7 @@ def api_router(dashboard: Dashboard) -> APIRouter:
         thresholds = {"on": detection.on_probability, "off": detection.off_probability}
         return JSONResponse({**data, "thresholds": thresholds, "now": local_iso(utc_now(), zone)})
 
-    @router.get("/rooms/{room}/episodes")
+    @router.get("/rooms/{room:room}/episodes")
     def episodes(
         room: str, since: str | None = None, until: str | None = None, night: str | None = None
     ) -> list[dict[str, Any]]:
@@ -64,7 +64,7 @@ def api_router(dashboard: Dashboard) -> APIRouter:
         found = dashboard.store.episodes(dashboard.check_room(room), span.since, span.until)
         return [episode_json(e, zone=zone) for e in found]
 
-    @router.get("/rooms/{room}/nights")
+    @router.get("/rooms/{room:room}/nights")
     def nights(room: str, last: str | None = None, n: str | None = None) -> list[dict[str, Any]]:
         last_night = (
             night_of(utc_now(), zone=zone) if last is None else parse_night(last, name="last")
@@ -78,7 +78,7 @@ def api_router(dashboard: Dashboard) -> APIRouter:
         reports = night_reports(dashboard.store, dashboard.check_room(room), wanted, zone=zone)
         return [report_json(r, zone=zone) for r in reports]
 
-    @router.get("/rooms/{room}/nights/{night}")
+    @router.get("/rooms/{room:room}/nights/{night}")
     def night_report(room: str, night: str) -> dict[str, Any]:
         wanted = parse_night(night)
         span = night_range(wanted, zone=zone)
@@ -90,21 +90,21 @@ def api_router(dashboard: Dashboard) -> APIRouter:
             "episodes": [episode_json(e, zone=zone) for e in found],
         }
 
-    @router.get("/rooms/{room}/health")
+    @router.get("/rooms/{room:room}/health")
     def health(room: str) -> dict[str, Any]:
         return room_health(dashboard.store, dashboard.check_room(room), now=utc_now(), zone=zone)
 
-    @router.get("/rooms/{room}/episodes/{start}")
+    @router.get("/rooms/{room:room}/episodes/{start}")
     def episode(room: str, start: str) -> dict[str, Any]:
         found = dashboard.find_episode(room, start)
         reviewed = reviewed_as(dashboard.settings.data_dir, found)
         return {**episode_json(found, zone=zone), "reviewed_as": reviewed}
 
-    @router.get("/rooms/{room}/episodes/{start}/audio")
+    @router.get("/rooms/{room:room}/episodes/{start}/audio")
     def audio(room: str, start: str) -> FileResponse:
         return FileResponse(_clip(dashboard, room, start), media_type="audio/flac")
 
-    @router.get("/rooms/{room}/episodes/{start}/spectrogram")
+    @router.get("/rooms/{room:room}/episodes/{start}/spectrogram")
     def episode_spectrogram(room: str, start: str) -> JSONResponse:
         audio = read_audio(
             _clip(dashboard, room, start), sample_rate_hz=dashboard.model.sample_rate_hz
@@ -118,7 +118,7 @@ def api_router(dashboard: Dashboard) -> APIRouter:
             }
         )
 
-    @router.post("/rooms/{room}/episodes/{start}/review", status_code=201)
+    @router.post("/rooms/{room:room}/episodes/{start}/review", status_code=201)
     async def review(room: str, start: str, request: Request) -> dict[str, Any]:
         label = await _label_of(request)
         return await run_in_threadpool(_write_review, dashboard, room, start, label)

@@ -23,6 +23,7 @@ from miserymeter.web.context import Dashboard
 from miserymeter.web.pages import pages_router
 from miserymeter.web.params import RequestError
 from miserymeter.web.passwords import check_hash
+from miserymeter.web.paths import SegmentPaths, register_room_convertor
 from miserymeter.web.sessions import (
     COOKIE_NAME,
     CSRF_HEADER,
@@ -61,11 +62,13 @@ def create_app(settings: ServeSettings) -> FastAPI:
     app = FastAPI(
         title="Misery Meter", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
+    register_room_convertor()
     app.include_router(api_router(dashboard))
     app.include_router(pages_router(dashboard))
     app.add_api_route("/static/plotly.min.js", _plotly_js, methods=["GET"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_error_answers(app)
+    app.add_middleware(SegmentPaths)  # inside the guard, which sees the path as decoded
     app.middleware("http")(_guard(dashboard))
     return app
 
@@ -105,7 +108,8 @@ def _guard(
             if path.startswith("/api/"):
                 response = _error(401, "log in first: open /login")
             else:
-                response = RedirectResponse(f"/login?next={quote(path)}", status_code=303)
+                sent = request.scope.get("raw_path", b"").decode("ascii", "replace")
+                response = RedirectResponse(f"/login?next={quote(sent or path)}", status_code=303)
         elif (
             request.method not in SAFE_METHODS
             and path != "/login"

@@ -63,17 +63,17 @@ def pages_router(dashboard: Dashboard) -> APIRouter:
             return RedirectResponse(f"/rooms/{quote(rooms[0], safe='')}", status_code=303)
         return render("empty.html", request, title="Misery Meter")
 
-    @router.get("/rooms/{room}")
+    @router.get("/rooms/{room:room}")
     def room_timeline(request: Request, room: str) -> HTMLResponse:
         dashboard.check_room(room)
         return render("timeline.html", request, title=f"{room}: timeline", room=room)
 
-    @router.get("/rooms/{room}/nights")
+    @router.get("/rooms/{room:room}/nights")
     def room_nights(request: Request, room: str) -> HTMLResponse:
         dashboard.check_room(room)
         return render("nights.html", request, title=f"{room}: nights", room=room)
 
-    @router.get("/rooms/{room}/episodes/{start}")
+    @router.get("/rooms/{room:room}/episodes/{start}")
     def episode(request: Request, room: str, start: str) -> HTMLResponse:
         found = dashboard.find_episode(room, start)
         return render(
