@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,13 @@ from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, EXAMPLES_DIR
 from miserymeter.inference.classify import classify_file
 from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import Listener, ListenSettings, detect_file
-from miserymeter.records import Episode, MinuteSummary, Record, SecondRecord
+from miserymeter.records import (
+    Episode,
+    ListenerStatus,
+    MinuteSummary,
+    Record,
+    SecondRecord,
+)
 
 RATE_HZ = 16_000
 CRYING = EXAMPLES_DIR / "crying-fullband-esc50-4-185575-B.flac"
@@ -92,6 +99,13 @@ class BlockSource:
         yield SourceBlock(np.zeros(0, dtype=np.float32), ends_run=True)
 
 
+class LaggingSource(BlockSource):
+    """A live source that is always far behind: every window it has is stale."""
+
+    is_live = True
+    backlog_s = 60.0
+
+
 def listen_to(source: object, classifier: Classifier, **settings: object) -> Collect:
     collect = Collect()
     listener = Listener(
@@ -103,6 +117,11 @@ def listen_to(source: object, classifier: Classifier, **settings: object) -> Col
     )
     listener.run(threading.Event())
     return collect
+
+
+def heard(collect: Collect) -> list[Record]:
+    """What the listener made of the audio (its statuses measure the machine, not the audio)."""
+    return [r for r in collect.records if not isinstance(r, ListenerStatus)]
 
 
 def test_hop_framer_gives_the_same_hops_whatever_the_block_size() -> None:
@@ -159,8 +178,37 @@ def test_results_do_not_depend_on_the_block_size(classifier: Classifier) -> None
         listen_to(BlockSource(samples, block_frames=n, sample_rate_hz=RATE_HZ), classifier)
         for n in (160, 1_000, 16_000)
     ]
-    assert runs[0].records == runs[1].records == runs[2].records
+    assert heard(runs[0]) == heard(runs[1]) == heard(runs[2])
     assert len(runs[0].of(Episode)) == 1
+
+
+def test_the_listener_reports_its_cpu_use_and_dropped_windows(classifier: Classifier) -> None:
+    samples = small_night()[: 30 * RATE_HZ]
+    used_before_s = time.process_time()
+    collect = listen_to(
+        BlockSource(samples, block_frames=RATE_HZ, sample_rate_hz=RATE_HZ),
+        classifier,
+        gate_db=None,
+        status_every_s=0.0,  # a status after every block
+    )
+    used_s = time.process_time() - used_before_s
+    statuses = collect.of(ListenerStatus)
+    assert len(statuses) >= 30 and all(s.n_dropped == 0 for s in statuses)
+    reported_s = sum(s.cpu_percent * s.period_s for s in statuses) / 100
+    assert 0 < reported_s <= used_s and reported_s == pytest.approx(used_s, rel=0.3)
+    (once,) = listen_to(
+        BlockSource(samples, block_frames=RATE_HZ, sample_rate_hz=RATE_HZ), classifier
+    ).of(ListenerStatus)  # a minute never passed: one status, when it stopped
+    assert once.period_s < 60
+
+    behind = listen_to(
+        LaggingSource(samples, block_frames=RATE_HZ, sample_rate_hz=RATE_HZ),
+        classifier,
+        gate_db=None,
+        status_every_s=0.0,
+    )
+    n_unscored = sum(s.crying_probability is None for s in behind.of(SecondRecord))
+    assert sum(s.n_dropped for s in behind.of(ListenerStatus)) == n_unscored - 1 == 29
 
 
 def test_a_night_gives_one_episode_where_the_crying_is(night: Path, classifier: Classifier) -> None:

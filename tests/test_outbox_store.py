@@ -85,12 +85,13 @@ def test_a_version_1_database_gets_the_outbox_and_keeps_its_records(store_target
         store.write([minute("blue", 0)])
         with store._engine.begin() as connection:  # as version 1 left it: no outbox
             connection.exec_driver_sql("DROP TABLE outbox")
+            connection.exec_driver_sql("DROP TABLE listener_status")
             connection.exec_driver_sql("UPDATE schema_version SET version = 1")
     with open_store(store_target) as store:
         assert "outbox" in inspect(store._engine).get_table_names()
         with store._engine.connect() as connection:
             version = connection.exec_driver_sql("SELECT version FROM schema_version").scalar()
-        assert version == SCHEMA_VERSION == 2
+        assert version == SCHEMA_VERSION == 3
         assert store.minutes("blue", START, START + timedelta(hours=1)) == [minute("blue", 0)]
         event = events_from([minute("blue", 1)])[0]
         store.write([], outbox=entries([event]))

@@ -15,8 +15,15 @@ import pytest
 
 from miserymeter.errors import StorageError
 from miserymeter.paths import default_db_path
-from miserymeter.records import Episode, ListenerEvent, MinuteSummary, SecondRecord
+from miserymeter.records import (
+    Episode,
+    ListenerEvent,
+    ListenerStatus,
+    MinuteSummary,
+    SecondRecord,
+)
 from miserymeter.store import Store, StoredRecord, open_store
+from miserymeter.store.schema import SCHEMA_VERSION
 from postgres_server import PostgresServer, tables_bytes
 from store_records import NIGHT_START, episode, event, minute_of_records
 
@@ -164,6 +171,35 @@ def test_a_database_of_another_schema_version_is_refused(store_target: str) -> N
     with pytest.raises(StorageError, match="schema version 99") as refused:
         open_store(store_target)
     assert "\n" not in str(refused.value)
+
+
+def status(room: str, minute: int, *, n_dropped: int = 0) -> ListenerStatus:
+    return ListenerStatus(room, at(60.0 * minute), 60.0, 2.5 + minute, n_dropped)
+
+
+def test_listener_statuses_read_back_per_room_in_order(store: Store) -> None:
+    store.write([status("nursery", 2, n_dropped=3), status("attic", 1), status("nursery", 1)])
+    found = store.statuses("nursery", at(60.0), at(180.0))
+    assert found == [status("nursery", 1), status("nursery", 2, n_dropped=3)]
+    assert store.statuses("nursery", at(61.0), at(120.0)) == []
+
+
+def test_a_version_2_database_gets_listener_status_and_keeps_its_records(
+    store_target: str,
+) -> None:
+    records = two_rooms(n_minutes=1)
+    with open_store(store_target) as store:
+        store.write(records)
+        with store._engine.begin() as connection:  # as version 2 left it
+            connection.exec_driver_sql("DROP TABLE listener_status")
+            connection.exec_driver_sql("UPDATE schema_version SET version = 2")
+    with open_store(store_target) as store:
+        with store._engine.connect() as connection:
+            version = connection.exec_driver_sql("SELECT version FROM schema_version").scalar()
+        assert version == SCHEMA_VERSION == 3
+        assert store.events() == of_type(records, ListenerEvent)
+        store.write([status("nursery", 0, n_dropped=1)])
+        assert store.statuses("nursery", at(0.0), at(60.0)) == [status("nursery", 0, n_dropped=1)]
 
 
 def test_naive_times_and_foreign_records_are_refused(store: Store) -> None:

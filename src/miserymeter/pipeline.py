@@ -40,6 +40,7 @@ from miserymeter.records import (
     Record,
     SecondRecord,
 )
+from miserymeter.usage import STATUS_EVERY_S, StatusReporter
 
 DEFAULT_ROOM = "nursery"
 DEFAULT_GATE_DB = 6.0
@@ -58,6 +59,7 @@ class ListenSettings:
     duration_s: float | None = None
     detection: DetectorSettings = field(default_factory=DetectorSettings)
     clips: ClipSettings | None = None
+    status_every_s: float = STATUS_EVERY_S
 
 
 class RecordSink(Protocol):
@@ -137,16 +139,20 @@ class Listener:
         self._counts = {"scored": 0, "gated": 0, "dropped": 0, "episodes": 0, "sink_failures": 0}
         self._n_hops = 0
         self._behind = False
+        self._status = StatusReporter(settings.room, every_s=settings.status_every_s, clock=clock)
 
     def run(self, stop: threading.Event) -> ListenSummary:
         """Read the source to its end (or until `stop`), handing records to the sinks."""
         self.event("started", f"listening to {self.source.name} as room '{self.settings.room}'")
         for block in self.source.blocks(stop):
             self._take(block)
+            if self._status.is_due:
+                self._pending.append(self._status.status(n_dropped_total=self._counts["dropped"]))
             self._deliver()
             if self._is_done():
                 break
         self._end_run()
+        self._pending.append(self._status.status(n_dropped_total=self._counts["dropped"]))
         self.event("stopped", f"stopped after {self._n_hops * self.settings.hop_s:.0f} s")
         self._deliver()
         c = self._counts

@@ -103,6 +103,25 @@ class ListenerEvent:
     message: str
 
 
+@dataclass(frozen=True)
+class ListenerStatus:
+    """How the listener itself fares, once a minute and when it stops: over the `period_s`
+    since its last status (wall-clock time), the CPU the listening process used, in % of
+    one core (process time over wall time), and the windows it dropped to keep up."""
+
+    room: str
+    at: datetime
+    period_s: float
+    cpu_percent: float
+    n_dropped: int
+
+
 Record = (
-    SecondRecord | MinuteSummary | CryingStarted | CryingContinues | Episode | ListenerEvent
+    SecondRecord
+    | MinuteSummary
+    | CryingStarted
+    | CryingContinues
+    | Episode
+    | ListenerEvent
+    | ListenerStatus
 )

@@ -21,14 +21,21 @@ from collections.abc import Callable, Sequence
 from miserymeter.delivery.destination import Destination
 from miserymeter.delivery.events import Event, events_from
 from miserymeter.errors import StorageError
-from miserymeter.records import Episode, ListenerEvent, MinuteSummary, Record, SecondRecord
+from miserymeter.records import (
+    Episode,
+    ListenerEvent,
+    ListenerStatus,
+    MinuteSummary,
+    Record,
+    SecondRecord,
+)
 from miserymeter.store import Store, StoredRecord
 from miserymeter.store.outbox import OutboxEntry
 
 # A day of per-second records.
 DEFAULT_MAX_PENDING = 86_400
 RETRY_S = 1.0
-STORED_TYPES = (SecondRecord, MinuteSummary, Episode, ListenerEvent)
+STORED_TYPES = (SecondRecord, MinuteSummary, Episode, ListenerEvent, ListenerStatus)
 
 
 class StoreSink:

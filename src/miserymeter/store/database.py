@@ -42,7 +42,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from miserymeter.errors import StorageError
-from miserymeter.records import Episode, ListenerEvent, MinuteSummary, SecondRecord
+from miserymeter.records import (
+    Episode,
+    ListenerEvent,
+    ListenerStatus,
+    MinuteSummary,
+    SecondRecord,
+)
 from miserymeter.store.engines import (
     BUSY_TIMEOUT_S,
     WRITE_OPTION,
@@ -76,7 +82,7 @@ from miserymeter.store.schema import (
 # PostgreSQL advisory lock taken while creating or upgrading the tables (any fixed number).
 SCHEMA_LOCK_KEY = 0x6D6D_0001
 
-R = TypeVar("R", SecondRecord, MinuteSummary, Episode, ListenerEvent)
+R = TypeVar("R", SecondRecord, MinuteSummary, Episode, ListenerEvent, ListenerStatus)
 
 
 @dataclass(frozen=True)
@@ -222,6 +228,12 @@ class Store:
     ) -> list[ListenerEvent]:
         """The listener events of `room` (or of every room) from `since` to `until` (excluded)."""
         return self._read(ListenerEvent, room=room, since=since, until=until)
+
+    def statuses(
+        self, room: str, since: datetime | None = None, until: datetime | None = None
+    ) -> list[ListenerStatus]:
+        """The listener statuses of `room` from `since` to `until` (excluded), in time order."""
+        return self._read(ListenerStatus, room=room, since=since, until=until)
 
     def latest_second(self, room: str) -> SecondRecord | None:
         """The last second stored for `room` (None: none yet): is its listener still hearing?"""

@@ -31,13 +31,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import BigInteger, TypeDecorator, TypeEngine
 
-from miserymeter.records import Episode, ListenerEvent, MinuteSummary, SecondRecord
+from miserymeter.records import (
+    Episode,
+    ListenerEvent,
+    ListenerStatus,
+    MinuteSummary,
+    SecondRecord,
+)
 
 # Bump when a table changes; a database of another version is refused unless it is in
 # UPGRADABLE_FROM: versions whose upgrade only adds tables (`create_all` adds them).
-SCHEMA_VERSION = 2
-# 1 → 2 added `outbox`.
-UPGRADABLE_FROM = (1,)
+SCHEMA_VERSION = 3
+# 1 → 2 added `outbox`; 2 → 3 added `listener_status`.
+UPGRADABLE_FROM = (1, 2)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
@@ -141,6 +147,18 @@ events = Table(
     PrimaryKeyConstraint("room_id", "at", "kind"),
 )
 
+# The listener's CPU use and dropped windows, once a minute: what the health badge shows.
+listener_status = Table(
+    "listener_status",
+    metadata,
+    Column("at", UtcDateTime, nullable=False),
+    Column("period_s", Double, nullable=False),
+    Column("cpu_percent", Double, nullable=False),
+    _room_id(),
+    Column("n_dropped", Integer, nullable=False),
+    PrimaryKeyConstraint("room_id", "at"),
+)
+
 # Events waiting for a destination (webhook, MQTT...), in the order they were queued (`seq`);
 # a row is deleted once delivered, and kept with `rejected` set if the destination refused it.
 outbox = Table(
@@ -161,7 +179,7 @@ outbox = Table(
 )
 
 # What the store keeps of the listener's records (all but the announcements, CryingStarted).
-StoredRecord = SecondRecord | MinuteSummary | Episode | ListenerEvent
+StoredRecord = SecondRecord | MinuteSummary | Episode | ListenerEvent | ListenerStatus
 
 # Each record type, its table, and the column that orders it in time.
 TABLES: dict[type[StoredRecord], tuple[Table, str]] = {
@@ -169,4 +187,5 @@ TABLES: dict[type[StoredRecord], tuple[Table, str]] = {
     MinuteSummary: (minutes, "start"),
     Episode: (episodes, "start"),
     ListenerEvent: (events, "at"),
+    ListenerStatus: (listener_status, "at"),
 }
