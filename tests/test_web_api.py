@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from conftest import DemoNight
 from miserymeter.paths import file_name_part
-from miserymeter.records import Episode, ListenerEvent
+from miserymeter.records import Episode, ListenerEvent, ListenerStatus
 from miserymeter.store import StoredRecord, open_store
 from miserymeter.web import create_app
 from store_records import episode, minute_of_records
@@ -158,9 +158,20 @@ def test_health_tells_listening_from_a_silent_microphone_and_offline(tmp_path: P
             )
         )
         store.write([ListenerEvent("mute", now - timedelta(seconds=2), "microphone_lost", "gone")])
+        store.write(
+            [
+                ListenerStatus("live", now - timedelta(days=2), 60.0, 50.0, 100),  # not tonight
+                ListenerStatus("live", now - timedelta(seconds=20), 60.0, 3.04, 4),
+                ListenerStatus("live", now - timedelta(seconds=10), 10.0, 2.51, 1),
+            ]
+        )
     with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as client:
         status = {r: client.get(f"/api/rooms/{r}/health").json() for r in ("live", "gone", "mute")}
     assert status["live"]["status"] == "listening" and status["live"]["last_heard_age_s"] < 30
+    assert status["live"]["listener_cpu_percent"] == 2.5  # the latest, % of one core
+    assert status["live"]["dropped_windows_tonight"] == 5
+    assert status["gone"]["listener_cpu_percent"] is None
+    assert status["gone"]["dropped_windows_tonight"] == 0
     assert status["gone"]["status"] == "offline"
     assert status["mute"]["status"] == "microphone silent"
 

@@ -57,9 +57,11 @@ async function showHealth() {
     const health = await mm.getJSON(`/api/rooms/${mm.roomUrl(mm.room())}/health`);
     badge.textContent = health.status;
     badge.dataset.status = health.status.replace(" ", "-");
-    const last = health.last_heard ? `last heard ${health.last_heard.replace("T", " ")}` : "never heard";
-    const cpu = health.cpu_load_percent === null ? "" : `, CPU ${health.cpu_load_percent} %`;
-    badge.title = `${last}${cpu}, fell behind ${health.falling_behind_tonight} time(s) tonight`;
+    const facts = [health.last_heard ? `last heard ${health.last_heard.replace("T", " ").slice(0, 19)}` : "never heard"];
+    if (health.listener_cpu_percent !== null) facts.push(`listener CPU ${health.listener_cpu_percent} % of a core`);
+    facts.push(`${health.dropped_windows_tonight} window(s) dropped tonight`);
+    badge.title = facts.join(", ");
+    document.getElementById("health-facts").textContent = facts.join(" · ");
   } catch (error) {
     badge.textContent = "offline";
     badge.title = error.message;
