@@ -29,6 +29,7 @@ from miserymeter.detect.minutes import MinuteSummarizer
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.errors import ConfigError, MiseryMeterError
 from miserymeter.frontend.hops import HopFramer, SlidingWindow
+from miserymeter.frontend.level_meter import LevelMeter
 from miserymeter.frontend.loudness import rms_dbfs
 from miserymeter.frontend.noise_floor import NoiseFloor
 from miserymeter.inference.model import Classifier, Scorer
@@ -93,7 +94,10 @@ class _Run:
 
 
 class Listener:
-    """Listens to one source with one classifier until the input ends or `stop` is set."""
+    """Listens to one source with one classifier until the input ends or `stop` is set.
+
+    `level_meter` (the dashboard's, in `listen --serve`) gets every block as it arrives.
+    """
 
     def __init__(
         self,
@@ -103,6 +107,7 @@ class Listener:
         *,
         sinks: Sequence[RecordSink],
         clock: Callable[[], datetime] = utc_now,
+        level_meter: LevelMeter | None = None,
     ) -> None:
         info = classifier.info
         if settings.hop_s <= 0 or settings.hop_s * 1000 > info.clip_duration_ms:
@@ -115,6 +120,7 @@ class Listener:
         self.settings = settings
         self._sinks = sinks
         self._clock = clock
+        self._level_meter = level_meter
         self._n_hop = round(settings.hop_s * info.sample_rate_hz)
         self._crying_index = info.labels.index(crying_label(info.labels, settings.crying_label))
         self._detector = EpisodeDetector(settings.detection, hop_s=settings.hop_s)
@@ -175,6 +181,10 @@ class Listener:
             self._reports.append(ListenerEvent(self.settings.room, self._clock(), kind, message))
 
     def _take(self, block: SourceBlock) -> None:
+        if self._level_meter is not None:
+            floor_dbfs = self._noise_floor.floor_dbfs
+            rate_hz = self.source.sample_rate_hz
+            self._level_meter.add(block.samples, sample_rate_hz=rate_hz, floor_dbfs=floor_dbfs)
         if block.run_start is not None:
             self._end_run()
             self._start_run(block.run_start)

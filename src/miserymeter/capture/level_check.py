@@ -1,4 +1,5 @@
-"""`miserymeter devices --test`: record a few seconds and say whether the microphone works."""
+"""`miserymeter devices --test`: record a few seconds and say whether the microphone works;
+the dashboard's level page gives the same verdict on what the listener hears."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from miserymeter.frontend.loudness import peak_dbfs, rms_dbfs
 
 TOO_QUIET_DBFS = -70.0
 CLIPPING_PEAK_DBFS = -0.1
+CLIPPING_RMS_DBFS = -3.0
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,29 @@ def judge_level(samples: np.ndarray, *, sample_rate_hz: int) -> LevelCheck:
     rms, peak = rms_dbfs(samples), peak_dbfs(samples)
     if len(samples) == 0:
         ok, verdict = False, "no audio arrived: the device is not delivering samples"
-    elif np.all(samples == samples.flat[0]):
-        ok, verdict = False, "flat digital silence: the microphone is muted or not connected"
-    elif rms < TOO_QUIET_DBFS:
-        ok, verdict = False, "very quiet: raise the capture gain (alsamixer, F4)"
-    elif peak >= CLIPPING_PEAK_DBFS:
-        ok, verdict = False, "clipping: lower the capture gain (alsamixer, F4)"
     else:
-        ok, verdict = True, "the microphone works"
+        ok, verdict = level_verdict(rms, peak, is_flat=bool(np.all(samples == samples.flat[0])))
     return LevelCheck(duration_s, rms, peak, ok, verdict)
+
+
+def level_verdict(
+    level_dbfs: float, peak_level_dbfs: float | None, *, is_flat: bool
+) -> tuple[bool, str]:
+    """Whether audio of this loudness (RMS) and peak is good to listen to, and a plain-words
+    verdict. Without the peak (the store keeps loudness only), a loudness within
+    `CLIPPING_RMS_DBFS` of full scale counts as clipping: only audio at full scale most of
+    the time is that loud.
+    """
+    if is_flat:
+        return False, "flat digital silence: the microphone is muted or not connected"
+    if level_dbfs < TOO_QUIET_DBFS:
+        return False, (
+            "too quiet: move the microphone closer or raise the capture gain (alsamixer, F4)"
+        )
+    if peak_level_dbfs is None:
+        clipping = level_dbfs >= CLIPPING_RMS_DBFS
+    else:
+        clipping = peak_level_dbfs >= CLIPPING_PEAK_DBFS
+    if clipping:
+        return False, "clipping: lower the capture gain (alsamixer, F4)"
+    return True, "good: the microphone works"

@@ -235,6 +235,22 @@ class Store:
         """The listener statuses of `room` from `since` to `until` (excluded), in time order."""
         return self._read(ListenerStatus, room=room, since=since, until=until)
 
+    def quietest_level_dbfs(
+        self, room: str, since: datetime, until: datetime, *, above_dbfs: float
+    ) -> float | None:
+        """The lowest loudness above `above_dbfs` of the seconds of `room` from `since` to
+        `until` (excluded): the room's noise floor. None when there is no such second."""
+        table, _ = TABLES[SecondRecord]
+        query = (
+            select(func.min(table.c.level_dbfs))
+            .select_from(table.join(rooms))
+            .where(rooms.c.name == room, table.c.at >= since, table.c.at < until)
+            .where(table.c.level_dbfs > above_dbfs)
+        )
+        with self._faults("read"), self._engine.connect() as connection:
+            found = connection.scalar(query)
+        return None if found is None else float(found)
+
     def latest_second(self, room: str) -> SecondRecord | None:
         """The last second stored for `room` (None: none yet): is its listener still hearing?"""
         table, _ = TABLES[SecondRecord]

@@ -14,6 +14,7 @@ from miserymeter.audio.io import read_audio
 from miserymeter.nights import night_of
 from miserymeter.web.context import Dashboard
 from miserymeter.web.health import room_health
+from miserymeter.web.level import room_level
 from miserymeter.web.params import (
     MAX_NIGHTS,
     RequestError,
@@ -93,6 +94,16 @@ def api_router(dashboard: Dashboard) -> APIRouter:
     @router.get("/rooms/{room:room}/health")
     def health(room: str) -> dict[str, Any]:
         return room_health(dashboard.store, dashboard.check_room(room), now=utc_now(), zone=zone)
+
+    @router.get("/rooms/{room:room}/level")
+    def level(room: str) -> dict[str, Any]:
+        return room_level(
+            dashboard.store,
+            dashboard.check_room(room),
+            live=dashboard.live,
+            now=utc_now(),
+            zone=zone,
+        )
 
     @router.get("/rooms/{room:room}/episodes/{start}")
     def episode(room: str, start: str) -> dict[str, Any]:

@@ -17,9 +17,10 @@ from starlette.exceptions import HTTPException
 from miserymeter.errors import AudioError, MiseryMeterError
 from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import crying_label
-from miserymeter.store import open_store
+from miserymeter.store import Store, open_store
 from miserymeter.web.api import api_router
 from miserymeter.web.context import Dashboard
+from miserymeter.web.level import LiveLevel
 from miserymeter.web.pages import pages_router
 from miserymeter.web.params import RequestError
 from miserymeter.web.passwords import check_hash
@@ -39,25 +40,34 @@ PUBLIC_PATHS = ("/login", "/static/")
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def create_app(settings: ServeSettings) -> FastAPI:
-    """The dashboard over `settings`' store, clips and dataset; opens the store now."""
+def create_app(
+    settings: ServeSettings, *, store: Store | None = None, live: LiveLevel | None = None
+) -> FastAPI:
+    """The dashboard over `settings`' store, clips and dataset; opens the store now.
+
+    Inside `listen --serve`, `store` is the listener's own (left open: the listener closes
+    it) and `live` its level meter.
+    """
     settings.check()
     if settings.password_hash is not None:
         check_hash(settings.password_hash)
     classifier = Classifier(settings.model_path)
-    store = open_store(settings.db)
+    owned = store is None
+    opened = open_store(settings.db) if store is None else store
     dashboard = Dashboard(
         settings=settings,
-        store=store,
+        store=opened,
         model=classifier.info,
         crying_label=crying_label(classifier.info.labels, None),
         signer=SessionSigner(),
+        live=live,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        store.close()
+        if owned:
+            opened.close()
 
     app = FastAPI(
         title="Misery Meter", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan

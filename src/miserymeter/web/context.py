@@ -9,6 +9,7 @@ from miserymeter.delivery.events import iso_utc
 from miserymeter.inference.model import ModelInfo
 from miserymeter.records import Episode
 from miserymeter.store import Store
+from miserymeter.web.level import LiveLevel
 from miserymeter.web.params import RequestError, parse_time
 from miserymeter.web.review import ReviewTarget
 from miserymeter.web.sessions import SessionSigner
@@ -19,13 +20,14 @@ PREFERRED_DETECTOR = "model"
 
 @dataclass(frozen=True)
 class Dashboard:
-    """The app's state, made once by `create_app`."""
+    """The app's state, made once by `create_app`; `live` when it runs inside `listen`."""
 
     settings: ServeSettings
     store: Store
     model: ModelInfo
     crying_label: str
     signer: SessionSigner
+    live: LiveLevel | None = None
 
     @property
     def review_target(self) -> ReviewTarget:
@@ -34,7 +36,9 @@ class Dashboard:
         )
 
     def check_room(self, room: str) -> str:
-        """`room` if the store has it; else a 404 that lists the rooms."""
+        """`room` if the store has it (or it is the listener's); else a 404 listing the rooms."""
+        if self.live is not None and room == self.live.room:
+            return room
         rooms = self.store.rooms()
         if room not in rooms:
             known = ", ".join(rooms) if rooms else "none yet: start `miserymeter listen`"

@@ -73,6 +73,11 @@ def pages_router(dashboard: Dashboard) -> APIRouter:
         dashboard.check_room(room)
         return render("nights.html", request, title=f"{room}: nights", room=room)
 
+    @router.get("/rooms/{room:room}/level")
+    def room_level(request: Request, room: str) -> HTMLResponse:
+        dashboard.check_room(room)
+        return render("level.html", request, title=f"{room}: test the microphone", room=room)
+
     @router.get("/rooms/{room:room}/episodes/{start}")
     def episode(request: Request, room: str, start: str) -> HTMLResponse:
         found = dashboard.find_episode(room, start)
