@@ -317,3 +317,27 @@ def test_room_names_with_slashes_spaces_and_accents_work_everywhere(tmp_path: Pa
         home = client.get("/", follow_redirects=False)
         assert home.headers["location"] == f"/rooms/{quote(sorted(ODD_ROOMS)[0], safe='')}"
         assert client.get("/api/rooms/Room%202/B/health").status_code == 404  # two segments
+
+
+def test_a_live_page_gets_the_seconds_after_its_last_one(tmp_path: Path) -> None:
+    db = tmp_path / "live.db"
+    now = datetime.now(UTC)
+    start = now - timedelta(minutes=15)  # with microseconds, as stored times have them
+    with open_store(db) as store:
+        for minute in range(15):
+            store.write(
+                minute_of_records("live", minute, rng=np.random.default_rng(1), start=start)
+            )
+        store.write([shifted(episode("live", 0.0, 20.0), now - timedelta(minutes=2))])
+    with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as client:
+        everything = client.get("/api/rooms/live/live?after=2026-01-01T00:00Z").json()
+        assert 599 <= len(everything["times"]) <= 601  # the last 10 minutes at most
+        shown = everything["times"][-5]  # as the page has it: local, to the millisecond
+        fresh = client.get("/api/rooms/live/live", params={"after": shown}).json()
+        assert fresh["times"] == everything["times"][-4:]
+        assert fresh["level_dbfs"] == everything["level_dbfs"][-4:]
+        assert fresh["episodes"] == []  # it ended before
+        before = client.get("/api/rooms/live/live", params={"after": everything["times"][-200]})
+        (ended,) = before.json()["episodes"]
+        assert ended["duration_s"] == 20.0 and ended["url"].startswith("/rooms/live/episodes/")
+        assert client.get("/api/rooms/live/live").status_code == 400

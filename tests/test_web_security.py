@@ -131,7 +131,7 @@ BAD_VALUES = [
     "<script>alert(1)</script>",
     "x" * 3000,
 ]
-QUERY_NAMES = ["since", "until", "night", "last", "n"]
+QUERY_NAMES = ["since", "until", "night", "last", "n", "after"]
 
 
 def bad_requests(route: APIRoute, rng: np.random.Generator) -> Iterator[str]:

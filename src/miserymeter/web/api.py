@@ -21,6 +21,7 @@ from miserymeter.web.params import (
     night_range,
     parse_count,
     parse_night,
+    parse_time,
     time_range,
 )
 from miserymeter.web.report import last_nights, night_reports, report_json
@@ -33,7 +34,7 @@ from miserymeter.web.review import (
     write_review,
 )
 from miserymeter.web.spectrogram import spectrogram
-from miserymeter.web.timeline import episode_json, local_iso, timeline, utc_now
+from miserymeter.web.timeline import episode_json, live_seconds, local_iso, timeline, utc_now
 
 DEFAULT_NIGHTS = 30
 
@@ -56,6 +57,18 @@ def api_router(dashboard: Dashboard) -> APIRouter:
         detection = dashboard.settings.detection
         thresholds = {"on": detection.on_probability, "off": detection.off_probability}
         return JSONResponse({**data, "thresholds": thresholds, "now": local_iso(utc_now(), zone)})
+
+    @router.get("/rooms/{room:room}/live")
+    def live(room: str, after: str | None = None) -> dict[str, Any]:
+        if after is None:
+            raise RequestError(400, "send after= (the time of the last second the page shows)")
+        return live_seconds(
+            dashboard.store,
+            dashboard.check_room(room),
+            after=parse_time(after, name="after", zone=zone),
+            now=utc_now(),
+            zone=zone,
+        )
 
     @router.get("/rooms/{room:room}/episodes")
     def episodes(

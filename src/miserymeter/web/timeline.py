@@ -9,7 +9,7 @@ as plotly draws them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from miserymeter.delivery.events import episode_url, iso_utc
@@ -20,6 +20,10 @@ from miserymeter.web.params import TimeRange
 SECONDS_UP_TO_S = 3600.0
 MINUTES_UP_TO_S = 2 * 86_400.0
 HOUR_S = 3600.0
+# A page that follows the room live asks for the seconds after its last one, at most these.
+LIVE_UP_TO_S = 600.0
+# Times on the page are to the millisecond: the second shown last is before this much after.
+SHOWN_PRECISION = timedelta(milliseconds=1)
 
 
 def local_iso(at: datetime, zone: tzinfo) -> str:
@@ -51,6 +55,26 @@ def timeline(store: Store, room: str, span: TimeRange, *, zone: tzinfo) -> dict[
         "since": local_iso(span.since, zone),
         "until": local_iso(span.until, zone),
         **data,
+        "episodes": [episode_json(e, zone=zone) for e in episodes],
+    }
+
+
+def live_seconds(
+    store: Store, room: str, *, after: datetime, now: datetime, zone: tzinfo
+) -> dict[str, Any]:
+    """The seconds of `room` stored after `after` (a time the page showed last; at most the
+    last `LIVE_UP_TO_S`), and the episodes that ended since: what a live page adds."""
+    until = now + timedelta(minutes=1)  # a listener's clock a little ahead of ours
+    after = min(after, until)
+    since = max(after + SHOWN_PRECISION, now - timedelta(seconds=LIVE_UP_TO_S))
+    seconds = store.seconds(room, since, until)
+    episodes = store.episodes(room, after, until)
+    return {
+        "room": room,
+        "now": local_iso(now, zone),
+        "times": [local_iso(s.at, zone) for s in seconds],
+        "level_dbfs": [s.level_dbfs for s in seconds],
+        "crying_probability": [s.crying_probability for s in seconds],
         "episodes": [episode_json(e, zone=zone) for e in episodes],
     }
 

@@ -2,11 +2,15 @@
 "use strict";
 
 const SECONDS_UP_TO_MS = 3600 * 1000;
-const LIVE_EVERY_MS = 10000;
+const BUCKET_MS = { seconds: 0, minutes: 60 * 1000, hours: 3600 * 1000 };
+const LIVE_EVERY_MS = 3000;
+const TAIL_MAX_POINTS = 900;  // then the range is loaded again, the tail summed up by the minute
 const chart = document.getElementById("timeline");
 let base = {};        // the query of the range picked (night=... or since=...&until=...)
 let view = null;      // the zoomed-in range, when seconds are shown
 let lastData = null;
+let tail = null;      // seconds heard since the range was loaded, while it reaches now
+let following = false;
 
 function query(params) {
   return new URLSearchParams(params).toString();
@@ -39,6 +43,7 @@ async function load() {
     const data = await mm.getJSON(url);
     error.hidden = true;
     lastData = data;
+    tail = { after: shownUntil(data), times: [], level_dbfs: [], crying_probability: [] };
     draw(data);
     if (!view) listEpisodes(data.episodes);
   } catch (e) {
@@ -67,6 +72,18 @@ function draw(data) {
       mode: "lines", line: { color: "#9db4d6", width: 1 }, yaxis: "y",
     });
   }
+  if (minutes && tail.times.length) {
+    traces.push(
+      {
+        x: tail.times, y: tail.level_dbfs, name: "loudness (live, per second)", type: "scattergl",
+        mode: "lines", line: { color: "#1f3f6e", width: 1 }, yaxis: "y",
+      },
+      {
+        x: tail.times, y: tail.crying_probability, name: "crying (live, per second)",
+        type: "scattergl", mode: "lines", line: { color: "#7b241c", width: 1 }, yaxis: "y2",
+      },
+    );
+  }
   const shapes = data.episodes.map((e) => ({
     type: "rect", xref: "x", yref: "paper", x0: e.start, x1: e.end, y0: 0, y1: 0.45,
     fillcolor: "rgba(192, 57, 43, 0.18)", line: { width: 0 },
@@ -89,7 +106,8 @@ function draw(data) {
   Plotly.react(chart, traces, layout, { responsive: true, displaylogo: false });
   const resolution = document.getElementById("resolution");
   resolution.dataset.resolution = data.resolution;
-  resolution.textContent = `${data.times.length} ${data.resolution}`;
+  const live = minutes && tail.times.length ? ` + ${tail.times.length} seconds live` : "";
+  resolution.textContent = `${data.times.length} ${data.resolution}${live}`;
   document.getElementById("range-label").textContent =
     `${data.since.replace("T", " ").slice(0, 16)} – ${data.until.replace("T", " ").slice(0, 16)}`;
 }
@@ -149,7 +167,45 @@ function pick(params) {
 }
 
 function isLive() {
-  return lastData && !view && lastData.now < lastData.until && lastData.now >= lastData.since;
+  if (!lastData) return false;
+  const [since, until] = view || [lastData.since, lastData.until];
+  return lastData.now >= since && lastData.now < until;
+}
+
+function shownUntil(data) {
+  // The time of the last second drawn: its bucket's last millisecond (the hour under way: now),
+  // or the range's start.
+  const n = data.times.length;
+  if (!n) return data.since;
+  const last = new Date(`${data.times[n - 1]}Z`);  // local wall-clock times: no zone arithmetic
+  const end = new Date(last.getTime() + Math.max(0, BUCKET_MS[data.resolution] - 1));
+  const until = end.toISOString().slice(0, 23);
+  return until < data.now ? until : data.now;
+}
+
+async function follow() {
+  // Add the seconds heard since the last ones drawn, while the range shown reaches now.
+  if (following || !isLive()) return;
+  following = true;
+  try {
+    const url = `/api/rooms/${mm.roomUrl(mm.room())}/live?${query({ after: tail.after })}`;
+    const fresh = await mm.getJSON(url);
+    lastData.now = fresh.now;
+    const target = lastData.resolution === "seconds" ? lastData : tail;
+    for (const key of ["times", "level_dbfs", "crying_probability"]) target[key].push(...fresh[key]);
+    if (fresh.times.length) tail.after = fresh.times[fresh.times.length - 1];
+    const known = new Set(lastData.episodes.map((e) => e.id));
+    const ended = fresh.episodes.filter((e) => !known.has(e.id));
+    lastData.episodes.push(...ended);
+    if (tail.times.length > TAIL_MAX_POINTS) await load();
+    else if (fresh.times.length || ended.length) draw(lastData);
+    if (ended.length && !view) listEpisodes(lastData.episodes);
+    showHealth();
+  } catch (e) {
+    // a missed update: the next one asks again from the same second
+  } finally {
+    following = false;
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -167,5 +223,5 @@ document.addEventListener("DOMContentLoaded", () => {
     if (from) pick({ from, to });
   });
   load().then(() => chart.on("plotly_relayout", onZoom));
-  setInterval(() => { if (isLive()) load(); }, LIVE_EVERY_MS);
+  setInterval(follow, LIVE_EVERY_MS);
 });
