@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import DemoNight
+from live_listener import LiveListener
 from miserymeter.nights import night_of
-from miserymeter.records import Episode
+from miserymeter.records import Episode, ListenerStatus
 from miserymeter.store import open_store
 from miserymeter.web import create_app
 from miserymeter.web.passwords import hash_password
+from store_records import minute_of_records
+from test_listen import CRYING, clip, quiet
 from web_helpers import ZONE, running_server, settings_for
 
 pytestmark = pytest.mark.browser
@@ -131,3 +135,56 @@ def test_off_localhost_the_page_asks_for_the_password(
         shot(p, "nights.png")
         p.click("#logout button")  # type: ignore[attr-defined]
         p.wait_for_url(f"{base}/login")  # type: ignore[attr-defined]
+
+
+def test_listen_serve_moves_the_meter_and_grows_the_timeline_without_a_reload(
+    page: object, tmp_path: Path
+) -> None:
+    """A real `listen --serve` on audio fed in real time: 8 s of a quiet room, 12 s of crying,
+    10 s quiet; a room name that needs encoding."""
+    audio = np.concatenate([quiet(8), np.tile(clip(CRYING), 3), quiet(10)])
+    p = page
+    with LiveListener(audio, room="Room 2/B", db=tmp_path / "live.db") as live:
+        live.wait_for("serving the dashboard on")
+        p.goto(f"{live.base}/rooms/Room%202%2FB/level")  # type: ignore[attr-defined]
+        assert p.get_attribute("#nav-level", "href") == "/rooms/Room%202%2FB/level"  # type: ignore[attr-defined]
+        meter = "Number(document.getElementById('meter').dataset.levelDbfs || 0)"
+        p.wait_for_function(f"{meter} < -50")  # type: ignore[attr-defined]
+        assert "good" in p.text_content("#verdict")  # type: ignore[attr-defined]
+        p.wait_for_function(f"{meter} > -30")  # type: ignore[attr-defined]
+        shot(p, "level.png")
+
+        p.click("#nav-timeline")  # type: ignore[attr-defined]
+        p.wait_for_url(f"{live.base}/rooms/Room%202%2FB")  # type: ignore[attr-defined]
+        p.wait_for_selector("#timeline .main-svg")  # type: ignore[attr-defined]
+        p.evaluate("window.notReloaded = true")  # type: ignore[attr-defined]
+        points = "document.getElementById('timeline').data.reduce((n, t) => n + t.x.length, 0)"
+        n_points = p.evaluate(points)  # type: ignore[attr-defined]
+        p.wait_for_function(f"window.notReloaded && {points} >= {n_points + 3}")  # type: ignore[attr-defined]
+        assert "seconds live" in p.text_content("#resolution")  # type: ignore[attr-defined]
+        p.wait_for_selector('#health[data-status="listening"]', state="attached")  # type: ignore[attr-defined]
+        assert "0 window(s) dropped tonight" in p.text_content("#health-facts")  # type: ignore[attr-defined]
+        shot(p, "timeline-live.png")
+        assert live.finish() == 0, live.stderr
+
+
+def test_the_badge_shows_the_listeners_cpu_and_dropped_windows(
+    page: object, tmp_path: Path
+) -> None:
+    db = tmp_path / "store.db"
+    now = datetime.now(UTC)
+    with open_store(db) as store:
+        store.write(
+            minute_of_records(
+                "attic", 0, rng=np.random.default_rng(2), start=now - timedelta(seconds=59)
+            )
+        )
+        store.write([ListenerStatus("attic", now - timedelta(seconds=5), 60.0, 3.52, 2)])
+    p = page
+    with running_server(create_app(settings_for(db, tmp_path))) as base:
+        p.goto(f"{base}/rooms/attic/level")  # type: ignore[attr-defined]
+        p.wait_for_selector('#health[data-status="listening"]', state="attached")  # type: ignore[attr-defined]
+        facts = p.text_content("#health-facts")  # type: ignore[attr-defined]
+        assert "listener CPU 3.5 % of a core" in facts and "2 window(s) dropped tonight" in facts
+        p.wait_for_selector('#verdict[data-ok="true"]')  # type: ignore[attr-defined]
+        shot(p, "level-from-store.png")

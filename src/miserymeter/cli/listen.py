@@ -194,6 +194,20 @@ def listen(
         "--metrics-host",
         help="Address of --metrics_port (0.0.0.0: every network interface).",
     ),
+    serve: bool = typer.Option(
+        False,
+        "--serve",
+        help="Serve the dashboard from this process too, with a live level meter "
+        "(http://SERVE_HOST:SERVE_PORT/).",
+    ),
+    serve_host: str = typer.Option(
+        "127.0.0.1",
+        "--serve_host",
+        "--serve-host",
+        help="Address of --serve; others than loopback need the [serve] password_hash "
+        "of --config (`miserymeter hash-password`).",
+    ),
+    serve_port: int = typer.Option(8000, "--serve_port", "--serve-port", help="Port of --serve."),
     config: Path | None = typer.Option(
         None,
         "--config",
@@ -204,10 +218,12 @@ def listen(
     from miserymeter.audio.episode_clips import ClipSettings
     from miserymeter.audio.sources import MicrophoneSource
     from miserymeter.capture.live import utc_now
+    from miserymeter.cli.serve import listener_dashboard
     from miserymeter.delivery.configure import build_destinations
     from miserymeter.delivery.courier import Backoff, Couriers
     from miserymeter.detect.settings import DETECTORS
     from miserymeter.errors import ConfigError, StorageError
+    from miserymeter.frontend.level_meter import LevelMeter
     from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
     from miserymeter.inference.model import Classifier
     from miserymeter.paths import data_dir, default_db_path
@@ -245,6 +261,8 @@ def listen(
             f"--no-db: events for {destinations[0].name} wait in the database's outbox; "
             "drop --no-db (or the destinations)"
         )
+    if o["serve"] and store is None:
+        raise ConfigError("--no-db: --serve shows what listen stores; drop --no-db (or --serve)")
     classifier = Classifier(o["model"] or DEFAULT_MODEL_PATH)
     settings = ListenSettings(
         room=o["room"],
@@ -281,6 +299,23 @@ def listen(
         else:
             print_event(utc_now(), kind, message)
 
+    level_meter = LevelMeter() if o["serve"] else None
+    dashboard = (
+        None
+        if store is None or level_meter is None
+        else listener_dashboard(
+            store,
+            settings.room,
+            level_meter,
+            clips_dir=o["clips"] or data_dir() / "clips",
+            model_path=o["model"] or DEFAULT_MODEL_PATH,
+            detection=settings.detection,
+            host=o["serve_host"],
+            port=o["serve_port"],
+            config=config,
+            on_error=lambda message: on_delivery_event("dashboard_failed", message),
+        )
+    )
     source = _source(o, classifier.info.sample_rate_hz, on_source_event)
     sinks: list[RecordSink] = [_JsonSink() if o["as_json"] else _ConsoleSink()]
     store_sink = None
@@ -305,15 +340,19 @@ def listen(
         sinks.append(metrics)
     # A destination may also take the live state of every second (MQTT's retained topics).
     sinks += [d.state_sink for d in destinations if hasattr(d, "state_sink")]
-    listener = Listener(source, scorer, settings, sinks=sinks)
+    listener = Listener(source, scorer, settings, sinks=sinks, level_meter=level_meter)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     if couriers is not None:
         couriers.start()
     digests = [] if store_sink is None else _morning_digests(store_sink, settings.room, listener)
+    if dashboard is not None:
+        dashboard.start()
     summary = listener.run(stop)
     for digest in digests:
         digest.close()
+    if dashboard is not None:
+        dashboard.close()
     listening.clear()  # later delivery events are printed, not stored
     if metrics_server is not None:
         metrics_server.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,8 +14,13 @@ from miserymeter.cli._app import app, console, error_console, reports_errors
 
 if TYPE_CHECKING:
     from miserymeter.detect.settings import DetectorSettings
+    from miserymeter.frontend.level_meter import LevelMeter
+    from miserymeter.store import Store
+    from miserymeter.web.server import DashboardThread
 
 SERVE_TABLE_ONLY = {"password_hash"}
+# `listen --serve`'s options: --serve_host, --serve_port.
+LISTEN_PREFIX = "serve_"
 
 
 @app.command()
@@ -52,16 +58,16 @@ def serve(
     ),
 ) -> None:
     """Serve the dashboard: timeline, nights, episodes with their audio, and reviews."""
-    import uvicorn
-
     from miserymeter.detect.settings import DetectorSettings
     from miserymeter.errors import ConfigError
     from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
     from miserymeter.paths import data_dir as default_data_dir
     from miserymeter.paths import default_db_path
     from miserymeter.web import ServeSettings, create_app
+    from miserymeter.web.server import bind, dashboard_server
 
-    extra = _apply_config(ctx, config) if config is not None else {}
+    if config is not None:
+        _apply_config(ctx, config)
     o = ctx.params
     target = o["db"] or str(default_db_path())
     if "://" not in target and not Path(target).expanduser().is_file():
@@ -76,18 +82,13 @@ def serve(
         model_path=o["model"] or DEFAULT_MODEL_PATH,
         host=o["host"],
         port=o["port"],
-        password_hash=extra.get("password_hash"),
+        password_hash=password_hash_in(config),
         detection=_detection(config) if config is not None else DetectorSettings(),
     )
     web_app = create_app(settings)
-    listening = _bind(settings.host, settings.port)
-    shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    error_console.print(
-        f"serving the dashboard on http://{shown_host}:{listening.getsockname()[1]}/ "
-        f"(Ctrl-C stops it)",
-        markup=False,
-    )
-    server = uvicorn.Server(uvicorn.Config(web_app, log_level="warning", lifespan="on"))
+    listening = bind(settings.host, settings.port)
+    say_serving(listening, settings.host, "Ctrl-C stops it")
+    server = dashboard_server(web_app)
     # uvicorn stops on SIGINT/SIGTERM, then raises the signal again: let that end it with 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: setattr(server, "should_exit", True))
@@ -112,37 +113,75 @@ def hash_password_command(
     console.print(f'password_hash = "{hash_password(password)}"', markup=False)
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    """A listening socket on `host`:`port`, or one clear error (port taken, no such address)."""
+def listener_dashboard(
+    store: Store,
+    room: str,
+    meter: LevelMeter,
+    *,
+    clips_dir: Path,
+    model_path: Path,
+    detection: DetectorSettings,
+    host: str,
+    port: int,
+    config: Path | None,
+    on_error: Callable[[str], None],
+) -> DashboardThread:
+    """`listen --serve`: the dashboard over the listener's own store, with the level `meter`
+    of its `room`, checked and bound now (bad settings or a port in use are errors before
+    listening starts); `start()` serves it from a thread of its own. The password rule is
+    `serve`'s."""
+    from miserymeter.paths import data_dir
+    from miserymeter.web import ServeSettings, create_app
+    from miserymeter.web.level import LiveLevel
+    from miserymeter.web.server import DashboardThread, bind
+
+    settings = ServeSettings(
+        db=store.name,
+        clips_dir=clips_dir,
+        data_dir=data_dir() / "dataset",
+        model_path=model_path,
+        host=host,
+        port=port,
+        password_hash=password_hash_in(config),
+        detection=detection,
+        option_prefix=LISTEN_PREFIX,
+    )
+    web_app = create_app(settings, store=store, live=LiveLevel(room, meter))
+    listening = bind(host, port, option_prefix=LISTEN_PREFIX)
+    say_serving(listening, host, "while listening")
+    return DashboardThread(web_app, listening, on_error=on_error)
+
+
+def say_serving(listening: socket.socket, host: str, note: str) -> None:
+    """One line on stderr: where the dashboard is."""
+    from miserymeter.web.server import address_of
+
+    error_console.print(
+        f"serving the dashboard on {address_of(listening, host)} ({note})", markup=False
+    )
+
+
+def password_hash_in(config: Path | None) -> str | None:
+    """The dashboard's password hash: `password_hash` of the [serve] table of `config`."""
+    from miserymeter.config import read_table
     from miserymeter.errors import ConfigError
 
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        family, kind, proto, _, address = infos[0]
-        listening = socket.socket(family, kind, proto)
-        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listening.bind(address)
-        listening.listen(128)
-    except OSError as e:
-        raise ConfigError(
-            f"cannot serve on {host}:{port} ({e.strerror or e}); choose another --port or --host"
-        ) from e
-    return listening
+    table = read_table(config, "serve") if config is not None else {}
+    value = table.get("password_hash") if isinstance(table, dict) else None
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{config}: [serve] password_hash must be a string")
+    return value
 
 
-def _apply_config(ctx: typer.Context, path: Path) -> dict[str, str]:
-    """Fill the options left at their defaults from [serve]; returns its other keys."""
+def _apply_config(ctx: typer.Context, path: Path) -> None:
+    """Fill the options left at their defaults from [serve] (its password_hash aside)."""
     from miserymeter.config import read_config
     from miserymeter.errors import ConfigError
 
     params = {p.name: p for p in ctx.command.params if p.name and p.name != "config"}
     table = read_config(path, command="serve", known_keys=set(params) | SERVE_TABLE_ONLY)
-    extra: dict[str, str] = {}
     for key, value in table.items():
         if key in SERVE_TABLE_ONLY:
-            if not isinstance(value, str):
-                raise ConfigError(f"{path}: [serve] {key} must be a string")
-            extra[key] = value
             continue
         source = ctx.get_parameter_source(key)
         if source is not None and source.name != "DEFAULT":
@@ -151,7 +190,6 @@ def _apply_config(ctx: typer.Context, path: Path) -> dict[str, str]:
             ctx.params[key] = params[key].process_value(ctx, value)
         except typer.BadParameter as e:
             raise ConfigError(f"{path}: {key} = {value!r}: {e.message}") from e
-    return extra
 
 
 def _detection(path: Path) -> DetectorSettings:

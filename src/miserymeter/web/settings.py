@@ -21,6 +21,7 @@ class ServeSettings:
 
     `password_hash` (from `miserymeter hash-password`) makes every page ask for a password;
     a host other than loopback needs one. `zone` is where nights run from noon to noon.
+    `option_prefix` names the host and port options in messages (`serve_` for `listen`'s).
     """
 
     db: str
@@ -32,16 +33,19 @@ class ServeSettings:
     password_hash: str | None = None
     detection: DetectorSettings = field(default_factory=DetectorSettings)
     zone: tzinfo = field(default_factory=local_zone)
+    option_prefix: str = ""
 
     def check(self) -> None:
         """Refuse to serve other machines without a password, or on an impossible port."""
         if not 0 <= self.port <= 65_535:
             raise ConfigError(
-                f"--port {self.port}: choose a port from 1 to 65535 (0: any free one)"
+                f"--{self.option_prefix}port {self.port}: choose a port from 1 to 65535 "
+                "(0: any free one)"
             )
         if self.password_hash is None and not is_loopback(self.host):
             raise ConfigError(
-                f"--host {self.host}: serving other machines needs a password; run "
+                f"--{self.option_prefix}host {self.host}: serving other machines needs a "
+                "password; run "
                 "`miserymeter hash-password` and put its password_hash line in the [serve] "
                 "table of --config, or serve on 127.0.0.1"
             )
