@@ -104,6 +104,7 @@ def endpoints(rng: np.random.Generator) -> dict[str, Callable[[], str]]:
         "page: timeline": lambda: f"/rooms/{room()}",
         "page: nights": lambda: f"/rooms/{room()}/nights",
         "page: episode": lambda: f"/rooms/{episode_id()}",
+        "page: level": lambda: f"/rooms/{room()}/level",
         "api: rooms": lambda: "/api/rooms",
         "api: timeline, a night (minutes)": lambda: f"/api/rooms/{room()}/timeline?night={night()}",
         "api: timeline, 1 h zoom (seconds)": zoom,
@@ -111,6 +112,10 @@ def endpoints(rng: np.random.Generator) -> dict[str, Callable[[], str]]:
         "api: 30 nights": lambda: f"/api/rooms/{room()}/nights?last={LAST_NIGHT}&n=30",
         "api: a night's report": lambda: f"/api/rooms/{room()}/nights/{night()}",
         "api: health": lambda: f"/api/rooms/{room()}/health",
+        "api: level (the store's latest second)": lambda: f"/api/rooms/{room()}/level",
+        "api: live (a following page's update)": lambda: (
+            f"/api/rooms/{room()}/live?after={iso_utc(datetime.now(UTC) - timedelta(seconds=3))}"
+        ),
         "api: episode": lambda: f"/api/rooms/{episode_id()}",
         "api: episode audio (40 s FLAC)": lambda: f"/api/rooms/{episode_id()}/audio",
         "api: spectrogram": lambda: f"/api/rooms/{episode_id()}/spectrogram",
