@@ -1,17 +1,20 @@
 """The dashboard in headless Chromium (Debian's, through playwright): load the timeline, zoom
-into seconds, play an episode, review it into the dataset, log in; screenshots are kept in
-build/test-artifacts/web/ (MISERYMETER_ARTIFACTS elsewhere)."""
+into seconds, play an episode, review it into the dataset, log in, calibrate; screenshots are
+kept in build/test-artifacts/web/ (MISERYMETER_ARTIFACTS elsewhere)."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from calibration_clips import write_reviewed_clips
 from conftest import DemoNight
+from miserymeter.detect.settings import DetectorSettings
 from miserymeter.nights import night_of
 from miserymeter.records import Episode
 from miserymeter.store import open_store
@@ -131,3 +134,51 @@ def test_off_localhost_the_page_asks_for_the_password(
         shot(p, "nights.png")
         p.click("#logout button")  # type: ignore[attr-defined]
         p.wait_for_url(f"{base}/login")  # type: ignore[attr-defined]
+
+
+def test_calibrate_then_see_the_thresholds_on_the_timeline(
+    page: object, demo_night: DemoNight, tmp_path: Path
+) -> None:
+    write_reviewed_clips(tmp_path / "dataset")
+    listener = DetectorSettings(on_probability=0.7, off_probability=0.45)
+    settings = settings_for(
+        demo_night.db, tmp_path, clips_dir=demo_night.clips_dir, detection=listener
+    )
+    p = page
+    with running_server(create_app(settings)) as base:
+        p.goto(f"{base}/rooms/demo/nights")  # type: ignore[attr-defined]
+        p.click("#nav-calibrate")  # type: ignore[attr-defined]
+        p.wait_for_url(f"{base}/rooms/demo/calibrate")  # type: ignore[attr-defined]
+        p.wait_for_selector('#histogram[data-ready="true"] .main-svg')  # type: ignore[attr-defined]
+        bars = p.evaluate(  # type: ignore[attr-defined]
+            "document.getElementById('histogram').data.map(t => t.y.reduce((a, b) => a + b))"
+        )
+        assert bars == [5, 12]  # crying, everything else
+        p.wait_for_selector("#quiet-verdict[data-ok]", state="attached")  # type: ignore[attr-defined]
+        assert "(180 s stored)" in p.text_content("#quiet-facts")  # type: ignore[attr-defined]
+        recommendation = p.text_content("#recommendation")  # type: ignore[attr-defined]
+        assert recommendation.startswith("Recommended: on_probability 0.")
+        assert "(now 0.70 and 0.45)" in recommendation
+        config = p.text_content("#config-lines")  # type: ignore[attr-defined]
+        assert re.fullmatch(
+            r"\[listen\]\non_probability = 0\.\d\d\noff_probability = 0\.\d\d\n", config
+        )
+        assert p.locator("#candidates tr.candidate").count() >= 7  # type: ignore[attr-defined]
+        assert p.locator("#candidates tr.recommended").count() == 1  # type: ignore[attr-defined]
+        assert "other sounds a night" in p.text_content("#estimate")  # type: ignore[attr-defined]
+        shot(p, "calibrate.png")
+
+        p.click("#keep-quiet")  # type: ignore[attr-defined]  # the listener stopped: its last 30 s
+        p.wait_for_selector("#quiet-countdown:has-text('latest 30 s')")  # type: ignore[attr-defined]
+        p.wait_for_selector("#quiet-facts:has-text('(30 s stored)')")  # type: ignore[attr-defined]
+
+        p.click("#nav-timeline")  # type: ignore[attr-defined]
+        p.wait_for_selector("#timeline .main-svg")  # type: ignore[attr-defined]
+        lines = p.evaluate(  # type: ignore[attr-defined]
+            "document.getElementById('timeline').layout.shapes"
+            ".filter(s => s.type === 'line').map(s => [s.yref, s.y0, s.y1])"
+        )
+        assert lines == [["y2", 0.7, 0.7], ["y2", 0.45, 0.45]]
+        labels = p.locator("#timeline .annotation-text").all_text_contents()  # type: ignore[attr-defined]
+        assert labels == ["on 0.70", "off 0.45"]
+        shot(p, "timeline-thresholds.png")

@@ -44,17 +44,30 @@ def serve(
     model: Path | None = typer.Option(
         None, "--model", help="The listener's .onnx model (labels, rate); default: the bundled one."
     ),
+    on_probability: float | None = typer.Option(
+        None,
+        "--on_probability",
+        "--on-probability",
+        help="The listener's threshold that starts an episode, drawn on the timeline; "
+        "default: [listen]'s in --config, else the detector's default.",
+    ),
+    off_probability: float | None = typer.Option(
+        None,
+        "--off_probability",
+        "--off-probability",
+        help="The listener's threshold below which an episode ends (as --on_probability).",
+    ),
     config: Path | None = typer.Option(
         None,
         "--config",
         help="A TOML file: [serve] keys are these options' names plus "
-        "password_hash; [listen]'s on/off probabilities are drawn on the timeline.",
+        "password_hash; [listen]'s thresholds and gate are the listener's (drawn on the "
+        "timeline, explained on the calibration page).",
     ),
 ) -> None:
-    """Serve the dashboard: timeline, nights, episodes with their audio, and reviews."""
+    """Serve the dashboard: timeline, nights, episodes with their audio, reviews, calibration."""
     import uvicorn
 
-    from miserymeter.detect.settings import DetectorSettings
     from miserymeter.errors import ConfigError
     from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
     from miserymeter.paths import data_dir as default_data_dir
@@ -69,6 +82,9 @@ def serve(
             f"--db {target}: no such database; start `miserymeter listen` first, or pass the "
             "--db it writes to"
         )
+    detection, gate_db = _listener(
+        config, on_probability=o["on_probability"], off_probability=o["off_probability"]
+    )
     settings = ServeSettings(
         db=target,
         clips_dir=o["clips"] or default_data_dir() / "clips",
@@ -77,7 +93,8 @@ def serve(
         host=o["host"],
         port=o["port"],
         password_hash=extra.get("password_hash"),
-        detection=_detection(config) if config is not None else DetectorSettings(),
+        detection=detection,
+        gate_db=gate_db,
     )
     web_app = create_app(settings)
     listening = _bind(settings.host, settings.port)
@@ -154,19 +171,30 @@ def _apply_config(ctx: typer.Context, path: Path) -> dict[str, str]:
     return extra
 
 
-def _detection(path: Path) -> DetectorSettings:
-    """The listener's thresholds from [listen] (to draw them), else the defaults."""
+def _listener(
+    path: Path | None, *, on_probability: float | None, off_probability: float | None
+) -> tuple[DetectorSettings, float | None]:
+    """The listener's detector settings and loudness gate (None: no_gate): the thresholds
+    given here, else [listen]'s of `path`, else the defaults."""
+    from dataclasses import fields
+
     from miserymeter.config import read_table
     from miserymeter.detect.settings import DetectorSettings
     from miserymeter.errors import ConfigError
+    from miserymeter.pipeline import DEFAULT_GATE_DB
 
-    table = read_table(path, "listen")
-    given = {}
-    for key in ("on_probability", "off_probability"):
-        value = table.get(key) if isinstance(table, dict) else None
+    found = read_table(path, "listen") if path is not None else {}
+    table = found if isinstance(found, dict) else {}
+    given: dict[str, float] = {}
+    for key in [f.name for f in fields(DetectorSettings)] + ["gate_db"]:
+        value = table.get(key)
         if value is None:
             continue
-        if not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{path}: [listen] {key} = {value!r}: must be a number")
         given[key] = float(value)
-    return DetectorSettings(**given)
+    for key, value in (("on_probability", on_probability), ("off_probability", off_probability)):
+        if value is not None:
+            given[key] = value
+    gate_db = given.pop("gate_db", DEFAULT_GATE_DB)
+    return DetectorSettings(**given), None if table.get("no_gate") is True else gate_db

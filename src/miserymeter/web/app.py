@@ -19,6 +19,7 @@ from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import crying_label
 from miserymeter.store import open_store
 from miserymeter.web.api import api_router
+from miserymeter.web.calibration import calibration_router
 from miserymeter.web.context import Dashboard
 from miserymeter.web.pages import pages_router
 from miserymeter.web.params import RequestError
@@ -62,6 +63,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         title="Misery Meter", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.include_router(api_router(dashboard))
+    app.include_router(calibration_router(dashboard, classifier))
     app.include_router(pages_router(dashboard))
     app.add_api_route("/static/plotly.min.js", _plotly_js, methods=["GET"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

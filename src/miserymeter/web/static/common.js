@@ -45,7 +45,7 @@ async function showRooms() {
     picker.add(option);
   }
   picker.addEventListener("change", () => {
-    const rest = location.pathname.endsWith("/nights") ? "/nights" : "";
+    const rest = (location.pathname.match(/\/(nights|calibrate)$/) || [""])[0];
     location.href = `/rooms/${mm.roomUrl(picker.value)}${rest}`;
   });
 }
