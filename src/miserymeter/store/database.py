@@ -276,6 +276,25 @@ class Store:
         with self._faults("read"), self._engine.connect() as connection:
             return [Summary(**row) for row in connection.execute(query).mappings()]
 
+    def levels(self, room: str, since: datetime, until: datetime) -> list[tuple[float, float]]:
+        """The seconds of `room` from `since` to `until` as (seconds after `since`, loudness in
+        dBFS), in time order: what calibration reads of whole nights, twenty times faster than
+        `seconds` (a night is 43,200 of them)."""
+        table, _ = TABLES[SecondRecord]
+        after_s: ColumnElement[Any]
+        if self._engine.dialect.name == "sqlite":  # integer microseconds
+            after_s = (type_coerce(table.c.at, BigInteger) - (since - EPOCH) // ONE_US) / 1e6
+        else:
+            after_s = func.extract("epoch", table.c.at) - since.timestamp()
+        query = (
+            select(after_s, table.c.level_dbfs)
+            .select_from(table.join(rooms))
+            .where(rooms.c.name == room, table.c.at >= since, table.c.at < until)
+            .order_by(table.c.at)
+        )
+        with self._faults("read"), self._engine.connect() as connection:
+            return [(float(after), float(level)) for after, level in connection.execute(query)]
+
     def close(self) -> None:
         """Close every connection (SQLite then folds its write-ahead log into the file)."""
         self._engine.dispose()

@@ -58,7 +58,7 @@ def calibration_router(dashboard: Dashboard, classifier: Classifier) -> APIRoute
         span = quiet_span(
             last_s, since, until, latest=None if latest is None else latest.at, dashboard=dashboard
         )
-        levels = [s.level_dbfs for s in dashboard.store.seconds(room, span.since, span.until)]
+        levels = [level for _, level in dashboard.store.levels(room, span.since, span.until)]
         found = measure_quiet_room(levels, gate_db=settings.gate_db)
         return {
             "room": room,
