@@ -23,7 +23,6 @@ from miserymeter.constants import AUDIO_SUFFIXES, BACKGROUND_NOISE_DIR
 from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import DEFAULT_GATE_DB
 from miserymeter.web.context import Dashboard
-from miserymeter.web.health import OFFLINE_AFTER_S
 from miserymeter.web.history import RoomHistory, SoundHistory
 from miserymeter.web.params import RequestError, TimeRange, parse_count, parse_time
 from miserymeter.web.review import REVIEW_PREFIX
@@ -54,7 +53,6 @@ def calibration_router(dashboard: Dashboard, classifier: Classifier) -> APIRoute
     ) -> dict[str, Any]:
         dashboard.check_room(room)
         latest = dashboard.store.latest_second(room)
-        now = utc_now()
         span = quiet_span(
             last_s, since, until, latest=None if latest is None else latest.at, dashboard=dashboard
         )
@@ -64,8 +62,6 @@ def calibration_router(dashboard: Dashboard, classifier: Classifier) -> APIRoute
             "room": room,
             "since": local_iso(span.since, settings.zone),
             "until": local_iso(span.until, settings.zone),
-            "listening": latest is not None
-            and (now - latest.at).total_seconds() <= OFFLINE_AFTER_S,
             **asdict(found),
         }
 
