@@ -15,6 +15,7 @@ from miserymeter.delivery.events import (
     CRYING_STOPPED,
     DIGEST,
     LISTENER,
+    MONITOR,
     STILL_CRYING,
     Event,
 )
@@ -64,10 +65,25 @@ def push_for(event: Event, *, zone: tzinfo) -> Push:
         body = f"{data['message']} ({_hhmm(event.at, zone)})."
     elif event.kind == DIGEST:
         title, body = f"Last night in {room}", digest_text(data, zone=zone)
+    elif event.kind == MONITOR:
+        title, body, notify_type = _monitor(room, data, zone=zone)
     else:
         title, body = f"{event.kind} in {room}", f"{event.kind} at {_hhmm(event.at, zone)}."
     url = data.get("url")
     return Push(title, f"{body}\n{url}" if url else body, notify_type)
+
+
+def _monitor(room: str, data: dict[str, Any], *, zone: tzinfo) -> tuple[str, str, str]:
+    """The words of a monitor that went offline, or is back (`delivery/offline.py`)."""
+    last_heard = _hhmm(data["last_heard"], zone)
+    if data["status"] == "offline":
+        body = f"Last heard at {last_heard}; check its power and network."
+        return f"Monitor in {room} is offline", body, FAILURE
+    silent_s = (
+        datetime.fromisoformat(data["last_heard"]) - datetime.fromisoformat(data["offline_since"])
+    ).total_seconds()
+    body = f"Heard again at {last_heard}, after {duration_text(silent_s)} of silence."
+    return f"Monitor in {room} is back", body, SUCCESS
 
 
 def digest_text(data: dict[str, Any], *, zone: tzinfo) -> str:
