@@ -1,11 +1,11 @@
 """`serve`'s watcher of the monitors: every room of the store, every 30 s, in a thread of its own.
 
 Each check reads what the store last heard of every room, lets `offline.watch` decide, and
-pushes through the `[notify]` destination. A push that fails (the service is down) waits and is
-tried again at the next check, in order, for the services that did not take it only; a store
-that cannot be read is tried again at the next check too. Neither ends the watcher, nor
-`serve`: troubles are told to `on_event(kind, message)`, once when they begin and once when
-they are over.
+pushes through the `[notify]` destination (whose servers are checked first: one line if they
+cannot be reached). A push that fails (the service is down) waits and is tried again at the
+next check, in order, for the services that did not take it only; a store that cannot be read
+is tried again at the next check too. Neither ends the watcher, nor `serve`: troubles are told
+to `on_event(kind, message)`, once when they begin and once when they are over.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from miserymeter.delivery.destination import DeliveryError, Destination
+from miserymeter.delivery.destination import DeliveryError, Destination, Reachable
 from miserymeter.delivery.events import Event
 from miserymeter.delivery.notify_settings import NotifySettings
 from miserymeter.delivery.offline import RoomHeard, RoomWatch, watch
@@ -106,6 +106,11 @@ class OfflineWatcher:
         self._push()
 
     def _watch_forever(self) -> None:
+        if isinstance(self.destination, Reachable):
+            try:
+                self.destination.check()
+            except DeliveryError as e:
+                self._trouble("push", f"{self.destination.name}: {e}; pushes are tried anyway")
         while True:
             try:
                 self.check()
