@@ -19,7 +19,7 @@ from miserymeter.delivery.notify_settings import (
     NotifySettings,
     notify_settings,
 )
-from miserymeter.delivery.offline import RoomHeard, RoomWatch, watch
+from miserymeter.delivery.offline import RoomHeard, RoomWatch, StoreWatch, watch, watch_store
 from miserymeter.delivery.offline_watcher import OfflineWatcher, check_every_s, rooms_heard
 from miserymeter.errors import ConfigError
 from miserymeter.records import ListenerEvent, SecondRecord
@@ -128,6 +128,31 @@ def test_the_pushes_say_which_room_and_when_it_was_last_heard() -> None:
     assert back_push.body == "Heard again at 13:18, after 18 min of silence."
     assert (offline_push.notify_type, back_push.notify_type) == ("failure", "success")
     assert offline.id != back.id
+
+
+def test_a_database_that_cannot_be_read_for_a_while_is_told_once_and_back_once() -> None:
+    s, memory = settings(time_zone="UTC"), StoreWatch()
+    told = []
+    checks = [(0, True), (1, False), (2, True), (3, False), (7.9, False), (8, False)]
+    checks += [(9, False), (60, False), (61, True), (62, True)]
+    for minute, readable in checks:
+        memory, push = watch_store(
+            readable, memory, now=minutes(minute), name="postgresql://mm@server/mm", settings=s
+        )
+        if push is not None:
+            told.append((minute, push_for(push, zone=s.zone)))
+    assert [(minute, p.title) for minute, p in told] == [
+        (8, "Misery Meter cannot read its database"),
+        (61, "Misery Meter reads its database again"),
+    ]
+    assert told[0][1].body == (
+        "postgresql://mm@server/mm cannot be read since 12:03: no room is watched, and the "
+        "rooms' pushes wait until it is back."
+    )
+    assert told[1][1].notify_type == "success"
+    memory, push = watch_store(False, StoreWatch(), now=NOON, name="x", settings=s)
+    _, push = watch_store(False, memory, now=minutes(9), name="x", settings=settings(alerts=False))
+    assert push is None
 
 
 @pytest.mark.parametrize(
@@ -263,6 +288,30 @@ def test_a_store_that_cannot_be_read_is_told_and_tried_again(
         "offline_watch_store_failed", "offline_watch_store_resumed", "monitor_offline",
     ]  # fmt: skip
     assert receiver.titles() == ["Monitor in Room 1 is offline"]
+
+
+def test_a_store_that_stays_unreadable_is_pushed_and_so_is_its_return(
+    receiver: PushReceiver, tmp_path: Path
+) -> None:
+    log, clock = Log(), Clock(NOON)
+    path = tmp_path / "m.db"
+    with open_store(path) as store:
+        store.write([second(ROOM, NOON)])
+    good = path.read_bytes()
+    with open_store(path) as store:
+        watching = watcher(store, receiver.url(), log, clock)
+        path.write_bytes(b"not a database " * 1000)
+        for minute in (1, 3, 5, 7):
+            clock.now = minutes(minute)
+            watching.check()
+        path.write_bytes(good)
+        clock.now = minutes(8)
+        watching.check()
+    assert receiver.titles() == [
+        "Misery Meter cannot read its database",  # after 5 min of failing reads (1 → 7)
+        "Misery Meter reads its database again",
+        "Monitor in Room 1 is offline",  # silent since noon
+    ]
 
 
 def test_the_watcher_thread_checks_at_once_and_closes(

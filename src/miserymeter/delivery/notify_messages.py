@@ -74,7 +74,18 @@ def push_for(event: Event, *, zone: tzinfo) -> Push:
 
 
 def _monitor(room: str, data: dict[str, Any], *, zone: tzinfo) -> tuple[str, str, str]:
-    """The words of a monitor that went offline, or is back (`delivery/offline.py`)."""
+    """The words of a monitor that went offline, or is back, or of the database that all the
+    monitors write to (`delivery/offline.py`)."""
+    if data["status"] == "database_down":
+        body = (
+            f"{data['database']} cannot be read since {_hhmm(data['since'], zone)}: no room is "
+            "watched, and the rooms' pushes wait until it is back."
+        )
+        return "Misery Meter cannot read its database", body, FAILURE
+    if data["status"] == "database_back":
+        since = _hhmm(data["since"], zone)
+        body = f"{data['database']} can be read again (it could not since {since})."
+        return "Misery Meter reads its database again", body, SUCCESS
     last_heard = _hhmm(data["last_heard"], zone)
     if data["status"] == "offline":
         body = f"Last heard at {last_heard}; check its power and network."

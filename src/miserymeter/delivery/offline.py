@@ -15,6 +15,9 @@ out (`offline_watcher.py` runs it every 30 s in `serve`).
   itself. `offline_when_stopped = true` pushes it too (for Pis that push nothing).
 - A room silent for more than `FORGOTTEN_AFTER` (a week) is taken to be out of service: it is
   not pushed when `serve` starts.
+- **the database**: when the store cannot be read for `offline_after_min`, no room can be
+  watched, and the rooms' own pushes wait (their outbox is in it): `watch_store` pushes that
+  once, "Misery Meter cannot read its database", and once when it can again.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from miserymeter.delivery.notify_settings import NotifySettings
 
 OFFLINE = "offline"
 BACK = "back"
+DATABASE_DOWN = "database_down"
+DATABASE_BACK = "database_back"
 FORGOTTEN_AFTER = timedelta(days=7)
 
 
@@ -92,6 +97,31 @@ def _room(
         return before, None
     data = {"status": OFFLINE, "last_heard": iso_utc(last_heard)}
     return RoomWatch(last_heard, now), _event(heard.room, now, data)
+
+
+@dataclass(frozen=True)
+class StoreWatch:
+    """What the watcher remembers of the store between checks."""
+
+    failing_since: datetime | None = None  # the first check that could not read it, if failing
+    told: bool = False  # "cannot read its database" was pushed for this failure
+
+
+def watch_store(
+    readable: bool, memory: StoreWatch, *, now: datetime, name: str, settings: NotifySettings
+) -> tuple[StoreWatch, Event | None]:
+    """One check of the store `name` (`readable` or not) at `now`: what to remember, and the
+    push to send, if any."""
+    if readable:
+        if not memory.told or memory.failing_since is None:
+            return StoreWatch(), None
+        data = {"status": DATABASE_BACK, "database": name, "since": iso_utc(memory.failing_since)}
+        return StoreWatch(), _event("", now, data)
+    failing_since = memory.failing_since or now
+    if memory.told or not settings.alerts or now - failing_since < settings.offline_after:
+        return StoreWatch(failing_since, memory.told), None
+    data = {"status": DATABASE_DOWN, "database": name, "since": iso_utc(failing_since)}
+    return StoreWatch(failing_since, told=True), _event("", now, data)
 
 
 def _event(room: str, now: datetime, data: dict[str, str]) -> Event:

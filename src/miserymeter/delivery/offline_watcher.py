@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from miserymeter.delivery.destination import DeliveryError, Destination, Reachable
 from miserymeter.delivery.events import Event
 from miserymeter.delivery.notify_settings import NotifySettings
-from miserymeter.delivery.offline import RoomHeard, RoomWatch, watch
+from miserymeter.delivery.offline import RoomHeard, RoomWatch, StoreWatch, watch, watch_store
 from miserymeter.errors import StorageError
 from miserymeter.store import Store
 
@@ -73,6 +73,7 @@ class OfflineWatcher:
         self._on_event = on_event
         self._clock = clock
         self._memory: dict[str, RoomWatch] = {}
+        self._store_memory = StoreWatch()
         self._unsent: list[Event] = []
         self._troubles: set[str] = set()  # "store", "push": what is failing now
         self._stop = threading.Event()
@@ -90,19 +91,27 @@ class OfflineWatcher:
 
     def check(self) -> None:
         """One check: read the store, decide, push what is due (and what failed before)."""
+        now = self._clock()
         try:
             heard = rooms_heard(self.store)
         except StorageError as e:
-            self._trouble("store", f"cannot read {self.store.name}: {e}; trying again")
+            heard = None
+            self._trouble("store", f"{e}; trying again")
         else:
             self._over("store", f"{self.store.name} can be read again")
-            self._memory, pushes = watch(
-                heard, self._memory, now=self._clock(), settings=self.settings
-            )
+        self._store_memory, told = watch_store(
+            heard is not None, self._store_memory, now=now, name=self.store.name,
+            settings=self.settings,
+        )  # fmt: skip
+        pushes = [] if told is None else [told]
+        if heard is not None:
+            self._memory, pushes = watch(heard, self._memory, now=now, settings=self.settings)
             for push in pushes:
                 status, last_heard = push.data["status"], push.data["last_heard"]
                 self._report(f"monitor_{status}", f"{push.room}: last heard {last_heard}")
-            self._hold(pushes)
+            if told is not None:
+                pushes.insert(0, told)
+        self._hold(pushes)
         self._push()
 
     def _watch_forever(self) -> None:
