@@ -82,8 +82,8 @@ def _room(
     if before.offline_since is not None:
         if silent:
             return before, None
-        data = {"status": BACK, "last_heard": iso_utc(last_heard)}
-        data["offline_since"] = iso_utc(before.offline_since)
+        since = iso_utc(before.offline_since)
+        data = {"status": BACK, "last_heard": iso_utc(last_heard), "offline_since": since}
         return RoomWatch(None, before.last_alert_at), _event(heard.room, now, data)
     told_lately = (
         before.last_alert_at is not None and now - before.last_alert_at < settings.alert_every

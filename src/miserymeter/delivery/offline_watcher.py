@@ -23,6 +23,7 @@ from miserymeter.store import Store
 
 CHECK_EVERY_S = 30.0
 MAX_UNSENT = 100  # pushes held while the service is down; the oldest are dropped beyond
+CLOSE_TIMEOUT_S = 10.0
 STOPPED = "stopped"
 
 EventCallback = Callable[[str, str], None]
@@ -84,9 +85,10 @@ class OfflineWatcher:
         self._thread.start()
 
     def close(self) -> None:
+        """Stop checking (waiting up to `CLOSE_TIMEOUT_S` for a push under way)."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(CLOSE_TIMEOUT_S)
         self.destination.close()
 
     def check(self) -> None:
@@ -105,12 +107,11 @@ class OfflineWatcher:
         )  # fmt: skip
         pushes = [] if told is None else [told]
         if heard is not None:
-            self._memory, pushes = watch(heard, self._memory, now=now, settings=self.settings)
-            for push in pushes:
+            self._memory, monitors = watch(heard, self._memory, now=now, settings=self.settings)
+            for push in monitors:
                 status, last_heard = push.data["status"], push.data["last_heard"]
                 self._report(f"monitor_{status}", f"{push.room}: last heard {last_heard}")
-            if told is not None:
-                pushes.insert(0, told)
+            pushes += monitors
         self._hold(pushes)
         self._push()
 
@@ -134,6 +135,7 @@ class OfflineWatcher:
         if n_over > 0:
             self.n_dropped += n_over
             del self._unsent[:n_over]
+            self._report("offline_watch_push_dropped", f"{n_over} old push(es) never went out")
 
     def _push(self) -> None:
         while self._unsent:
