@@ -5,12 +5,18 @@ from __future__ import annotations
 import configparser
 import json
 import shlex
+import signal
+import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
 import soundfile as sf
 
-from conftest import CliRunner
+from conftest import CliRunner, cli_command, cli_env
+from miserymeter.delivery.notify_settings import notify_settings
+from miserymeter.store import open_store
+from postgres_server import free_port
 from test_listen import RATE_HZ, small_night
 
 DEPLOY_DIR = Path(__file__).resolve().parent.parent / "deploy"
@@ -28,7 +34,7 @@ def test_each_unit_runs_a_miserymeter_command_with_valid_options(
 ) -> None:
     program, command, *options = exec_start(unit)
     assert program.endswith("/miserymeter")
-    assert command in ("listen", "record")
+    assert command in ("listen", "record", "serve")
     options = [
         o.replace("/etc/miserymeter/listen.toml", str(DEPLOY_DIR / "listen.toml")) for o in options
     ]
@@ -56,3 +62,34 @@ def test_the_example_config_sets_the_defaults_it_documents(
         for p in (shipped, default)
     ]
     assert spans[0] == spans[1] and len(spans[0]) == 1
+
+
+def test_the_servers_example_config_starts_serve_with_its_offline_watch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """deploy/serve.toml as it ships (its [notify] defaults documented) runs `serve`."""
+    shipped = DEPLOY_DIR / "serve.toml"
+    lines = shipped.read_text().splitlines()
+    uncommented = [line.removeprefix("# ") for line in lines[lines.index("[notify]") :]]
+    table = tomllib.loads("\n".join(line for line in uncommented if not line.startswith("#")))
+    documented = notify_settings(table["notify"], where="serve.toml")
+    assert documented == notify_settings({"urls": table["notify"]["urls"]}, where="serve.toml")
+    monkeypatch.setenv("MISERYMETER_DB_PASSWORD", "unused")
+    with open_store(tmp_path / "empty.db"):  # no rooms: nothing is pushed to ntfy.sh
+        pass
+    config = tmp_path / "serve.toml"
+    config.write_text(shipped.read_text().replace("port = 8000", f"port = {free_port()}"))
+    server = subprocess.Popen(
+        [*cli_command(), "serve", "--config", str(config), "--db", str(tmp_path / "empty.db")],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    try:
+        assert server.stderr is not None
+        assert "serving the dashboard on http://127.0.0.1:" in server.stderr.readline()
+        assert "watching every room" in server.stderr.readline()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    assert server.returncode == 0

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import signal
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from miserymeter.cli._app import app, console, error_console, reports_errors
+from miserymeter.cli._app import app, console, error_console, print_event, reports_errors
 
 if TYPE_CHECKING:
+    from miserymeter.delivery.offline_watcher import OfflineWatcher
     from miserymeter.detect.settings import DetectorSettings
 
 SERVE_TABLE_ONLY = {"password_hash"}
@@ -62,10 +64,12 @@ def serve(
         "--config",
         help="A TOML file: [serve] keys are these options' names plus "
         "password_hash; [listen]'s thresholds and gate are the listener's (drawn on the "
-        "timeline, explained on the calibration page).",
+        "timeline, explained on the calibration page); [notify] pushes when a room's monitor "
+        "goes offline.",
     ),
 ) -> None:
-    """Serve the dashboard: timeline, nights, episodes with their audio, reviews, calibration."""
+    """Serve the dashboard: timeline, nights, episodes with their audio, reviews, calibration;
+    with [notify] in --config, push when a room's monitor goes offline."""
     import uvicorn
 
     from miserymeter.errors import ConfigError
@@ -97,6 +101,7 @@ def serve(
         gate_db=gate_db,
     )
     web_app = create_app(settings)
+    watcher = _offline_watcher(config, target) if config is not None else None
     listening = _bind(settings.host, settings.port)
     shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     error_console.print(
@@ -108,7 +113,19 @@ def serve(
     # uvicorn stops on SIGINT/SIGTERM, then raises the signal again: let that end it with 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: setattr(server, "should_exit", True))
-    server.run(sockets=[listening])
+    if watcher is not None:
+        error_console.print(
+            f"watching every room: a push when its monitor is silent for "
+            f"{watcher.settings.offline_after_min:g} min ([notify])",
+            markup=False,
+        )
+        watcher.start()
+    try:
+        server.run(sockets=[listening])
+    finally:
+        if watcher is not None:
+            watcher.close()
+            watcher.store.close()
 
 
 @app.command("hash-password")
@@ -169,6 +186,31 @@ def _apply_config(ctx: typer.Context, path: Path) -> dict[str, str]:
         except typer.BadParameter as e:
             raise ConfigError(f"{path}: {key} = {value!r}: {e.message}") from e
     return extra
+
+
+def _offline_watcher(path: Path, db: str) -> OfflineWatcher | None:
+    """The watcher of every room's monitor, if the config file has a [notify] table (and its
+    alerts are not turned off)."""
+    from miserymeter.config import read_table
+    from miserymeter.delivery.notify import from_config
+    from miserymeter.delivery.offline_watcher import OfflineWatcher
+    from miserymeter.errors import ConfigError
+    from miserymeter.store import open_store
+
+    table = read_table(path, "notify")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [[notify]]: write one [notify] table, with a list of urls")
+    if not table:
+        return None
+    destination = from_config(table, where=f"{path}: [notify]")
+    if not destination.settings.alerts:
+        return None
+    return OfflineWatcher(
+        open_store(db),
+        destination,
+        destination.settings,
+        on_event=lambda kind, message: print_event(datetime.now(UTC), kind, message),
+    )
 
 
 def _listener(

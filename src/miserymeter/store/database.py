@@ -230,6 +230,13 @@ class Store:
         found = self._fetch(SecondRecord, query)
         return found[0] if found else None
 
+    def latest_event(self, room: str) -> ListenerEvent | None:
+        """The last listener event stored for `room` (None: none yet): did it stop cleanly?"""
+        table, _ = TABLES[ListenerEvent]
+        query = _select(table, room=room).order_by(table.c.at.desc()).limit(1)
+        found = self._fetch(ListenerEvent, query)
+        return found[0] if found else None
+
     def n_minutes(self, room: str, since: datetime, until: datetime) -> int:
         """How many minutes of `room` start from `since` to `until` (excluded): time listened."""
         table, _ = TABLES[MinuteSummary]
