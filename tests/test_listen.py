@@ -242,6 +242,18 @@ def test_episode_audio_is_saved_with_pre_and_post_roll(
     assert [p.name for p in clips.rglob("*.flac")] == [saved.name]
 
 
+@pytest.mark.parametrize("room", ["../../Room 2/B", "Гномики"])
+def test_any_room_name_saves_its_clips_inside_the_clip_folder(
+    room: str, night: Path, tmp_path: Path, run_cli: CliRunner
+) -> None:
+    clips = tmp_path / "archive" / "clips"
+    process = run_cli("listen", "--input", night, "--json", "--room", room, "--clips", clips)
+    assert process.returncode == 0, process.stderr
+    saved = (clips / json.loads(process.stdout)["clip"]).resolve()
+    assert saved.is_file() and saved.is_relative_to(clips.resolve())
+    assert [p.resolve() for p in tmp_path.rglob("*.flac") if p != night] == [saved]
+
+
 def test_listen_reads_raw_pcm_from_stdin(night: Path, run_cli: CliRunner) -> None:
     pcm = (np.clip(sf.read(night, dtype="float32")[0], -1, 1) * 32767).astype("<i2")
     stereo_22k = np.repeat(read_audio(night, sample_rate_hz=22_050).samples[:, None], 2, axis=1)

@@ -26,7 +26,7 @@ from miserymeter.delivery.events import (
     make_event,
 )
 from miserymeter.delivery.mqtt import MqttDestination, from_config
-from miserymeter.delivery.mqtt_settings import mqtt_settings, room_slug
+from miserymeter.delivery.mqtt_settings import mqtt_settings
 from miserymeter.delivery.tonight import NightTally
 from miserymeter.errors import ConfigError
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
@@ -34,6 +34,7 @@ from miserymeter.inference.model import Classifier
 from miserymeter.nights import night_bounds, night_of
 from miserymeter.pipeline import Listener, ListenSettings
 from miserymeter.records import Episode, Record, SecondRecord
+from miserymeter.rooms import room_slug
 from miserymeter.store import open_store
 from mosquitto_broker import WAIT_S, MosquittoBroker, Watcher
 from test_listen import RATE_HZ, small_night

@@ -16,6 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from miserymeter.errors import StorageError
+from miserymeter.rooms import room_slug
 
 CLIP_SUFFIX = ".flac"
 DEFAULT_PRE_ROLL_S = 5.0
@@ -74,7 +75,8 @@ class EpisodeClipKeeper:
         ]
         audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         stamp = start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-        relative = Path(start.astimezone(UTC).strftime("%Y-%m-%d")) / f"{room}_{stamp}{CLIP_SUFFIX}"
+        name = f"{room_slug(room)}_{stamp}{CLIP_SUFFIX}"  # any room name is one safe file name
+        relative = Path(start.astimezone(UTC).strftime("%Y-%m-%d")) / name
         path = self.settings.clips_dir / relative
         try:
             self.settings.clips_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """MQTT for one room: events through the outbox (`MqttDestination`), live state from the
 listener (`MqttStateSink`), both over one connection.
 
-Topics, under `<topic_prefix>/<room>/` (the room as `mqtt_settings.room_slug` spells it:
+Topics, under `<topic_prefix>/<room>/` (the room as `rooms.room_slug` spells it:
 lower case ASCII letters, digits and _):
 
     availability           online / offline (the last will), retained

@@ -11,15 +11,13 @@ ConfigError naming where it was found and the key.
 
 from __future__ import annotations
 
-import hashlib
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from miserymeter.errors import ConfigError
+from miserymeter.rooms import room_slug
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 DEFAULT_TOPIC_PREFIX = "miserymeter"
@@ -39,12 +37,6 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "discovery_prefix": str,
     "keepalive_s": (int, float),
 }
-_NOT_A_SLUG = re.compile(r"[^a-z0-9]+")
-# Letters that Unicode does not decompose into an ASCII letter and an accent.
-_ASCII_SPELLING = str.maketrans(
-    {"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l",
-     "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "Þ": "TH"}
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -143,20 +135,6 @@ def _check_prefix(prefix: str, *, key: str, where: str) -> None:
             f"{where}: {key} = {prefix!r} is not a topic prefix; use words and '/' (no +, #, "
             "no leading or trailing /)"
         )
-
-
-def room_slug(room: str) -> str:
-    """`room` as a topic level and an id: lower case ASCII letters, digits and _ ("Blue room":
-    blue_room, "Bärenhöhle": barenhohle). A name with letters that have no ASCII spelling
-    ("Гномики", "ひよこ組") keeps what it has and gets 8 hex digits of its hash ("room_1f0c9a3e"),
-    so two such rooms never share topics, ids or a client id."""
-    spelt = unicodedata.normalize("NFKD", room.translate(_ASCII_SPELLING))
-    spelt = "".join(c for c in spelt if not unicodedata.combining(c))
-    slug = _NOT_A_SLUG.sub("_", spelt.lower()).strip("_")
-    if slug and all(c.isascii() for c in spelt if c.isalnum()):
-        return slug
-    digest = hashlib.sha256(room.encode()).hexdigest()[:8]
-    return f"{slug or 'room'}_{digest}"
 
 
 @dataclass(frozen=True)
