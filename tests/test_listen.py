@@ -77,6 +77,7 @@ class BlockSource:
     """A file cut into blocks of one size, to prove the results do not depend on it."""
 
     is_live = False
+    is_device_paced = False
     backlog_s = 0.0
     name = "blocks"
 
