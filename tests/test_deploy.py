@@ -7,13 +7,15 @@ import json
 import shlex
 import signal
 import subprocess
+import tomllib
 from pathlib import Path
 
-import httpx
 import pytest
 import soundfile as sf
 
 from conftest import CliRunner, cli_command, cli_env
+from miserymeter.delivery.notify_settings import notify_settings
+from miserymeter.store import open_store
 from postgres_server import free_port
 from test_listen import RATE_HZ, small_night
 
@@ -30,54 +32,19 @@ def exec_start(unit: Path) -> list[str]:
 def test_each_unit_runs_a_miserymeter_command_with_valid_options(
     unit: Path, run_cli: CliRunner, tmp_path: Path
 ) -> None:
-    program, command, *options = shipped_command(unit)
+    program, command, *options = exec_start(unit)
     assert program.endswith("/miserymeter")
     assert command in ("listen", "record", "serve")
+    options = [
+        o.replace("/etc/miserymeter/listen.toml", str(DEPLOY_DIR / "listen.toml")) for o in options
+    ]
     night = tmp_path / "night.flac"
     sf.write(night, small_night()[: 5 * RATE_HZ], RATE_HZ)
     if command == "listen":  # the config file must be accepted as it ships
         process = run_cli(command, *options, "--input", night, "--no-clips", "--json")
-    else:  # serve: test_the_serve_unit_serves_what_the_listen_unit_stores
+    else:
         process = run_cli(command, *options, "--help")
     assert process.returncode == 0, process.stderr
-
-
-def shipped_command(unit: Path) -> list[str]:
-    """The unit's ExecStart, reading the config file shipped in deploy/."""
-    return [
-        o.replace("/etc/miserymeter/listen.toml", str(DEPLOY_DIR / "listen.toml"))
-        for o in exec_start(unit)
-    ]
-
-
-def test_the_serve_unit_serves_what_the_listen_unit_stores(
-    run_cli: CliRunner, tmp_path: Path
-) -> None:
-    night = tmp_path / "night.flac"
-    sf.write(night, small_night()[: 5 * RATE_HZ], RATE_HZ)
-    db = tmp_path / "miserymeter.db"  # where both units' XDG_DATA_HOME puts it
-    _, *listen = shipped_command(DEPLOY_DIR / "miserymeter-listen.service")
-    assert run_cli(*listen, "--input", night, "--no-clips", "--db", db).returncode == 0
-    _, *serve = shipped_command(DEPLOY_DIR / "miserymeter-serve.service")
-    port = free_port()
-    server = subprocess.Popen(
-        [*cli_command(), *serve, "--db", str(db), "--port", str(port)],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cli_env(),
-    )
-    try:
-        assert server.stderr is not None
-        assert f"http://127.0.0.1:{port}/" in server.stderr.readline()
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30.0) as client:
-            assert client.get("/api/rooms").json() == ["nursery"]  # listen.toml's room
-            timeline = client.get("/api/rooms/nursery/timeline").json()
-            assert timeline["thresholds"] == {"on": 0.6, "off": 0.4}  # its [listen] table
-            assert client.get("/rooms/nursery/level").status_code == 200
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30.0)
-    assert server.returncode == 0
 
 
 def test_the_example_config_sets_the_defaults_it_documents(
@@ -95,3 +62,34 @@ def test_the_example_config_sets_the_defaults_it_documents(
         for p in (shipped, default)
     ]
     assert spans[0] == spans[1] and len(spans[0]) == 1
+
+
+def test_the_servers_example_config_starts_serve_with_its_offline_watch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """deploy/serve.toml as it ships (its [notify] defaults documented) runs `serve`."""
+    shipped = DEPLOY_DIR / "serve.toml"
+    lines = shipped.read_text().splitlines()
+    uncommented = [line.removeprefix("# ") for line in lines[lines.index("[notify]") :]]
+    table = tomllib.loads("\n".join(line for line in uncommented if not line.startswith("#")))
+    documented = notify_settings(table["notify"], where="serve.toml")
+    assert documented == notify_settings({"urls": table["notify"]["urls"]}, where="serve.toml")
+    monkeypatch.setenv("MISERYMETER_DB_PASSWORD", "unused")
+    with open_store(tmp_path / "empty.db"):  # no rooms: nothing is pushed to ntfy.sh
+        pass
+    config = tmp_path / "serve.toml"
+    config.write_text(shipped.read_text().replace("port = 8000", f"port = {free_port()}"))
+    server = subprocess.Popen(
+        [*cli_command(), "serve", "--config", str(config), "--db", str(tmp_path / "empty.db")],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    try:
+        assert server.stderr is not None
+        assert "serving the dashboard on http://127.0.0.1:" in server.stderr.readline()
+        assert "watching every room" in server.stderr.readline()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    assert server.returncode == 0

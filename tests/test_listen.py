@@ -84,6 +84,7 @@ class BlockSource:
     """A file cut into blocks of one size, to prove the results do not depend on it."""
 
     is_live = False
+    is_device_paced = False
     backlog_s = 0.0
     name = "blocks"
 
@@ -278,19 +279,28 @@ def test_episode_audio_is_saved_with_pre_and_post_roll(
         "2",
         "--post_roll_s",
         "3",
-        "--room",
-        "Room 2/B",  # a file name part of its own
     )
     assert process.returncode == 0, process.stderr
     episode = json.loads(process.stdout)
     saved = clips / episode["clip"]
-    assert saved.parent.parent == clips and saved.name.startswith("Room-2-B_")
     audio, rate_hz = sf.read(saved)
     assert rate_hz == RATE_HZ
     assert len(audio) / rate_hz == pytest.approx(episode["duration_s"] + 5, abs=0.01)
     start = round((episode["start_s"] - 2) * RATE_HZ)
     assert np.allclose(audio, small_night()[start : start + len(audio)], atol=1e-4)
     assert [p.name for p in clips.rglob("*.flac")] == [saved.name]
+
+
+@pytest.mark.parametrize("room", ["../../Room 2/B", "Гномики"])
+def test_any_room_name_saves_its_clips_inside_the_clip_folder(
+    room: str, night: Path, tmp_path: Path, run_cli: CliRunner
+) -> None:
+    clips = tmp_path / "archive" / "clips"
+    process = run_cli("listen", "--input", night, "--json", "--room", room, "--clips", clips)
+    assert process.returncode == 0, process.stderr
+    saved = (clips / json.loads(process.stdout)["clip"]).resolve()
+    assert saved.is_file() and saved.is_relative_to(clips.resolve())
+    assert [p.resolve() for p in tmp_path.rglob("*.flac") if p != night] == [saved]
 
 
 def test_listen_reads_raw_pcm_from_stdin(night: Path, run_cli: CliRunner) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from miserymeter.inference.model import Classifier
 from miserymeter.nights import night_bounds, night_of
 from miserymeter.pipeline import Listener, ListenSettings
 from miserymeter.records import Episode, Record, SecondRecord
+from miserymeter.rooms import room_slug
 from miserymeter.store import open_store
 from mosquitto_broker import WAIT_S, MosquittoBroker, Watcher
 from test_listen import RATE_HZ, small_night
@@ -150,6 +152,31 @@ def test_a_missing_certificate_file_is_a_config_error(tmp_path: Path) -> None:
     table = {"url": "mqtts://127.0.0.1", "tls_ca_certs": str(tmp_path / "none.crt")}
     with pytest.raises(ConfigError, match=r"^listen.toml: \[mqtt\]: .*tls_ca_certs"):
         from_config(table, where="listen.toml: [mqtt]", room="nursery")
+
+
+@pytest.mark.parametrize(
+    ("room", "slug"),
+    [
+        ("Blue room", "blue_room"),
+        ("Room 1", "room_1"),
+        ("Toddlers", "toddlers"),
+        ("Bärenhöhle", "barenhohle"),
+        ("Große Zwerge", "grosse_zwerge"),
+        ("Crèche 2 🐻", "creche_2"),
+    ],
+)
+def test_a_room_name_becomes_a_topic_level(room: str, slug: str) -> None:
+    assert room_slug(room) == slug
+
+
+def test_names_without_an_ascii_spelling_get_their_own_slug() -> None:
+    names = ["Гномики", "Мишки", "ひよこ組", "ひよこ組 2", "🐻", "Gnome Гномики"]
+    slugs = [room_slug(name) for name in names]
+    assert len(set(slugs)) == len(names)
+    assert slugs == [room_slug(name) for name in names]  # stable: the same name, the same slug
+    for slug in slugs:
+        assert re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)*_[0-9a-f]{8}", slug), slug
+    assert slugs[3].startswith("2_") and slugs[5].startswith("gnome_")
 
 
 # --- tonight's totals -------------------------------------------------------------------------
@@ -383,6 +410,23 @@ def test_two_rooms_on_one_broker_do_not_mix(
     watcher.wait_for(lambda: len(watcher.payloads_under("homeassistant/")) == 10, "10 configs")
     unique_ids = {json.loads(p)["unique_id"] for p in watcher.payloads_under("homeassistant/")}
     assert len(unique_ids) == 10
+
+
+def test_rooms_named_without_ascii_letters_are_two_devices(
+    mosquitto: Broker, destinations: Destinations, watchers: Watchers
+) -> None:
+    broker = mosquitto()
+    watcher = watchers(broker, "miserymeter/#", "homeassistant/#")
+    rooms = ("Гномики", "Мишки")
+    for room in rooms:
+        connected(destinations(broker, room=room))
+    watcher.wait_for(lambda: len(watcher.payloads_under("homeassistant/")) == 10, "10 configs")
+    configs = [json.loads(p) for p in watcher.payloads_under("homeassistant/")]
+    assert len({c["unique_id"] for c in configs}) == 10
+    assert {c["device"]["name"] for c in configs} == {f"Misery Meter {r}" for r in rooms}
+    for room in rooms:
+        watcher.wait_last(f"miserymeter/{room_slug(room)}/availability", "online")
+    assert all(t.isascii() for t, _, _ in watcher.messages)
 
 
 def test_tonight_starts_from_the_stored_episodes(

@@ -192,6 +192,19 @@ def test_a_service_that_is_down_is_a_delivery_error() -> None:
         target.send(event)
 
 
+def test_check_connects_to_each_server_without_pushing(receiver: PushReceiver) -> None:
+    destination(receiver.url()).check()
+    assert receiver.pushes == []
+    port = free_port()
+    with pytest.raises(DeliveryError) as raised:
+        destination(receiver.url(), f"json://user:s3cr3t@127.0.0.1:{port}/push").check()
+    message = str(raised.value)
+    assert f"json:// (URL 2 of 2 in urls): 127.0.0.1:{port} (Connection refused)" in message
+    assert "URL 1 " not in message and "s3cr3t" not in message
+    # Slack keeps a token where a host would be: it is not taken for a server to connect to.
+    destination("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ").check()
+
+
 def test_a_url_apprise_cannot_use_is_a_config_error_naming_its_place() -> None:
     with pytest.raises(ConfigError) as raised:
         destination("json://127.0.0.1/push", "tgram://s3cr3t/")

@@ -78,3 +78,34 @@ def test_serve_reads_its_config_and_asks_for_the_password(
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=START_TIMEOUT_S)
     assert server.returncode == 0
+
+
+def test_serve_takes_the_listeners_thresholds_and_gate(
+    run_cli: CliRunner, demo_night: DemoNight, tmp_path: Path
+) -> None:
+    port = free_port()
+    config = tmp_path / "listen.toml"
+    config.write_text("[listen]\noff_probability = 0.5\ngate_db = 9\n\n[serve]\n")
+    server = subprocess.Popen(
+        [*cli_command(), "serve", "--db", str(demo_night.db), "--config", str(config),
+         "--port", str(port), "--on_probability", "0.75"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )  # fmt: skip
+    try:
+        assert server.stderr is not None
+        started = server.stderr.readline()
+        assert f"http://127.0.0.1:{port}/" in started, started
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=START_TIMEOUT_S) as client:
+            timeline = client.get("/api/rooms/demo/timeline").json()
+            quiet = client.get("/api/rooms/demo/quiet").json()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=START_TIMEOUT_S)
+    assert timeline["thresholds"] == {"on": 0.75, "off": 0.5}
+    assert quiet["gate_db"] == 9.0
+    crossed = run_cli("serve", "--db", demo_night.db, "--config", config, "--on_probability", "0.3")
+    assert_one_error_line(crossed, "off_probability 0.5", "on_probability 0.3")
+    config.write_text("[listen]\ngate_db = 'loud'\n")
+    assert_one_error_line(run_cli("serve", "--db", demo_night.db, "--config", config), "gate_db")

@@ -51,3 +51,19 @@ def test_minutes_are_summed_up_per_bucket_in_the_database(store_target: str) -> 
         (minutes[0].crying_fraction + minutes[1].crying_fraction) / 2
     )
     assert last.mean_level_dbfs == pytest.approx(minutes[4].mean_level_dbfs)
+
+
+def test_levels_are_the_seconds_loudness_from_a_start(store_target: str) -> None:
+    rng = np.random.default_rng(7)
+    records = [r for m in range(3) for r in minute_of_records("nursery", m, rng=rng)]
+    with open_store(store_target) as store:
+        store.write([*records, *minute_of_records("attic", 0, rng=rng)])
+        since = NIGHT_START + timedelta(seconds=30)
+        found = store.levels("nursery", since, NIGHT_START + timedelta(minutes=2))
+        seconds = store.seconds("nursery", since, NIGHT_START + timedelta(minutes=2))
+        assert store.levels("kitchen", since, NIGHT_START + timedelta(hours=1)) == []
+    assert len(found) == len(seconds) == 90
+    assert [after for after, _ in found] == pytest.approx(
+        [(s.at - since).total_seconds() for s in seconds], abs=1e-6
+    )
+    assert [level for _, level in found] == [s.level_dbfs for s in seconds]

@@ -17,8 +17,8 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 
 from conftest import DemoNight
-from miserymeter.paths import file_name_part
 from miserymeter.records import Episode, ListenerEvent, ListenerStatus
+from miserymeter.rooms import room_slug
 from miserymeter.store import StoredRecord, open_store
 from miserymeter.web import create_app
 from store_records import episode, minute_of_records
@@ -281,7 +281,7 @@ def odd_rooms_db(tmp_path: Path) -> Path:
         for room in ODD_ROOMS:
             store.write(night_records(room, EVENINGS[2], rng=rng))
             found = shifted(episode(room, 0.0, 30.0), EVENINGS[2] + timedelta(minutes=10))
-            clip_path = f"{file_name_part(room)}.flac"
+            clip_path = f"{room_slug(room)}.flac"
             sf.write(tmp_path / "clips" / clip_path, np.zeros(40 * 16_000), 16_000)
             store.write([replace(found, clip_path=clip_path)])
     return db

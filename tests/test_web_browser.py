@@ -1,10 +1,14 @@
 """The dashboard in headless Chromium (Debian's, through playwright): load the timeline, zoom
-into seconds, play an episode, review it into the dataset, log in; screenshots are kept in
-build/test-artifacts/web/ (MISERYMETER_ARTIFACTS elsewhere)."""
+into seconds, play an episode, review it into the dataset, log in, calibrate; screenshots are
+kept in build/test-artifacts/web/ (MISERYMETER_ARTIFACTS elsewhere)."""
 
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DemoNight
+from calibration_clips import write_reviewed_clips
+from conftest import DemoNight, cli_command, cli_env
 from live_listener import LiveListener
+from miserymeter.detect.settings import DetectorSettings
 from miserymeter.nights import night_of
 from miserymeter.records import Episode, ListenerStatus
 from miserymeter.store import open_store
@@ -188,3 +194,112 @@ def test_the_badge_shows_the_listeners_cpu_and_dropped_windows(
         assert "listener CPU 3.5 % of a core" in facts and "2 window(s) dropped tonight" in facts
         p.wait_for_selector('#verdict[data-ok="true"]')  # type: ignore[attr-defined]
         shot(p, "level-from-store.png")
+
+
+def test_calibrate_then_see_the_thresholds_on_the_timeline(
+    page: object, demo_night: DemoNight, tmp_path: Path
+) -> None:
+    write_reviewed_clips(tmp_path / "dataset")
+    listener = DetectorSettings(on_probability=0.7, off_probability=0.45)
+    settings = settings_for(
+        demo_night.db, tmp_path, clips_dir=demo_night.clips_dir, detection=listener
+    )
+    p = page
+    with running_server(create_app(settings)) as base:
+        p.goto(f"{base}/rooms/demo/nights")  # type: ignore[attr-defined]
+        p.click("#nav-calibrate")  # type: ignore[attr-defined]
+        p.wait_for_url(f"{base}/rooms/demo/calibrate")  # type: ignore[attr-defined]
+        p.wait_for_selector('#histogram[data-ready="true"] .main-svg')  # type: ignore[attr-defined]
+        bars = p.evaluate(  # type: ignore[attr-defined]
+            "document.getElementById('histogram').data.map(t => t.y.reduce((a, b) => a + b))"
+        )
+        assert bars == [5, 12]  # crying, everything else
+        p.wait_for_selector("#quiet-verdict[data-ok]", state="attached")  # type: ignore[attr-defined]
+        assert "(180 s stored)" in p.text_content("#quiet-facts")  # type: ignore[attr-defined]
+        recommendation = p.text_content("#recommendation")  # type: ignore[attr-defined]
+        assert recommendation.startswith("Recommended: on_probability 0.")
+        assert "(now 0.70 and 0.45)" in recommendation
+        config = p.text_content("#config-lines")  # type: ignore[attr-defined]
+        assert re.fullmatch(
+            r"\[listen\]\non_probability = 0\.\d\d\noff_probability = 0\.\d\d\n", config
+        )
+        assert p.locator("#candidates tr.candidate").count() >= 7  # type: ignore[attr-defined]
+        assert p.locator("#candidates tr.recommended").count() == 1  # type: ignore[attr-defined]
+        assert "other sounds a night" in p.text_content("#estimate")  # type: ignore[attr-defined]
+        shot(p, "calibrate.png")
+
+        p.click("#keep-quiet")  # type: ignore[attr-defined]  # the listener stopped: its last 30 s
+        p.wait_for_selector("#quiet-countdown:has-text('latest 30 s')")  # type: ignore[attr-defined]
+        p.wait_for_selector("#quiet-facts:has-text('(30 s stored)')")  # type: ignore[attr-defined]
+
+        p.click("#nav-timeline")  # type: ignore[attr-defined]
+        p.wait_for_selector("#timeline .main-svg")  # type: ignore[attr-defined]
+        lines = p.evaluate(  # type: ignore[attr-defined]
+            "document.getElementById('timeline').layout.shapes"
+            ".filter(s => s.type === 'line').map(s => [s.yref, s.y0, s.y1])"
+        )
+        assert lines == [["y2", 0.7, 0.7], ["y2", 0.45, 0.45]]
+        labels = p.locator("#timeline .annotation-text").all_text_contents()  # type: ignore[attr-defined]
+        assert labels == ["on 0.70", "off 0.45"]
+        shot(p, "timeline-thresholds.png")
+
+
+def heard(db: Path, room: str) -> bool:
+    """Whether the listener has stored a second of `room` yet."""
+    if not db.exists():
+        return False
+    with open_store(db) as store:
+        return store.latest_second(room) is not None
+
+
+def feed_quiet_room(listener: subprocess.Popen[bytes], stop: threading.Event) -> None:
+    """A quiet room (white noise at -60 dBFS) into `listen --input -`, in real time."""
+    rng = np.random.default_rng(8)
+    assert listener.stdin is not None
+    while not stop.is_set():
+        noise = np.clip(rng.normal(0.0, 32.8, 16_000), -32768, 32767).astype("<i2")
+        listener.stdin.write(noise.tobytes())
+        listener.stdin.flush()
+        stop.wait(1.0)
+    listener.stdin.close()
+
+
+def test_keeping_the_room_quiet_measures_the_next_30_s_of_a_live_listener(
+    page: object, tmp_path: Path
+) -> None:
+    db = tmp_path / "live.db"
+    listener = subprocess.Popen(
+        [*cli_command(), "listen", "--input", "-", "--room", "nursery", "--db", str(db),
+         "--no-clips"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=cli_env(),
+    )  # fmt: skip
+    stop = threading.Event()
+    feeder = threading.Thread(target=feed_quiet_room, args=(listener, stop), daemon=True)
+    feeder.start()
+    p = page
+    try:
+        deadline_s = time.monotonic() + WAIT_MS / 1000
+        while not heard(db, "nursery"):
+            assert time.monotonic() < deadline_s, "the listener stored nothing"
+            time.sleep(0.2)
+        with running_server(create_app(settings_for(db, tmp_path))) as base:
+            p.goto(f"{base}/rooms/nursery/calibrate")  # type: ignore[attr-defined]
+            p.wait_for_selector("#health[data-status=listening]", state="attached")  # type: ignore[attr-defined]
+            p.wait_for_selector("#recommendation:has-text('review 5 more crying')")  # type: ignore[attr-defined]
+            p.click("#keep-quiet")  # type: ignore[attr-defined]
+            p.wait_for_selector("#quiet-countdown:has-text('Keep the room quiet')")  # type: ignore[attr-defined]
+            assert p.is_disabled("#keep-quiet")  # type: ignore[attr-defined]
+            p.wait_for_selector(  # type: ignore[attr-defined]
+                "#quiet-countdown:has-text('Measured while')", timeout=60_000
+            )
+            p.wait_for_selector("#quiet-facts:has-text('(30 s stored)')")  # type: ignore[attr-defined]
+            verdict = p.text_content("#quiet-verdict")  # type: ignore[attr-defined]
+            assert verdict.startswith("a steady quiet room"), verdict
+            assert "-60." in p.text_content("#quiet-facts")  # type: ignore[attr-defined]
+            shot(p, "calibrate-quiet.png")
+    finally:
+        stop.set()
+        feeder.join(10)
+        listener.wait(30)
+    assert listener.returncode == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 
@@ -21,8 +20,3 @@ def default_archive_dir() -> Path:
 def default_db_path() -> Path:
     """Where the listener stores what it heard unless `--db` says else."""
     return data_dir() / "miserymeter.db"
-
-
-def file_name_part(name: str) -> str:
-    """`name` (a room's) as a part of a file name: "Room 2/B" becomes "Room-2-B"."""
-    return re.sub(r"[^A-Za-z0-9-]", "-", name)

@@ -5,7 +5,8 @@ latest window of its clip duration unless the window is within `gate_db` of the 
 floor and no episode is open (or the listener has fallen behind live input, when stale
 windows are dropped and counted); the
 detector turns the scores into episodes; every fact becomes a record handed to the sinks.
-Time comes from sample counts, anchored to the wall clock once per run of the input.
+Time comes from sample counts, anchored to the wall clock once per run of the input (and on a
+microphone, slewed back toward it when the device's clock drifts: `capture.clock_slew`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import soxr
 
 from miserymeter.audio.episode_clips import ClipSettings, EpisodeClipKeeper
 from miserymeter.audio.sources import AudioSource, FileSource, SourceBlock
+from miserymeter.capture.clock_slew import ClockSlew
 from miserymeter.capture.live import utc_now
 from miserymeter.constants import SILENCE_LABEL, UNKNOWN_LABEL
 from miserymeter.detect.episodes import DetectedEpisode, EpisodeConfirmed, EpisodeDetector
@@ -139,6 +141,7 @@ class Listener:
         self._minutes_told: tuple[float, int] | None = None  # (confirmed episode's start_s, n)
         self._first_start: datetime | None = None
         self._next_offset_s = 0.0
+        self._slew = ClockSlew(hop_s=settings.hop_s)
         self._pending: list[Record] = []
         self._reports: list[ListenerEvent] = []
         self._reports_lock = threading.Lock()
@@ -211,9 +214,12 @@ class Listener:
         is_first_run = self._first_start is None
         if self._first_start is None:
             self._first_start = start
-        offset_s = max(self._next_offset_s, (start - self._first_start).total_seconds())
+        wall_offset_s = (start - self._first_start).total_seconds()
+        offset_s = max(self._next_offset_s, wall_offset_s)
         if not is_first_run and offset_s - self._next_offset_s > self.settings.hop_s:
             self.event("input_gap", f"no audio for {offset_s - self._next_offset_s:.1f} s")
+        if wall_offset_s >= self._next_offset_s:  # anchored to the wall clock anew
+            self._slew = ClockSlew(hop_s=self.settings.hop_s)
         resampler = None
         if self.source.sample_rate_hz != info.sample_rate_hz:
             resampler = soxr.ResampleStream(
@@ -263,6 +269,8 @@ class Listener:
             self._clips.add(hop, start_s=start_s, open_since_s=self._detector.open_since_s)
         self._handle_detector(self._detector.feed(detector_input, end_s=start_s + settings.hop_s))
         self._tell_if_continuing(start_s + settings.hop_s)
+        if self.source.is_device_paced:
+            self._observe_lateness(start_s + settings.hop_s)
 
     def _score(
         self, window: SlidingWindow, level_dbfs: float
@@ -368,9 +376,16 @@ class Listener:
             return episode
         return replace(episode, clip_path=clip_path)
 
+    def _observe_lateness(self, end_s: float) -> None:
+        """Tell the clock slew how far the wall clock is past this hop's end."""
+        assert self._first_start is not None
+        end = self._first_start + timedelta(seconds=end_s)
+        lateness_s = (self._clock() - end).total_seconds() - self.source.backlog_s
+        self._slew.observe(lateness_s)
+
     def _at(self, offset_s: float) -> datetime:
         first = self._first_start if self._first_start is not None else self._clock()
-        return first + timedelta(seconds=offset_s)
+        return first + timedelta(seconds=offset_s + self._slew.correction_s)
 
     def _deliver(self) -> None:
         """Hand the pending records to every sink (even none: a sink may report a failure)."""

@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from miserymeter.errors import StorageError
-from miserymeter.paths import file_name_part
+from miserymeter.rooms import room_slug
 
 CLIP_SUFFIX = ".flac"
 DEFAULT_PRE_ROLL_S = 5.0
@@ -75,7 +75,7 @@ class EpisodeClipKeeper:
         ]
         audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         stamp = start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-        name = f"{file_name_part(room)}_{stamp}{CLIP_SUFFIX}"
+        name = f"{room_slug(room)}_{stamp}{CLIP_SUFFIX}"  # any room name is one safe file name
         relative = Path(start.astimezone(UTC).strftime("%Y-%m-%d")) / name
         path = self.settings.clips_dir / relative
         try:

@@ -45,6 +45,10 @@ class AudioSource(Protocol):
     name: str
     sample_rate_hz: int
     is_live: bool
+    # Paced by a device's own clock (a microphone): its sample count drifts from the wall
+    # clock, and the listener keeps its times near it. A file or a pipe is paced by its reader
+    # or its writer.
+    is_device_paced: bool
 
     def blocks(self, stop: threading.Event) -> Iterator[SourceBlock]: ...
 
@@ -58,6 +62,7 @@ class FileSource:
     """A recording, read as fast as the CPU allows; an archive segment knows its start time."""
 
     is_live = False
+    is_device_paced = False
     backlog_s = 0.0
 
     def __init__(self, path: Path, *, clock: Callable[[], datetime]) -> None:
@@ -81,6 +86,7 @@ class StdinSource:
     """Raw signed 16-bit little-endian PCM, e.g. from `arecord -t raw -f S16_LE -r 16000`."""
 
     is_live = True
+    is_device_paced = False
     backlog_s = 0.0
 
     def __init__(
@@ -133,6 +139,7 @@ class MicrophoneSource:
     """A live microphone, reopened when it fails; its troubles go to `on_event`."""
 
     is_live = True
+    is_device_paced = True
 
     def __init__(
         self,

@@ -310,6 +310,7 @@ def listen(
             clips_dir=o["clips"] or data_dir() / "clips",
             model_path=o["model"] or DEFAULT_MODEL_PATH,
             detection=settings.detection,
+            gate_db=settings.gate_db,
             host=o["serve_host"],
             port=o["serve_port"],
             config=config,

@@ -5,14 +5,16 @@ from __future__ import annotations
 import signal
 import socket
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from miserymeter.cli._app import app, console, error_console, reports_errors
+from miserymeter.cli._app import app, console, error_console, print_event, reports_errors
 
 if TYPE_CHECKING:
+    from miserymeter.delivery.offline_watcher import OfflineWatcher
     from miserymeter.detect.settings import DetectorSettings
     from miserymeter.frontend.level_meter import LevelMeter
     from miserymeter.store import Store
@@ -50,15 +52,30 @@ def serve(
     model: Path | None = typer.Option(
         None, "--model", help="The listener's .onnx model (labels, rate); default: the bundled one."
     ),
+    on_probability: float | None = typer.Option(
+        None,
+        "--on_probability",
+        "--on-probability",
+        help="The listener's threshold that starts an episode, drawn on the timeline; "
+        "default: [listen]'s in --config, else the detector's default.",
+    ),
+    off_probability: float | None = typer.Option(
+        None,
+        "--off_probability",
+        "--off-probability",
+        help="The listener's threshold below which an episode ends (as --on_probability).",
+    ),
     config: Path | None = typer.Option(
         None,
         "--config",
         help="A TOML file: [serve] keys are these options' names plus "
-        "password_hash; [listen]'s on/off probabilities are drawn on the timeline.",
+        "password_hash; [listen]'s thresholds and gate are the listener's (drawn on the "
+        "timeline, explained on the calibration page); [notify] pushes when a room's monitor "
+        "goes offline.",
     ),
 ) -> None:
-    """Serve the dashboard: timeline, nights, episodes with their audio, and reviews."""
-    from miserymeter.detect.settings import DetectorSettings
+    """Serve the dashboard: timeline, nights, episodes with their audio, reviews, calibration;
+    with [notify] in --config, push when a room's monitor goes offline."""
     from miserymeter.errors import ConfigError
     from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
     from miserymeter.paths import data_dir as default_data_dir
@@ -75,6 +92,9 @@ def serve(
             f"--db {target}: no such database; start `miserymeter listen` first, or pass the "
             "--db it writes to"
         )
+    detection, gate_db = _listener(
+        config, on_probability=o["on_probability"], off_probability=o["off_probability"]
+    )
     settings = ServeSettings(
         db=target,
         clips_dir=o["clips"] or default_data_dir() / "clips",
@@ -83,16 +103,30 @@ def serve(
         host=o["host"],
         port=o["port"],
         password_hash=password_hash_in(config),
-        detection=_detection(config) if config is not None else DetectorSettings(),
+        detection=detection,
+        gate_db=gate_db,
     )
     web_app = create_app(settings)
+    watcher = _offline_watcher(config, target) if config is not None else None
     listening = bind(settings.host, settings.port)
     say_serving(listening, settings.host, "Ctrl-C stops it")
     server = dashboard_server(web_app)
     # uvicorn stops on SIGINT/SIGTERM, then raises the signal again: let that end it with 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: setattr(server, "should_exit", True))
-    server.run(sockets=[listening])
+    if watcher is not None:
+        error_console.print(
+            f"watching every room: a push when its monitor is silent for "
+            f"{watcher.settings.offline_after_min:g} min ([notify])",
+            markup=False,
+        )
+        watcher.start()
+    try:
+        server.run(sockets=[listening])
+    finally:
+        if watcher is not None:
+            watcher.close()
+            watcher.store.close()
 
 
 @app.command("hash-password")
@@ -121,6 +155,7 @@ def listener_dashboard(
     clips_dir: Path,
     model_path: Path,
     detection: DetectorSettings,
+    gate_db: float | None,
     host: str,
     port: int,
     config: Path | None,
@@ -144,6 +179,7 @@ def listener_dashboard(
         port=port,
         password_hash=password_hash_in(config),
         detection=detection,
+        gate_db=gate_db,
         option_prefix=LISTEN_PREFIX,
     )
     web_app = create_app(settings, store=store, live=LiveLevel(room, meter))
@@ -192,19 +228,55 @@ def _apply_config(ctx: typer.Context, path: Path) -> None:
             raise ConfigError(f"{path}: {key} = {value!r}: {e.message}") from e
 
 
-def _detection(path: Path) -> DetectorSettings:
-    """The listener's thresholds from [listen] (to draw them), else the defaults."""
+def _offline_watcher(path: Path, db: str) -> OfflineWatcher | None:
+    """The watcher of every room's monitor, if the config file has a [notify] table (and its
+    alerts are not turned off)."""
+    from miserymeter.config import read_table
+    from miserymeter.delivery.notify import from_config
+    from miserymeter.delivery.offline_watcher import OfflineWatcher
+    from miserymeter.errors import ConfigError
+    from miserymeter.store import open_store
+
+    table = read_table(path, "notify")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [[notify]]: write one [notify] table, with a list of urls")
+    if not table:
+        return None
+    destination = from_config(table, where=f"{path}: [notify]")
+    if not destination.settings.alerts:
+        return None
+    return OfflineWatcher(
+        open_store(db),
+        destination,
+        destination.settings,
+        on_event=lambda kind, message: print_event(datetime.now(UTC), kind, message),
+    )
+
+
+def _listener(
+    path: Path | None, *, on_probability: float | None, off_probability: float | None
+) -> tuple[DetectorSettings, float | None]:
+    """The listener's detector settings and loudness gate (None: no_gate): the thresholds
+    given here, else [listen]'s of `path`, else the defaults."""
+    from dataclasses import fields
+
     from miserymeter.config import read_table
     from miserymeter.detect.settings import DetectorSettings
     from miserymeter.errors import ConfigError
+    from miserymeter.pipeline import DEFAULT_GATE_DB
 
-    table = read_table(path, "listen")
-    given = {}
-    for key in ("on_probability", "off_probability"):
-        value = table.get(key) if isinstance(table, dict) else None
+    found = read_table(path, "listen") if path is not None else {}
+    table = found if isinstance(found, dict) else {}
+    given: dict[str, float] = {}
+    for key in [f.name for f in fields(DetectorSettings)] + ["gate_db"]:
+        value = table.get(key)
         if value is None:
             continue
-        if not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{path}: [listen] {key} = {value!r}: must be a number")
         given[key] = float(value)
-    return DetectorSettings(**given)
+    for key, value in (("on_probability", on_probability), ("off_probability", off_probability)):
+        if value is not None:
+            given[key] = value
+    gate_db = given.pop("gate_db", DEFAULT_GATE_DB)
+    return DetectorSettings(**given), None if table.get("no_gate") is True else gate_db

@@ -13,7 +13,8 @@ from typing import Any
 
 from miserymeter import __version__
 from miserymeter.delivery.mqtt_client import OFFLINE, ONLINE
-from miserymeter.delivery.mqtt_settings import MqttSettings, RoomTopics, room_slug
+from miserymeter.delivery.mqtt_settings import MqttSettings, RoomTopics
+from miserymeter.rooms import room_slug
 
 MANUFACTURER = "Misery Meter"
 MODEL = "crying detector"

@@ -1,8 +1,8 @@
 """MQTT for one room: events through the outbox (`MqttDestination`), live state from the
 listener (`MqttStateSink`), both over one connection.
 
-Topics, under `<topic_prefix>/<room>/` (the room in lower case, `_` for anything but letters
-and digits):
+Topics, under `<topic_prefix>/<room>/` (the room as `rooms.room_slug` spells it:
+lower case ASCII letters, digits and _):
 
     availability           online / offline (the last will), retained
     crying                 ON / OFF, retained; set by the crying_started / crying_stopped events

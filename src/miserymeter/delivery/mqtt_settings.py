@@ -11,13 +11,13 @@ ConfigError naming where it was found and the key.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from miserymeter.errors import ConfigError
+from miserymeter.rooms import room_slug
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 DEFAULT_TOPIC_PREFIX = "miserymeter"
@@ -37,7 +37,6 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "discovery_prefix": str,
     "keepalive_s": (int, float),
 }
-_NOT_A_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -136,12 +135,6 @@ def _check_prefix(prefix: str, *, key: str, where: str) -> None:
             f"{where}: {key} = {prefix!r} is not a topic prefix; use words and '/' (no +, #, "
             "no leading or trailing /)"
         )
-
-
-def room_slug(room: str) -> str:
-    """`room` as a topic level and an id: lower case letters, digits and _ ("Blue room":
-    blue_room)."""
-    return _NOT_A_SLUG.sub("_", room.lower()).strip("_") or "room"
 
 
 @dataclass(frozen=True)

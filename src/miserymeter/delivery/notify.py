@@ -1,6 +1,7 @@
 """Push notifications through apprise (ntfy, Telegram, e-mail, ...): the `[notify]` destination.
 
-`wants` is the policy's (`notify_policy.py`); `send` pushes one event to every configured URL.
+`wants` is the policy's (`notify_policy.py`); `send` pushes one event to every configured URL;
+`check` connects to each service's server without pushing (at start-up).
 A URL that failed is tried again on the next `send` of the same event, the others are not:
 a retry never pushes twice to a service that already took the event. Errors name the
 service's scheme and the URL's position in `urls`, never the URL itself (it holds tokens).
@@ -9,9 +10,11 @@ service's scheme and the URL's position in `urls`, never the URL itself (it hold
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from miserymeter.delivery.destination import DeliveryError
 from miserymeter.delivery.events import Event
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 
 NAME = "notify"
 APPRISE_URLS_HELP = "https://github.com/caronc/apprise/wiki"
+CHECK_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,16 @@ class NotifyDestination:
             raise DeliveryError(f"push failed: {'; '.join(failures)}")
         del self._took[event.id]
 
+    def check(self, *, timeout_s: float = CHECK_TIMEOUT_S) -> None:
+        """Raise DeliveryError naming the services whose server cannot be reached now."""
+        failures = []
+        for service in self.services:
+            reason = _unreachable(service, timeout_s=timeout_s)
+            if reason is not None:
+                failures.append(f"{service.label}: {reason}")
+        if failures:
+            raise DeliveryError(f"cannot reach {'; '.join(failures)}")
+
     def close(self) -> None:
         self._took.clear()
 
@@ -96,6 +110,35 @@ def scheme(url: str) -> str:
     """The service part of an apprise URL ("ntfy", "tgram", "mailto"), or "?" if none."""
     match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", url)
     return match.group(1).lower() if match else "?"
+
+
+def _unreachable(service: Service, *, timeout_s: float) -> str | None:
+    """None when the service's server takes a connection (or it has none), else why not."""
+    endpoint = _endpoint(service.apprise[0])
+    if endpoint is None:
+        return None
+    try:
+        socket.create_connection(endpoint, timeout=timeout_s).close()
+    except OSError as e:
+        return f"{endpoint[0]}:{endpoint[1]} ({e.strerror or e or type(e).__name__})"
+    return None
+
+
+def _endpoint(plugin: Any) -> tuple[str, int] | None:
+    """The host and port an apprise plugin pushes to: its service's fixed API (Telegram,
+    Pushover...), else its mail server or the host its URL names (ntfy, json://...) when the
+    plugin takes a host (others keep a token there); None if unknown."""
+    api = urlsplit(getattr(plugin, "notify_url", None) or "")
+    if api.hostname and "{" not in api.hostname:
+        return api.hostname, api.port or (443 if api.scheme == "https" else 80)
+    if "host" not in getattr(plugin, "template_tokens", {}):
+        return None
+    host = getattr(plugin, "smtp_host", None) or getattr(plugin, "host", None)
+    if not isinstance(host, str) or not host:
+        return None
+    port = getattr(plugin, "port", None)
+    secure = bool(getattr(plugin, "secure", False))
+    return host.strip("[]"), port if isinstance(port, int) else (443 if secure else 80)
 
 
 def _push(service: Service, push: Push) -> str | None:

@@ -15,6 +15,7 @@ from miserymeter.delivery.events import (
     CRYING_STOPPED,
     DIGEST,
     LISTENER,
+    MONITOR,
     STILL_CRYING,
     Event,
 )
@@ -64,10 +65,36 @@ def push_for(event: Event, *, zone: tzinfo) -> Push:
         body = f"{data['message']} ({_hhmm(event.at, zone)})."
     elif event.kind == DIGEST:
         title, body = f"Last night in {room}", digest_text(data, zone=zone)
+    elif event.kind == MONITOR:
+        title, body, notify_type = _monitor(room, data, zone=zone)
     else:
         title, body = f"{event.kind} in {room}", f"{event.kind} at {_hhmm(event.at, zone)}."
     url = data.get("url")
     return Push(title, f"{body}\n{url}" if url else body, notify_type)
+
+
+def _monitor(room: str, data: dict[str, Any], *, zone: tzinfo) -> tuple[str, str, str]:
+    """The words of a monitor that went offline, or is back, or of the database that all the
+    monitors write to (`delivery/offline.py`)."""
+    if data["status"] == "database_down":
+        body = (
+            f"{data['database']} cannot be read since {_hhmm(data['since'], zone)}: no room is "
+            "watched, and the rooms' pushes wait until it is back."
+        )
+        return "Misery Meter cannot read its database", body, FAILURE
+    if data["status"] == "database_back":
+        since = _hhmm(data["since"], zone)
+        body = f"{data['database']} can be read again (it could not since {since})."
+        return "Misery Meter reads its database again", body, SUCCESS
+    last_heard = _hhmm(data["last_heard"], zone)
+    if data["status"] == "offline":
+        body = f"Last heard at {last_heard}; check its power and network."
+        return f"Monitor in {room} is offline", body, FAILURE
+    silent_s = (
+        datetime.fromisoformat(data["last_heard"]) - datetime.fromisoformat(data["offline_since"])
+    ).total_seconds()
+    body = f"Heard again at {last_heard}, after {duration_text(silent_s)} of silence."
+    return f"Monitor in {room} is back", body, SUCCESS
 
 
 def digest_text(data: dict[str, Any], *, zone: tzinfo) -> str:

@@ -12,6 +12,11 @@
     digest_at = "07:00"          # a morning digest of the night (local time); default: none
     time_zone = "Europe/Paris"   # for quiet hours, the digest and times in pushes; default: the
                                  # machine's
+    offline_after_min = 5        # serve: "monitor offline" when a room is silent this long
+    offline_when_stopped = false # serve: also for a listener that stopped cleanly
+
+`miserymeter serve` reads the same table for its offline alerts (`offline.py`): it uses `urls`,
+`alerts`, `alert_every_min`, `time_zone` and the two `offline_` keys; `listen` ignores those two.
 """
 
 from __future__ import annotations
@@ -35,7 +40,12 @@ KEYS = {
     "alert_every_min",
     "digest_at",
     "time_zone",
+    "offline_after_min",
+    "offline_when_stopped",
 }
+# The dashboard calls a room offline after 30 s without a second (web/health.py OFFLINE_AFTER_S):
+# a push never says offline before the dashboard does.
+MIN_OFFLINE_AFTER_MIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,8 @@ class NotifySettings:
     alerts: bool = True
     alert_every_min: float = 30.0
     digest_at: time | None = None
+    offline_after_min: float = 5.0
+    offline_when_stopped: bool = False
 
     @property
     def cooldown(self) -> timedelta:
@@ -73,6 +85,10 @@ class NotifySettings:
     @property
     def alert_every(self) -> timedelta:
         return timedelta(minutes=self.alert_every_min)
+
+    @property
+    def offline_after(self) -> timedelta:
+        return timedelta(minutes=self.offline_after_min)
 
 
 def notify_settings(table: dict[str, Any], *, where: str) -> NotifySettings:
@@ -94,6 +110,8 @@ def notify_settings(table: dict[str, Any], *, where: str) -> NotifySettings:
         alerts=_flag(table, "alerts", True, where=where),
         alert_every_min=_minutes(table, "alert_every_min", 30.0, where=where),
         digest_at=_digest_at(table.get("digest_at"), where=where),
+        offline_after_min=_minutes(table, "offline_after_min", 5.0, where=where),
+        offline_when_stopped=_flag(table, "offline_when_stopped", False, where=where),
     )
 
 
@@ -120,6 +138,11 @@ def _minutes(table: dict[str, Any], key: str, default: float, *, where: str) -> 
         raise ConfigError(f"{where}: {key} must be a number of minutes, 0 or more, not {value!r}")
     if key == "alert_every_min" and value == 0:
         raise ConfigError(f"{where}: alert_every_min must be above 0 (alerts = false: none)")
+    if key == "offline_after_min" and value < MIN_OFFLINE_AFTER_MIN:
+        raise ConfigError(
+            f"{where}: offline_after_min must be at least {MIN_OFFLINE_AFTER_MIN} (the dashboard "
+            f"calls a room offline after 30 s), not {value!r}"
+        )
     return float(value)
 
 

@@ -258,6 +258,13 @@ class Store:
         found = self._fetch(SecondRecord, query)
         return found[0] if found else None
 
+    def latest_event(self, room: str) -> ListenerEvent | None:
+        """The last listener event stored for `room` (None: none yet): did it stop cleanly?"""
+        table, _ = TABLES[ListenerEvent]
+        query = _select(table, room=room).order_by(table.c.at.desc()).limit(1)
+        found = self._fetch(ListenerEvent, query)
+        return found[0] if found else None
+
     def n_minutes(self, room: str, since: datetime, until: datetime) -> int:
         """How many minutes of `room` start from `since` to `until` (excluded): time listened."""
         table, _ = TABLES[MinuteSummary]
@@ -303,6 +310,25 @@ class Store:
         )
         with self._faults("read"), self._engine.connect() as connection:
             return [Summary(**row) for row in connection.execute(query).mappings()]
+
+    def levels(self, room: str, since: datetime, until: datetime) -> list[tuple[float, float]]:
+        """The seconds of `room` from `since` to `until` as (seconds after `since`, loudness in
+        dBFS), in time order: what calibration reads of whole nights, twenty times faster than
+        `seconds` (a night is 43,200 of them)."""
+        table, _ = TABLES[SecondRecord]
+        after_s: ColumnElement[Any]
+        if self._engine.dialect.name == "sqlite":  # integer microseconds
+            after_s = (type_coerce(table.c.at, BigInteger) - (since - EPOCH) // ONE_US) / 1e6
+        else:
+            after_s = func.extract("epoch", table.c.at) - since.timestamp()
+        query = (
+            select(after_s, table.c.level_dbfs)
+            .select_from(table.join(rooms))
+            .where(rooms.c.name == room, table.c.at >= since, table.c.at < until)
+            .order_by(table.c.at)
+        )
+        with self._faults("read"), self._engine.connect() as connection:
+            return [(float(after), float(level)) for after, level in connection.execute(query)]
 
     def close(self) -> None:
         """Close every connection (SQLite then folds its write-ahead log into the file)."""

@@ -19,6 +19,7 @@ from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import crying_label
 from miserymeter.store import Store, open_store
 from miserymeter.web.api import api_router
+from miserymeter.web.calibration import calibration_router
 from miserymeter.web.context import Dashboard
 from miserymeter.web.level import LiveLevel
 from miserymeter.web.pages import pages_router
@@ -74,6 +75,7 @@ def create_app(
     )
     register_room_convertor()
     app.include_router(api_router(dashboard))
+    app.include_router(calibration_router(dashboard, classifier))
     app.include_router(pages_router(dashboard))
     app.add_api_route("/static/plotly.min.js", _plotly_js, methods=["GET"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

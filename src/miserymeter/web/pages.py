@@ -73,6 +73,11 @@ def pages_router(dashboard: Dashboard) -> APIRouter:
         dashboard.check_room(room)
         return render("nights.html", request, title=f"{room}: nights", room=room)
 
+    @router.get("/rooms/{room:room}/calibrate")
+    def room_calibrate(request: Request, room: str) -> HTMLResponse:
+        dashboard.check_room(room)
+        return render("calibrate.html", request, title=f"{room}: calibrate", room=room)
+
     @router.get("/rooms/{room:room}/level")
     def room_level(request: Request, room: str) -> HTMLResponse:
         dashboard.check_room(room)

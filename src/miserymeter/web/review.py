@@ -23,7 +23,6 @@ from miserymeter.audio.episode_clips import DEFAULT_PRE_ROLL_S, PRIVATE_DIR_MODE
 from miserymeter.audio.io import read_audio
 from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.errors import StorageError
-from miserymeter.paths import file_name_part
 from miserymeter.records import Episode
 from miserymeter.web.params import RequestError
 
@@ -45,8 +44,8 @@ class ReviewTarget:
 
 def review_stem(episode: Episode) -> str:
     """`review-nursery-20261125T010710Z`: one name stem per episode."""
-    stamp = f"{episode.start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
-    return f"{REVIEW_PREFIX}{file_name_part(episode.room)}-{stamp}"
+    room = re.sub(r"[^A-Za-z0-9-]", "-", episode.room)
+    return f"{REVIEW_PREFIX}{room}-{episode.start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
 
 
 def reviewed_as(data_dir: Path, episode: Episode) -> str | None:

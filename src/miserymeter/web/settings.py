@@ -10,6 +10,7 @@ from pathlib import Path
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.errors import ConfigError
 from miserymeter.nights import local_zone
+from miserymeter.pipeline import DEFAULT_GATE_DB
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -20,8 +21,10 @@ class ServeSettings:
     """The store to read, the clips to play, the dataset reviews go to, and who may look.
 
     `password_hash` (from `miserymeter hash-password`) makes every page ask for a password;
-    a host other than loopback needs one. `zone` is where nights run from noon to noon.
-    `option_prefix` names the host and port options in messages (`serve_` for `listen`'s).
+    a host other than loopback needs one. `detection` and `gate_db` are the listener's (its
+    thresholds are drawn on the timeline, its gate explained on the calibration page; None: no
+    gate). `zone` is where nights run from noon to noon. `option_prefix` names the host and
+    port options in messages (`serve_` for `listen --serve`'s).
     """
 
     db: str
@@ -32,6 +35,7 @@ class ServeSettings:
     port: int = DEFAULT_PORT
     password_hash: str | None = None
     detection: DetectorSettings = field(default_factory=DetectorSettings)
+    gate_db: float | None = DEFAULT_GATE_DB
     zone: tzinfo = field(default_factory=local_zone)
     option_prefix: str = ""
 

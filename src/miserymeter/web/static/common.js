@@ -45,7 +45,7 @@ async function showRooms() {
     picker.add(option);
   }
   picker.addEventListener("change", () => {
-    const rest = ["/nights", "/level"].find((page) => location.pathname.endsWith(page)) || "";
+    const rest = (location.pathname.match(/\/(nights|calibrate|level)$/) || [""])[0];
     location.href = `/rooms/${mm.roomUrl(picker.value)}${rest}`;
   });
 }

@@ -88,10 +88,16 @@ function draw(data) {
     type: "rect", xref: "x", yref: "paper", x0: e.start, x1: e.end, y0: 0, y1: 0.45,
     fillcolor: "rgba(192, 57, 43, 0.18)", line: { width: 0 },
   }));
+  const annotations = [];
   for (const [name, value] of Object.entries(data.thresholds)) {
+    const color = name === "on" ? "#c0392b" : "#e67e22";
     shapes.push({
       type: "line", xref: "paper", yref: "y2", x0: 0, x1: 1, y0: value, y1: value,
-      line: { color: name === "on" ? "#c0392b" : "#e67e22", width: 1, dash: "dash" },
+      line: { color, width: 1, dash: "dash" },
+    });
+    annotations.push({
+      xref: "paper", x: 1, xanchor: "right", yref: "y2", y: value, yanchor: "bottom",
+      text: `${name} ${value.toFixed(2)}`, showarrow: false, font: { size: 10, color },
     });
   }
   const range = view || [data.since, data.until];
@@ -101,7 +107,7 @@ function draw(data) {
     xaxis: { type: "date", range, domain: [0, 1], anchor: "y2" },
     yaxis: { title: { text: "dBFS" }, domain: [0.55, 1], range: [-90, 0] },
     yaxis2: { title: { text: "crying" }, domain: [0, 0.45], range: [0, 1.05] },
-    shapes,
+    shapes, annotations,
   };
   Plotly.react(chart, traces, layout, { responsive: true, displaylogo: false });
   const resolution = document.getElementById("resolution");

@@ -1,0 +1,90 @@
+"""`listen` and destinations it cannot use, as a real process: a destination that cannot be
+reached (a host that does not resolve) is one line at start-up, while listening goes on and
+its events wait in the outbox; a malformed URL stops `listen` before it starts with one line
+naming the table and the key, never the URL's secrets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import CliRunner, assert_one_error_line, cli_command, cli_env
+from miserymeter.store import open_store
+from test_listen_webhook import FAST_RETRY, StderrLines, example_night, pcm
+
+UNREACHABLE = {
+    "webhook": (
+        '[[webhook]]\nurl = "http://no-such-host.invalid/hook"\n',
+        "webhook:no-such-host.invalid/hook: cannot reach http://no-such-host.invalid/hook",
+    ),
+    "mqtt": (
+        '[mqtt]\nurl = "mqtt://no-such-broker.invalid"\n',
+        "mqtt: cannot reach the MQTT broker mqtt://no-such-broker.invalid:1883",
+    ),
+    "notify": (
+        '[notify]\nurls = ["json://no-such-push.invalid/push"]\n',
+        "notify: cannot reach json:// (URL 1 of 1 in urls): no-such-push.invalid:80",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return example_night(tmp_path_factory.mktemp("night"), 1)
+
+
+@pytest.mark.parametrize("name", sorted(UNREACHABLE))
+def test_an_unreachable_destination_is_one_line_at_start_up_and_listening_goes_on(
+    name: str, night: Path, tmp_path: Path
+) -> None:
+    table, said = UNREACHABLE[name]
+    config = tmp_path / "listen.toml"
+    config.write_text(f'[listen]\nroom = "Room 1"\n{table}')
+    db = tmp_path / "night.db"
+    process = subprocess.Popen(
+        [*cli_command(), "listen", "--input", "-", "--no-clips", "--json", "--db", str(db),
+         "--config", str(config), *FAST_RETRY],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )  # fmt: skip
+    stderr = StderrLines(process)
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(pcm(night, 0, 10))
+    process.stdin.flush()
+    line = stderr.wait_for(" delivery_failed: ")  # while the night has barely begun
+    assert said in line, line
+    assert "wait in the outbox" in line
+    process.stdin.write(pcm(night, 10, 180))
+    process.stdin.close()
+    episodes = [json.loads(line) for line in process.stdout]
+    assert process.wait(timeout=60) == 0, "".join(stderr.lines)
+    assert len(episodes) == 2
+    stderr.wait_for(f"event(s) wait in the outbox for {said.split(': ')[0]}")
+    with open_store(db) as store:
+        assert len(store.episodes(room="Room 1")) == 2
+    assert "Traceback" not in "".join(stderr.lines)
+
+
+@pytest.mark.parametrize(
+    ("table", "named"),
+    [
+        ('[[webhook]]\nurl = "example.org/hook"', ["[[webhook]] #1", "example.org/hook"]),
+        ('[mqtt]\nurl = "broker.lan"', ["[mqtt]", "url", "mqtt://"]),
+        ('[mqtt]\nurl = "mqtt://broker.lan:port"', ["[mqtt]", "bad port"]),
+        ('[notify]\nurls = ["tgram://s3cr3t/"]', ["[notify]", "tgram:// (URL 1 of 1 in urls)"]),
+        ('[notify]\nurls = ["ntfy.sh/topic"]', ["[notify]", "(URL 1 of 1 in urls)", "apprise"]),
+    ],
+)
+def test_a_malformed_destination_url_is_one_error_line_before_listening(
+    table: str, named: list[str], run_cli: CliRunner, tmp_path: Path
+) -> None:
+    config = tmp_path / "listen.toml"
+    config.write_text(f"{table}\n")
+    process = run_cli("listen", "--input", "-", "--no-clips", "--config", config)
+    line = assert_one_error_line(process, config, *named)
+    assert "s3cr3t" not in line

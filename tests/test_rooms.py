@@ -1,0 +1,169 @@
+"""Many rooms, one server: two real `listen` processes at once, "Room 1" and "Toddlers", into
+one real PostgreSQL and one real mosquitto with Home Assistant discovery. Each room is its own
+device with its own topics and ids, its events are stored and published once, and a listener
+that dies takes only its own room offline (its last will)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from conftest import cli_command, cli_env
+from miserymeter.delivery.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, events_from
+from miserymeter.records import Record
+from miserymeter.store import Store, open_store
+from miserymeter.store.outbox import OutboxCounts
+from mosquitto_broker import MosquittoBroker, Watcher
+from test_listen_webhook import FAST_RETRY, StderrLines, example_night, pcm
+
+ROOMS = {"Room 1": "room_1", "Toddlers": "toddlers"}  # room → its topic level
+ENTITIES = ("crying", "loudness", "probability", "episodes_tonight", "minutes_cried_tonight")
+NIGHT_S = 180  # the example night: two crying episodes
+QUIET_S = 40  # quiet after it, so that its last episode ends while the listener still runs
+WAIT_S = 60.0
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("nights")
+    return {room: example_night(folder, seed) for seed, room in enumerate(ROOMS, start=1)}
+
+
+@pytest.fixture
+def broker(mosquitto: Callable[..., MosquittoBroker]) -> MosquittoBroker:
+    return mosquitto()
+
+
+@pytest.fixture
+def watcher(broker: MosquittoBroker) -> Iterator[Watcher]:
+    watching = Watcher(broker, "miserymeter/#", "homeassistant/#")
+    yield watching
+    watching.close()
+
+
+def quiet_pcm(seconds: int, *, rate_hz: int = 16_000) -> bytes:
+    """A quiet room (faint noise, not digital silence) as S16_LE."""
+    noise = np.random.default_rng(0).normal(0.0, 3e-4, seconds * rate_hz)
+    return (noise * 32767).astype("<i2").tobytes()
+
+
+class RoomListener:
+    """`miserymeter listen --input - --room ROOM` fed a night through stdin, kept running."""
+
+    def __init__(self, room: str, night: Path, config: Path, database: str) -> None:
+        self.room = room
+        self.process = subprocess.Popen(
+            [*cli_command(), "listen", "--input", "-", "--room", room, "--db", database,
+             "--config", str(config), "--no-clips", *FAST_RETRY],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=cli_env(),
+        )  # fmt: skip
+        self.stderr = StderrLines(self.process)
+        assert self.process.stdin is not None
+        self.process.stdin.write(pcm(night, 0, NIGHT_S) + quiet_pcm(QUIET_S))
+        self.process.stdin.flush()
+
+    def finish(self) -> int:
+        """End the input (a clean stop) and wait for the exit code."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        return self.process.wait(timeout=WAIT_S)
+
+    def kill(self) -> None:
+        """Die without a goodbye, as a Pi that loses power."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=WAIT_S)
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline_s = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline_s, f"waited {WAIT_S} s for {what}"
+        time.sleep(0.1)
+
+
+def settled(store: Store, room: str) -> bool:
+    """Both episodes of the room's night are stored, and its outbox is empty."""
+    n_episodes = len(store.episodes(room=room))
+    return n_episodes == 2 and store.outbox_counts("mqtt", room=room) == OutboxCounts(0, 0)
+
+
+def room_events(watcher: Watcher, slug: str) -> list[dict[str, Any]]:
+    return [json.loads(p) for p in watcher.payloads(f"miserymeter/{slug}/event")]
+
+
+def stored_events(store: Store, room: str) -> set[str]:
+    """The ids of the events MQTT wants that the room's stored records make."""
+    stored: list[Record] = [*store.episodes(room=room), *store.events(room=room)]
+    return {e.id for e in events_from(stored) if e.kind in (CRYING_STOPPED, LISTENER)}
+
+
+def test_two_rooms_share_one_postgresql_and_one_broker(
+    nights: dict[str, Path],
+    broker: MosquittoBroker,
+    watcher: Watcher,
+    postgres_server: Any,
+    tmp_path: Path,
+) -> None:
+    database = postgres_server.new_database()
+    config = tmp_path / "listen.toml"  # every Pi's file; only --room differs
+    config.write_text(f'[mqtt]\nurl = "{broker.url}"\n')
+    listeners = {room: RoomListener(room, nights[room], config, database) for room in ROOMS}
+    try:
+        with open_store(database) as store:
+            for room, slug in ROOMS.items():
+                wait_until(partial(settled, store, room), f"{room}'s episodes, stored and sent")
+                published = room_events(watcher, slug)
+                ids = [e["id"] for e in published]
+                assert len(ids) == len(set(ids)), f"{room}: an event was published twice"
+                assert {e["room"] for e in published} == {room}
+                assert set(ids) >= stored_events(store, room)
+                kinds = [e["kind"] for e in published]
+                assert kinds.count(CRYING_STARTED) == kinds.count(CRYING_STOPPED) == 2
+                started = [e for e in store.events(room=room) if e.kind == "started"]
+                assert len(started) == 1
+            assert store.rooms() == sorted(ROOMS)
+        configs = {
+            topic: json.loads(payload)
+            for topic, payload, _ in list(watcher.messages)
+            if topic.startswith("homeassistant/")
+        }
+        assert len(configs) == len(ROOMS) * len(ENTITIES)
+        unique_ids = [c["unique_id"] for c in configs.values()]
+        assert len(set(unique_ids)) == len(unique_ids)
+        for room, slug in ROOMS.items():
+            mine = {t: c for t, c in configs.items() if f"/miserymeter_{slug}/" in t}
+            assert {t.split("/")[3] for t in mine} == set(ENTITIES)
+            for config_ in mine.values():
+                assert config_["device"]["name"] == f"Misery Meter {room}"
+                assert config_["device"]["identifiers"] == [f"miserymeter_{slug}"]
+                assert config_["availability_topic"] == f"miserymeter/{slug}/availability"
+                assert config_["state_topic"].startswith(f"miserymeter/{slug}/")
+            watcher.wait_last(f"miserymeter/{slug}/availability", "online")
+            assert float(watcher.last(f"miserymeter/{slug}/loudness_dbfs") or "nan") < 0
+
+        listeners["Toddlers"].kill()
+        watcher.wait_last("miserymeter/toddlers/availability", "offline")  # the last will
+        assert watcher.last("miserymeter/room_1/availability") == "online"
+        assert listeners["Room 1"].finish() == 0, "".join(listeners["Room 1"].stderr.lines)
+        watcher.wait_last("miserymeter/room_1/availability", "offline")
+    finally:
+        for listener in listeners.values():
+            if listener.process.poll() is None:
+                listener.kill()
+    with open_store(database) as store:  # the killed room never said it stopped
+        assert [e.kind for e in store.events(room="Room 1")][-1] == "stopped"
+        assert "stopped" not in [e.kind for e in store.events(room="Toddlers")]
