@@ -295,11 +295,12 @@ def test_room_names_with_slashes_spaces_and_accents_work_everywhere(tmp_path: Pa
         token = csrf_token(client, "/login")
         for room in ODD_ROOMS:
             base = f"/rooms/{quote(room, safe='')}"
-            for page in (base, f"{base}/nights"):
+            for page in (base, f"{base}/nights", f"{base}/level", f"{base}/calibrate"):
                 answer = client.get(page)
                 assert answer.status_code == 200, (page, answer.text)
                 assert f'data-room="{html.escape(room)}"' in answer.text
-            for api in ("timeline?night=2026-11-24", "nights?n=3", "nights/2026-11-24", "health"):
+            apis = ("timeline?night=2026-11-24", "nights?n=3", "nights/2026-11-24", "health")
+            for api in (*apis, "level", "live?after=2026-11-24T12:00", "quiet", "calibration"):
                 answer = client.get(f"/api{base}/{api}")
                 assert answer.status_code == 200, (api, answer.text)
             (found,) = client.get(f"/api{base}/episodes?night=2026-11-24").json()
