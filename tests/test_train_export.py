@@ -143,6 +143,27 @@ def test_checkpoint_remembers_its_run(train_dir: Path, tiny_dataset: Path) -> No
     datetime.fromisoformat(checkpoint.trained_at)
 
 
+def test_one_seed_trains_one_model(
+    run_cli: RunCli, train_dir: Path, tiny_dataset: Path, train_flags: TrainFlags, tmp_path: Path
+) -> None:
+    """--seed fixes every random choice, the initial weights too: the same run, the same model."""
+    first_10_steps = ("--how_many_training_steps=10", "--learning_rate=0.001")
+    states = {}
+    for seed in ("59185", "7"):  # 59185: the default, as the session's run
+        again = tmp_path / seed
+        process = run_cli(
+            "train",
+            f"--data_dir={tiny_dataset}",
+            f"--train_dir={again}",
+            *train_flags(*first_10_steps, f"--seed={seed}"),
+        )
+        assert process.returncode == 0, process.stderr
+        states[seed] = load_checkpoint(again / "tcresnet.ckpt-10.pt").model_state
+    session = load_checkpoint(train_dir / "tcresnet.ckpt-10.pt").model_state
+    assert all(torch.equal(session[k], states["59185"][k]) for k in session)
+    assert not all(torch.equal(session[k], states["7"][k]) for k in session)
+
+
 def test_resume_continues_from_the_checkpoint_step(
     run_cli: RunCli,
     train_dir: Path,

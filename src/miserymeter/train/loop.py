@@ -76,6 +76,7 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         ),
     )
     resumed = _resume(config, model_config)
+    torch.manual_seed(config.seed)  # the initial weights too: one seed, one model
     model = build_model(model_config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate[0])
     start_step = 0
