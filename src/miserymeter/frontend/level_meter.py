@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from miserymeter.frontend.loudness import FLOOR_DBFS
+from miserymeter.frontend.loudness import amplitude_dbfs
 
 METER_WINDOW_S = 0.25
 
@@ -63,7 +63,11 @@ class LevelMeter:
             rms = float(np.sqrt(self._sum_squares / self._n))
             peak = max(abs(self._low), abs(self._high))
             self.latest = LevelReading(
-                self._clock(), _dbfs(rms), _dbfs(peak), self._low == self._high, floor_dbfs
+                self._clock(),
+                amplitude_dbfs(rms),
+                amplitude_dbfs(peak),
+                is_flat=self._low == self._high,
+                floor_dbfs=floor_dbfs,
             )
             self._reset()
 
@@ -72,7 +76,3 @@ class LevelMeter:
         self._n = 0
         self._low = np.inf
         self._high = -np.inf
-
-
-def _dbfs(amplitude: float) -> float:
-    return max(FLOOR_DBFS, 20.0 * float(np.log10(amplitude))) if amplitude > 0 else FLOOR_DBFS

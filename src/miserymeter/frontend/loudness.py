@@ -21,12 +21,15 @@ def rms_dbfs(samples: np.ndarray) -> float:
     x = as_float(samples)
     if x.size == 0:
         return FLOOR_DBFS
-    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
-    return max(FLOOR_DBFS, 20.0 * float(np.log10(rms))) if rms > 0 else FLOOR_DBFS
+    return amplitude_dbfs(float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))))
 
 
 def peak_dbfs(samples: np.ndarray) -> float:
     """Largest absolute sample of `samples` in dBFS."""
     x = as_float(samples)
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
-    return max(FLOOR_DBFS, 20.0 * float(np.log10(peak))) if peak > 0 else FLOOR_DBFS
+    return amplitude_dbfs(float(np.max(np.abs(x))) if x.size else 0.0)
+
+
+def amplitude_dbfs(amplitude: float) -> float:
+    """An amplitude (RMS or peak, 1.0 = full scale) in dBFS, never below the floor."""
+    return max(FLOOR_DBFS, 20.0 * float(np.log10(amplitude))) if amplitude > 0 else FLOOR_DBFS
