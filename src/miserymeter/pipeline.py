@@ -36,6 +36,7 @@ from miserymeter.frontend.loudness import rms_dbfs
 from miserymeter.frontend.noise_floor import NoiseFloor
 from miserymeter.inference.model import Classifier, Scorer
 from miserymeter.records import (
+    STOPPED,
     CryingContinues,
     CryingStarted,
     Episode,
@@ -162,7 +163,7 @@ class Listener:
                 break
         self._end_run()
         self._pending.append(self._status.status(n_dropped_total=self._counts["dropped"]))
-        self.event("stopped", f"stopped after {self._n_hops * self.settings.hop_s:.0f} s")
+        self.event(STOPPED, f"stopped after {self._n_hops * self.settings.hop_s:.0f} s")
         self._deliver()
         c = self._counts
         return ListenSummary(

@@ -93,6 +93,10 @@ class CryingContinues:
     detector: str
 
 
+# The kind of the listener's last event when it ended cleanly (stopped, or its input ended).
+STOPPED = "stopped"
+
+
 @dataclass(frozen=True)
 class ListenerEvent:
     """Something that happened to the listener itself: started, input lost, windows dropped..."""

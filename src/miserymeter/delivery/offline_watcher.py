@@ -19,12 +19,12 @@ from miserymeter.delivery.events import Event
 from miserymeter.delivery.notify_settings import NotifySettings
 from miserymeter.delivery.offline import RoomHeard, RoomWatch, StoreWatch, watch, watch_store
 from miserymeter.errors import StorageError
+from miserymeter.records import STOPPED
 from miserymeter.store import Store
 
 CHECK_EVERY_S = 30.0
 MAX_UNSENT = 100  # pushes held while the service is down; the oldest are dropped beyond
 CLOSE_TIMEOUT_S = 10.0
-STOPPED = "stopped"
 
 EventCallback = Callable[[str, str], None]
 

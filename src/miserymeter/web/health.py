@@ -7,13 +7,13 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from miserymeter.nights import night_bounds, night_of
+from miserymeter.records import STOPPED
 from miserymeter.store import Store
 
 # The listener stores a second every second: a room silent this long is offline.
 OFFLINE_AFTER_S = 30.0
 MICROPHONE_LOST = "microphone_lost"
 MICROPHONE_BACK = "microphone_reopened"
-STOPPED = "stopped"
 
 
 def room_health(store: Store, room: str, *, now: datetime, zone: tzinfo) -> dict[str, Any]:
