@@ -308,7 +308,7 @@ def listen(
             settings.room,
             level_meter,
             clips_dir=o["clips"] or data_dir() / "clips",
-            model_path=o["model"] or DEFAULT_MODEL_PATH,
+            classifier=classifier,
             detection=settings.detection,
             gate_db=settings.gate_db,
             host=o["serve_host"],

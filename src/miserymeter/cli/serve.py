@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from miserymeter.delivery.offline_watcher import OfflineWatcher
     from miserymeter.detect.settings import DetectorSettings
     from miserymeter.frontend.level_meter import LevelMeter
+    from miserymeter.inference.model import Classifier
     from miserymeter.store import Store
     from miserymeter.web.server import DashboardThread
 
@@ -153,7 +154,7 @@ def listener_dashboard(
     meter: LevelMeter,
     *,
     clips_dir: Path,
-    model_path: Path,
+    classifier: Classifier,
     detection: DetectorSettings,
     gate_db: float | None,
     host: str,
@@ -161,8 +162,8 @@ def listener_dashboard(
     config: Path | None,
     on_error: Callable[[str], None],
 ) -> DashboardThread:
-    """`listen --serve`: the dashboard over the listener's own store, with the level `meter`
-    of its `room`, checked and bound now (bad settings or a port in use are errors before
+    """`listen --serve`: the dashboard over the listener's own store and model, with the level
+    `meter` of its `room`, checked and bound now (bad settings or a port in use are errors before
     listening starts); `start()` serves it from a thread of its own. The password rule is
     `serve`'s."""
     from miserymeter.paths import data_dir
@@ -174,7 +175,7 @@ def listener_dashboard(
         db=store.name,
         clips_dir=clips_dir,
         data_dir=data_dir() / "dataset",
-        model_path=model_path,
+        model_path=classifier.path,
         host=host,
         port=port,
         password_hash=password_hash_in(config),
@@ -182,7 +183,9 @@ def listener_dashboard(
         gate_db=gate_db,
         option_prefix=LISTEN_PREFIX,
     )
-    web_app = create_app(settings, store=store, live=LiveLevel(room, meter))
+    web_app = create_app(
+        settings, store=store, classifier=classifier, live=LiveLevel(room, meter)
+    )
     listening = bind(host, port, option_prefix=LISTEN_PREFIX)
     say_serving(listening, host, "while listening")
     return DashboardThread(web_app, listening, on_error=on_error)

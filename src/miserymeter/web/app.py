@@ -42,17 +42,22 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def create_app(
-    settings: ServeSettings, *, store: Store | None = None, live: LiveLevel | None = None
+    settings: ServeSettings,
+    *,
+    store: Store | None = None,
+    classifier: Classifier | None = None,
+    live: LiveLevel | None = None,
 ) -> FastAPI:
     """The dashboard over `settings`' store, clips and dataset; opens the store now.
 
-    Inside `listen --serve`, `store` is the listener's own (left open: the listener closes
-    it) and `live` its level meter.
+    Inside `listen --serve`, `store` and `classifier` are the listener's own (the store left
+    open: the listener closes it) and `live` its level meter.
     """
     settings.check()
     if settings.password_hash is not None:
         check_hash(settings.password_hash)
-    classifier = Classifier(settings.model_path)
+    if classifier is None:
+        classifier = Classifier(settings.model_path)
     owned = store is None
     opened = open_store(settings.db) if store is None else store
     dashboard = Dashboard(
