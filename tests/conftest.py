@@ -106,6 +106,20 @@ def assert_one_error_line(process: subprocess.CompletedProcess[str], *names: str
     return line
 
 
+def assert_one_warning_line(process: subprocess.CompletedProcess[str], *names: str | Path) -> str:
+    """Exit code 0, no traceback, one `warning:` line on stderr naming every one of `names`, and
+    the command went on (`listen`'s summary line)."""
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert "Traceback" not in process.stderr + process.stdout
+    lines = [line for line in process.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(lines) == 1, f"expected one warning line on stderr, got:\n{process.stderr}"
+    (line,) = lines
+    for name in names:
+        assert str(name) in line, f"{name} not in {line!r}"
+    assert "listened to " in process.stderr
+    return line
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The data folder (database, clips, archive) of every command the tests run: never ~."""

@@ -45,6 +45,7 @@ def test_each_unit_runs_a_miserymeter_command_with_valid_options(
     else:
         process = run_cli(command, *options, "--help")
     assert process.returncode == 0, process.stderr
+    assert "warning: " not in process.stderr  # no destination of the file is left out
 
 
 def test_the_example_config_sets_the_defaults_it_documents(
@@ -57,6 +58,7 @@ def test_the_example_config_sets_the_defaults_it_documents(
     )
     default = run_cli("listen", "--input", night, "--json", "--no-clips")
     assert shipped.returncode == default.returncode == 0, shipped.stderr + default.stderr
+    assert "warning: " not in shipped.stderr
     spans = [
         [(e["start_s"], e["end_s"]) for e in map(json.loads, p.stdout.splitlines())]
         for p in (shipped, default)

@@ -1,7 +1,8 @@
 """`listen` and destinations it cannot use, as a real process: a destination that cannot be
 reached (a host that does not resolve) is one line at start-up, while listening goes on and
-its events wait in the outbox; a malformed URL stops `listen` before it starts with one line
-naming the table and the key, never the URL's secrets."""
+its events wait in the outbox; a malformed one (a URL, a scheme apprise does not know) is one
+warning line naming the table and the key, never the URL's secrets, and listening goes on
+without it, with every other destination."""
 
 from __future__ import annotations
 
@@ -10,10 +11,23 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 
-from conftest import CliRunner, assert_one_error_line, cli_command, cli_env
+from conftest import CliRunner, assert_one_warning_line, cli_command, cli_env
+from miserymeter.delivery.events import CRYING_STARTED, CRYING_STOPPED
+from miserymeter.inference.bundled import EXAMPLES_DIR
 from miserymeter.store import open_store
-from test_listen_webhook import FAST_RETRY, StderrLines, example_night, pcm
+from test_listen_webhook import (
+    FAST_RETRY,
+    SPAN,
+    StderrLines,
+    assert_all_arrived_in_order,
+    example_night,
+    pcm,
+)
+from webhook_receiver import WebhookReceiver
+
+LEFT_OUT = "; listening goes on without this destination until it is fixed"
 
 UNREACHABLE = {
     "webhook": (
@@ -34,6 +48,24 @@ UNREACHABLE = {
 @pytest.fixture(scope="module")
 def night(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return example_night(tmp_path_factory.mktemp("night"), 1)
+
+
+def as_wav(path: Path, folder: Path) -> Path:
+    """`path` written again as 16-bit WAV, the way a recorder saves it."""
+    samples, rate_hz = sf.read(path, dtype="float32")
+    wav = folder / f"{path.stem}.wav"
+    sf.write(wav, samples, rate_hz, subtype="PCM_16")
+    return wav
+
+
+@pytest.fixture(scope="module")
+def night_wav(night: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return as_wav(night, tmp_path_factory.mktemp("wav"))
+
+
+@pytest.fixture(scope="module")
+def quiet_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return as_wav(EXAMPLES_DIR / "quiet-room-synthetic.flac", tmp_path_factory.mktemp("quiet"))
 
 
 @pytest.mark.parametrize("name", sorted(UNREACHABLE))
@@ -80,11 +112,43 @@ def test_an_unreachable_destination_is_one_line_at_start_up_and_listening_goes_o
         ('[notify]\nurls = ["ntfy.sh/topic"]', ["[notify]", "(URL 1 of 1 in urls)", "apprise"]),
     ],
 )
-def test_a_malformed_destination_url_is_one_error_line_before_listening(
-    table: str, named: list[str], run_cli: CliRunner, tmp_path: Path
+def test_a_malformed_destination_is_one_warning_line_and_listening_goes_on(
+    table: str, named: list[str], quiet_wav: Path, run_cli: CliRunner, tmp_path: Path
 ) -> None:
     config = tmp_path / "listen.toml"
     config.write_text(f"{table}\n")
-    process = run_cli("listen", "--input", "-", "--no-clips", "--config", config)
-    line = assert_one_error_line(process, config, *named)
-    assert "s3cr3t" not in line
+    db = tmp_path / "night.db"
+    process = run_cli("listen", "--input", quiet_wav, "--no-clips", "--db", db, "--config", config)
+    line = assert_one_warning_line(process, config, *named)
+    assert line.endswith(LEFT_OUT)
+    assert "s3cr3t" not in process.stderr
+    with open_store(db) as store:
+        assert len(store.seconds("nursery", *SPAN)) > 0
+
+
+def test_a_malformed_destination_leaves_the_good_one_delivering_every_event(
+    night_wav: Path, run_cli: CliRunner, tmp_path: Path
+) -> None:
+    receiver = WebhookReceiver()
+    try:
+        config = tmp_path / "listen.toml"
+        config.write_text(
+            '[listen]\nroom = "Room 1"\n'
+            '[[webhook]]\nurl = "https//hooks.example.org/nursery"\n'  # a typo: no ':'
+            f'[[webhook]]\nurl = "{receiver.url()}"\n'
+        )
+        db = tmp_path / "night.db"
+        process = run_cli(
+            "listen", "--input", night_wav, "--no-clips", "--json", "--db", db, "--config", config
+        )
+    finally:
+        receiver.stop()
+    line = assert_one_warning_line(process)
+    assert f"{config}: [[webhook]] #1: url 'https//hooks.example.org/nursery'" in line, line
+    assert "e.g. https://example.org/hook" in line and line.endswith(LEFT_OUT)
+    assert len(process.stdout.splitlines()) == 2  # the night's two episodes, listened to
+    kinds = [event["kind"] for event in receiver.events]
+    assert kinds.count(CRYING_STARTED) == kinds.count(CRYING_STOPPED) == 2
+    with open_store(db) as store:
+        assert len(store.episodes(room="Room 1")) == 2
+        assert_all_arrived_in_order(receiver.events, store, "Room 1")

@@ -40,7 +40,7 @@ def read_config(path: Path, *, command: str, known_keys: set[str]) -> dict[str, 
 def read_table(path: Path, name: str) -> dict[str, Any] | list[dict[str, Any]]:
     """Table `name` of `path` (a list for an array of tables, `[[name]]`), variables expanded;
     an empty table when the file has none."""
-    document = _read_document(path)
+    document = read_document(path)
     return expand_variables(document.get(name, {}), where=f"{path}: [{name}]")
 
 
@@ -76,7 +76,9 @@ def _variable(name: str, *, where: str) -> str:
         ) from None
 
 
-def _read_document(path: Path) -> dict[str, Any]:
+def read_document(path: Path) -> dict[str, Any]:
+    """Every table of `path`, variables not yet expanded; an unreadable file or an unknown
+    table is a ConfigError."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:

@@ -23,6 +23,12 @@ app = typer.Typer(
 console = Console(soft_wrap=True)
 error_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
+
+def print_warning(message: str) -> None:
+    """One line on stderr about something wrong that the command works around."""
+    error_console.print(f"warning: {message}", markup=False)
+
+
 def print_event(at: datetime, kind: str, message: str) -> None:
     """One line of a long-running command's log on stderr: `<date> <time> <kind>: <message>`."""
     error_console.print(f"{at:%Y-%m-%d %H:%M:%S} {kind}: {message}", markup=False)

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from miserymeter.cli._app import app, console, error_console, print_event, reports_errors
+from miserymeter.cli._app import (
+    app,
+    console,
+    error_console,
+    print_event,
+    print_warning,
+    reports_errors,
+)
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.records import CryingStarted, Episode, ListenerEvent, Record
 
@@ -253,9 +260,12 @@ def listen(
         if o[name] < 0:
             raise ConfigError(f"--{name} must be 0 or more, not {o[name]}")
     store = None if o["no_db"] else open_store(o["db"] or default_db_path())
-    destinations = build_destinations(
+    built = build_destinations(
         config=config, webhook_urls=o["webhook"] or (), room=o["room"], store=store
     )
+    for message in built.left_out:
+        print_warning(message)
+    destinations = built.usable
     if destinations and store is None:
         raise ConfigError(
             f"--no-db: events for {destinations[0].name} wait in the database's outbox; "

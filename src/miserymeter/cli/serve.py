@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from miserymeter.cli._app import app, console, error_console, print_event, reports_errors
+from miserymeter.cli._app import (
+    app,
+    console,
+    error_console,
+    print_event,
+    print_warning,
+    reports_errors,
+)
 
 if TYPE_CHECKING:
     from miserymeter.delivery.offline_watcher import OfflineWatcher
@@ -233,19 +240,24 @@ def _apply_config(ctx: typer.Context, path: Path) -> None:
 
 def _offline_watcher(path: Path, db: str) -> OfflineWatcher | None:
     """The watcher of every room's monitor, if the config file has a [notify] table (and its
-    alerts are not turned off)."""
+    alerts are not turned off). A [notify] table whose settings are wrong is one warning line:
+    the dashboard is served without the watcher."""
     from miserymeter.config import read_table
     from miserymeter.delivery.notify import from_config
     from miserymeter.delivery.offline_watcher import OfflineWatcher
     from miserymeter.errors import ConfigError
     from miserymeter.store import open_store
 
-    table = read_table(path, "notify")
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [[notify]]: write one [notify] table, with a list of urls")
-    if not table:
+    try:
+        table = read_table(path, "notify")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [[notify]]: write one [notify] table, with a list of urls")
+        if not table:
+            return None
+        destination = from_config(table, where=f"{path}: [notify]")
+    except ConfigError as e:
+        print_warning(f"{e}; serve runs without offline pushes until it is fixed")
         return None
-    destination = from_config(table, where=f"{path}: [notify]")
     if not destination.settings.alerts:
         return None
     return OfflineWatcher(

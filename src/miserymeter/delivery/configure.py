@@ -3,6 +3,11 @@
 Each kind of destination is a module exposing `from_config(table, *, where) -> Destination`,
 registered in PARTS under its config table's name: `[[webhook]]` (an array: one table per
 webhook) or a single table such as `[mqtt]`. A part is imported only when it is configured.
+
+A destination whose settings are wrong (a malformed URL, a misspelt key, a variable that is
+not set) is left out, with a message naming its table and key and the fix: a typo in one
+webhook must not stop the listening, nor the other destinations. A config file that cannot be
+read at all is still an error.
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from miserymeter.config import read_table
+from miserymeter.config import expand_variables, read_document
 from miserymeter.delivery.destination import Destination
 from miserymeter.errors import ConfigError
 from miserymeter.store import Store
@@ -28,48 +34,67 @@ PARTS: dict[str, str] = {
 ROOM_PARTS = {"mqtt"}
 
 
+@dataclass(frozen=True)
+class Destinations:
+    """The destinations to deliver to, and one message per configured destination left out
+    (what is wrong, in which table or option, and the fix)."""
+
+    usable: tuple[Destination, ...] = ()
+    left_out: tuple[str, ...] = ()
+
+
 def build_destinations(
     *,
     config: Path | None,
     webhook_urls: Sequence[str] = (),
     room: str,
     store: Store | None = None,
-) -> list[Destination]:
+) -> Destinations:
     """The destinations of `--webhook URL` options and of the config file's tables, checked;
-    a ConfigError names the table (or option) and key at fault."""
+    each one whose settings are wrong is left out (see the module docstring)."""
     wanted = [("webhook", "--webhook", {"url": url}) for url in webhook_urls]
     if config is not None:
+        document = read_document(config)
         for part in PARTS:
-            wanted += _tables(config, part)
-    destinations: list[Destination] = []
+            wanted += _tables(document, config, part)
+    usable: list[Destination] = []
+    left_out: list[str] = []
     seen: dict[str, str] = {}
     for part, where, table in wanted:
-        factory = _factory(part)
-        if part in ROOM_PARTS:
-            factory = functools.partial(factory, room=room, store=store)
-        destination = factory(table, where=where)
+        try:
+            destination = _build(part, table, where=where, room=room, store=store)
+        except ConfigError as e:
+            left_out.append(f"{e}; listening goes on without this destination until it is fixed")
+            continue
         if destination.name in seen:
-            raise ConfigError(
+            destination.close()
+            left_out.append(
                 f"{where}: {destination.name} is configured twice (also {seen[destination.name]})"
-                "; remove one"
+                "; remove one (the first is used)"
             )
+            continue
         seen[destination.name] = where
-        destinations.append(destination)
-    return destinations
+        usable.append(destination)
+    return Destinations(tuple(usable), tuple(left_out))
 
 
-def _tables(config: Path, part: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """(part, where, table) of each table of `part` in `config`: `[[part]]` or `[part]`."""
-    found = read_table(config, part)
-    if isinstance(found, dict):
-        return [(part, f"{config}: [{part}]", found)] if found else []
-    tables = []
-    for k, table in enumerate(found, start=1):
-        where = f"{config}: [[{part}]] #{k}"
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: must be a table")
-        tables.append((part, where, table))
-    return tables
+def _build(part: str, table: Any, *, where: str, room: str, store: Store | None) -> Destination:
+    """The destination of one table, its `${NAME}` variables expanded; ConfigError if wrong."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table")
+    factory = _factory(part)
+    if part in ROOM_PARTS:
+        factory = functools.partial(factory, room=room, store=store)
+    return factory(expand_variables(table, where=where), where=where)
+
+
+def _tables(document: dict[str, Any], config: Path, part: str) -> list[tuple[str, str, Any]]:
+    """(part, where, table) of each table of `part` in the `config` file's `document`:
+    `[[part]]` or `[part]`."""
+    found = document.get(part, {})
+    if isinstance(found, list):
+        return [(part, f"{config}: [[{part}]] #{k}", t) for k, t in enumerate(found, start=1)]
+    return [(part, f"{config}: [{part}]", found)] if found else []
 
 
 def _factory(part: str) -> Callable[..., Destination]:
