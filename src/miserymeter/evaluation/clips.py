@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from miserymeter.constants import AUDIO_SUFFIXES, BACKGROUND_NOISE_DIR, UNKNOWN_LABEL
+from miserymeter.constants import AUDIO_SUFFIXES, UNKNOWN_LABEL
 from miserymeter.errors import ConfigError, DatasetError
 from miserymeter.inference.classify import classify_file
 from miserymeter.inference.model import Classifier
@@ -24,6 +24,7 @@ from miserymeter.metrics import (
     roc_auc,
     threshold_for_fpr,
 )
+from miserymeter.prepare.layout import labelled_clips
 
 
 @dataclass(frozen=True)
@@ -56,16 +57,11 @@ class ClipEvaluation:
 
 
 def dataset_clips(data_dir: Path) -> list[tuple[Path, str]]:
-    """(clip, folder) for every audio file in the label folders of `data_dir`, sorted."""
+    """(clip, folder) for every clip of `data_dir`, as training finds them; a DatasetError if
+    there are none."""
     if not data_dir.is_dir():
         raise DatasetError(f"{data_dir}: no such data folder; pass --data_dir=FOLDER_OF_LABELS")
-    clips = [
-        (path, folder.name)
-        for folder in sorted(data_dir.iterdir())
-        if folder.is_dir() and folder.name != BACKGROUND_NOISE_DIR and folder.name[0] != "."
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES
-    ]
+    clips = labelled_clips(data_dir)
     if not clips:
         raise DatasetError(
             f"{data_dir}: no audio files ({', '.join(AUDIO_SUFFIXES)}) in label folders; "

@@ -22,6 +22,7 @@ from miserymeter.audio.io import c_stderr_silenced
 from miserymeter.audio.stream import first_line
 from miserymeter.errors import DatasetError
 from miserymeter.frontend.loudness import rms_dbfs
+from miserymeter.prepare.layout import audio_files, label_folders
 from miserymeter.prepare.slicing import NOHASH
 
 if TYPE_CHECKING:
@@ -105,22 +106,20 @@ def dataset_stats(
 
     if not data_dir.is_dir():
         raise DatasetError(f"{data_dir}: no such dataset folder; pass a folder of label folders")
-    folders = sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     clips: list[ClipStats] = []
     unreadable: list[Unreadable] = []
-    for folder in folders:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.suffix.lower() in constants.AUDIO_SUFFIXES:
-                split = which_set(
-                    path,
-                    validation_percentage=validation_percentage,
-                    testing_percentage=testing_percentage,
-                )
-                result = _clip_stats(path, label=folder.name, split=split)
-                if isinstance(result, Unreadable):
-                    unreadable.append(result)
-                else:
-                    clips.append(result)
+    for folder in label_folders(data_dir):  # _background_noise_ too: it is described as well
+        for path in audio_files(folder):
+            split = which_set(
+                path,
+                validation_percentage=validation_percentage,
+                testing_percentage=testing_percentage,
+            )
+            result = _clip_stats(path, label=folder.name, split=split)
+            if isinstance(result, Unreadable):
+                unreadable.append(result)
+            else:
+                clips.append(result)
     if not clips and not unreadable:
         raise DatasetError(
             f"{data_dir}: no audio files in label folders ({data_dir}/<label>/*.wav); "

@@ -19,6 +19,7 @@ from miserymeter.constants import (
     UNKNOWN_LABEL,
 )
 from miserymeter.errors import DatasetError
+from miserymeter.prepare.layout import audio_files, label_folders
 
 Split = Literal["training", "validation", "testing"]
 SPLITS: tuple[Split, ...] = ("training", "validation", "testing")
@@ -85,14 +86,14 @@ def scan_dataset(
     validation_percentage: float,
     testing_percentage: float,
 ) -> DatasetIndex:
-    """Index `data_dir`: one sub-folder per label; folders not wanted become `_unknown_`."""
+    """Index `data_dir`: one sub-folder per label (`prepare/layout.py` says which files are
+    clips); folders not wanted become `_unknown_`."""
     if not data_dir.is_dir():
         raise DatasetError(f"{data_dir}: no such data folder; pass --data_dir=FOLDER_OF_LABELS")
     if not wanted_words:
         raise DatasetError("--wanted_words is empty: name at least one label folder, e.g. crying")
     labels = model_labels(wanted_words)
-    folders = sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    files_by_folder = {f.name: _audio_files(f) for f in folders}
+    files_by_folder = {f.name: audio_files(f) for f in label_folders(data_dir)}
     for word in wanted_words:
         if word not in files_by_folder:
             raise DatasetError(
@@ -123,12 +124,6 @@ def scan_dataset(
         labels=labels,
         examples=tuple(examples),
         background_paths=tuple(files_by_folder.get(BACKGROUND_NOISE_DIR, [])),
-    )
-
-
-def _audio_files(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
     )
 
 

@@ -19,9 +19,9 @@ from miserymeter.calibrate.thresholds import (
     config_lines,
     histogram,
 )
-from miserymeter.constants import AUDIO_SUFFIXES, BACKGROUND_NOISE_DIR
 from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import DEFAULT_GATE_DB
+from miserymeter.prepare.layout import labelled_clips
 from miserymeter.web.context import Dashboard
 from miserymeter.web.history import RoomHistory, SoundHistory
 from miserymeter.web.params import RequestError, TimeRange, parse_count, parse_time
@@ -70,9 +70,11 @@ def calibration_router(dashboard: Dashboard, classifier: Classifier) -> APIRoute
         dashboard.check_room(room)
         if clips not in CLIP_CHOICES:
             raise RequestError(400, f"clips={clips[:40]!r}: send clips=reviewed or clips=all")
-        paths, n_found = dataset_clips(settings.data_dir, reviewed_only=clips == "reviewed")
-        scores = scorer.scores(paths)
-        labelled = [(p.parent.name, s) for p, s in zip(paths, scores, strict=True) if s is not None]
+        listed, n_found = dataset_clips(settings.data_dir, reviewed_only=clips == "reviewed")
+        scores = scorer.scores([path for path, _ in listed])
+        labelled = [
+            (label, s) for (_, label), s in zip(listed, scores, strict=True) if s is not None
+        ]
         crying = [s for label, s in labelled if label == dashboard.crying_label]
         other = [s for label, s in labelled if label != dashboard.crying_label]
         sounds = history.sounds(room, now=utc_now())
@@ -85,7 +87,7 @@ def calibration_router(dashboard: Dashboard, classifier: Classifier) -> APIRoute
             "data_dir": str(settings.data_dir),
             "crying_label": dashboard.crying_label,
             "n_found": n_found,
-            "n_scored": len(paths),
+            "n_scored": len(listed),
             "n_unreadable": sum(s is None for s in scores),
             "histogram": {
                 "edges": [round(k / N_BINS, 3) for k in range(N_BINS + 1)],
@@ -137,16 +139,15 @@ def quiet_span(
     return TimeRange(end - timedelta(seconds=n_s), end)
 
 
-def dataset_clips(data_dir: Path, *, reviewed_only: bool) -> tuple[list[Path], int]:
-    """The newest `MAX_CLIPS` clips in the label folders of `data_dir` (only the reviewed ones,
-    `review-*`, if asked), by path; and how many there are."""
-    pattern = f"*/{REVIEW_PREFIX}*" if reviewed_only else "*/*"
+def dataset_clips(data_dir: Path, *, reviewed_only: bool) -> tuple[list[tuple[Path, str]], int]:
+    """The newest `MAX_CLIPS` (clip, label) of the dataset `data_dir`, as training finds them
+    (only the reviewed ones, `review-*`, if asked), by label and path; and how many there are."""
     found = [
-        p
-        for p in data_dir.glob(pattern)
-        if p.suffix.lower() in AUDIO_SUFFIXES and p.parent.name != BACKGROUND_NOISE_DIR
+        (path, label)
+        for path, label in (labelled_clips(data_dir) if data_dir.is_dir() else [])
+        if not reviewed_only or path.name.startswith(REVIEW_PREFIX)
     ]
-    newest = sorted(found, key=_modified_s, reverse=True)[:MAX_CLIPS]
+    newest = sorted(found, key=lambda clip: _modified_s(clip[0]), reverse=True)[:MAX_CLIPS]
     return sorted(newest), len(found)
 
 
