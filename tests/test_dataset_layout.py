@@ -33,8 +33,9 @@ def write_clip(path: Path, level: float = 0.1) -> Path:
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    """A dataset with what trips a naive scan: a hidden folder, background noise, a nested
-    folder, an upper-case suffix, a file that is not audio, a file outside any label folder."""
+    """A dataset with what trips a naive scan: hidden folders, a macOS `._` file, background
+    noise, a nested folder, an upper-case suffix, a file that is not audio, a file outside any
+    label folder."""
     data = tmp_path / "data"
     write_clip(data / "crying" / "cry_nohash_0.wav")
     write_clip(data / "crying" / "review-nursery-20261125T010710Z_nohash_00000000ms.flac")
@@ -43,6 +44,8 @@ def data_dir(tmp_path: Path) -> Path:
     (data / "noise" / "notes.txt").write_text("not audio")
     write_clip(data / BACKGROUND_NOISE_DIR / "hum.wav")
     write_clip(data / ".cache" / "crying.wav")
+    (data / "crying" / "._cry_nohash_0.wav").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    write_clip(data / "noise" / ".trash" / "door_nohash_0.wav")
     write_clip(data / "loose.wav")
     return data
 

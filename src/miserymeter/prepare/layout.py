@@ -4,7 +4,8 @@
       crying/episode12_nohash_3.wav   a label folder: its name is the clips' label
       noise/street/fan_nohash_0.flac  clips at any depth belong to their label folder
       _background_noise_/hum.wav      long recordings training mixes in: not clips
-      .cache/...                      hidden folders are skipped
+      .cache/...                      hidden folders are skipped,
+      crying/._episode12_nohash_3.wav and hidden files (macOS copies leave these beside clips)
 
 A clip is an audio file (`AUDIO_SUFFIXES`, any case). This is the rule training scans by
 (`train.dataset.scan_dataset`); `evaluate` on labelled clips, `dataset stats` and the
@@ -24,9 +25,13 @@ def label_folders(data_dir: Path) -> list[Path]:
 
 
 def audio_files(folder: Path) -> list[Path]:
-    """The audio files in `folder` and its sub-folders, by path."""
+    """The audio files in `folder` and its sub-folders, by path; hidden ones left out."""
     return sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in AUDIO_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
 
