@@ -10,10 +10,12 @@ import torch
 from miserymeter.train.augment import (
     PHONE_LOW_PASS_HZ,
     AugmentConfig,
+    MicrophoneShapes,
     augment_batch,
     fast_fft_size,
     low_pass_cutoffs_hz,
     microphone_responses,
+    noise_bank,
     reverberate,
     room_tone,
     time_shift,
@@ -37,11 +39,28 @@ def test_time_shift_moves_rows_and_fills_with_zeros() -> None:
 
 
 def test_room_tone_has_the_asked_rms_level() -> None:
+    rng = torch.Generator().manual_seed(0)
     tone = room_tone(
-        6, RATE_HZ, torch.Generator().manual_seed(0), min_level_dbfs=-60.0, max_level_dbfs=-60.0
+        6,
+        rng,
+        bank=noise_bank(RATE_HZ, rng),
+        n_samples=RATE_HZ,
+        min_level_dbfs=-60.0,
+        max_level_dbfs=-60.0,
     )
     level_dbfs = 20 * torch.log10(tone.square().mean(dim=1).sqrt())
-    assert torch.allclose(level_dbfs, torch.full((6,), -60.0), atol=0.5)
+    assert torch.allclose(level_dbfs, torch.full((6,), -60.0), atol=0.01)
+
+
+def test_noise_bank_runs_from_white_to_brown() -> None:
+    bank = noise_bank(RATE_HZ, torch.Generator().manual_seed(0))
+    power = torch.fft.rfft(bank).abs().square()
+    n_bins = power.shape[1]
+    low, high = power[:, n_bins // 100 : n_bins // 50].mean(1), power[:, n_bins // 2 :].mean(1)
+    low_to_high_db = 10 * torch.log10(low / high)
+    assert abs(low_to_high_db[0]) < 1.0  # white: flat
+    assert torch.all(torch.diff(low_to_high_db) > 3.0)  # each colour steeper than the last
+    assert torch.allclose(bank.square().mean(dim=1), torch.ones(len(bank)))
 
 
 def test_microphone_responses_are_flat_when_never_chosen() -> None:
@@ -49,6 +68,16 @@ def test_microphone_responses_are_flat_when_never_chosen() -> None:
         4, RATE_HZ, torch.Generator().manual_seed(0), sample_rate_hz=RATE_HZ, probability=0.0
     )
     assert torch.equal(response, torch.ones_like(response))
+
+
+def test_microphone_responses_match_the_butterworth_curves_at_every_bin() -> None:
+    shapes = MicrophoneShapes.draw(200, torch.Generator().manual_seed(0), sample_rate_hz=RATE_HZ)
+    n_samples = 2 * RATE_HZ + 1  # odd: the last bin falls short of Nyquist
+    freqs_hz = torch.fft.rfftfreq(n_samples, d=1.0 / RATE_HZ)[1:]
+    interpolated = shapes.response(n_samples, sample_rate_hz=RATE_HZ)[:, 1:]
+    exact = shapes.magnitudes(freqs_hz)
+    assert interpolated.shape == exact.shape
+    assert torch.allclose(interpolated, exact, atol=0.01)
 
 
 def test_half_the_low_passes_are_phone_like() -> None:
@@ -64,9 +93,15 @@ def test_augment_batch_is_reproducible_and_bounded() -> None:
     batch = 0.5 * torch.randn(8, RATE_HZ, generator=torch.Generator().manual_seed(1))
     silence = torch.tensor([True, False] * 4)
     background = [0.3 * torch.randn(3 * RATE_HZ, generator=torch.Generator().manual_seed(2))]
+    bank = noise_bank(RATE_HZ, torch.Generator().manual_seed(3))
     first, second = (
         augment_batch(
-            batch, silence, torch.Generator().manual_seed(7), config=config, backgrounds=background
+            batch,
+            silence,
+            torch.Generator().manual_seed(7),
+            config=config,
+            backgrounds=background,
+            bank=bank,
         )
         for _ in range(2)
     )
@@ -78,6 +113,7 @@ def test_augment_batch_is_reproducible_and_bounded() -> None:
         torch.Generator().manual_seed(7),
         config=config,
         backgrounds=background,
+        bank=bank,
     )
     assert (quiet.abs().amax(dim=1) > 0).all()  # silence rows get background and room tone
 

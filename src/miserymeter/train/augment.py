@@ -7,14 +7,19 @@ background) → microphone (frequency response, gain, its own hiss).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 # Cut-off range of an 8 kHz phone recording's anti-alias filter.
 PHONE_LOW_PASS_HZ = (3_300.0, 4_000.0)
+# Colours of room tone and microphone hiss: spectra falling as 1/f^exponent (white to brown).
+NOISE_EXPONENTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+RESPONSE_GRID_BINS = 512
 
 
 @dataclass(frozen=True)
@@ -102,14 +107,23 @@ def mix_background(
         return batch
     out = batch.clone()
     n = batch.shape[1]
-    chosen = (torch.rand(len(batch), generator=rng) < frequency) | always
-    for row in torch.nonzero(chosen).flatten().tolist():
-        source = backgrounds[int(torch.randint(len(backgrounds), (1,), generator=rng))]
-        if len(source) < n:
-            source = source.repeat(n // len(source) + 1)
-        start = int(torch.randint(len(source) - n + 1, (1,), generator=rng))
-        out[row] += float(uniform(0.0, max_volume, (1,), rng)) * source[start : start + n]
+    rows = torch.nonzero((torch.rand(len(batch), generator=rng) < frequency) | always).flatten()
+    sources = torch.randint(len(backgrounds), (len(rows),), generator=rng)
+    volumes = uniform(0.0, max_volume, (len(rows),), rng)
+    offsets = torch.rand(len(rows), generator=rng)
+    for row, source_index, volume, offset in zip(
+        rows.tolist(), sources.tolist(), volumes.tolist(), offsets.tolist(), strict=True
+    ):
+        out[row] += volume * random_stretch(backgrounds[source_index], n, offset=offset)
     return out
+
+
+def random_stretch(source: Tensor, n: int, *, offset: float) -> Tensor:
+    """`n` samples of `source` (looped if shorter) from `offset` (0-1) of the way along it."""
+    if len(source) < n:
+        source = source.repeat(n // len(source) + 1)
+    start = int(offset * (len(source) - n + 1))
+    return source[start : start + n]
 
 
 def low_pass_cutoffs_hz(n_rows: int, rng: torch.Generator, *, nyquist_hz: float) -> Tensor:
@@ -121,69 +135,122 @@ def low_pass_cutoffs_hz(n_rows: int, rng: torch.Generator, *, nyquist_hz: float)
     )
 
 
+@dataclass(frozen=True)
+class MicrophoneShapes:
+    """Per row [n_rows, 1]: Butterworth low-pass and high-pass corners, order, and a tilt."""
+
+    low_pass_hz: Tensor
+    high_pass_hz: Tensor
+    order: Tensor
+    tilt_db_per_octave: Tensor
+
+    @classmethod
+    def draw(cls, n_rows: int, rng: torch.Generator, *, sample_rate_hz: int) -> MicrophoneShapes:
+        """Random shapes: low-pass phone-like or wider, high-pass 20-400 Hz, ±3 dB/octave."""
+        shape = (n_rows, 1)
+        return cls(
+            low_pass_hz=low_pass_cutoffs_hz(n_rows, rng, nyquist_hz=sample_rate_hz / 2)[:, None],
+            high_pass_hz=uniform(20.0, 400.0, shape, rng),
+            order=torch.randint(2, 9, shape, generator=rng),
+            tilt_db_per_octave=uniform(-3.0, 3.0, shape, rng),
+        )
+
+    def magnitudes(self, freqs_hz: Tensor) -> Tensor:
+        """|H(f)| [n_rows, len(freqs_hz)] at frequencies > 0."""
+        # Butterworth magnitudes in the log domain: |H|^2 = 1 / (1 + (f / f_c)^(2 order))
+        log_freqs = torch.log(freqs_hz)
+        log_gain = (
+            -0.5 * F.softplus(2 * self.order * (log_freqs - torch.log(self.low_pass_hz)))
+            - 0.5 * F.softplus(2 * self.order * (torch.log(self.high_pass_hz) - log_freqs))
+            + self.tilt_db_per_octave * (math.log(10) / 20) * torch.log2(freqs_hz / 1_000.0)
+        )
+        return torch.exp(log_gain)
+
+    def response(self, n_samples: int, *, sample_rate_hz: int) -> Tensor:
+        """|H| at the bins of an `n_samples` real FFT. The curves are smooth in log frequency,
+        so they are computed on `RESPONSE_GRID_BINS` log-spaced frequencies and interpolated:
+        far cheaper than logarithms and exponentials at every bin."""
+        grid = log_frequency_grid(n_samples, sample_rate_hz)
+        on_grid = self.magnitudes(grid.grid_hz)
+        below, above = on_grid[:, grid.below], on_grid[:, grid.below + 1]
+        return below + (above - below) * grid.weight
+
+
+@dataclass(frozen=True)
+class LogFrequencyGrid:
+    """Log-spaced frequencies spanning an FFT's bins, and how to interpolate each bin from them:
+    between `grid_hz[below]` and the next, `weight` of the way (in log frequency)."""
+
+    grid_hz: Tensor
+    below: Tensor
+    weight: Tensor
+
+
+@functools.lru_cache(maxsize=8)
+def log_frequency_grid(n_samples: int, sample_rate_hz: int) -> LogFrequencyGrid:
+    """The grid for the bins of an `n_samples` real FFT (the DC bin taken as half the first)."""
+    bins_hz = torch.fft.rfftfreq(n_samples, d=1.0 / sample_rate_hz, dtype=torch.float64)
+    bins_hz[0] = bins_hz[1] / 2
+    log_bins = torch.log(bins_hz)
+    log_grid = torch.linspace(float(log_bins[0]), float(log_bins[-1]), RESPONSE_GRID_BINS)
+    log_grid = log_grid.to(torch.float64)
+    below = (torch.searchsorted(log_grid, log_bins, right=True) - 1).clamp(0, len(log_grid) - 2)
+    weight = (log_bins - log_grid[below]) / (log_grid[below + 1] - log_grid[below])
+    return LogFrequencyGrid(grid_hz=torch.exp(log_grid).float(), below=below, weight=weight.float())
+
+
 def microphone_responses(
     n_rows: int, n_samples: int, rng: torch.Generator, *, sample_rate_hz: int, probability: float
 ) -> Tensor:
-    """Random magnitude responses [n_rows, bins]: low-pass (phone-like or wider), high-pass and
-    tilt; rows not chosen (1 - `probability`) stay flat."""
-    freqs_hz = torch.fft.rfftfreq(n_samples, d=1.0 / sample_rate_hz)
-    freqs_hz[0] = freqs_hz[1]
-    shape = (n_rows, 1)
-    low_pass_hz = low_pass_cutoffs_hz(n_rows, rng, nyquist_hz=sample_rate_hz / 2)[:, None]
-    high_pass_hz = uniform(20.0, 400.0, shape, rng)
-    order = torch.randint(2, 9, shape, generator=rng)
-    tilt_db_per_octave = uniform(-3.0, 3.0, shape, rng)
-    # Butterworth magnitudes in the log domain: |H|^2 = 1 / (1 + (f / f_c)^(2 order))
-    zero = torch.zeros(())
-    log_gain = (
-        -0.5 * torch.logaddexp(zero, 2 * order * torch.log(freqs_hz / low_pass_hz))
-        - 0.5 * torch.logaddexp(zero, 2 * order * torch.log(high_pass_hz / freqs_hz))
-        + tilt_db_per_octave * (math.log(10) / 20) * torch.log2(freqs_hz / 1_000.0)
-    )
-    response = torch.exp(log_gain)
+    """Random magnitude responses [n_rows, bins of an `n_samples` FFT] (`MicrophoneShapes`);
+    rows not chosen (1 - `probability`) stay flat."""
+    shapes = MicrophoneShapes.draw(n_rows, rng, sample_rate_hz=sample_rate_hz)
+    response = shapes.response(n_samples, sample_rate_hz=sample_rate_hz)
     response[torch.rand(n_rows, generator=rng) >= probability] = 1.0
     return response
 
 
-def room_tone_spectra(
-    n_rows: int,
-    n_samples: int,
-    rng: torch.Generator,
-    *,
-    min_level_dbfs: float,
-    max_level_dbfs: float,
-) -> Tensor:
-    """Spectra [n_rows, bins] of coloured noise (white to brown) at a random RMS level."""
-    freqs = torch.fft.rfftfreq(n_samples)
+def noise_bank(n_samples: int, rng: torch.Generator) -> Tensor:
+    """Coloured noises [len(NOISE_EXPONENTS), 4 x `n_samples`], unit RMS, from white to brown:
+    made once, then room tone is cut from them (drawing fresh noise every batch costs more
+    than the rest of the augmentation)."""
+    n = 4 * n_samples
+    freqs = torch.fft.rfftfreq(n)
     freqs[0] = freqs[1]
-    exponent = uniform(0.0, 1.0, (n_rows, 1), rng)  # 0 white, 0.5 pink, 1 brown
-    white = torch.randn((n_rows, len(freqs)), generator=rng, dtype=torch.complex64)
-    white[:, 0] = 0  # no DC; and irfft drops the imaginary part of the DC and Nyquist bins,
-    white[:, -1] = 0  # which would otherwise count in the level below but not in the sound
-    spectra = white / freqs**exponent
-    energy = torch.view_as_real(spectra).square().sum(dim=(1, 2))[:, None]
-    rms = (2 * energy).sqrt() / n_samples  # Parseval
-    level_dbfs = uniform(min_level_dbfs, max_level_dbfs, (n_rows, 1), rng)
-    return spectra * (10.0 ** (level_dbfs / 20.0) / rms)
+    exponents = torch.tensor(NOISE_EXPONENTS)[:, None]
+    white = torch.fft.rfft(torch.randn((len(NOISE_EXPONENTS), n), generator=rng))
+    white[:, 0] = 0  # no DC offset
+    noise = torch.fft.irfft(white / freqs**exponents, n)
+    return noise / noise.square().mean(dim=1, keepdim=True).sqrt()
 
 
 def room_tone(
     n_rows: int,
-    n_samples: int,
     rng: torch.Generator,
     *,
+    bank: Tensor,
+    n_samples: int,
     min_level_dbfs: float,
     max_level_dbfs: float,
 ) -> Tensor:
-    """Coloured noise at a random RMS level: a quiet room heard through a microphone."""
-    spectra = room_tone_spectra(
-        n_rows, n_samples, rng, min_level_dbfs=min_level_dbfs, max_level_dbfs=max_level_dbfs
-    )
-    return torch.fft.irfft(spectra, n_samples)
+    """Coloured noise cut from `bank` at a random RMS level: a quiet room, or a microphone's
+    own hiss."""
+    colours = torch.randint(len(bank), (n_rows,), generator=rng).tolist()
+    offsets = torch.rand(n_rows, generator=rng).tolist()
+    levels = (10.0 ** (uniform(min_level_dbfs, max_level_dbfs, (n_rows,), rng) / 20.0)).tolist()
+    tone = torch.empty(n_rows, n_samples)
+    for row, (colour, offset, level) in enumerate(zip(colours, offsets, levels, strict=True)):
+        stretch = random_stretch(bank[colour], n_samples, offset=offset)
+        rms = float(torch.linalg.vector_norm(stretch)) / math.sqrt(n_samples)
+        torch.mul(stretch, level / rms, out=tone[row])
+    return tone
 
 
-def microphone(batch: Tensor, rng: torch.Generator, *, config: AugmentConfig) -> Tensor:
-    """A random microphone: its frequency response, its gain, and its own hiss (one FFT pass)."""
+def microphone(
+    batch: Tensor, rng: torch.Generator, *, config: AugmentConfig, bank: Tensor
+) -> Tensor:
+    """A random microphone: its own hiss added to the sound at a random gain, then its
+    frequency response (one FFT pass), as a phone's recording is band-limited, hiss and all."""
     n_rows, n_samples = batch.shape
     response = microphone_responses(
         n_rows,
@@ -193,14 +260,17 @@ def microphone(batch: Tensor, rng: torch.Generator, *, config: AugmentConfig) ->
         probability=config.band_limit_probability,
     )
     gain = 10.0 ** (uniform(config.min_gain_db, config.max_gain_db, (n_rows, 1), rng) / 20.0)
-    hiss = room_tone_spectra(
+    hiss = room_tone(
         n_rows,
-        n_samples,
         rng,
+        bank=bank,
+        n_samples=n_samples,
         min_level_dbfs=config.min_room_tone_dbfs,
         max_level_dbfs=config.max_room_tone_dbfs,
     )
-    return torch.fft.irfft(torch.fft.rfft(batch) * (response * gain) + hiss, n_samples)
+    spectrum = torch.fft.rfft(torch.addcmul(hiss, batch, gain))
+    spectrum *= response
+    return torch.fft.irfft(spectrum, n_samples)
 
 
 def augment_batch(
@@ -210,8 +280,10 @@ def augment_batch(
     *,
     config: AugmentConfig,
     backgrounds: list[Tensor],
+    bank: Tensor,
 ) -> Tensor:
-    """Every augmentation in order; `_silence_` rows always get background and room tone."""
+    """Every augmentation in order; `_silence_` rows always get background and room tone.
+    `bank` is a `noise_bank` of at least the batch's length."""
     out = time_shift(batch, rng, max_shift=config.time_shift_samples)
     out = reverberate(
         out, rng, sample_rate_hz=config.sample_rate_hz, probability=config.reverb_probability
@@ -224,4 +296,4 @@ def augment_batch(
         max_volume=config.background_volume,
         always=is_silence,
     )
-    return microphone(out, rng, config=config).clamp(-1.0, 1.0)
+    return microphone(out, rng, config=config, bank=bank).clamp_(-1.0, 1.0)

@@ -9,7 +9,7 @@ import torch
 
 from miserymeter.audio.io import fit_length
 from miserymeter.constants import SILENCE_LABEL, UNKNOWN_LABEL
-from miserymeter.train.augment import AugmentConfig, mix_background, room_tone
+from miserymeter.train.augment import AugmentConfig, mix_background, noise_bank, room_tone
 
 # Training crops start where the window is within this many dB of the clip's loudest window,
 # so a 5 s clip labelled `crying` does not yield a silent 1 s crop labelled `crying`.
@@ -153,8 +153,9 @@ def fixed_eval_set(
             always=torch.ones(n_silence, dtype=torch.bool),
         ) + room_tone(
             n_silence,
-            n_window,
             rng,
+            bank=noise_bank(n_window, rng),
+            n_samples=n_window,
             min_level_dbfs=augment.min_room_tone_dbfs,
             max_level_dbfs=augment.max_room_tone_dbfs,
         )

@@ -18,7 +18,7 @@ from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.errors import DatasetError, ModelError, RunInterrupted
 from miserymeter.frontend.melspec import FrontEndConfig
 from miserymeter.train import report
-from miserymeter.train.augment import AugmentConfig, augment_batch
+from miserymeter.train.augment import AugmentConfig, augment_batch, noise_bank
 from miserymeter.train.batches import BatchSampler, ClipSet, fixed_eval_set
 from miserymeter.train.checkpoint import Checkpoint, checkpoint_path, load_checkpoint
 from miserymeter.train.config import TrainConfig, check
@@ -137,6 +137,7 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
     rng = np.random.default_rng([config.seed, start_step])
     augment_rng = torch.Generator().manual_seed(config.seed + start_step)
     torch.manual_seed(config.seed + start_step)
+    bank = noise_bank(model_config.n_window, augment_rng)
     history: dict[str, list[float]] = {
         k: [] for k in ("step", "loss", "acc", "eval_step", "eval_acc")
     }
@@ -177,6 +178,7 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
                     augment_rng,
                     config=augment,
                     backgrounds=backgrounds,
+                    bank=bank,
                 )
                 logits = model(augmented)
                 loss = F.cross_entropy(logits, torch.from_numpy(truth))
