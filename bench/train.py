@@ -30,7 +30,7 @@ from miserymeter.train.channel_check import ChannelCheck, corpus_channel_checks
 from miserymeter.train.checkpoint import checkpoint_path
 from miserymeter.train.corpus import DEFAULT_MODEL_FLAGS, flag_value, prepare_cry_corpus
 
-ARCHITECTURES = ("tcresnet", "conv")
+ARCHITECTURES = (flag_value(DEFAULT_MODEL_FLAGS, "model_architecture"), "cnn2d", "conv")
 CONV_LEARNING_RATES = "--learning_rate=0.0005,0.0002,0.0001"
 N_LATENCY_RUNS = 200
 
@@ -75,7 +75,7 @@ def bench_architecture(
         "train",
         f"--data_dir={data_dir}",
         f"--train_dir={train_dir}",
-        *DEFAULT_MODEL_FLAGS,
+        *(f for f in DEFAULT_MODEL_FLAGS if not f.startswith("--model_architecture=")),
         f"--model_architecture={architecture}",
         *([CONV_LEARNING_RATES] if architecture == "conv" else []),
     ]

@@ -48,7 +48,8 @@ def main() -> int:
     steps = sum(
         int(s) for s in flag_value(DEFAULT_MODEL_FLAGS, "how_many_training_steps").split(",")
     )
-    checkpoint = checkpoint_path(train_dir, "tcresnet", steps)
+    architecture = flag_value(DEFAULT_MODEL_FLAGS, "model_architecture")
+    checkpoint = checkpoint_path(train_dir, architecture, steps)
     subprocess.run(
         [
             *miserymeter,

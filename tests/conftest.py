@@ -275,6 +275,21 @@ def conv_checkpoint(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture(scope="session")
+def cnn2d_checkpoint(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The final checkpoint of 10 steps of `cnn2d`, the small 2-D CNN."""
+    run = train(
+        tiny_dataset,
+        tmp_path_factory.mktemp("training-cnn2d") / "run",
+        "--model_architecture=cnn2d",
+        "--how_many_training_steps=10",
+        "--learning_rate=0.001",
+        "--eval_step_interval=10",
+    )
+    assert run.process.returncode == 0, f"training failed:\n{run.process.stderr}"
+    return run.train_dir / "cnn2d.ckpt-10.pt"
+
+
+@pytest.fixture(scope="session")
 def exported_model(train_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session run's last checkpoint, exported by `miserymeter export` into its own folder."""
     output_file = tmp_path_factory.mktemp("export") / "model.onnx"

@@ -377,25 +377,25 @@ def test_onnx_runtime_agrees_with_pytorch(
     np.testing.assert_allclose(probabilities, expected, atol=1e-4, rtol=0)
 
 
-def test_conv_architecture_exports_and_agrees(
-    run_cli: RunCli, conv_checkpoint: Path, tmp_path: Path
+@pytest.mark.parametrize("architecture", ["conv", "cnn2d"])
+def test_other_architectures_export_and_agree(
+    run_cli: RunCli, architecture: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    output_file = tmp_path / "conv.onnx"
+    checkpoint = request.getfixturevalue(f"{architecture}_checkpoint")
+    output_file = tmp_path / f"{architecture}.onnx"
 
-    process = run_cli(
-        "export", f"--start_checkpoint={conv_checkpoint}", f"--output_file={output_file}"
-    )
+    process = run_cli("export", f"--start_checkpoint={checkpoint}", f"--output_file={output_file}")
 
     assert process.returncode == 0, process.stderr
-    assert [p.name for p in tmp_path.iterdir()] == ["conv.onnx"]
-    assert onnx_metadata(output_file)["architecture"] == "conv"
+    assert [p.name for p in tmp_path.iterdir()] == [f"{architecture}.onnx"]
+    assert onnx_metadata(output_file)["architecture"] == architecture
     classifier = Classifier(output_file)
     for duration_s in (1.0, 2.5, 4.0):
         for names in (BATCH_OF_ONE, BATCH_OF_THREE):
             batch = example_batch(names, duration_s=duration_s)
             np.testing.assert_allclose(
                 classifier.score(batch),
-                torch_probabilities(conv_checkpoint, batch),
+                torch_probabilities(checkpoint, batch),
                 atol=1e-4,
                 rtol=0,
             )

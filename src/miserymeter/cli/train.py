@@ -94,7 +94,9 @@ def train(
         None, "--start_checkpoint", help="Resume from this checkpoint."
     ),
     model_architecture: str = typer.Option(
-        "tcresnet", "--model_architecture", help="tcresnet (default) or conv (the tutorial's)."
+        constants.DEFAULT_ARCHITECTURE,
+        "--model_architecture",
+        help="tcresnet (default), cnn2d or conv (the tutorial's).",
     ),
     seed: int = typer.Option(59185, "--seed", help="Seed of every random choice."),
 ) -> None:

@@ -117,8 +117,9 @@ def _write_ambiences(folder: Path, rng: np.random.Generator) -> None:
 # The bundled model's training flags. The mel range stops at 3.5 kHz, below the roll-off of
 # the corpus's 8 kHz phone cries, so the model cannot tell a phone channel by its top bands.
 # A quarter of the cries get another sound mixed under them, so a cry over a dog or a TV is
-# still a cry. Three falling rates reach in 1,400 steps what 2,000 steps did (under 2 min).
+# still a cry. Three falling rates reach in 1,400 steps what 2,000 steps did.
 DEFAULT_MODEL_FLAGS = (
+    "--model_architecture=tcresnet",
     "--wanted_words=crying",
     "--sample_rate=16000",
     "--clip_duration_ms=2000",

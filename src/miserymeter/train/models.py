@@ -1,4 +1,5 @@
-"""The networks: log-mel front end inside the model, the tutorial's `conv`, and `tcresnet`."""
+"""The networks: log-mel front end inside the model, the default `tcresnet`, `cnn2d`, and the
+tutorial's `conv`."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ from torch import nn
 from miserymeter.constants import LOG_MEL_FLOOR
 from miserymeter.errors import ConfigError
 from miserymeter.frontend.melspec import FrontEndConfig, mel_filterbank
-
-DEFAULT_ARCHITECTURE = "tcresnet"
 
 
 @dataclass(frozen=True)
@@ -157,6 +156,47 @@ class TCResNet(nn.Module):
         return self.classifier(self.dropout(x))
 
 
+class ConvBlock2d(nn.Module):
+    """3x3 convolution, batch norm, ReLU, then an optional 2x2 max-pool."""
+
+    def __init__(self, in_channels: int, out_channels: int, *, pool: bool) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
+        self.norm = nn.BatchNorm2d(out_channels)
+        self.pool = pool
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.norm(self.conv(x)))
+        return F.max_pool2d(x, 2) if self.pool else x
+
+
+class SmallCNN2d(nn.Module):
+    """A small 2-D CNN over the log-mel image, pooled over frequency and time.
+
+    Its filters slide along frequency too, so a cry's harmonics are the same pattern whatever
+    the baby's pitch. Fully convolutional: any window of at least 1 s is accepted.
+    """
+
+    def __init__(self, config: ModelConfig, *, widths: tuple[int, ...] = (8, 16, 32, 32)) -> None:
+        super().__init__()
+        self.features = LogMel(config.frontend)
+        self.spec_augment = SpecAugment()
+        self.input_norm = nn.BatchNorm2d(1)
+        self.blocks = nn.Sequential(
+            *(
+                ConvBlock2d(c_in, c_out, pool=k < len(widths) - 1)
+                for k, (c_in, c_out) in enumerate(zip((1, *widths[:-1]), widths, strict=True))
+            )
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(widths[-1], len(config.labels))
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        x = self.input_norm(self.spec_augment(self.features(waveform)))
+        x = self.blocks(x).mean(dim=(2, 3))
+        return self.classifier(self.dropout(x))
+
+
 class TutorialConv(nn.Module):
     """The tutorial's `conv` (two convolutions, max-pool, fully connected), with 32 filters.
 
@@ -194,7 +234,11 @@ def _pad_same(x: torch.Tensor, kernel: tuple[int, int]) -> torch.Tensor:
     )
 
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {"tcresnet": TCResNet, "conv": TutorialConv}
+ARCHITECTURES: dict[str, type[nn.Module]] = {
+    "tcresnet": TCResNet,
+    "cnn2d": SmallCNN2d,
+    "conv": TutorialConv,
+}
 
 
 def build_model(config: ModelConfig) -> nn.Module:
