@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -13,6 +12,7 @@ from rich.table import Table
 
 from miserymeter import constants
 from miserymeter.cli._app import app, console, print_event, reports_errors
+from miserymeter.cli.stopping import set_on_stop_signals
 from miserymeter.errors import ConfigError, StorageError
 
 BYTES_PER_GB = 1e9
@@ -144,8 +144,7 @@ def record(
         print_event(event.at, event.kind, event.message)
 
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    set_on_stop_signals(stop)
     recorder = Recorder(config, on_event=log)
     summary = recorder.run(stop)
     console.print(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -21,6 +20,7 @@ from miserymeter.cli._app import (
     print_warning,
     reports_errors,
 )
+from miserymeter.cli.stopping import set_on_stop_signals
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.records import CryingStarted, Episode, ListenerEvent, Record
 
@@ -352,8 +352,7 @@ def listen(
     # A destination may also take the live state of every second (MQTT's retained topics).
     sinks += [d.state_sink for d in destinations if hasattr(d, "state_sink")]
     listener = Listener(source, scorer, settings, sinks=sinks, level_meter=level_meter)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    set_on_stop_signals(stop)
     if couriers is not None:
         couriers.start()
     digests = [] if store_sink is None else _morning_digests(store_sink, settings.room, listener)
@@ -391,9 +390,7 @@ def listen(
         os._exit(0)
 
 
-def _morning_digests(
-    store_sink: StoreSink, room: str, listener: Listener
-) -> list[DigestScheduler]:
+def _morning_digests(store_sink: StoreSink, room: str, listener: Listener) -> list[DigestScheduler]:
     """Started schedulers of the morning digests the notify destinations ask for; each digest
     goes through the outbox like any event."""
     from miserymeter.delivery.digest import morning_digests
@@ -435,6 +432,8 @@ def _report_waiting(store: Store, couriers: Couriers) -> None:
                 f"{counts.n_rejected} event(s) were refused by {name} (kept in the outbox)",
                 markup=False,
             )
+
+
 def _metrics(options: dict[str, Any]) -> tuple[MetricsSink | None, MetricsServer | None]:
     """The metrics sink and its HTTP server, if --metrics_port asks for them."""
     if options["metrics_port"] is None:
