@@ -196,7 +196,8 @@ def test_the_listener_reports_its_cpu_use_and_dropped_windows(classifier: Classi
     statuses = collect.of(ListenerStatus)
     assert len(statuses) >= 30 and all(s.n_dropped == 0 for s in statuses)
     reported_s = sum(s.cpu_percent * s.period_s for s in statuses) / 100
-    assert 0 < reported_s <= used_s and reported_s == pytest.approx(used_s, rel=0.3)
+    # The reporter's periods and this measurement do not start at the same instant: a few ms.
+    assert 0 < reported_s <= used_s + 0.01 and reported_s == pytest.approx(used_s, rel=0.3)
     (once,) = listen_to(
         BlockSource(samples, block_frames=RATE_HZ, sample_rate_hz=RATE_HZ), classifier
     ).of(ListenerStatus)  # a minute never passed: one status, when it stopped
