@@ -259,34 +259,32 @@ def train_dir(_training: TrainingRun) -> Path:
     return _training.train_dir
 
 
-@pytest.fixture(scope="session")
-def conv_checkpoint(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The final checkpoint of 10 steps of the tutorial's `conv` architecture."""
+def ten_step_checkpoint(
+    architecture: str, tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The final checkpoint of 10 training steps of `architecture` on the tiny dataset."""
     run = train(
         tiny_dataset,
-        tmp_path_factory.mktemp("training-conv") / "run",
-        "--model_architecture=conv",
+        tmp_path_factory.mktemp(f"training-{architecture}") / "run",
+        f"--model_architecture={architecture}",
         "--how_many_training_steps=10",
         "--learning_rate=0.001",
         "--eval_step_interval=10",
     )
     assert run.process.returncode == 0, f"training failed:\n{run.process.stderr}"
-    return run.train_dir / "conv.ckpt-10.pt"
+    return run.train_dir / f"{architecture}.ckpt-10.pt"
+
+
+@pytest.fixture(scope="session")
+def conv_checkpoint(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """10 steps of the tutorial's `conv` architecture."""
+    return ten_step_checkpoint("conv", tiny_dataset, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def cnn2d_checkpoint(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The final checkpoint of 10 steps of `cnn2d`, the small 2-D CNN."""
-    run = train(
-        tiny_dataset,
-        tmp_path_factory.mktemp("training-cnn2d") / "run",
-        "--model_architecture=cnn2d",
-        "--how_many_training_steps=10",
-        "--learning_rate=0.001",
-        "--eval_step_interval=10",
-    )
-    assert run.process.returncode == 0, f"training failed:\n{run.process.stderr}"
-    return run.train_dir / "cnn2d.ckpt-10.pt"
+    """10 steps of `cnn2d`, the small 2-D CNN."""
+    return ten_step_checkpoint("cnn2d", tiny_dataset, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from miserymeter.prepare.layout import labelled_clips
 from miserymeter.prepare.stats import dataset_stats
 from miserymeter.train.dataset import scan_dataset
 from miserymeter.web.calibration import dataset_clips as calibration_clips
-from test_runtime_without_torch import TRAINING_ONLY
+from test_runtime_without_torch import without_training_modules
 
 RATE_HZ = 16_000
 
@@ -96,9 +96,7 @@ def test_each_keeps_its_own_answer_to_a_missing_or_empty_dataset(tmp_path: Path)
 
 
 def test_the_dashboard_and_evaluation_import_nothing_of_training() -> None:
-    blocked = ", ".join(f"{name!r}: None" for name in sorted(TRAINING_ONLY))
-    program = (
-        f"import sys; sys.modules.update({{{blocked}}}); "
+    program = without_training_modules(
         "import miserymeter.web, miserymeter.web.calibration, miserymeter.evaluation.clips, "
         "miserymeter.evaluation.night, miserymeter.prepare.layout; "
         "print(sorted(m for m in sys.modules if m.startswith('miserymeter.train')))"

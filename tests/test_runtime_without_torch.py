@@ -18,6 +18,12 @@ PACKAGE_DIR = Path(miserymeter.__file__).parent
 TRAINING_ONLY = {"torch", "onnx", "onnxscript", "tensorboard"}
 
 
+def without_training_modules(code: str) -> str:
+    """A `python -c` program that runs `code` where no training-only module can be imported."""
+    blocked = ", ".join(f"{name!r}: None" for name in sorted(TRAINING_ONLY))
+    return f"import sys; sys.modules.update({{{blocked}}}); {code}"
+
+
 def imported_modules(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = set()
@@ -41,10 +47,7 @@ def test_only_training_code_imports_torch() -> None:
 def test_listen_and_classify_run_where_torch_cannot_be_imported(tmp_path: Path) -> None:
     night = tmp_path / "night.flac"
     sf.write(night, small_night(), RATE_HZ)
-    blocked = ", ".join(f"{name!r}: None" for name in sorted(TRAINING_ONLY))
-    program = (
-        f"import sys; sys.modules.update({{{blocked}}}); from miserymeter.cli import app; app()"
-    )
+    program = without_training_modules("from miserymeter.cli import app; app()")
     outputs = {}
     for args in (
         ["listen", "--input", str(night), "--json", "--no-clips"],

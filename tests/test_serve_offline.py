@@ -67,6 +67,19 @@ def receiver() -> Iterator[PushReceiver]:
     server.close()
 
 
+def start_serve(
+    database: str, *, port: int, config: Path
+) -> tuple[subprocess.Popen[bytes], StderrLines]:
+    """`miserymeter serve` on `database` with `config`, and its stderr lines as they come."""
+    server = subprocess.Popen(
+        [*cli_command(), "serve", "--db", database, "--port", str(port), "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
+    return server, StderrLines(server)
+
+
 def health(port: int, room: str) -> Any:
     url = f"http://127.0.0.1:{port}/api/rooms/{quote(room, safe='')}/health"
     return httpx.get(url, timeout=WAIT_S).json()["status"]
@@ -95,13 +108,7 @@ def test_a_room_that_stops_writing_is_pushed_offline_once_then_back_once(
     )
     port = free_port()
     receiver.status = 503  # the push service is down when the room goes offline
-    server = subprocess.Popen(
-        [*cli_command(), "serve", "--db", database, "--port", str(port), "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=cli_env(),
-    )
-    stderr = StderrLines(server)
+    server, stderr = start_serve(database, port=port, config=config)
     try:
         stderr.wait_for("watching every room: a push when its monitor is silent for 0.5 min")
         failed = stderr.wait_for("offline_watch_push_failed: notify: ")
@@ -149,13 +156,7 @@ def test_a_bad_notify_table_is_one_warning_line_and_the_dashboard_is_served(
     db = tmp_path / "night.db"
     open_store(db).close()
     port = free_port()
-    server = subprocess.Popen(
-        [*cli_command(), "serve", "--db", str(db), "--port", str(port), "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=cli_env(),
-    )
-    stderr = StderrLines(server)
+    server, stderr = start_serve(str(db), port=port, config=config)
     try:
         stderr.wait_for("serving the dashboard on ")
         assert httpx.get(f"http://127.0.0.1:{port}/api/rooms", timeout=WAIT_S).status_code == 200
