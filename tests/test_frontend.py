@@ -36,6 +36,16 @@ PHONE_BAND = FrontEndConfig(
     max_frequency_hz=4_000.0,
 )
 
+# The bundled model's bands: 16 kHz audio, mel filters stopping below a phone's roll-off.
+PHONE_BAND_AT_16K = FrontEndConfig(
+    sample_rate_hz=16_000,
+    window_size_ms=30.0,
+    window_stride_ms=10.0,
+    n_mels=40,
+    min_frequency_hz=60.0,
+    max_frequency_hz=3_500.0,
+)
+
 
 def test_derived_sizes() -> None:
     assert DEFAULT.win_length == 480
@@ -91,14 +101,21 @@ def test_empty_frequency_range_is_a_config_error() -> None:
         mel_filterbank(config)
 
 
-def log_mel_torch(samples: np.ndarray, config: FrontEndConfig) -> np.ndarray:
+def log_mel_torch(
+    samples: np.ndarray, config: FrontEndConfig, *, as_convolution: bool = False
+) -> np.ndarray:
+    front_end = LogMel(config).eval()
+    front_end.as_convolution = as_convolution
     with torch.no_grad():
-        features = LogMel(config).eval()(torch.from_numpy(samples)[None, :])
+        features = front_end(torch.from_numpy(samples)[None, :])
     assert features.shape[:2] == (1, 1)
     return features[0, 0].numpy()
 
 
-@pytest.mark.parametrize("config", [DEFAULT, PHONE_BAND], ids=["16k", "8k"])
+@pytest.mark.parametrize("as_convolution", [False, True], ids=["stft", "convolution"])
+@pytest.mark.parametrize(
+    "config", [DEFAULT, PHONE_BAND, PHONE_BAND_AT_16K], ids=["16k", "8k", "3k5"]
+)
 @pytest.mark.parametrize(
     "clip",
     [
@@ -107,11 +124,13 @@ def log_mel_torch(samples: np.ndarray, config: FrontEndConfig) -> np.ndarray:
         "quiet-room-synthetic.flac",
     ],
 )
-def test_torch_log_mel_matches_numpy_reference(config: FrontEndConfig, clip: str) -> None:
+def test_torch_log_mel_matches_numpy_reference(
+    config: FrontEndConfig, clip: str, as_convolution: bool
+) -> None:
     samples = read_audio(EXAMPLES_DIR / clip, sample_rate_hz=config.sample_rate_hz).samples
 
     reference = log_mel_reference(samples, config)
-    features = log_mel_torch(samples, config)
+    features = log_mel_torch(samples, config, as_convolution=as_convolution)
 
     assert reference.shape == (config.n_mels, config.n_frames(len(samples)))
     assert features.shape == reference.shape

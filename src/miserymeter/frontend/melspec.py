@@ -77,11 +77,31 @@ def mel_filterbank(config: FrontEndConfig) -> np.ndarray:
     return filters.astype(np.float32)
 
 
-def log_mel_reference(waveform: np.ndarray, config: FrontEndConfig) -> np.ndarray:
-    """Numpy log-mel of a mono waveform, shape [n_mels, n_frames]: the models' ground truth."""
+def used_bins(filterbank: np.ndarray) -> int:
+    """How many FFT bins, from 0 Hz up, the mel filters read: the bins above are never used."""
+    return int(np.flatnonzero(filterbank.any(axis=1)).max()) + 1
+
+
+def analysis_window(config: FrontEndConfig) -> np.ndarray:
+    """The periodic Hann window of `win_length` samples, centred in `n_fft` (as torch.stft)."""
     window = np.zeros(config.n_fft, dtype=np.float64)
     offset = (config.n_fft - config.win_length) // 2
     window[offset : offset + config.win_length] = np.hanning(config.win_length + 1)[:-1]
+    return window
+
+
+def dft_basis(config: FrontEndConfig, n_bins: int) -> np.ndarray:
+    """Windowed DFT kernels for bins 0..n_bins-1, shape [2 * n_bins, n_fft]: cosines, then
+    negated sines, so a frame's dot products with them are the real and imaginary parts of its
+    spectrum (what torch.stft computes, for the bins the mel filters read)."""
+    angle = 2 * np.pi * np.outer(np.arange(n_bins), np.arange(config.n_fft)) / config.n_fft
+    window = analysis_window(config)
+    return np.concatenate([np.cos(angle) * window, -np.sin(angle) * window]).astype(np.float32)
+
+
+def log_mel_reference(waveform: np.ndarray, config: FrontEndConfig) -> np.ndarray:
+    """Numpy log-mel of a mono waveform, shape [n_mels, n_frames]: the models' ground truth."""
+    window = analysis_window(config)
     n_frames = config.n_frames(len(waveform))
     starts = np.arange(n_frames) * config.hop_length
     frames = np.stack([waveform[s : s + config.n_fft] for s in starts]) * window

@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import logging
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 import torch
 
 from miserymeter import __version__
 from miserymeter.constants import MIN_WINDOW_MS, MODEL_FORMAT_KEY, MODEL_FORMAT_VERSION
 from miserymeter.errors import ModelError
+from miserymeter.frontend.melspec import FrontEndConfig, analysis_window
 from miserymeter.inference.model import INPUT_NAME, OUTPUT_NAME, Classifier
 from miserymeter.train.checkpoint import Checkpoint, load_checkpoint
-from miserymeter.train.models import ProbabilityModel, build_model
+from miserymeter.train.models import ProbabilityModel, build_model, convolutional_front_ends
 
 _OPSET = 18
 _MAX_WINDOW_S = 3600
 _AGREEMENT_TOLERANCE = 1e-4
+_DFT_KERNELS = "features.dft_kernels"
 
 
 def export_checkpoint(checkpoint_file: Path, output_file: Path) -> dict[str, str]:
@@ -38,7 +43,8 @@ def export_checkpoint(checkpoint_file: Path, output_file: Path) -> dict[str, str
             f"{checkpoint_file}: its weights do not fit a '{config.architecture}' network; "
             "train it again with this version of miserymeter"
         ) from e
-    wrapped = ProbabilityModel(model).eval()
+    trained = ProbabilityModel(model).eval()
+    for_export = convolutional_front_ends(copy.deepcopy(trained))
     rate = config.frontend.sample_rate_hz
     example = torch.zeros(2, config.n_window)
     batch = torch.export.Dim("batch", min=1, max=4096)
@@ -48,7 +54,7 @@ def export_checkpoint(checkpoint_file: Path, output_file: Path) -> dict[str, str
     output_file.parent.mkdir(parents=True, exist_ok=True)
     with _quiet_exporter(), torch.no_grad():
         program = torch.onnx.export(
-            wrapped,
+            for_export,
             (example,),
             dynamo=True,
             opset_version=_OPSET,
@@ -59,11 +65,64 @@ def export_checkpoint(checkpoint_file: Path, output_file: Path) -> dict[str, str
         )
     assert program is not None  # dynamo=True always returns the program
     proto = program.model_proto
+    _compute_dft_kernels_on_load(proto, config.frontend)
     metadata = _metadata(checkpoint)
     onnx.helper.set_model_props(proto, metadata)
     onnx.save_model(proto, str(output_file), save_as_external_data=False)
-    _check_agreement(wrapped, output_file, n_window=config.n_window)
+    _check_agreement(trained, output_file, n_window=config.n_window)
     return metadata
+
+
+def _compute_dft_kernels_on_load(proto: onnx.ModelProto, frontend: FrontEndConfig) -> None:
+    """Swap the stored DFT kernels (more than the whole network's weights) for the few nodes
+    that compute them; ONNX Runtime folds those into a constant when it loads the model."""
+    graph = proto.graph
+    (stored,) = [t for t in graph.initializer if t.name.endswith(_DFT_KERNELS)]
+    n_bins, n_fft = stored.dims[0] // 2, frontend.n_fft
+    prefix = f"{_DFT_KERNELS}."
+    constants = [
+        onnx.numpy_helper.from_array(np.array(value, dtype=dtype), prefix + name)
+        for name, value, dtype in (
+            ("zero", 0, np.int64),
+            ("one", 1, np.int64),
+            ("n_bins", n_bins, np.int64),
+            ("n_fft", n_fft, np.int64),
+            ("first_axis", [0], np.int64),
+            ("second_axis", [1], np.int64),
+            ("radians_per_turn", 2 * np.pi / n_fft, np.float32),
+            ("window", analysis_window(frontend), np.float32),
+        )
+    ]
+
+    def node(op: str, inputs: list[str], output: str, **attributes: Any) -> onnx.NodeProto:
+        return onnx.helper.make_node(
+            op, [prefix + i for i in inputs], [prefix + output], **attributes
+        )
+
+    nodes = [
+        node("Range", ["zero", "n_bins", "one"], "bins"),
+        node("Range", ["zero", "n_fft", "one"], "samples"),
+        node("Unsqueeze", ["bins", "second_axis"], "bin_column"),
+        node("Unsqueeze", ["samples", "first_axis"], "sample_row"),
+        node("Mul", ["bin_column", "sample_row"], "products"),
+        node("Mod", ["products", "n_fft"], "turns"),  # exact: angles stay below 2 pi
+        node("Cast", ["turns"], "float_turns", to=onnx.TensorProto.FLOAT),
+        node("Mul", ["float_turns", "radians_per_turn"], "angles"),
+        node("Cos", ["angles"], "cosines"),
+        node("Sin", ["angles"], "sines"),
+        node("Neg", ["sines"], "negated_sines"),
+        node("Concat", ["cosines", "negated_sines"], "basis", axis=0),
+        node("Mul", ["basis", "window"], "windowed"),
+    ]
+    nodes.append(
+        onnx.helper.make_node(
+            "Unsqueeze", [prefix + "windowed", prefix + "second_axis"], [stored.name]
+        )
+    )
+    graph.initializer.remove(stored)
+    graph.initializer.extend(constants)
+    for k, new_node in enumerate(nodes):
+        graph.node.insert(k, new_node)
 
 
 @contextlib.contextmanager
@@ -98,7 +157,8 @@ def _metadata(checkpoint: Checkpoint) -> dict[str, str]:
 
 
 def _check_agreement(model: torch.nn.Module, path: Path, *, n_window: int) -> None:
-    """ONNX Runtime must give what PyTorch gives, at the clip length and a longer one."""
+    """ONNX Runtime must give what the trained PyTorch model (torch.stft front end) gives, at
+    the clip length and a longer one."""
     rng = np.random.default_rng(0)
     classifier = Classifier(path)
     for n_samples in (n_window, n_window + n_window // 2 + 7):
