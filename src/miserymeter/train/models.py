@@ -56,26 +56,27 @@ class LogMel(nn.Module):
         self.config = config
         self.as_convolution = False
         filterbank = mel_filterbank(config)
-        n_bins = used_bins(filterbank)
+        self.n_bins = used_bins(filterbank)
         self.window: torch.Tensor
         self.mel_matrix: torch.Tensor
         self.dft_kernels: torch.Tensor
         self.register_buffer("window", torch.hann_window(config.win_length))
         self.register_buffer("mel_matrix", torch.from_numpy(filterbank))
         self.register_buffer(
-            "dft_kernels", torch.from_numpy(dft_basis(config, n_bins))[:, None, :], persistent=False
+            "dft_kernels",
+            torch.from_numpy(dft_basis(config, self.n_bins))[:, None, :],
+            persistent=False,
         )
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         power = (
             self._power_by_convolution(waveform) if self.as_convolution else self._power(waveform)
         )
-        n_bins = power.shape[-1]
-        log_mel = torch.log(torch.matmul(power, self.mel_matrix[:n_bins]) + LOG_MEL_FLOOR)
+        log_mel = torch.log(torch.matmul(power, self.mel_matrix[: self.n_bins]) + LOG_MEL_FLOOR)
         return log_mel.transpose(1, 2).unsqueeze(1)
 
     def _power(self, waveform: torch.Tensor) -> torch.Tensor:
-        """|X|^2 [batch, frames, bins] from torch.stft."""
+        """|X|^2 [batch, frames, used bins] from torch.stft."""
         spectrum = torch.stft(
             waveform,
             n_fft=self.config.n_fft,
@@ -85,8 +86,9 @@ class LogMel(nn.Module):
             center=False,
             return_complex=True,
         )
+        used = spectrum[:, : self.n_bins]  # the bins above are never read
         # re^2 + im^2: cheaper than abs() of complex numbers
-        return (spectrum.real.square() + spectrum.imag.square()).transpose(1, 2)
+        return (used.real.square() + used.imag.square()).transpose(1, 2)
 
     def _power_by_convolution(self, waveform: torch.Tensor) -> torch.Tensor:
         """|X|^2 [batch, frames, used bins], each frame's spectrum as dot products with kernels."""
