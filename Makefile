@@ -29,11 +29,13 @@ demo: $(RUNTIME_STAMP)  ## listen to a 3-minute example night built from the bun
 
 test: $(DEV_STAMP) $(SYSTEM_STAMP)  ## set up everything and run lint, types and all tests
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	MISERYMETER_REQUIRE_SYSTEM=1 $(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 
 bench: $(DEV_STAMP)  ## training and inference benchmark on the cry corpus

@@ -102,9 +102,7 @@ def quiet_room(work: Path, duration_s: float) -> Path:
 
 
 def inputs(night: Path | None, hours: float, work: Path) -> tuple[Path, Path, Path, Path, float]:
-    """The night (16 kHz), it at 44.1 kHz, a quiet room as long, 1 s of it; and its length.
-
-    """
+    """The night (16 kHz), it at 44.1 kHz, a quiet room as long, 1 s of it; and its length."""
     night = night or example_night(work, hours)
     samples = read_audio(night, sample_rate_hz=RATE_HZ).samples
     night_44k = write(work / "night-44k.flac", soxr.resample(samples, RATE_HZ, 44_100), 44_100)

@@ -96,9 +96,9 @@ def test_the_listener_stamps_a_drifting_microphone_near_the_wall_clock() -> None
     )
     microphone = DriftingMicrophone(room_tone, sample_rate_hz=rate_hz, drift=0.005)
     seconds = Seconds()
-    Listener(
-        microphone, classifier, ListenSettings(), sinks=[seconds], clock=microphone.now
-    ).run(threading.Event())
+    Listener(microphone, classifier, ListenSettings(), sinks=[seconds], clock=microphone.now).run(
+        threading.Event()
+    )
     stamps = np.array([(s - START).total_seconds() for s in seconds.stamps])
     assert len(stamps) == 15 * 60
     assert (np.diff(stamps) > 0.98).all()  # in order, never closer than a hop allows

@@ -122,7 +122,11 @@ def test_the_scheduler_asks_for_last_night_each_morning_and_survives_errors() ->
             raise StorageError("database locked")
 
     scheduler = DigestScheduler(
-        time(7, 0), PARIS, on_night=on_night, on_error=errors.append, clock=clock,
+        time(7, 0),
+        PARIS,
+        on_night=on_night,
+        on_error=errors.append,
+        clock=clock,
         check_every_s=0.05,
     )
     scheduler.start()
@@ -142,7 +146,11 @@ def test_a_digest_hours_late_is_skipped() -> None:
     nights: list[date] = []
     errors: list[MiseryMeterError] = []
     scheduler = DigestScheduler(
-        time(7, 0), PARIS, on_night=nights.append, on_error=errors.append, clock=clock,
+        time(7, 0),
+        PARIS,
+        on_night=nights.append,
+        on_error=errors.append,
+        clock=clock,
         check_every_s=0.01,
     )
     scheduler.start()
@@ -178,8 +186,13 @@ def test_each_morning_the_digest_is_pushed(store: Store) -> None:
             pushed.set()
 
     scheduler = morning_digests(
-        store, "nursery", settings.digest_at, settings.zone, hand_over=hand_over,
-        on_error=errors.append, clock=clock,
+        store,
+        "nursery",
+        settings.digest_at,
+        settings.zone,
+        hand_over=hand_over,
+        on_error=errors.append,
+        clock=clock,
     )
     scheduler.start()
     try:

@@ -86,8 +86,11 @@ def test_events_wait_for_a_broker_that_is_down(
         watcher.close()
     ids = [e["id"] for e in received]
     assert len(ids) == len(set(ids))
-    runs = [e["event"] for e in received if e["kind"] == "listener" and e["event"] in (
-        "started", "stopped")]
+    runs = [
+        e["event"]
+        for e in received
+        if e["kind"] == "listener" and e["event"] in ("started", "stopped")
+    ]
     assert runs == ["started", "stopped", "started", "stopped"]
     times = [str(e["timestamp"]) for e in received if e["kind"] == "crying_started"]
     assert times == sorted(times) and len(times) >= 4

@@ -60,8 +60,10 @@ def test_pushes_for_each_episode_and_when_listening_stops(
         "Monitor in blue stopped listening",
     ]
     start_push = receiver.events[0]
-    assert start_push["message"].splitlines()[-1].startswith(
-        "http://pi.local:8000/rooms/blue/episodes/2026-11-25T01:"
+    assert (
+        start_push["message"]
+        .splitlines()[-1]
+        .startswith("http://pi.local:8000/rooms/blue/episodes/2026-11-25T01:")
     )
 
 

@@ -59,7 +59,10 @@ def night_records(tmp_path_factory: pytest.TempPathFactory) -> list[Record]:
     collect = Collect()
     source = FileSource(path, clock=lambda: START)
     listener = Listener(
-        source, Classifier(DEFAULT_MODEL_PATH), ListenSettings(), sinks=[collect],
+        source,
+        Classifier(DEFAULT_MODEL_PATH),
+        ListenSettings(),
+        sinks=[collect],
         clock=lambda: START,
     )
     listener.run(threading.Event())
@@ -125,9 +128,7 @@ def test_the_cooldown_holds_back_the_episode_soon_after(
     assert starts == [episodes[0], episodes[2]]
 
 
-def test_a_long_episode_escalates_once(
-    night_events: list[Event], receiver: PushReceiver
-) -> None:
+def test_a_long_episode_escalates_once(night_events: list[Event], receiver: PushReceiver) -> None:
     deliver(night_events, destination(receiver.url(), escalate_after_min=1, on_end=True))
     (still,) = [p for p in receiver.pushes if p.title == "Still crying in nursery"]
     (continues,) = [e for e in night_events if e.kind == "still_crying"]
@@ -167,9 +168,7 @@ def test_a_failing_service_is_a_delivery_error_and_the_retry_pushes_once(
     other = PushReceiver()
     try:
         target = destination(receiver.url("hook/s3cr3t-token"), other.url())
-        (event,) = events_from(
-            [ListenerEvent("nursery", START, "stopped", "stopped after 10 s")]
-        )
+        (event,) = events_from([ListenerEvent("nursery", START, "stopped", "stopped after 10 s")])
         assert target.wants(event)
         receiver.status = 500
         with pytest.raises(DeliveryError) as raised:

@@ -30,8 +30,12 @@ def episode(start_min: float, duration_s: float, *, confirm_after_s: float = 5) 
     offset_s = start_min * 60
     records: list[Any] = [
         CryingStarted(
-            ROOM, start, start + timedelta(seconds=confirm_after_s), offset_s,
-            offset_s + confirm_after_s, "model",
+            ROOM,
+            start,
+            start + timedelta(seconds=confirm_after_s),
+            offset_s,
+            offset_s + confirm_after_s,
+            "model",
         )
     ]
     for minute in range(1, int(duration_s // 60) + 1):
@@ -57,9 +61,7 @@ def listener(kind: str, at_min: float) -> Event:
 def pushed(p: NotifyPolicy, events: list[Event]) -> list[tuple[str, str]]:
     """(kind, start or listener kind) of each event the policy wants, in order."""
     return [
-        (e.kind, e.data.get("start") or e.data.get("event") or "")
-        for e in events
-        if p.wants(e)
+        (e.kind, e.data.get("start") or e.data.get("event") or "") for e in events if p.wants(e)
     ]
 
 

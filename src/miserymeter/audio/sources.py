@@ -173,5 +173,3 @@ def _readable(stream: io.BufferedIOBase, *, timeout_s: float) -> bool:
         return True
     ready, _, _ = select.select([fd], [], [], timeout_s)
     return bool(ready)
-
-

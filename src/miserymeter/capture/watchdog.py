@@ -60,9 +60,7 @@ class Watchdog:
         """A verdict if the capture looks dead at `now_s`, else None."""
         since = self._last_frame_at_s if self._last_frame_at_s is not None else self._started_at_s
         if since is not None and now_s - since >= self._no_frames_s:
-            return WatchdogVerdict(
-                "no_frames", f"no audio has arrived for {now_s - since:.1f} s"
-            )
+            return WatchdogVerdict("no_frames", f"no audio has arrived for {now_s - since:.1f} s")
         flat_s = self._flat_frames / self._sample_rate_hz
         if self._flat_value is not None and flat_s >= self._flat_s:
             return WatchdogVerdict(

@@ -190,9 +190,7 @@ def listener_dashboard(
         gate_db=gate_db,
         option_prefix=LISTEN_PREFIX,
     )
-    web_app = create_app(
-        settings, store=store, classifier=classifier, live=LiveLevel(room, meter)
-    )
+    web_app = create_app(settings, store=store, classifier=classifier, live=LiveLevel(room, meter))
     listening = bind(host, port, option_prefix=LISTEN_PREFIX)
     say_serving(listening, host, "while listening")
     return DashboardThread(web_app, listening, on_error=on_error)

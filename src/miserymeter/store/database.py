@@ -149,9 +149,7 @@ class Store:
                 f"version {SCHEMA_VERSION}; use a matching miserymeter or another database"
             )
 
-    def write(
-        self, records: Sequence[StoredRecord], *, outbox: Sequence[OutboxEntry] = ()
-    ) -> None:
+    def write(self, records: Sequence[StoredRecord], *, outbox: Sequence[OutboxEntry] = ()) -> None:
         """Store a batch of records of any types, and queue the `outbox` entries, in one
         transaction: all of them or none."""
         rows_by_table = _rows_by_table(records)

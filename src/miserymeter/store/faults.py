@@ -14,8 +14,7 @@ SQLITE_FIXES = {
     "SQLITE_FULL": "the disk is full; free some space on it",
     "SQLITE_NOTADB": "the file is not a SQLite database; give another path",
     "SQLITE_CORRUPT": "the file is damaged; move it away and start a new database",
-    "SQLITE_READONLY": "it is read-only (a read-only file or file system); "
-    "give a writable path",
+    "SQLITE_READONLY": "it is read-only (a read-only file or file system); give a writable path",
     "SQLITE_CANTOPEN": "the file cannot be opened or created; give a path in a writable folder",
     "SQLITE_IOERR": "the disk reported an error; check the disk and the free space",
     "SQLITE_PERM": "permission denied; give a writable path",
