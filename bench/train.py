@@ -28,7 +28,12 @@ from rich.table import Table
 from miserymeter.inference.model import Classifier
 from miserymeter.train.channel_check import ChannelCheck, corpus_channel_checks
 from miserymeter.train.checkpoint import checkpoint_path
-from miserymeter.train.corpus import DEFAULT_MODEL_FLAGS, flag_value, prepare_cry_corpus
+from miserymeter.train.corpus import (
+    DEBIAN_PACKAGES_DIR,
+    DEFAULT_MODEL_FLAGS,
+    flag_value,
+    prepare_cry_corpus,
+)
 
 ARCHITECTURES = (flag_value(DEFAULT_MODEL_FLAGS, "model_architecture"), "cnn2d", "conv")
 CONV_LEARNING_RATES = "--learning_rate=0.0005,0.0002,0.0001"
@@ -123,11 +128,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=Path("../shared/data/cry-corpus"))
     parser.add_argument("--architectures", default=",".join(ARCHITECTURES))
+    parser.add_argument("--packages_dir", type=Path, default=DEBIAN_PACKAGES_DIR)
     args = parser.parse_args()
     console = Console(width=150)
     with tempfile.TemporaryDirectory(prefix="miserymeter-bench-") as tmp:
         work = Path(tmp)
-        prepared = prepare_cry_corpus(args.corpus, work)
+        prepared = prepare_cry_corpus(args.corpus, work, packages_dir=args.packages_dir)
         rows = [
             bench_architecture(
                 a, prepared.data_dir, list(prepared.heldout_fullband_cries), work, console

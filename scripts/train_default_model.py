@@ -1,7 +1,8 @@
 """Re-train the bundled default model from the cry corpus: `make default-model`.
 
-Prepares the corpus (family-grouped split, full-band cries held out), runs `miserymeter
-train` with the default model's flags, exports into the package, and runs the channel checks.
+Prepares the corpus (family-grouped split, full-band cries held out) with the cat and laughter
+clips of Debian's packages (`apt-get download`, once), runs `miserymeter train` with the
+default model's flags, exports into the package, and runs the channel checks.
 """
 
 from __future__ import annotations
@@ -16,11 +17,17 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from miserymeter.errors import MiseryMeterError
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
 from miserymeter.train.channel_check import corpus_channel_checks
 from miserymeter.train.checkpoint import checkpoint_path
-from miserymeter.train.corpus import DEFAULT_MODEL_FLAGS, flag_value, prepare_cry_corpus
+from miserymeter.train.corpus import (
+    DEBIAN_PACKAGES_DIR,
+    DEFAULT_MODEL_FLAGS,
+    flag_value,
+    prepare_cry_corpus,
+)
 
 MINIMUM_FULLBAND_RECALL = 0.7
 
@@ -30,10 +37,21 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=Path("../shared/data/cry-corpus"))
     parser.add_argument("--work_dir", type=Path, default=Path("build/default-model"))
     parser.add_argument("--output_file", type=Path, default=DEFAULT_MODEL_PATH)
+    parser.add_argument("--packages_dir", type=Path, default=DEBIAN_PACKAGES_DIR)
+    parser.add_argument(
+        "--without_packaged_sounds",
+        action="store_true",
+        help="Train on the corpus alone (no apt-get): cats and laughter get mistaken more.",
+    )
     args = parser.parse_args()
     console = Console()
 
-    prepared = prepare_cry_corpus(args.corpus, args.work_dir)
+    packages_dir = None if args.without_packaged_sounds else args.packages_dir
+    try:
+        prepared = prepare_cry_corpus(args.corpus, args.work_dir, packages_dir=packages_dir)
+    except MiseryMeterError as e:
+        console.print(f"[red]error:[/red] {e}", highlight=False)
+        return 1
     train_dir = args.work_dir / "training"
     miserymeter = [sys.executable, "-m", "miserymeter.cli"]
     command = [

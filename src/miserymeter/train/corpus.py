@@ -18,9 +18,11 @@ import soundfile as sf
 from miserymeter.audio.io import read_audio
 from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.errors import DatasetError
+from miserymeter.train.packaged_sounds import fetch_packaged_sounds
 
 SLICE_S = 5.0
 CORPUS_RATE_HZ = 22_050
+DEBIAN_PACKAGES_DIR = Path("build/debian-packages")  # where the default model's packages go
 _DONATEACRY = re.compile(r"^donateacry__(?P<family>[0-9A-Fa-f-]{36})-(?P<rest>.+)$")
 _ESC50 = re.compile(
     r"^esc50__(?:(?P<category>[a-z_]+)__)?(?P<fold>\d)-(?P<source>\d+)-(?P<take>.+)$"
@@ -45,10 +47,13 @@ def group_name(path: Path) -> str:
     return path.name
 
 
-def prepare_cry_corpus(corpus_dir: Path, out_dir: Path, *, seed: int = 0) -> PreparedCorpus:
+def prepare_cry_corpus(
+    corpus_dir: Path, out_dir: Path, *, packages_dir: Path | None = None, seed: int = 0
+) -> PreparedCorpus:
     """Write `out_dir/data`: crying, noise, and 5 s clips of the music, speech and animal
     recordings (all `_unknown_` to a crying model), with synthetic household ambience as
-    `_background_noise_` so that `_silence_` means a quiet room, not quiet music."""
+    `_background_noise_` so that `_silence_` means a quiet room, not quiet music. With
+    `packages_dir`, add the cat and laughter clips of Debian's packages (downloaded there)."""
     manifest = corpus_dir / "manifest.csv"
     if not manifest.is_file():
         raise DatasetError(f"{corpus_dir}: no manifest.csv; pass the cry-corpus folder")
@@ -68,6 +73,8 @@ def prepare_cry_corpus(corpus_dir: Path, out_dir: Path, *, seed: int = 0) -> Pre
     for recording in sorted((corpus_dir / BACKGROUND_NOISE_DIR).glob("*.flac")):
         _slice_recording(recording, data_dir / recording.name.split("__", 1)[0])
     _write_ambiences(data_dir / BACKGROUND_NOISE_DIR, np.random.default_rng(seed))
+    if packages_dir is not None:
+        fetch_packaged_sounds(data_dir, cache_dir=packages_dir)
     return PreparedCorpus(data_dir, tuple(heldout))
 
 
