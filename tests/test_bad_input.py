@@ -12,7 +12,12 @@ import pytest
 import soundfile as sf
 from onnx import TensorProto, helper
 
-from conftest import assert_one_error_line
+from conftest import (
+    TESTING_PERCENTAGE,
+    VALIDATION_PERCENTAGE,
+    assert_one_error_line,
+    group_in_split,
+)
 from miserymeter.inference.bundled import EXAMPLES_DIR
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
@@ -254,3 +259,20 @@ def test_export_audio_file_given_as_checkpoint(run_cli: RunCli, tmp_path: Path) 
 
     assert_one_error_line(process, DOG)
     assert not output_file.exists()
+
+
+def test_train_wanted_word_with_no_training_clip(
+    run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path
+) -> None:
+    for k, clip in enumerate(sorted((synthetic_dataset / "crying").iterdir())):
+        clip.rename(clip.with_name(f"{group_in_split('held', 'testing')}_nohash_{k}.wav"))
+    train_dir = tmp_path / "run"
+    split = (
+        f"--validation_percentage={VALIDATION_PERCENTAGE}",
+        f"--testing_percentage={TESTING_PERCENTAGE}",
+    )
+
+    process = run_cli(*train_args(synthetic_dataset, train_dir, *split))
+
+    line = assert_one_error_line(process, synthetic_dataset / "crying")
+    assert "no clip of it falls in the training split" in line

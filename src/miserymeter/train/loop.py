@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,6 +115,12 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
             f"{config.data_dir}: no file falls in the training split; add clips or lower "
             "--validation_percentage/--testing_percentage"
         )
+    training_labels = {index.labels[e.label_index] for e in index.in_split("training")}
+    if missing := [w for w in config.wanted_words if w not in training_labels]:
+        raise DatasetError(
+            f"{config.data_dir / missing[0]}: no clip of it falls in the training split; add "
+            "clips or lower --validation_percentage/--testing_percentage"
+        )
     console.print(
         report.split_table(
             index.labels, index.counts(), {s: d.n_silence for s, d in splits.items()}
@@ -165,9 +175,9 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
     )
     model.train()
     try:
-        with progress:
+        with progress, _ctrl_c_requests_stop() as stop_requested:
             task = progress.add_task("train", total=config.total_steps, completed=step, stats="")
-            while step < config.total_steps:
+            while step < config.total_steps and not stop_requested.is_set():
                 rate = config.learning_rate_at(step + 1)
                 for group in optimizer.param_groups:
                     group["lr"] = rate
@@ -213,12 +223,14 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
                         )
                 if step % config.save_step_interval == 0:
                     save(step)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl-C: stop now, mid-step
+        pass
+    if step < config.total_steps:
         path = save(step)
         writer.close()
         raise RunInterrupted(
             f"training interrupted at step {step}; resume with --start_checkpoint={path}"
-        ) from None
+        )
 
     final_path = save(step)
     writer.close()
@@ -245,6 +257,27 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         json.dumps({**test.to_dict(), "steps": step, "data_sha256": data_hash}, indent=2)
     )
     return TrainResult(checkpoint=final_path, test=test, steps=step)
+
+
+@contextmanager
+def _ctrl_c_requests_stop() -> Iterator[threading.Event]:
+    """Turn the first Ctrl-C into a request that the loop sees between steps, so it never
+    lands inside a library holding a lock (a progress bar's, TensorBoard's writer's); a second
+    Ctrl-C interrupts at once."""
+    stop_requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop_requested
+        return
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop_requested.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield stop_requested
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _resume(config: TrainConfig, model_config: ModelConfig) -> Checkpoint | None:
