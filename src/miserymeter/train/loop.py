@@ -66,6 +66,12 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         validation_percentage=config.validation_percentage,
         testing_percentage=config.testing_percentage,
     )
+    training_labels = {index.labels[e.label_index] for e in index.in_split("training")}
+    if missing := [w for w in config.wanted_words if w not in training_labels]:
+        raise DatasetError(
+            f"{config.data_dir / missing[0]}: no clip of it falls in the training split; add "
+            "clips or lower --validation_percentage/--testing_percentage"
+        )
     model_config = ModelConfig(
         architecture=config.model_architecture,
         labels=index.labels,
@@ -114,12 +120,6 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         raise DatasetError(
             f"{config.data_dir}: no file falls in the training split; add clips or lower "
             "--validation_percentage/--testing_percentage"
-        )
-    training_labels = {index.labels[e.label_index] for e in index.in_split("training")}
-    if missing := [w for w in config.wanted_words if w not in training_labels]:
-        raise DatasetError(
-            f"{config.data_dir / missing[0]}: no clip of it falls in the training split; add "
-            "clips or lower --validation_percentage/--testing_percentage"
         )
     console.print(
         report.split_table(

@@ -183,13 +183,12 @@ def fetch_packaged_sounds(
             target.parent.mkdir(parents=True, exist_ok=True)
             sf.write(target, audio.samples, PACKAGED_SOUND_RATE_HZ)
             written.append(target)
-            rows.append((target.relative_to(data_dir), deb.name, sound.path))
+            license_ = PACKAGE_LICENSES.get(sound.package, "")
+            rows.append((target.relative_to(data_dir), deb.name, sound.path, license_))
     with (data_dir / MANIFEST_NAME).open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(("path", "package_file", "path_in_package", "license"))
-        for path, deb_name, inner in rows:
-            package = deb_name.split("_", 1)[0]
-            writer.writerow((path, deb_name, inner, PACKAGE_LICENSES.get(package, "")))
+        writer.writerows(rows)
     return written
 
 
@@ -218,7 +217,8 @@ def _extracted(deb: Path, wanted: list[PackagedSound]) -> list[tuple[PackagedSou
     """The wanted files of `deb`, streamed out by `dpkg-deb` into a folder beside it."""
     by_member = {f"./{s.path}": s for s in wanted}
     out_dir = deb.with_suffix("")
-    found: list[tuple[PackagedSound, Path]] = []
+    unreadable = DatasetError(f"{deb}: not a readable Debian package; delete it and retry")
+    found: dict[str, Path] = {}
     command = ["dpkg-deb", "--fsys-tarfile", str(deb)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as dpkg:
         try:
@@ -226,11 +226,11 @@ def _extracted(deb: Path, wanted: list[PackagedSound]) -> list[tuple[PackagedSou
                 for member in archive:
                     if member.name in by_member:
                         archive.extract(member, out_dir, filter="data")
-                        found.append((by_member[member.name], out_dir / member.name))
+                        found[member.name] = out_dir / member.name
         except tarfile.TarError as e:
-            raise DatasetError(f"{deb}: not a readable Debian package; delete it and retry") from e
+            raise unreadable from e
     if dpkg.returncode != 0:
-        raise DatasetError(f"{deb}: not a readable Debian package; delete it and retry")
-    if missing := sorted(set(by_member) - {f"./{s.path}" for s, _ in found}):
+        raise unreadable
+    if missing := sorted(set(by_member) - set(found)):
         raise DatasetError(f"{deb}: has no {missing[0][2:]}; this package version moved it")
-    return found
+    return [(by_member[name], path) for name, path in found.items()]
