@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from miserymeter.frontend.melspec import FrontEndConfig, used_bin_frequencies_hz
 from miserymeter.train.augment import (
     PHONE_LOW_PASS_HZ,
     AugmentConfig,
@@ -14,7 +15,7 @@ from miserymeter.train.augment import (
     augment_batch,
     fast_fft_size,
     low_pass_cutoffs_hz,
-    microphone_responses,
+    microphone_power_responses,
     noise_bank,
     reverberate,
     room_tone,
@@ -23,6 +24,7 @@ from miserymeter.train.augment import (
 from miserymeter.train.batches import BatchSampler, ClipSet, loud_window_starts, mix_at_snr
 from miserymeter.train.corpus import group_name
 from miserymeter.train.dataset import model_labels, which_set
+from miserymeter.train.models import LogMel
 
 RATE_HZ = 16_000
 
@@ -63,21 +65,61 @@ def test_noise_bank_runs_from_white_to_brown() -> None:
     assert torch.allclose(bank.square().mean(dim=1), torch.ones(len(bank)))
 
 
-def test_microphone_responses_are_flat_when_never_chosen() -> None:
-    response = microphone_responses(
-        4, RATE_HZ, torch.Generator().manual_seed(0), sample_rate_hz=RATE_HZ, probability=0.0
+FRONT_END = FrontEndConfig(
+    sample_rate_hz=RATE_HZ,
+    window_size_ms=30.0,
+    window_stride_ms=10.0,
+    n_mels=40,
+    min_frequency_hz=20.0,
+    max_frequency_hz=3_500.0,
+)
+
+
+def test_microphone_power_responses_are_flat_when_never_chosen() -> None:
+    freqs_hz = torch.from_numpy(used_bin_frequencies_hz(FRONT_END))
+    response = microphone_power_responses(
+        4, freqs_hz, torch.Generator().manual_seed(0), sample_rate_hz=RATE_HZ, probability=0.0
     )
     assert torch.equal(response, torch.ones_like(response))
 
 
-def test_microphone_responses_match_the_butterworth_curves_at_every_bin() -> None:
+def test_microphone_power_responses_are_butterworth_and_finite_at_0_hz() -> None:
+    freqs_hz = torch.from_numpy(used_bin_frequencies_hz(FRONT_END)).float()
+    rng = torch.Generator().manual_seed(0)
+    response = microphone_power_responses(
+        200, freqs_hz, rng, sample_rate_hz=RATE_HZ, probability=1.0
+    )
     shapes = MicrophoneShapes.draw(200, torch.Generator().manual_seed(0), sample_rate_hz=RATE_HZ)
-    n_samples = 2 * RATE_HZ + 1  # odd: the last bin falls short of Nyquist
-    freqs_hz = torch.fft.rfftfreq(n_samples, d=1.0 / RATE_HZ)[1:]
-    interpolated = shapes.response(n_samples, sample_rate_hz=RATE_HZ)[:, 1:]
-    exact = shapes.magnitudes(freqs_hz)
-    assert interpolated.shape == exact.shape
-    assert torch.allclose(interpolated, exact, atol=0.01)
+    assert torch.isfinite(response).all()
+    assert torch.allclose(response[:, 1:], shapes.magnitudes(freqs_hz[1:]).square())
+    assert torch.allclose(response[:, 0], shapes.magnitudes(freqs_hz[1:2] / 2).square()[:, 0])
+
+
+def test_a_power_response_in_the_front_end_equals_filtering_the_waveform() -> None:
+    """What training does (scale each frame's spectrum) is what a microphone does (filter the
+    sound), wherever the filter passes more than -20 dB."""
+    noise = torch.randn(1, 2 * RATE_HZ, generator=torch.Generator().manual_seed(0))
+    shapes = MicrophoneShapes(
+        low_pass_hz=torch.tensor([[1_200.0]]),
+        high_pass_hz=torch.tensor([[300.0]]),
+        order=torch.tensor([[4]]),
+        tilt_db_per_octave=torch.tensor([[2.0]]),
+    )
+    all_freqs_hz = torch.fft.rfftfreq(noise.shape[1], d=1.0 / RATE_HZ)[1:]
+    spectrum = torch.fft.rfft(noise)
+    spectrum[:, 1:] *= shapes.magnitudes(all_freqs_hz)
+    spectrum[:, 0] = 0.0
+    filtered = torch.fft.irfft(spectrum, noise.shape[1])
+    bin_freqs_hz = torch.from_numpy(used_bin_frequencies_hz(FRONT_END)).float()
+    gain = shapes.magnitudes(bin_freqs_hz.clamp(min=1.0)).square()
+    front_end = LogMel(FRONT_END)
+    as_filtered = front_end(filtered)[0, 0].mean(dim=1)
+    as_trained = front_end(noise, gain)[0, 0].mean(dim=1)
+    band_gain = torch.log(gain[0] @ front_end.mel_matrix[: len(bin_freqs_hz)])
+    passed = band_gain > band_gain.max() - np.log(100.0)
+    assert passed.sum() >= 10
+    assert torch.allclose(as_trained[passed], as_filtered[passed], atol=np.log(10 ** (1 / 10)))
+    assert not torch.allclose(as_trained, front_end(noise)[0, 0].mean(dim=1), atol=1.0)
 
 
 def test_half_the_low_passes_are_phone_like() -> None:
@@ -94,6 +136,7 @@ def test_augment_batch_is_reproducible_and_bounded() -> None:
     silence = torch.tensor([True, False] * 4)
     background = [0.3 * torch.randn(3 * RATE_HZ, generator=torch.Generator().manual_seed(2))]
     bank = noise_bank(RATE_HZ, torch.Generator().manual_seed(3))
+    freqs_hz = torch.from_numpy(used_bin_frequencies_hz(FRONT_END)).float()
     first, second = (
         augment_batch(
             batch,
@@ -102,11 +145,14 @@ def test_augment_batch_is_reproducible_and_bounded() -> None:
             config=config,
             backgrounds=background,
             bank=bank,
+            response_freqs_hz=freqs_hz,
         )
         for _ in range(2)
     )
-    assert torch.equal(first, second)
-    assert first.abs().max() <= 1.0
+    assert torch.equal(first.waveform, second.waveform)
+    assert torch.equal(first.power_response, second.power_response)
+    assert first.waveform.abs().max() <= 1.0
+    assert first.power_response.shape == (8, len(freqs_hz))
     quiet = augment_batch(
         torch.zeros(4, RATE_HZ),
         torch.ones(4, dtype=torch.bool),
@@ -114,8 +160,9 @@ def test_augment_batch_is_reproducible_and_bounded() -> None:
         config=config,
         backgrounds=background,
         bank=bank,
+        response_freqs_hz=freqs_hz,
     )
-    assert (quiet.abs().amax(dim=1) > 0).all()  # silence rows get background and room tone
+    assert (quiet.waveform.abs().amax(dim=1) > 0).all()  # silence rows: background, room tone
 
 
 def test_fast_fft_sizes_have_only_factors_2_3_and_5() -> None:

@@ -104,8 +104,11 @@ def train(
     from miserymeter.train import require_torch
 
     require_torch()
+    from miserymeter.train.allocator import keep_freed_memory
     from miserymeter.train.config import TrainConfig, parse_positive_list
     from miserymeter.train.loop import train as run_training
+
+    keep_freed_memory()
 
     config = TrainConfig(
         data_dir=data_dir,

@@ -82,6 +82,12 @@ def used_bins(filterbank: np.ndarray) -> int:
     return int(np.flatnonzero(filterbank.any(axis=1)).max()) + 1
 
 
+def used_bin_frequencies_hz(config: FrontEndConfig) -> np.ndarray:
+    """Centre frequencies of the FFT bins the mel filters read (`used_bins`), from 0 Hz."""
+    n_bins = used_bins(mel_filterbank(config))
+    return np.arange(n_bins) * config.sample_rate_hz / config.n_fft
+
+
 def analysis_window(config: FrontEndConfig) -> np.ndarray:
     """The periodic Hann window of `win_length` samples, centred in `n_fft` (as torch.stft)."""
     window = np.zeros(config.n_fft, dtype=np.float64)

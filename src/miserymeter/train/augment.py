@@ -2,12 +2,12 @@
 
 Each function takes the batch first, randomness as `rng` (a torch.Generator), and options by
 keyword. The order in `augment_batch` follows the sound's path: source → room (reverb,
-background) → microphone (frequency response, gain, its own hiss).
+background) → microphone (gain, its own hiss, frequency response). The microphone's frequency
+response comes out beside the waveform, for the front end to apply to the spectrum.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -19,7 +19,6 @@ from torch import Tensor
 PHONE_LOW_PASS_HZ = (3_300.0, 4_000.0)
 # Colours of room tone and microphone hiss: spectra falling as 1/f^exponent (white to brown).
 NOISE_EXPONENTS = (0.0, 0.25, 0.5, 0.75, 1.0)
-RESPONSE_GRID_BINS = 512
 
 
 @dataclass(frozen=True)
@@ -166,48 +165,17 @@ class MicrophoneShapes:
         )
         return torch.exp(log_gain)
 
-    def response(self, n_samples: int, *, sample_rate_hz: int) -> Tensor:
-        """|H| at the bins of an `n_samples` real FFT. The curves are smooth in log frequency,
-        so they are computed on `RESPONSE_GRID_BINS` log-spaced frequencies and interpolated:
-        far cheaper than logarithms and exponentials at every bin."""
-        grid = log_frequency_grid(n_samples, sample_rate_hz)
-        on_grid = self.magnitudes(grid.grid_hz)
-        below, above = on_grid[:, grid.below], on_grid[:, grid.below + 1]
-        return below + (above - below) * grid.weight
 
-
-@dataclass(frozen=True)
-class LogFrequencyGrid:
-    """Log-spaced frequencies spanning an FFT's bins, and how to interpolate each bin from them:
-    between `grid_hz[below]` and the next, `weight` of the way (in log frequency)."""
-
-    grid_hz: Tensor
-    below: Tensor
-    weight: Tensor
-
-
-@functools.lru_cache(maxsize=8)
-def log_frequency_grid(n_samples: int, sample_rate_hz: int) -> LogFrequencyGrid:
-    """The grid for the bins of an `n_samples` real FFT (the DC bin taken as half the first)."""
-    bins_hz = torch.fft.rfftfreq(n_samples, d=1.0 / sample_rate_hz, dtype=torch.float64)
-    bins_hz[0] = bins_hz[1] / 2
-    log_bins = torch.log(bins_hz)
-    log_grid = torch.linspace(float(log_bins[0]), float(log_bins[-1]), RESPONSE_GRID_BINS)
-    log_grid = log_grid.to(torch.float64)
-    below = (torch.searchsorted(log_grid, log_bins, right=True) - 1).clamp(0, len(log_grid) - 2)
-    weight = (log_bins - log_grid[below]) / (log_grid[below + 1] - log_grid[below])
-    return LogFrequencyGrid(grid_hz=torch.exp(log_grid).float(), below=below, weight=weight.float())
-
-
-def microphone_responses(
-    n_rows: int, n_samples: int, rng: torch.Generator, *, sample_rate_hz: int, probability: float
+def microphone_power_responses(
+    n_rows: int, freqs_hz: Tensor, rng: torch.Generator, *, sample_rate_hz: int, probability: float
 ) -> Tensor:
-    """Random magnitude responses [n_rows, bins of an `n_samples` FFT] (`MicrophoneShapes`);
-    rows not chosen (1 - `probability`) stay flat."""
+    """Random power responses |H(f)|^2 [n_rows, len(freqs_hz)] (`MicrophoneShapes`); rows not
+    chosen (1 - `probability`) stay flat. A 0 Hz bin is taken as half the next one's frequency."""
     shapes = MicrophoneShapes.draw(n_rows, rng, sample_rate_hz=sample_rate_hz)
-    response = shapes.response(n_samples, sample_rate_hz=sample_rate_hz)
-    response[torch.rand(n_rows, generator=rng) >= probability] = 1.0
-    return response
+    positive_hz = freqs_hz.clamp(min=float(freqs_hz[freqs_hz > 0].min()) / 2)
+    power = shapes.magnitudes(positive_hz).square()
+    power[torch.rand(n_rows, generator=rng) >= probability] = 1.0
+    return power
 
 
 def noise_bank(n_samples: int, rng: torch.Generator) -> Tensor:
@@ -246,15 +214,31 @@ def room_tone(
     return tone
 
 
+@dataclass(frozen=True)
+class AugmentedBatch:
+    """What the network is fed: the waveforms [n, samples], and the power response [n, bins]
+    of each one's microphone at the front end's spectrum bins (`power_gain` of the models)."""
+
+    waveform: Tensor
+    power_response: Tensor
+
+
 def microphone(
-    batch: Tensor, rng: torch.Generator, *, config: AugmentConfig, bank: Tensor
-) -> Tensor:
-    """A random microphone: its own hiss added to the sound at a random gain, then its
-    frequency response (one FFT pass), as a phone's recording is band-limited, hiss and all."""
+    batch: Tensor,
+    rng: torch.Generator,
+    *,
+    config: AugmentConfig,
+    bank: Tensor,
+    response_freqs_hz: Tensor,
+) -> AugmentedBatch:
+    """A random microphone: the sound at a random gain plus its own hiss, clipped at full
+    scale, and its frequency response at `response_freqs_hz`. The response is applied by the
+    front end to each frame's spectrum, hiss and all, as a phone's band-limits its recording:
+    the same log-mel as filtering the waveform, for the price of a multiply."""
     n_rows, n_samples = batch.shape
-    response = microphone_responses(
+    power_response = microphone_power_responses(
         n_rows,
-        n_samples,
+        response_freqs_hz,
         rng,
         sample_rate_hz=config.sample_rate_hz,
         probability=config.band_limit_probability,
@@ -268,9 +252,8 @@ def microphone(
         min_level_dbfs=config.min_room_tone_dbfs,
         max_level_dbfs=config.max_room_tone_dbfs,
     )
-    spectrum = torch.fft.rfft(torch.addcmul(hiss, batch, gain))
-    spectrum *= response
-    return torch.fft.irfft(spectrum, n_samples)
+    waveform = torch.addcmul(hiss, batch, gain).clamp_(-1.0, 1.0)
+    return AugmentedBatch(waveform=waveform, power_response=power_response)
 
 
 def augment_batch(
@@ -281,9 +264,11 @@ def augment_batch(
     config: AugmentConfig,
     backgrounds: list[Tensor],
     bank: Tensor,
-) -> Tensor:
+    response_freqs_hz: Tensor,
+) -> AugmentedBatch:
     """Every augmentation in order; `_silence_` rows always get background and room tone.
-    `bank` is a `noise_bank` of at least the batch's length."""
+    `bank` is a `noise_bank` of at least the batch's length; `response_freqs_hz` are the
+    frequencies of the front end's spectrum bins."""
     out = time_shift(batch, rng, max_shift=config.time_shift_samples)
     out = reverberate(
         out, rng, sample_rate_hz=config.sample_rate_hz, probability=config.reverb_probability
@@ -296,4 +281,4 @@ def augment_batch(
         max_volume=config.background_volume,
         always=is_silence,
     )
-    return microphone(out, rng, config=config, bank=bank).clamp_(-1.0, 1.0)
+    return microphone(out, rng, config=config, bank=bank, response_freqs_hz=response_freqs_hz)

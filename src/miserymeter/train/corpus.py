@@ -140,6 +140,7 @@ DEFAULT_MODEL_FLAGS = (
     "--testing_percentage=15",
     "--eval_step_interval=1000",
     "--save_step_interval=1000",
+    "--seed=6",
 )
 
 

@@ -20,7 +20,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.errors import DatasetError, ModelError, RunInterrupted
-from miserymeter.frontend.melspec import FrontEndConfig
+from miserymeter.frontend.melspec import FrontEndConfig, used_bin_frequencies_hz
 from miserymeter.train import report
 from miserymeter.train.augment import AugmentConfig, augment_batch, noise_bank
 from miserymeter.train.batches import BatchSampler, ClipSet, fixed_eval_set
@@ -148,6 +148,7 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
     augment_rng = torch.Generator().manual_seed(config.seed + start_step)
     torch.manual_seed(config.seed + start_step)
     bank = noise_bank(model_config.n_window, augment_rng)
+    response_freqs_hz = torch.from_numpy(used_bin_frequencies_hz(model_config.frontend)).float()
     history: dict[str, list[float]] = {
         k: [] for k in ("step", "loss", "acc", "eval_step", "eval_acc")
     }
@@ -189,8 +190,9 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
                     config=augment,
                     backgrounds=backgrounds,
                     bank=bank,
+                    response_freqs_hz=response_freqs_hz,
                 )
-                logits = model(augmented)
+                logits = model(augmented.waveform, augmented.power_response)
                 loss = F.cross_entropy(logits, torch.from_numpy(truth))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()

@@ -68,10 +68,16 @@ class LogMel(nn.Module):
             persistent=False,
         )
 
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, waveform: torch.Tensor, power_gain: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """`power_gain` [batch, used bins], if given, scales each row's power spectrum: how
+        training applies a random microphone's frequency response (`augment.microphone`)."""
         power = (
             self._power_by_convolution(waveform) if self.as_convolution else self._power(waveform)
         )
+        if power_gain is not None:
+            power = power * power_gain[:, None, :]
         log_mel = torch.log(torch.matmul(power, self.mel_matrix[: self.n_bins]) + LOG_MEL_FLOOR)
         return log_mel.transpose(1, 2).unsqueeze(1)
 
@@ -185,8 +191,10 @@ class TCResNet(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(widths[-1], len(config.labels))
 
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        x = self.input_norm(self.spec_augment(self.features(waveform)).squeeze(1))
+    def forward(
+        self, waveform: torch.Tensor, power_gain: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        x = self.input_norm(self.spec_augment(self.features(waveform, power_gain)).squeeze(1))
         x = self.blocks(self.stem(x)).mean(dim=2)
         return self.classifier(self.dropout(x))
 
@@ -226,8 +234,10 @@ class SmallCNN2d(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(widths[-1], len(config.labels))
 
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        x = self.input_norm(self.spec_augment(self.features(waveform)))
+    def forward(
+        self, waveform: torch.Tensor, power_gain: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        x = self.input_norm(self.spec_augment(self.features(waveform, power_gain)))
         x = self.blocks(x).mean(dim=(2, 3))
         return self.classifier(self.dropout(x))
 
@@ -252,9 +262,11 @@ class TutorialConv(nn.Module):
         n_flat = channels * (config.frontend.n_mels // 2) * (n_frames // 2)
         self.classifier = nn.Linear(n_flat, len(config.labels))
 
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, waveform: torch.Tensor, power_gain: torch.Tensor | None = None
+    ) -> torch.Tensor:
         waveform = F.pad(waveform, (0, self.n_window))[:, : self.n_window]
-        x = self.input_norm(self.spec_augment(self.features(waveform)))
+        x = self.input_norm(self.spec_augment(self.features(waveform, power_gain)))
         x = F.max_pool2d(self.dropout(F.relu(self.conv1(_pad_same(x, (8, 20))))), 2)
         x = self.dropout(F.relu(self.conv2(_pad_same(x, (4, 10)))))
         return self.classifier(x.flatten(1))
