@@ -73,26 +73,25 @@ FRONT_END = FrontEndConfig(
     min_frequency_hz=20.0,
     max_frequency_hz=3_500.0,
 )
+BIN_FREQS_HZ = torch.from_numpy(used_bin_frequencies_hz(FRONT_END)).float()
 
 
 def test_microphone_power_responses_are_flat_when_never_chosen() -> None:
-    freqs_hz = torch.from_numpy(used_bin_frequencies_hz(FRONT_END))
     response = microphone_power_responses(
-        4, freqs_hz, torch.Generator().manual_seed(0), sample_rate_hz=RATE_HZ, probability=0.0
+        4, BIN_FREQS_HZ, torch.Generator().manual_seed(0), sample_rate_hz=RATE_HZ, probability=0.0
     )
     assert torch.equal(response, torch.ones_like(response))
 
 
 def test_microphone_power_responses_are_butterworth_and_finite_at_0_hz() -> None:
-    freqs_hz = torch.from_numpy(used_bin_frequencies_hz(FRONT_END)).float()
     rng = torch.Generator().manual_seed(0)
     response = microphone_power_responses(
-        200, freqs_hz, rng, sample_rate_hz=RATE_HZ, probability=1.0
+        200, BIN_FREQS_HZ, rng, sample_rate_hz=RATE_HZ, probability=1.0
     )
     shapes = MicrophoneShapes.draw(200, torch.Generator().manual_seed(0), sample_rate_hz=RATE_HZ)
     assert torch.isfinite(response).all()
-    assert torch.allclose(response[:, 1:], shapes.magnitudes(freqs_hz[1:]).square())
-    assert torch.allclose(response[:, 0], shapes.magnitudes(freqs_hz[1:2] / 2).square()[:, 0])
+    assert torch.allclose(response[:, 1:], shapes.magnitudes(BIN_FREQS_HZ[1:]).square())
+    assert torch.allclose(response[:, 0], shapes.magnitudes(BIN_FREQS_HZ[1:2] / 2).square()[:, 0])
 
 
 def test_a_power_response_in_the_front_end_equals_filtering_the_waveform() -> None:
@@ -110,12 +109,11 @@ def test_a_power_response_in_the_front_end_equals_filtering_the_waveform() -> No
     spectrum[:, 1:] *= shapes.magnitudes(all_freqs_hz)
     spectrum[:, 0] = 0.0
     filtered = torch.fft.irfft(spectrum, noise.shape[1])
-    bin_freqs_hz = torch.from_numpy(used_bin_frequencies_hz(FRONT_END)).float()
-    gain = shapes.magnitudes(bin_freqs_hz.clamp(min=1.0)).square()
+    gain = shapes.powers(BIN_FREQS_HZ)  # as microphone_power_responses computes it
     front_end = LogMel(FRONT_END)
     as_filtered = front_end(filtered)[0, 0].mean(dim=1)
     as_trained = front_end(noise, gain)[0, 0].mean(dim=1)
-    band_gain = torch.log(gain[0] @ front_end.mel_matrix[: len(bin_freqs_hz)])
+    band_gain = torch.log(gain[0] @ front_end.mel_matrix[: len(BIN_FREQS_HZ)])
     passed = band_gain > band_gain.max() - np.log(100.0)
     assert passed.sum() >= 10
     assert torch.allclose(as_trained[passed], as_filtered[passed], atol=np.log(10 ** (1 / 10)))
@@ -136,7 +134,6 @@ def test_augment_batch_is_reproducible_and_bounded() -> None:
     silence = torch.tensor([True, False] * 4)
     background = [0.3 * torch.randn(3 * RATE_HZ, generator=torch.Generator().manual_seed(2))]
     bank = noise_bank(RATE_HZ, torch.Generator().manual_seed(3))
-    freqs_hz = torch.from_numpy(used_bin_frequencies_hz(FRONT_END)).float()
     first, second = (
         augment_batch(
             batch,
@@ -145,14 +142,14 @@ def test_augment_batch_is_reproducible_and_bounded() -> None:
             config=config,
             backgrounds=background,
             bank=bank,
-            response_freqs_hz=freqs_hz,
+            response_freqs_hz=BIN_FREQS_HZ,
         )
         for _ in range(2)
     )
     assert torch.equal(first.waveform, second.waveform)
     assert torch.equal(first.power_response, second.power_response)
     assert first.waveform.abs().max() <= 1.0
-    assert first.power_response.shape == (8, len(freqs_hz))
+    assert first.power_response.shape == (8, len(BIN_FREQS_HZ))
     quiet = augment_batch(
         torch.zeros(4, RATE_HZ),
         torch.ones(4, dtype=torch.bool),
@@ -160,7 +157,7 @@ def test_augment_batch_is_reproducible_and_bounded() -> None:
         config=config,
         backgrounds=background,
         bank=bank,
-        response_freqs_hz=freqs_hz,
+        response_freqs_hz=BIN_FREQS_HZ,
     )
     assert (quiet.waveform.abs().amax(dim=1) > 0).all()  # silence rows: background, room tone
 

@@ -165,15 +165,19 @@ class MicrophoneShapes:
         )
         return torch.exp(log_gain)
 
+    def powers(self, freqs_hz: Tensor) -> Tensor:
+        """|H(f)|^2 [n_rows, len(freqs_hz)] at spectrum bins; a 0 Hz bin is taken as half the
+        next one's frequency (the logarithms need f > 0)."""
+        positive_hz = freqs_hz.clamp(min=float(freqs_hz[freqs_hz > 0].min()) / 2)
+        return self.magnitudes(positive_hz).square()
+
 
 def microphone_power_responses(
     n_rows: int, freqs_hz: Tensor, rng: torch.Generator, *, sample_rate_hz: int, probability: float
 ) -> Tensor:
     """Random power responses |H(f)|^2 [n_rows, len(freqs_hz)] (`MicrophoneShapes`); rows not
-    chosen (1 - `probability`) stay flat. A 0 Hz bin is taken as half the next one's frequency."""
-    shapes = MicrophoneShapes.draw(n_rows, rng, sample_rate_hz=sample_rate_hz)
-    positive_hz = freqs_hz.clamp(min=float(freqs_hz[freqs_hz > 0].min()) / 2)
-    power = shapes.magnitudes(positive_hz).square()
+    chosen (1 - `probability`) stay flat."""
+    power = MicrophoneShapes.draw(n_rows, rng, sample_rate_hz=sample_rate_hz).powers(freqs_hz)
     power[torch.rand(n_rows, generator=rng) >= probability] = 1.0
     return power
 
