@@ -204,6 +204,18 @@ def test_train_bad_step_list(
     assert_one_error_line(process, "--how_many_training_steps", value)
 
 
+@pytest.mark.parametrize("value", ["1", "-0.5"])
+def test_train_ema_decay_outside_0_to_1(
+    run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path, value: str
+) -> None:
+    train_dir = tmp_path / "run"
+
+    process = run_cli(*train_args(synthetic_dataset, train_dir, f"--ema_decay={value}"))
+
+    assert_one_error_line(process, f"--ema_decay={float(value)}")
+    assert not train_dir.exists()
+
+
 def test_train_clip_shorter_than_a_second(
     run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path
 ) -> None:

@@ -61,10 +61,10 @@ def example_batch(names: tuple[str, ...], *, duration_s: float) -> np.ndarray:
 
 
 def torch_probabilities(checkpoint_file: Path, batch: np.ndarray) -> np.ndarray:
-    """What PyTorch makes of `batch` with the checkpoint's weights, wrapped as exported."""
+    """What PyTorch makes of `batch` with the checkpoint's exported weights, wrapped as exported."""
     checkpoint = load_checkpoint(checkpoint_file)
     network = build_model(checkpoint.model_config)
-    network.load_state_dict(checkpoint.model_state)
+    network.load_state_dict(checkpoint.weights)
     model = ProbabilityModel(network).eval()
     with torch.no_grad():
         return model(torch.from_numpy(batch)).numpy()
@@ -188,6 +188,45 @@ def test_resume_continues_from_the_checkpoint_step(
         "tcresnet.ckpt-40.pt",
     ]
     assert load_checkpoint(resumed_dir / "tcresnet.ckpt-40.pt").step == 40
+
+
+def test_weight_average_is_kept_in_checkpoints_and_is_what_gets_exported(
+    run_cli: RunCli,
+    tiny_dataset: Path,
+    train_flags: TrainFlags,
+    tmp_path: Path,
+) -> None:
+    """--ema_decay: checkpoints keep the average beside the weights (a resumed run goes on
+    averaging into it) and export writes the average, not the last step's weights."""
+    flags = train_flags("--how_many_training_steps=20", "--learning_rate=0.001", "--ema_decay=0.9")
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    start = f"--start_checkpoint={whole}/tcresnet.ckpt-10.pt"
+    for train_dir, more in ((whole, ()), (resumed, (start,))):
+        process = run_cli(
+            "train", f"--data_dir={tiny_dataset}", f"--train_dir={train_dir}", *flags, *more
+        )
+        assert process.returncode == 0, process.stderr
+
+    final = load_checkpoint(whole / "tcresnet.ckpt-20.pt")
+    assert final.average_state is not None
+    assert load_checkpoint(resumed / "tcresnet.ckpt-20.pt").average_state is not None
+    assert not all(torch.equal(final.model_state[k], final.weights[k]) for k in final.weights)
+
+    model_file = tmp_path / "average.onnx"
+    process = run_cli(
+        "export", f"--start_checkpoint={whole}/tcresnet.ckpt-20.pt", f"--output_file={model_file}"
+    )
+    assert process.returncode == 0, process.stderr
+    batch = example_batch(BATCH_OF_THREE, duration_s=1.5)
+    exported = Classifier(model_file).score(batch)
+    network = build_model(final.model_config)
+    network.load_state_dict(final.model_state)
+    with torch.no_grad():
+        last_step = ProbabilityModel(network).eval()(torch.from_numpy(batch)).numpy()
+    np.testing.assert_allclose(
+        exported, torch_probabilities(whole / "tcresnet.ckpt-20.pt", batch), atol=1e-4, rtol=0
+    )
+    assert np.abs(exported - last_step).max() > 1e-3
 
 
 def test_checkpoint_of_another_architecture_names_the_right_flag(

@@ -99,6 +99,12 @@ def train(
         help="tcresnet (default), cnn2d or conv (the tutorial's).",
     ),
     seed: int = typer.Option(59185, "--seed", help="Seed of every random choice."),
+    ema_decay: float = typer.Option(
+        0.0,
+        "--ema_decay",
+        help="Validate, test and export a moving average of the weights that keeps this much "
+        "of itself each step (e.g. 0.995); 0: the last step's weights.",
+    ),
 ) -> None:
     """Train a classifier on a folder of labelled clips (the tutorial's train.py)."""
     from miserymeter.train import require_torch
@@ -141,6 +147,7 @@ def train(
         start_checkpoint=start_checkpoint,
         model_architecture=model_architecture,
         seed=seed,
+        ema_decay=ema_decay,
     )
     result = run_training(config, console=console)
     console.print(

@@ -25,6 +25,12 @@ class Checkpoint:
     step: int
     data_sha256: str
     trained_at: str
+    average_state: dict[str, Any] | None = None
+
+    @property
+    def weights(self) -> dict[str, Any]:
+        """The weights to export: the moving average's when training kept one."""
+        return self.model_state if self.average_state is None else self.average_state
 
     def save(self, path: Path) -> None:
         """Write atomically: an interrupted save never leaves a broken checkpoint behind."""
@@ -39,6 +45,7 @@ class Checkpoint:
                 "step": self.step,
                 "data_sha256": self.data_sha256,
                 "trained_at": self.trained_at,
+                "average_state": self.average_state,
             },
             partial,
         )
@@ -72,4 +79,5 @@ def load_checkpoint(path: Path) -> Checkpoint:
         step=int(data["step"]),
         data_sha256=data["data_sha256"],
         trained_at=data["trained_at"],
+        average_state=data.get("average_state"),
     )

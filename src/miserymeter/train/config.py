@@ -42,6 +42,7 @@ class TrainConfig:
     start_checkpoint: Path | None
     model_architecture: str
     seed: int
+    ema_decay: float = 0.0
 
     @property
     def total_steps(self) -> int:
@@ -88,6 +89,10 @@ def check(config: TrainConfig) -> None:
     if not 0.0 <= config.unknown_mix_frequency <= 1.0:
         raise ConfigError(
             f"--unknown_mix_frequency={config.unknown_mix_frequency}: use a fraction in [0, 1]"
+        )
+    if not 0.0 <= config.ema_decay < 1.0:
+        raise ConfigError(
+            f"--ema_decay={config.ema_decay}: use 0 (off) or a fraction below 1, e.g. 0.995"
         )
     for name in ("batch_size", "eval_step_interval", "save_step_interval"):
         if getattr(config, name) <= 0:

