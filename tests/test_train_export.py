@@ -60,11 +60,14 @@ def example_batch(names: tuple[str, ...], *, duration_s: float) -> np.ndarray:
     return np.stack([fit_length(clip, n_samples) for clip in clips]).astype(np.float32)
 
 
-def torch_probabilities(checkpoint_file: Path, batch: np.ndarray) -> np.ndarray:
-    """What PyTorch makes of `batch` with the checkpoint's exported weights, wrapped as exported."""
+def torch_probabilities(
+    checkpoint_file: Path, batch: np.ndarray, *, last_step: bool = False
+) -> np.ndarray:
+    """What PyTorch makes of `batch` with the weights export writes (`last_step`: the last
+    step's, even where training kept an average), wrapped as exported."""
     checkpoint = load_checkpoint(checkpoint_file)
     network = build_model(checkpoint.model_config)
-    network.load_state_dict(checkpoint.weights)
+    network.load_state_dict(checkpoint.model_state if last_step else checkpoint.weights)
     model = ProbabilityModel(network).eval()
     with torch.no_grad():
         return model(torch.from_numpy(batch)).numpy()
@@ -207,25 +210,19 @@ def test_weight_average_is_kept_in_checkpoints_and_is_what_gets_exported(
         )
         assert process.returncode == 0, process.stderr
 
-    final = load_checkpoint(whole / "tcresnet.ckpt-20.pt")
+    checkpoint = whole / "tcresnet.ckpt-20.pt"
+    final = load_checkpoint(checkpoint)
     assert final.average_state is not None
     assert load_checkpoint(resumed / "tcresnet.ckpt-20.pt").average_state is not None
     assert not all(torch.equal(final.model_state[k], final.weights[k]) for k in final.weights)
 
     model_file = tmp_path / "average.onnx"
-    process = run_cli(
-        "export", f"--start_checkpoint={whole}/tcresnet.ckpt-20.pt", f"--output_file={model_file}"
-    )
+    process = run_cli("export", f"--start_checkpoint={checkpoint}", f"--output_file={model_file}")
     assert process.returncode == 0, process.stderr
     batch = example_batch(BATCH_OF_THREE, duration_s=1.5)
     exported = Classifier(model_file).score(batch)
-    network = build_model(final.model_config)
-    network.load_state_dict(final.model_state)
-    with torch.no_grad():
-        last_step = ProbabilityModel(network).eval()(torch.from_numpy(batch)).numpy()
-    np.testing.assert_allclose(
-        exported, torch_probabilities(whole / "tcresnet.ckpt-20.pt", batch), atol=1e-4, rtol=0
-    )
+    np.testing.assert_allclose(exported, torch_probabilities(checkpoint, batch), atol=1e-4, rtol=0)
+    last_step = torch_probabilities(checkpoint, batch, last_step=True)
     assert np.abs(exported - last_step).max() > 1e-3
 
 
