@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 from miserymeter.delivery.events import Event, events_from
 from miserymeter.records import ListenerEvent, MinuteSummary, SecondRecord
 from miserymeter.store import open_store
-from miserymeter.store.outbox import OutboxCounts, OutboxEntry
+from miserymeter.store.outbox import OutboxCounts, OutboxEntry, Undelivered
 from miserymeter.store.schema import SCHEMA_VERSION
 
 START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
@@ -70,6 +70,30 @@ def test_delivered_entries_go_and_rejected_ones_stay_out_of_the_queue(store_targ
         assert store.outbox_counts(HOOK, room="blue") == OutboxCounts(n_pending=2, n_rejected=1)
         assert store.outbox_counts(HOOK, room="green") == OutboxCounts(n_pending=1, n_rejected=0)
         assert store.outbox_counts(OTHER) == OutboxCounts(0, 0)
+
+
+def test_undelivered_counts_only_what_failed_per_destination(store_target: str) -> None:
+    """What the dashboard warns of: entries tried and failed or refused, not those on their way."""
+    records = [minute("blue", n) for n in range(5)] + [minute("green", 0)]
+    events = events_from(records)
+    with open_store(store_target) as store:
+        store.write(records, outbox=entries(events) + entries(events[:2], OTHER))
+        assert store.undelivered("blue") == []  # queued, not yet tried
+        first, second, third, fourth, _ = store.pending(HOOK, room="blue")
+        store.failed(second.seq, "HTTP 503")
+        store.rejected(third.seq, "HTTP 400")
+        store.failed(fourth.seq, "cannot reach example.org (refused)")
+        store.failed(first.seq, "HTTP 502")
+        store.delivered(first.seq)  # sent in the end: no longer undelivered
+        (broker_entry, _) = store.pending(OTHER, room="blue")
+        store.failed(broker_entry.seq, "broker down")
+        assert store.undelivered("blue") == [
+            Undelivered(OTHER, 1, 0, START, "broker down"),
+            Undelivered(
+                HOOK, 2, 1, START + timedelta(minutes=1), "cannot reach example.org (refused)"
+            ),
+        ]
+        assert store.undelivered("green") == []
 
 
 def test_listener_events_keep_their_fields(store_target: str) -> None:

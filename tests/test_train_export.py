@@ -200,20 +200,26 @@ def test_weight_average_is_kept_in_checkpoints_and_is_what_gets_exported(
     tmp_path: Path,
 ) -> None:
     """--ema_decay: checkpoints keep the average beside the weights (a resumed run goes on
-    averaging into it) and export writes the average, not the last step's weights."""
+    averaging into it) and export writes the average, not the last step's weights; resuming
+    with --ema_decay=0 drops the average and says so."""
     flags = train_flags("--how_many_training_steps=20", "--learning_rate=0.001", "--ema_decay=0.9")
-    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    whole, resumed, dropped = tmp_path / "whole", tmp_path / "resumed", tmp_path / "dropped"
     start = f"--start_checkpoint={whole}/tcresnet.ckpt-10.pt"
-    for train_dir, more in ((whole, ()), (resumed, (start,))):
+    outputs = {}
+    for train_dir, more in ((whole, ()), (resumed, (start,)), (dropped, (start, "--ema_decay=0"))):
         process = run_cli(
             "train", f"--data_dir={tiny_dataset}", f"--train_dir={train_dir}", *flags, *more
         )
         assert process.returncode == 0, process.stderr
+        outputs[train_dir] = " ".join(process.stdout.split())
 
     checkpoint = whole / "tcresnet.ckpt-20.pt"
     final = load_checkpoint(checkpoint)
     assert final.average_state is not None
     assert load_checkpoint(resumed / "tcresnet.ckpt-20.pt").average_state is not None
+    assert load_checkpoint(dropped / "tcresnet.ckpt-20.pt").average_state is None
+    assert "--ema_decay=0 drops" in outputs[dropped]
+    assert "drops" not in outputs[resumed]
     assert not all(torch.equal(final.model_state[k], final.weights[k]) for k in final.weights)
 
     model_file = tmp_path / "average.onnx"

@@ -17,9 +17,11 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 
 from conftest import DemoNight
+from miserymeter.delivery.events import events_from
 from miserymeter.records import Episode, ListenerEvent, ListenerStatus
 from miserymeter.rooms import room_slug
 from miserymeter.store import StoredRecord, open_store
+from miserymeter.store.outbox import OutboxEntry
 from miserymeter.web import create_app
 from store_records import episode, minute_of_records
 from web_helpers import LOCAL, csrf_token, settings_for
@@ -165,8 +167,22 @@ def test_health_tells_listening_from_a_silent_microphone_and_offline(tmp_path: P
                 ListenerStatus("live", now - timedelta(seconds=10), 10.0, 2.51, 1),
             ]
         )
+        started = ListenerEvent("live", datetime(2026, 11, 25, 1, 0, tzinfo=UTC), "started", "")
+        store.write([], outbox=[OutboxEntry("notify", e) for e in events_from([started])])
+        (entry,) = store.pending("notify", room="live")
+        store.failed(entry.seq, "ntfy.sh: HTTP 503")
     with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as client:
         status = {r: client.get(f"/api/rooms/{r}/health").json() for r in ("live", "gone", "mute")}
+    assert status["live"]["undelivered"] == [
+        {
+            "destination": "notify",
+            "waiting": 1,
+            "refused": 0,
+            "since": "2026-11-25T02:00:00+01:00",  # in the dashboard's zone
+            "last_error": "ntfy.sh: HTTP 503",
+        }
+    ]
+    assert status["gone"]["undelivered"] == []
     assert status["live"]["status"] == "listening" and status["live"]["last_heard_age_s"] < 30
     assert status["live"]["listener_cpu_percent"] == 2.5  # the latest, % of one core
     assert status["live"]["dropped_windows_tonight"] == 5

@@ -19,10 +19,12 @@ import pytest
 from calibration_clips import write_reviewed_clips
 from conftest import DemoNight, cli_command, cli_env
 from live_listener import LiveListener
+from miserymeter.delivery.events import events_from
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.nights import night_of
 from miserymeter.records import Episode, ListenerStatus
 from miserymeter.store import open_store
+from miserymeter.store.outbox import OutboxEntry
 from miserymeter.web import create_app
 from miserymeter.web.passwords import hash_password
 from store_records import minute_of_records
@@ -174,17 +176,16 @@ def test_listen_serve_moves_the_meter_and_grows_the_timeline_without_a_reload(
         assert live.finish() == 0, live.stderr
 
 
-def test_the_badge_shows_the_listeners_cpu_and_dropped_windows(
+def test_the_badge_shows_the_listeners_cpu_dropped_windows_and_undelivered_alerts(
     page: object, tmp_path: Path
 ) -> None:
     db = tmp_path / "store.db"
     now = datetime.now(UTC)
     with open_store(db) as store:
-        store.write(
-            minute_of_records(
-                "attic", 0, rng=np.random.default_rng(2), start=now - timedelta(seconds=59)
-            )
+        minute = minute_of_records(
+            "attic", 0, rng=np.random.default_rng(2), start=now - timedelta(seconds=59)
         )
+        store.write(minute, outbox=[OutboxEntry("mqtt", e) for e in events_from(minute)])
         store.write([ListenerStatus("attic", now - timedelta(seconds=5), 60.0, 3.52, 2)])
     p = page
     with running_server(create_app(settings_for(db, tmp_path))) as base:
@@ -192,6 +193,17 @@ def test_the_badge_shows_the_listeners_cpu_and_dropped_windows(
         p.wait_for_selector('#health[data-status="listening"]', state="attached")  # type: ignore[attr-defined]
         facts = p.text_content("#health-facts")  # type: ignore[attr-defined]
         assert "listener CPU 3.5 % of a core" in facts and "2 window(s) dropped tonight" in facts
+        assert not p.is_visible("#undelivered")  # type: ignore[attr-defined]  # queued, on its way
+
+        with open_store(db) as store:
+            for entry in store.pending("mqtt", room="attic"):
+                store.failed(entry.seq, "cannot reach broker:1883 (connection refused)")
+        p.reload()  # type: ignore[attr-defined]
+        p.wait_for_selector("#undelivered", state="visible")  # type: ignore[attr-defined]
+        warning = p.text_content("#undelivered")  # type: ignore[attr-defined]
+        assert re.search(r"^\d+ alert\(s\) not yet sent to mqtt since ", warning), warning
+        assert warning.endswith(": cannot reach broker:1883 (connection refused)"), warning
+        shot(p, "level-undelivered.png")
         p.wait_for_selector('#verdict[data-ok="true"]')  # type: ignore[attr-defined]
         shot(p, "level-from-store.png")
 

@@ -61,10 +61,13 @@ from miserymeter.store.outbox import (
     OutboxCounts,
     OutboxEntry,
     PendingEntry,
+    Undelivered,
     counts_query,
     entry_row,
+    error_query,
     pending_entry,
     pending_query,
+    undelivered_query,
 )
 from miserymeter.store.schema import (
     EPOCH,
@@ -195,6 +198,29 @@ class Store:
             rows = connection.execute(query).all()
         counts: dict[bool, int] = {bool(rejected): n for rejected, n in rows}
         return OutboxCounts(counts.get(False, 0), counts.get(True, 0))
+
+    def undelivered(self, room: str) -> list[Undelivered]:
+        """Per destination, `room`'s events that failed to reach it (tried and still waiting, or
+        refused for good), sorted by destination name."""
+        with self._faults("read"), self._engine.connect() as connection:
+            rows = connection.execute(undelivered_query(room)).all()
+            groups: dict[str, list[Any]] = {}
+            for row in rows:
+                groups.setdefault(row[0], []).append(row)
+            result = []
+            for destination, group in sorted(groups.items()):
+                counts = {bool(rejected): n for _, rejected, n, _, _ in group}
+                latest = max(seq for *_, seq in group)
+                result.append(
+                    Undelivered(
+                        destination,
+                        n_waiting=counts.get(False, 0),
+                        n_refused=counts.get(True, 0),
+                        since=min(at for _, _, _, at, _ in group),
+                        last_error=connection.execute(error_query(latest)).scalar_one(),
+                    )
+                )
+        return result
 
     def rooms(self) -> list[str]:
         """The names of the rooms that have records, sorted."""

@@ -10,6 +10,7 @@ rejected, and no longer read. Queuing an event twice for one destination stores 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -42,6 +43,18 @@ class OutboxCounts:
 
     n_pending: int
     n_rejected: int
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """What a room's events failed to reach at a destination: how many wait after a failed
+    attempt, how many it refused, since when, and the latest reason."""
+
+    destination: str
+    n_waiting: int
+    n_refused: int
+    since: datetime
+    last_error: str | None
 
 
 def entry_row(entry: OutboxEntry, room_id: int) -> dict[str, Any]:
@@ -89,3 +102,25 @@ def counts_query(destination: str, *, room: str | None) -> Select[Any]:
     if room is not None:
         query = query.join_from(outbox, rooms).where(rooms.c.name == room)
     return query.group_by(outbox.c.rejected)
+
+
+def undelivered_query(room: str) -> Select[Any]:
+    """(destination, rejected, count, oldest time, latest seq) of `room`'s entries that were tried
+    and failed; entries not yet tried are on their way, not undelivered."""
+    return (
+        select(
+            outbox.c.destination,
+            outbox.c.rejected,
+            func.count(),
+            func.min(outbox.c.at),
+            func.max(outbox.c.seq),
+        )
+        .join_from(outbox, rooms)
+        .where(rooms.c.name == room, outbox.c.attempts > 0)
+        .group_by(outbox.c.destination, outbox.c.rejected)
+    )
+
+
+def error_query(seq: int) -> Select[Any]:
+    """The last error of outbox entry `seq`."""
+    return select(outbox.c.last_error).where(outbox.c.seq == seq)

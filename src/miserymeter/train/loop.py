@@ -96,6 +96,13 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         optimizer.load_state_dict(resumed.optimizer_state)
         start_step = resumed.step
         console.print(f"resuming from {config.start_checkpoint} at step {start_step}", markup=False)
+        if resumed.average_state is not None and config.ema_decay == 0.0:
+            console.print(
+                f"{config.start_checkpoint} holds a weight average that --ema_decay=0 drops: "
+                "new checkpoints and their export use the last step's weights; pass the "
+                "first run's --ema_decay (e.g. 0.995) to go on averaging",
+                markup=False,
+            )
 
     augment = AugmentConfig(
         sample_rate_hz=config.sample_rate,

@@ -1,5 +1,6 @@
-"""Is the room's listener hearing anything? Listening, microphone silent, or offline; and how
-the listener itself fares: its CPU use and the windows it dropped tonight."""
+"""Is the room's listener hearing anything? Listening, microphone silent, or offline; how the
+listener itself fares (its CPU use and the windows it dropped tonight); and which alerts failed
+to reach their destinations (a broker down, a push service refusing)."""
 
 from __future__ import annotations
 
@@ -39,4 +40,14 @@ def room_health(store: Store, room: str, *, now: datetime, zone: tzinfo) -> dict
         "last_heard_age_s": None if age_s is None else round(age_s, 1),
         "listener_cpu_percent": round(statuses[-1].cpu_percent, 1) if statuses else None,
         "dropped_windows_tonight": sum(s.n_dropped for s in statuses),
+        "undelivered": [
+            {
+                "destination": u.destination,
+                "waiting": u.n_waiting,
+                "refused": u.n_refused,
+                "since": u.since.astimezone(zone).isoformat(timespec="seconds"),
+                "last_error": u.last_error,
+            }
+            for u in store.undelivered(room)
+        ],
     }

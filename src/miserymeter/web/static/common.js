@@ -62,6 +62,13 @@ async function showHealth() {
     facts.push(`${health.dropped_windows_tonight} window(s) dropped tonight`);
     badge.title = facts.join(", ");
     document.getElementById("health-facts").textContent = facts.join(" · ");
+    const undelivered = document.getElementById("undelivered");
+    undelivered.textContent = health.undelivered.map((u) => {
+      const counts = [u.waiting ? `${u.waiting} alert(s) not yet sent` : "", u.refused ? `${u.refused} refused` : ""];
+      const reason = u.last_error ? `: ${u.last_error}` : "";
+      return `${counts.filter(Boolean).join(", ")} to ${u.destination} since ${u.since.replace("T", " ").slice(0, 19)}${reason}`;
+    }).join(" · ");
+    undelivered.hidden = health.undelivered.length === 0;
   } catch (error) {
     badge.textContent = "offline";
     badge.title = error.message;
