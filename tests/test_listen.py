@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import soundfile as sf
 
 from conftest import CliRunner, assert_one_error_line, cli_command, cli_env
 from miserymeter.audio.io import read_audio
-from miserymeter.audio.sources import FileSource, SourceBlock
+from miserymeter.audio.sources import FileSource, SourceBlock, StdinSource
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.frontend.hops import HopFramer, SlidingWindow
 from miserymeter.frontend.noise_floor import NoiseFloor
@@ -402,6 +403,21 @@ def test_corrupt_and_empty_files_are_one_clear_error(tmp_path: Path, run_cli: Cl
     sf.write(empty, np.zeros(0, dtype=np.float32), RATE_HZ)
     for path in (corrupt, empty):
         assert_one_error_line(run_cli("listen", "--input", path), path)
+
+
+def test_audio_waiting_in_the_stdin_pipe_is_dated_by_when_it_was_heard() -> None:
+    """`arecord | miserymeter listen --input -`: arecord may have filled the pipe (2 s at
+    16 kHz) before the listener reads; the run starts that long before the first read."""
+    read_end, write_end = os.pipe()
+    waiting = (np.sin(np.arange(RATE_HZ) / 10) * 10_000).astype("<i2")  # 1 s in the pipe
+    os.write(write_end, waiting.tobytes())
+    os.close(write_end)
+    now = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
+    with open(read_end, "rb") as stream:
+        source = StdinSource(sample_rate_hz=RATE_HZ, n_channels=1, clock=lambda: now, stream=stream)
+        first = next(source.blocks(threading.Event()))
+    assert first.run_start == now - timedelta(seconds=1)
+    assert len(first.samples) == RATE_HZ
 
 
 def test_a_wav_header_on_stdin_is_one_clear_error() -> None:

@@ -78,7 +78,8 @@ def test_undelivered_counts_only_what_failed_per_destination(store_target: str) 
     events = events_from(records)
     with open_store(store_target) as store:
         store.write(records, outbox=entries(events) + entries(events[:2], OTHER))
-        assert store.undelivered("blue") == []  # queued, not yet tried
+        tonight = START
+        assert store.undelivered("blue", refused_since=tonight) == []  # queued, not yet tried
         first, second, third, fourth, _ = store.pending(HOOK, room="blue")
         store.failed(second.seq, "HTTP 503")
         store.rejected(third.seq, "HTTP 400")
@@ -87,13 +88,20 @@ def test_undelivered_counts_only_what_failed_per_destination(store_target: str) 
         store.delivered(first.seq)  # sent in the end: no longer undelivered
         (broker_entry, _) = store.pending(OTHER, room="blue")
         store.failed(broker_entry.seq, "broker down")
-        assert store.undelivered("blue") == [
+        assert store.undelivered("blue", refused_since=tonight) == [
             Undelivered(OTHER, 1, 0, START, "broker down"),
             Undelivered(
                 HOOK, 2, 1, START + timedelta(minutes=1), "cannot reach example.org (refused)"
             ),
         ]
-        assert store.undelivered("green") == []
+        # refused before tonight: no longer shown; still waiting: shown whenever queued
+        assert store.undelivered("blue", refused_since=START + timedelta(minutes=3)) == [
+            Undelivered(OTHER, 1, 0, START, "broker down"),
+            Undelivered(
+                HOOK, 2, 0, START + timedelta(minutes=1), "cannot reach example.org (refused)"
+            ),
+        ]
+        assert store.undelivered("green", refused_since=tonight) == []
 
 
 def test_listener_events_keep_their_fields(store_target: str) -> None:

@@ -28,6 +28,7 @@ from miserymeter.frontend.loudness import as_float
 
 _NO_SAMPLES = np.zeros(0, dtype=np.float32)
 READ_TIMEOUT_S = 0.25
+FIRST_READ_BYTES = 1 << 20  # more than a pipe buffers
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,9 @@ class StdinSource:
             if not _readable(self._stream, timeout_s=READ_TIMEOUT_S):
                 yield SourceBlock(_NO_SAMPLES)  # nothing yet: the listener may tend its sinks
                 continue
-            data = self._stream.read1(block_bytes)
+            # The first read takes all that waits in the pipe (a full one holds 2 s at 16 kHz),
+            # so that the run's start is dated by all of it, not by one block.
+            data = self._stream.read1(FIRST_READ_BYTES if first else block_bytes)
             if not data:
                 break
             data = leftover + data

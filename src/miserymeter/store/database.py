@@ -199,11 +199,12 @@ class Store:
         counts: dict[bool, int] = {bool(rejected): n for rejected, n in rows}
         return OutboxCounts(counts.get(False, 0), counts.get(True, 0))
 
-    def undelivered(self, room: str) -> list[Undelivered]:
-        """Per destination, `room`'s events that failed to reach it (tried and still waiting, or
-        refused for good), sorted by destination name."""
+    def undelivered(self, room: str, *, refused_since: datetime) -> list[Undelivered]:
+        """Per destination, `room`'s events that failed to reach it: tried and still waiting,
+        or refused for good since `refused_since`; sorted by destination name."""
+        query = undelivered_query(room, refused_since=refused_since)
         with self._faults("read"), self._engine.connect() as connection:
-            rows = connection.execute(undelivered_query(room)).all()
+            rows = connection.execute(query).all()
             groups: dict[str, list[Any]] = {}
             for row in rows:
                 groups.setdefault(row[0], []).append(row)

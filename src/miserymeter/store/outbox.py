@@ -104,9 +104,10 @@ def counts_query(destination: str, *, room: str | None) -> Select[Any]:
     return query.group_by(outbox.c.rejected)
 
 
-def undelivered_query(room: str) -> Select[Any]:
+def undelivered_query(room: str, *, refused_since: datetime) -> Select[Any]:
     """(destination, rejected, count, oldest time, latest seq) of `room`'s entries that were tried
-    and failed; entries not yet tried are on their way, not undelivered."""
+    and failed: all that still wait, and those refused for good since `refused_since`. Entries
+    not yet tried are on their way, not undelivered."""
     return (
         select(
             outbox.c.destination,
@@ -116,7 +117,11 @@ def undelivered_query(room: str) -> Select[Any]:
             func.max(outbox.c.seq),
         )
         .join_from(outbox, rooms)
-        .where(rooms.c.name == room, outbox.c.attempts > 0)
+        .where(
+            rooms.c.name == room,
+            outbox.c.attempts > 0,
+            ~outbox.c.rejected | (outbox.c.at >= refused_since),
+        )
         .group_by(outbox.c.destination, outbox.c.rejected)
     )
 

@@ -1,6 +1,7 @@
 """Is the room's listener hearing anything? Listening, microphone silent, or offline; how the
 listener itself fares (its CPU use and the windows it dropped tonight); and which alerts failed
-to reach their destinations (a broker down, a push service refusing)."""
+to reach their destinations (a broker down: until they are sent; a push service refusing them:
+tonight)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,6 @@ def room_health(store: Store, room: str, *, now: datetime, zone: tzinfo) -> dict
                 "since": u.since.astimezone(zone).isoformat(timespec="seconds"),
                 "last_error": u.last_error,
             }
-            for u in store.undelivered(room)
+            for u in store.undelivered(room, refused_since=since)
         ],
     }
