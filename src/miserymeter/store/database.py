@@ -64,7 +64,7 @@ from miserymeter.store.outbox import (
     Undelivered,
     counts_query,
     entry_row,
-    error_query,
+    errors_query,
     pending_entry,
     pending_query,
     undelivered_query,
@@ -205,23 +205,14 @@ class Store:
         query = undelivered_query(room, refused_since=refused_since)
         with self._faults("read"), self._engine.connect() as connection:
             rows = connection.execute(query).all()
-            groups: dict[str, list[Any]] = {}
-            for row in rows:
-                groups.setdefault(row[0], []).append(row)
-            result = []
-            for destination, group in sorted(groups.items()):
-                counts = {bool(rejected): n for _, rejected, n, _, _ in group}
-                latest = max(seq for *_, seq in group)
-                result.append(
-                    Undelivered(
-                        destination,
-                        n_waiting=counts.get(False, 0),
-                        n_refused=counts.get(True, 0),
-                        since=min(at for _, _, _, at, _ in group),
-                        last_error=connection.execute(error_query(latest)).scalar_one(),
-                    )
-                )
-        return result
+            errors: dict[int, str | None] = {
+                seq: error
+                for seq, error in connection.execute(errors_query([seq for *_, seq in rows]))
+            }
+        return [
+            Undelivered(destination, n_waiting, n_refused, since, errors[seq])
+            for destination, n_waiting, n_refused, since, seq in rows
+        ]
 
     def rooms(self) -> list[str]:
         """The names of the rooms that have records, sorted."""

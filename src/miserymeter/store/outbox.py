@@ -105,14 +105,14 @@ def counts_query(destination: str, *, room: str | None) -> Select[Any]:
 
 
 def undelivered_query(room: str, *, refused_since: datetime) -> Select[Any]:
-    """(destination, rejected, count, oldest time, latest seq) of `room`'s entries that were tried
-    and failed: all that still wait, and those refused for good since `refused_since`. Entries
-    not yet tried are on their way, not undelivered."""
+    """(destination, waiting, refused, oldest time, latest seq), a row per destination, of
+    `room`'s entries that were tried and failed: all that still wait, and those refused for good
+    since `refused_since`. Entries not yet tried are on their way, not undelivered."""
     return (
         select(
             outbox.c.destination,
-            outbox.c.rejected,
-            func.count(),
+            func.count().filter(~outbox.c.rejected),
+            func.count().filter(outbox.c.rejected),
             func.min(outbox.c.at),
             func.max(outbox.c.seq),
         )
@@ -122,10 +122,11 @@ def undelivered_query(room: str, *, refused_since: datetime) -> Select[Any]:
             outbox.c.attempts > 0,
             ~outbox.c.rejected | (outbox.c.at >= refused_since),
         )
-        .group_by(outbox.c.destination, outbox.c.rejected)
+        .group_by(outbox.c.destination)
+        .order_by(outbox.c.destination)
     )
 
 
-def error_query(seq: int) -> Select[Any]:
-    """The last error of outbox entry `seq`."""
-    return select(outbox.c.last_error).where(outbox.c.seq == seq)
+def errors_query(seqs: list[int]) -> Select[Any]:
+    """(seq, last error) of the outbox entries `seqs`."""
+    return select(outbox.c.seq, outbox.c.last_error).where(outbox.c.seq.in_(seqs))
