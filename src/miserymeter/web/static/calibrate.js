@@ -7,7 +7,6 @@ const api = () => `/api/rooms/${mm.roomUrl(mm.room())}`;
 
 const dbfs = (value) => (value === null ? "–" : `${value.toFixed(1)} dBFS`);
 const percent = (share) => `${(100 * share).toFixed(0)} %`;
-const when = (localIso) => localIso.replace("T", " ").slice(0, 19);
 
 async function measure(params) {
   const verdict = document.getElementById("quiet-verdict");
@@ -28,7 +27,7 @@ function gateText(q) {
 
 function showQuiet(q) {
   const rows = [
-    ["period", `${when(q.since)} – ${when(q.until).slice(11)} (${q.n_seconds} s stored)`],
+    ["period", `${mm.when(q.since)} – ${mm.when(q.until).slice(11)} (${q.n_seconds} s stored)`],
     ["noise floor (the quietest second)", dbfs(q.floor_dbfs)],
     ["median", dbfs(q.median_dbfs)],
     ["95 % of the seconds below", dbfs(q.p95_dbfs)],

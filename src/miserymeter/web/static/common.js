@@ -26,6 +26,7 @@ const mm = {
 
   minutes: (seconds) => (seconds / 60).toFixed(1),
   clock: (localIso) => localIso.slice(11, 19),
+  when: (localIso) => localIso.replace("T", " ").slice(0, 19),
   day: (localIso) => localIso.slice(0, 10),
 
   cell(row, text) {
@@ -57,7 +58,7 @@ async function showHealth() {
     const health = await mm.getJSON(`/api/rooms/${mm.roomUrl(mm.room())}/health`);
     badge.textContent = health.status;
     badge.dataset.status = health.status.replace(" ", "-");
-    const facts = [health.last_heard ? `last heard ${health.last_heard.replace("T", " ").slice(0, 19)}` : "never heard"];
+    const facts = [health.last_heard ? `last heard ${mm.when(health.last_heard)}` : "never heard"];
     if (health.listener_cpu_percent !== null) facts.push(`listener CPU ${health.listener_cpu_percent} % of a core`);
     facts.push(`${health.dropped_windows_tonight} window(s) dropped tonight`);
     badge.title = facts.join(", ");
@@ -66,7 +67,7 @@ async function showHealth() {
     undelivered.textContent = health.undelivered.map((u) => {
       const counts = [u.waiting ? `${u.waiting} alert(s) not yet sent` : "", u.refused ? `${u.refused} refused` : ""];
       const reason = u.last_error ? `: ${u.last_error}` : "";
-      return `${counts.filter(Boolean).join(", ")} to ${u.destination} since ${u.since.replace("T", " ").slice(0, 19)}${reason}`;
+      return `${counts.filter(Boolean).join(", ")} to ${u.destination} since ${mm.when(u.since)}${reason}`;
     }).join(" · ");
     undelivered.hidden = health.undelivered.length === 0;
   } catch (error) {
