@@ -10,7 +10,7 @@ CORPUS ?= ../shared/data/cry-corpus
 DEMO_DIR := build/demo
 HAS_MICROPHONE := from miserymeter.capture.microphone import input_devices as d; raise SystemExit(not d())
 
-.PHONY: run demo test lint bench bench-record bench-store bench-listen bench-serve serve-demo default-model clean
+.PHONY: run demo test lint bench bench-train bench-record bench-store bench-listen bench-serve serve-demo default-model yamnet-onnx clean
 
 run: $(RUNTIME_STAMP)  ## set up the runtime and listen on the default microphone (no mic: the demo)
 	@if $(BIN)/python -c "$(HAS_MICROPHONE)" 2>/dev/null; then \
@@ -38,7 +38,11 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 
-bench: $(DEV_STAMP)  ## training and inference benchmark on the cry corpus
+bench: $(DEV_STAMP)  ## does it hear crying, not laughter: clips, nights, the rows to compare
+	scripts/install_system_deps.sh bench
+	$(BIN)/python bench/detector.py --corpus $(CORPUS)
+
+bench-train: $(DEV_STAMP)  ## training and inference benchmark of the architectures
 	$(BIN)/python bench/train.py --corpus $(CORPUS)
 
 bench-listen: $(RUNTIME_STAMP)  ## CPU, memory, start-up and database size of `listen` on an hour
@@ -59,6 +63,15 @@ serve-demo: demo  ## the dashboard on the example night, at http://127.0.0.1:800
 
 default-model: $(DEV_STAMP)  ## re-train the bundled default model from the cry corpus
 	$(BIN)/python scripts/train_default_model.py --corpus $(CORPUS)
+
+YAMNET_TFLITE ?= ../shared/models/yamnet/yamnet.tflite
+CONVERTER := build/yamnet-converter
+yamnet-onnx: $(DEV_STAMP)  ## convert YAMNet to the ONNX file the package ships (TensorFlow in a venv of its own)
+	test -x $(CONVERTER)/bin/python || $(PYTHON) -m venv $(CONVERTER)
+	$(CONVERTER)/bin/pip install --quiet tensorflow-cpu==2.21.0 tf2onnx==1.17.0
+	$(CONVERTER)/bin/python scripts/convert_yamnet.py --tflite $(YAMNET_TFLITE) \
+		--out src/miserymeter/models/yamnet.onnx
+	$(BIN)/pytest -q tests/test_second_opinion.py
 
 $(BIN)/python:
 	scripts/bootstrap.sh $(PYTHON)

@@ -5,11 +5,15 @@
 #            + postgresql (a throwaway server the store's tests start on loopback)
 #            + chromium (the dashboard's browser tests drive it headless through playwright)
 #            + mosquitto, openssl (an MQTT broker the tests start on loopback, with TLS)
+#   bench:   + espeak-ng (bench/detector.py voices babble with it)
 set -euo pipefail
 kind="${1:-runtime}"
 packages=(libportaudio2)
 if [ "$kind" = test ]; then
     packages+=(alsa-utils postgresql chromium mosquitto openssl)
+fi
+if [ "$kind" = bench ]; then
+    packages+=(espeak-ng)
 fi
 missing=()
 for package in "${packages[@]}"; do

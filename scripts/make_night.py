@@ -1,10 +1,10 @@
 """Build a long test night (16 kHz mono FLAC) and its truth CSV (`start_s,end_s,kind`).
 
 From the cry corpus, only what the bundled model never trained on where the corpus allows:
-phone cries and other sounds of one split of its data (`--split testing`, the default; tune
-on `validation`), the 10 held-out full-band ESC-50 cries, and music and speech (all of which
-it trained on: the corpus has no other). `--examples` builds a few minutes from the clips
-shipped in the package instead (for a demo).
+phone and full-band cries and other sounds of one split of its data (`--split testing`, the
+default; tune on `validation`), and music and speech (all of which it trained on: the corpus
+has no other). `--bed` loops a recording under the night, e.g. a white-noise machine's.
+`--examples` builds a few minutes from the clips shipped in the package instead (for a demo).
 
     python scripts/make_night.py --corpus ../shared/data/cry-corpus --hours 1 --seed 1 \\
         --out night.flac --truth night.csv
@@ -48,6 +48,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True, help="The night's audio (.flac).")
     parser.add_argument("--truth", type=Path, help="The truth CSV (default: --out as .csv).")
+    parser.add_argument(
+        "--bed", type=Path, help="Audio looped under the night (a white-noise machine's loop)."
+    )
+    parser.add_argument("--bed_dbfs", type=float, default=-55.0, help="Its level (RMS dBFS).")
     args = parser.parse_args()
     if args.hours is not None and args.hours <= 0:
         parser.error(f"--hours {args.hours:g}: must be above 0")
@@ -74,14 +78,16 @@ def build(args: argparse.Namespace) -> Night:
     sounds = heldout_sounds(args.corpus, split=args.split)
     print(
         f"{args.corpus}: {len(sounds.cries)} phone cries and {len(sounds.sounds)} other sounds "
-        f"of the {args.split} split, {len(sounds.fullband_cries)} held-out full-band cries, "
+        f"of the {args.split} split, {len(sounds.fullband_cries)} full-band cries, "
         f"{len(sounds.seen_recordings)} recordings the model trained on "
         f"({', '.join(sorted({r.kind for r in sounds.seen_recordings}))}: none held out)"
     )
     rate = settings.sample_rate_hz
     cries = _load([*sounds.cries, *sounds.fullband_cries], rate)
     noises = _load([*sounds.sounds, *sounds.seen_recordings], rate)
-    return make_night(cries, noises, rng=rng, settings=settings)
+    bed = None if args.bed is None else read_audio(args.bed, sample_rate_hz=rate).samples
+    settings = dataclasses.replace(settings, room_tone_dbfs=args.bed_dbfs)
+    return make_night(cries, noises, rng=rng, settings=settings, room_tone=bed)
 
 
 def _load(sounds: list[CorpusSound], sample_rate_hz: int) -> list[Clip]:

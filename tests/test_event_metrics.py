@@ -59,27 +59,35 @@ def test_found_missed_false_alarms_and_latency() -> None:
     assert scores.recall == pytest.approx(2 / 3)
 
 
-def test_the_earliest_confirmation_counts_and_can_precede_the_truth_start() -> None:
-    detections = [
-        detection(90.0, 130.0, confirmed_s=98.0),  # began on something just before the cry
-        detection(120.0, 140.0, confirmed_s=122.0),
-    ]
-    scores = score_events(detections, TRUTH, duration_s=TWO_HOURS_S)
-    assert scores.latencies_s == (-2.0,)
-    assert scores.n_false_alarms == 0
+def test_an_alert_before_the_crying_began_is_a_false_alarm_and_latency_is_never_negative() -> None:
+    """An episode that opened on a bark and merged into the crying alerted for the bark."""
+    truth = (TruthEvent(80.0, 95.0, "dog"), TruthEvent(100.0, 160.0, "crying"))
+    barked = score_events([detection(85.0, 150.0, confirmed_s=91.0)], truth, duration_s=3600.0)
+    assert (barked.n_found, barked.n_false_alarms) == (0, 1)
+    assert barked.false_alarms_by_kind == (("dog", 1),)
+    both = score_events(
+        [detection(85.0, 99.0, confirmed_s=91.0), detection(101.0, 150.0, confirmed_s=104.0)],
+        truth,
+        duration_s=3600.0,
+    )
+    assert (both.n_found, both.n_false_alarms, both.latencies_s) == (1, 1, (4.0,))
 
 
-def test_touching_intervals_overlap_and_one_detection_can_find_two_episodes() -> None:
+def test_an_alert_just_after_the_crying_ended_still_finds_it() -> None:
     truth = (TruthEvent(10.0, 20.0, "crying"), TruthEvent(25.0, 30.0, "crying"))
-    scores = score_events([detection(20.0, 25.0)], truth, duration_s=3600.0)
-    assert (scores.n_found, scores.n_false_alarms) == (2, 0)
-    assert scores.latencies_s == (12.0, -3.0)
-    assert scores.precision == 1.0
+    scores = score_events([detection(14.0, 25.0, confirmed_s=22.5)], truth, duration_s=3600.0)
+    assert (scores.n_found, scores.n_false_alarms) == (1, 0)
+    assert scores.latencies_s == (12.5,)
+    late = score_events([detection(14.0, 25.0, confirmed_s=23.5)], truth, duration_s=3600.0)
+    assert (late.n_found, late.n_false_alarms) == (0, 1)
 
 
-def test_a_false_alarm_between_two_sounds_goes_to_the_one_it_overlaps_most() -> None:
+def test_a_false_alarm_goes_to_the_sound_at_its_alert_else_the_one_it_overlaps_most() -> None:
     truth = (TruthEvent(0.0, 10.0, "cat"), TruthEvent(12.0, 30.0, "laughing"))
-    scores = score_events([detection(8.0, 20.0)], truth, duration_s=3600.0)
+    scores = score_events([detection(8.0, 20.0, confirmed_s=9.0)], truth, duration_s=3600.0)
+    assert scores.false_alarms_by_kind == (("cat", 1),)
+    truth = (TruthEvent(0.0, 3.0, "cat"), TruthEvent(12.0, 30.0, "laughing"))
+    scores = score_events([detection(2.0, 20.0, confirmed_s=7.0)], truth, duration_s=3600.0)
     assert scores.false_alarms_by_kind == (("laughing", 1),)
 
 

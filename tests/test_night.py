@@ -188,7 +188,8 @@ def write_fake_corpus(corpus: Path) -> None:
             )
             for k in range(2)
         ),
-        "crying/esc50__crying_baby__4-167077-A-20.flac",
+        "crying/esc50__crying_baby__4-167077-A-20.flac",  # a full-band cry in training
+        "crying/esc50__crying_baby__1-211527-A-20.flac",  # ...and one in validation
         *(f"noise/esc50__dog__1-{100032 + k}-A.flac" for k in range(12)),
         *(f"noise/esc50__1-{13571 + k}-A.flac" for k in range(12)),
     ]
@@ -218,7 +219,9 @@ def test_heldout_sounds_are_the_default_models_split_of_the_prepared_corpus(
         sounds = heldout_sounds(corpus, split=split)
         prepared_in_split = index.in_split(split)
         clips = [
-            s for s in (*sounds.cries, *sounds.sounds) if s.path.parent.name != "_background_noise_"
+            s
+            for s in (*sounds.cries, *sounds.fullband_cries, *sounds.sounds)
+            if s.path.parent.name != "_background_noise_"
         ]
         assert {s.path.resolve() for s in clips} == {
             e.path.resolve() for e in prepared_in_split if e.path.is_symlink()
@@ -227,9 +230,11 @@ def test_heldout_sounds_are_the_default_models_split_of_the_prepared_corpus(
         assert recordings == {
             e.path.parent.name for e in prepared_in_split if not e.path.is_symlink()
         }
-        assert [s.path.name for s in sounds.fullband_cries] == [
-            "esc50__crying_baby__4-167077-A-20.flac"
-        ]
+        fullband = [s.path.name for s in sounds.fullband_cries]
+        assert fullband == (
+            ["esc50__crying_baby__1-211527-A-20.flac"] if split == "validation" else []
+        )
+    assert [p.name for p in prepared.heldout_fullband_cries] == ["esc50-1-211527_nohash_A-20.flac"]
     testing = heldout_sounds(corpus, split="testing")
     assert len(testing.cries) == 4  # two families of three
     assert sorted({s.kind for s in testing.sounds}) == ["dog", "other"]

@@ -73,7 +73,7 @@ def test_serve_reads_its_config_and_asks_for_the_password(
             assert token is not None
             client.post("/login", data={"password": PASSWORD, "csrf_token": token.group(1)})
             timeline = client.get("/api/rooms/demo/timeline").json()
-        assert timeline["thresholds"] == {"on": 0.7, "off": 0.4}
+        assert timeline["thresholds"] == {"on": 0.7, "off": 0.5}
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=START_TIMEOUT_S)

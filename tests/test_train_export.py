@@ -226,7 +226,7 @@ def test_weight_average_is_kept_in_checkpoints_and_is_what_gets_exported(
     process = run_cli("export", f"--start_checkpoint={checkpoint}", f"--output_file={model_file}")
     assert process.returncode == 0, process.stderr
     batch = example_batch(BATCH_OF_THREE, duration_s=1.5)
-    exported = Classifier(model_file).score(batch)
+    exported = Classifier(model_file, second_opinion=False).score(batch)
     np.testing.assert_allclose(exported, torch_probabilities(checkpoint, batch), atol=1e-4, rtol=0)
     last_step = torch_probabilities(checkpoint, batch, last_step=True)
     assert np.abs(exported - last_step).max() > 1e-3
@@ -426,7 +426,7 @@ def test_onnx_runtime_agrees_with_pytorch(
     batch = example_batch(names, duration_s=duration_s)
 
     expected = torch_probabilities(train_dir / "tcresnet.ckpt-40.pt", batch)
-    probabilities = Classifier(exported_model).score(batch)
+    probabilities = Classifier(exported_model, second_opinion=False).score(batch)
 
     assert probabilities.shape == (len(names), 3)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
@@ -445,7 +445,7 @@ def test_other_architectures_export_and_agree(
     assert process.returncode == 0, process.stderr
     assert [p.name for p in tmp_path.iterdir()] == [f"{architecture}.onnx"]
     assert onnx_metadata(output_file)["architecture"] == architecture
-    classifier = Classifier(output_file)
+    classifier = Classifier(output_file, second_opinion=False)
     for duration_s in (1.0, 2.5, 4.0):
         for names in (BATCH_OF_ONE, BATCH_OF_THREE):
             batch = example_batch(names, duration_s=duration_s)
@@ -466,3 +466,66 @@ def test_classify_uses_the_exported_models_window(run_cli: RunCli, exported_mode
     result = json.loads(process.stdout)
     assert [w["start_s"] for w in result["windows"]] == [0.0, 1.0, 2.0, 3.0]
     assert set(result["probabilities"]) == set(LABELS)
+
+
+def test_export_asks_for_yamnets_opinion_on_crying_unless_told_not_to(
+    run_cli: RunCli, train_dir: Path, exported_model: Path, tmp_path: Path
+) -> None:
+    """A 16 kHz `crying` model is confirmed by YAMNet at run time; `--second_opinion=none` is
+    the network alone, and both files hold the same network."""
+    assert onnx_metadata(exported_model)["second_opinion"] == "yamnet"
+    assert onnx_metadata(exported_model)["second_opinion_label"] == "crying"
+    alone = tmp_path / "alone.onnx"
+    process = run_cli(
+        "export",
+        f"--start_checkpoint={train_dir / 'tcresnet.ckpt-40.pt'}",
+        f"--output_file={alone}",
+        "--second_opinion=none",
+    )
+    assert process.returncode == 0, process.stderr
+    assert "YAMNet" not in process.stdout
+    assert "second_opinion" not in onnx_metadata(alone)
+    batch = example_batch(BATCH_OF_THREE, duration_s=2.0)
+    raw = Classifier(alone).score(batch)
+    np.testing.assert_allclose(
+        Classifier(exported_model, second_opinion=False).score(batch), raw, atol=1e-6
+    )
+    confirmed = Classifier(exported_model).score(batch)
+    assert (confirmed[:, 2] <= raw[:, 2] + 1e-7).all()
+    np.testing.assert_allclose(confirmed.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_second_opinion_on_a_model_yamnet_cannot_hear_is_one_line(
+    run_cli: RunCli, train_flags: TrainFlags, tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """YAMNet listens at 16 kHz: an 8 kHz model cannot have its opinion, and `auto` skips it."""
+    run = run_cli(
+        "train",
+        f"--data_dir={tiny_dataset}",
+        f"--train_dir={tmp_path / 'run'}",
+        *train_flags(
+            "--sample_rate=8000",
+            "--how_many_training_steps=2",
+            "--learning_rate=0.001",
+            "--eval_step_interval=2",
+        ),
+    )
+    assert run.returncode == 0, run.stderr
+    checkpoint = tmp_path / "run" / "tcresnet.ckpt-2.pt"
+    refused = run_cli(
+        "export",
+        f"--start_checkpoint={checkpoint}",
+        f"--output_file={tmp_path / 'm.onnx'}",
+        "--second_opinion=yamnet",
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        f"error: {checkpoint}: YAMNet confirms one crying label at 16000 Hz, this model has "
+        "['crying'] at 8000 Hz; export it with --second_opinion=none"
+    ]
+    assert not (tmp_path / "m.onnx").exists()
+    automatic = run_cli(
+        "export", f"--start_checkpoint={checkpoint}", f"--output_file={tmp_path / 'a.onnx'}"
+    )
+    assert automatic.returncode == 0, automatic.stderr
+    assert "second_opinion" not in onnx_metadata(tmp_path / "a.onnx")

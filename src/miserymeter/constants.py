@@ -27,6 +27,14 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 # The metadata key that marks an ONNX file as a Misery Meter classifier, and its format version.
 MODEL_FORMAT_KEY = "miserymeter_format"
 MODEL_FORMAT_VERSION = "1"
+# A model whose crying is confirmed by YAMNet names the label here (metadata), and the opinion.
+SECOND_OPINION_KEY = "second_opinion"
+SECOND_OPINION_LABEL_KEY = "second_opinion_label"
+YAMNET_OPINION = "yamnet"
+
+# The loudness gate listens where crying is loud (a fundamental of 300-600 Hz and its first
+# harmonics): a white-noise machine's hiss and rumble outside it cannot mask a cry from the gate.
+CRY_BAND_HZ = (250.0, 4_000.0)
 
 # Continuous capture (`miserymeter record`): the original project's rate, 30 s segments.
 DEFAULT_CAPTURE_SAMPLE_RATE_HZ = 22_050

@@ -1,9 +1,9 @@
 """The one place that wires a source to the sinks: audio → hops → model → detector → records.
 
 Every hop (1 s by default) of audio at the model's rate gets a loudness; the model scores the
-latest window of its clip duration unless the window is within `gate_db` of the room's noise
-floor and no episode is open (or the listener has fallen behind live input, when stale
-windows are dropped and counted); the
+latest window of its clip duration unless the window's level in the crying band
+(`CRY_BAND_HZ`) is within `gate_db` of that band's noise floor and no episode is open (or the
+listener has fallen behind live input, when stale windows are dropped and counted); the
 detector turns the scores into episodes; every fact becomes a record handed to the sinks.
 Time comes from sample counts, anchored to the wall clock once per run of the input (and on a
 microphone, slewed back toward it when the device's clock drifts: `capture.clock_slew`).
@@ -25,14 +25,14 @@ from miserymeter.audio.episode_clips import ClipSettings, EpisodeClipKeeper
 from miserymeter.audio.sources import AudioSource, FileSource, SourceBlock
 from miserymeter.capture.clock_slew import ClockSlew
 from miserymeter.capture.live import utc_now
-from miserymeter.constants import SILENCE_LABEL, UNKNOWN_LABEL
+from miserymeter.constants import CRY_BAND_HZ, SILENCE_LABEL, UNKNOWN_LABEL
 from miserymeter.detect.episodes import DetectedEpisode, EpisodeConfirmed, EpisodeDetector
 from miserymeter.detect.minutes import MinuteSummarizer
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.errors import ConfigError, MiseryMeterError
 from miserymeter.frontend.hops import HopFramer, SlidingWindow
 from miserymeter.frontend.level_meter import LevelMeter
-from miserymeter.frontend.loudness import rms_dbfs
+from miserymeter.frontend.loudness import band_dbfs, rms_dbfs
 from miserymeter.frontend.noise_floor import NoiseFloor
 from miserymeter.inference.model import Classifier, Scorer
 from miserymeter.records import (
@@ -129,6 +129,7 @@ class Listener:
         self._detector = EpisodeDetector(settings.detection, hop_s=settings.hop_s)
         self._minutes = MinuteSummarizer()
         self._noise_floor = NoiseFloor(hop_s=settings.hop_s)
+        self._gate_floor = NoiseFloor(hop_s=settings.hop_s)  # of the crying band
         self._clips = (
             EpisodeClipKeeper(
                 settings.clips,
@@ -255,6 +256,7 @@ class Listener:
         run.window.advance(hop)
         level_dbfs = rms_dbfs(hop)
         self._noise_floor.add(level_dbfs)
+        self._gate_floor.add(self._cry_band_dbfs(hop))
         probability, top_label, detector_input = self._score(run.window, level_dbfs)
         second = SecondRecord(
             settings.room,
@@ -304,12 +306,16 @@ class Listener:
 
     def _is_quiet(self, window: SlidingWindow) -> bool:
         """Whether the loudness gate may skip the model for this window."""
-        floor_dbfs = self._noise_floor.floor_dbfs
+        floor_dbfs = self._gate_floor.floor_dbfs
         if self.settings.gate_db is None or floor_dbfs is None:
             return False
         if self._detector.open_since_s is not None:
             return False  # never cut an episode short to save CPU
-        return rms_dbfs(window.samples) < floor_dbfs + self.settings.gate_db
+        return self._cry_band_dbfs(window.samples) < floor_dbfs + self.settings.gate_db
+
+    def _cry_band_dbfs(self, samples: np.ndarray) -> float:
+        rate_hz = self.classifier.info.sample_rate_hz
+        return band_dbfs(samples, sample_rate_hz=rate_hz, band_hz=CRY_BAND_HZ)
 
     def _handle_detector(self, outputs: Sequence[EpisodeConfirmed | DetectedEpisode]) -> None:
         for output in outputs:

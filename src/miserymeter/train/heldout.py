@@ -1,7 +1,7 @@
 """What of the cry corpus the bundled model never trained on: material for honest test nights.
 
 `prepare_cry_corpus` names every file by its family or recording before the hash split, so the
-split of a corpus file follows from its name alone; the full-band cries are held out entirely.
+split of a corpus file follows from its name alone.
 Needs no PyTorch.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.errors import DatasetError
-from miserymeter.train.corpus import DEFAULT_MODEL_FLAGS, flag_value, group_name
-from miserymeter.train.dataset import Split, which_set
+from miserymeter.train.corpus import default_model_split, group_name, is_fullband_cry
+from miserymeter.train.dataset import Split
 
 UNCATEGORISED_KIND = "other"
 
@@ -29,7 +29,7 @@ class CorpusSound:
 
 @dataclass(frozen=True)
 class HeldOutSounds:
-    """The corpus files of one split of the default model's data, and the held-out cries.
+    """The corpus files of one split of the default model's data; its full-band cries apart.
 
     `seen_recordings` are long recordings of kinds the split has none of (music and speech
     are all in training): the model trained on 5 s slices of them.
@@ -39,15 +39,6 @@ class HeldOutSounds:
     fullband_cries: tuple[CorpusSound, ...]
     sounds: tuple[CorpusSound, ...]
     seen_recordings: tuple[CorpusSound, ...]
-
-
-def _default_model_split(path: Path) -> Split:
-    """The split the bundled model's training put a prepared file (named by group_name) in."""
-    return which_set(
-        path,
-        validation_percentage=float(flag_value(DEFAULT_MODEL_FLAGS, "validation_percentage")),
-        testing_percentage=float(flag_value(DEFAULT_MODEL_FLAGS, "testing_percentage")),
-    )
 
 
 def heldout_sounds(corpus_dir: Path, *, split: Split = "testing") -> HeldOutSounds:
@@ -61,10 +52,12 @@ def heldout_sounds(corpus_dir: Path, *, split: Split = "testing") -> HeldOutSoun
     with manifest.open(newline="") as f:
         for row in csv.DictReader(f):
             path = corpus_dir / row["path"]
-            if row["label"] == "crying" and int(row["sample_rate"]) != 8000:
+            if default_model_split(Path(group_name(path))) != split:
+                continue
+            if is_fullband_cry(row):
                 fullband.append(CorpusSound(path, "crying"))
-            elif _default_model_split(Path(group_name(path))) == split:
-                kind = "crying" if row["label"] == "crying" else _esc50_category(path)
+            else:
+                kind = "crying" if row["label"] == "crying" else _sound_kind(path)
                 (cries if kind == "crying" else sounds).append(CorpusSound(path, kind))
     recordings = [
         CorpusSound(path, path.name.split("__", 1)[0])
@@ -82,10 +75,13 @@ def heldout_sounds(corpus_dir: Path, *, split: Split = "testing") -> HeldOutSoun
 
 def _recording_split(path: Path) -> Split:
     """A long recording's split: all its 5 s slices share one `_nohash_` group."""
-    return _default_model_split(Path(f"{path.stem.split('__', 1)[-1]}_nohash_000.flac"))
+    return default_model_split(Path(f"{path.stem.split('__', 1)[-1]}_nohash_000.flac"))
 
 
-def _esc50_category(path: Path) -> str:
-    """`esc50__dog__1-100032-A.flac` → `dog`; clips named without a category → `other`."""
+def _sound_kind(path: Path) -> str:
+    """`esc50__dog__1-100032-A.flac` → `dog`, `cat__angry__angry_1.flac` → `cat`,
+    `baby__laugh__....flac` → `baby`; ESC-50 clips named without a category → `other`."""
     parts = path.stem.split("__")
+    if parts[0] != "esc50":
+        return parts[0]
     return parts[1] if len(parts) == 3 else UNCATEGORISED_KIND

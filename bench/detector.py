@@ -1,0 +1,240 @@
+"""Does the detector hear crying, not laughter? `make bench` (prints one table).
+
+Every row is measured in the same run, on the same audio:
+- **before**: the bundled model as it was at `--baseline` (a git revision);
+- **YAMNet alone**: AudioSet's "Baby cry, infant cry" / "Crying, sobbing" score (what Frigate runs);
+- **network alone**: the bundled network without the second opinion;
+- **shipped**: the bundled model as `listen` runs it (the network, confirmed by YAMNet).
+
+Clips (each scored by its highest window, as `classify` scores a file): the test split of the
+cry corpus as the default model's training lays it out (phone and full-band cries, cats, dogs,
+laughter and every other sound), eval-only's full-band cries and white-noise-machine loops, and
+made baby sounds (`bench/baby_sounds.py`: babble, infant laughter). Nights: `--nights` test
+nights of an hour of those cries among those sounds, each on a white-noise-machine loop, run
+through `listen`'s pipeline and scored as `evaluate --night` scores them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from baby_sounds import babble, infant_laughter
+from miserymeter.audio.io import read_audio
+from miserymeter.detect.settings import DetectorSettings
+from miserymeter.evaluation.events import EventScores, score_events
+from miserymeter.evaluation.night import Clip, NightSettings, make_night, write_night
+from miserymeter.evaluation.truth import TruthEvent, read_night_truth
+from miserymeter.frontend.windows import cover_with_windows
+from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, YAMNET_MODEL_PATH
+from miserymeter.inference.model import Classifier, ModelInfo
+from miserymeter.inference.second_opinion import SecondOpinion
+from miserymeter.metrics import roc_auc, threshold_for_fpr
+from miserymeter.pipeline import detect_file
+from miserymeter.records import Episode
+from miserymeter.train.corpus import DEBIAN_PACKAGES_DIR, default_model_split, prepare_cry_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+RATE_HZ = 16_000
+THRESHOLD = DetectorSettings().on_probability
+# The corpus's 4 dog recordings are all in the default model's training split: no dog column.
+KINDS = ("phone cries", "full-band cries", "laughter", "babble", "cats", "white noise")
+CRY_KINDS = KINDS[:2]
+N_BABBLE = 40
+
+
+class YamnetAlone:
+    """A Scorer whose crying probability is YAMNet's crying score (for the detector too)."""
+
+    def __init__(self, info: ModelInfo) -> None:
+        self.info = info
+        self._yamnet = SecondOpinion(YAMNET_MODEL_PATH)
+        self._crying = info.labels.index("crying")
+
+    def score(self, windows: np.ndarray) -> np.ndarray:
+        crying = self._yamnet.opinions(windows).crying
+        probabilities = np.zeros((len(windows), len(self.info.labels)), dtype=np.float32)
+        probabilities[:, self._crying] = crying
+        probabilities[:, self.info.labels.index("_unknown_")] = 1 - crying
+        return probabilities
+
+
+Scorer = Classifier | YamnetAlone
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    roc_auc: float
+    recall_at_1pct: float
+    flagged: dict[str, float]
+    nights: EventScores
+
+
+def test_clips(corpus: Path, eval_only: Path, work: Path, rng: np.random.Generator) -> list[Clip]:
+    """Every test clip at RATE_HZ with its kind (KINDS, or `other`)."""
+    data_dir = prepare_cry_corpus(corpus, work, packages_dir=DEBIAN_PACKAGES_DIR).data_dir
+    clips, laughs = [], []
+    for path in sorted(data_dir.glob("*/*.flac")):
+        if path.parent.name.startswith("_") or default_model_split(path) != "testing":
+            continue
+        kind = _kind(path)
+        clips.append(Clip(read_audio(path, sample_rate_hz=RATE_HZ).samples, kind))
+        if kind == "laughter":
+            laughs.append(path)
+    for path in sorted(eval_only.glob("*/*.flac")):
+        kind = "full-band cries" if path.parent.name == "crying" else "white noise"
+        clips.append(Clip(read_audio(path, sample_rate_hz=RATE_HZ).samples, kind))
+    clips += [Clip(s, "laughter") for s in infant_laughter(laughs, rng=rng)]
+    clips += [Clip(s, "babble") for s in babble(N_BABBLE, rng=rng)]
+    return clips
+
+
+def _kind(path: Path) -> str:
+    name, folder = path.resolve().name, path.parent.name
+    if folder == "crying":
+        return "full-band cries" if name.startswith("esc50") else "phone cries"
+    if folder == "cat" or name.startswith("cat__") or "__cat__" in name:
+        return "cats"
+    if folder == "laughing" or "__laughing__" in name or name.startswith("baby__laugh"):
+        return "laughter"
+    return "other"
+
+
+def clip_score(scorer: Scorer, samples: np.ndarray) -> float:
+    """A clip's crying score: its highest window's."""
+    _, windows = cover_with_windows(samples, scorer.info.n_window)
+    return float(scorer.score(windows)[:, scorer.info.labels.index("crying")].max())
+
+
+def nights(clips: list[Clip], n_nights: int, work: Path, rng: np.random.Generator) -> list[Path]:
+    """Test nights of the clips, each on one white-noise loop (its own white noise left out)."""
+    cries = [c for c in clips if c.kind in CRY_KINDS]
+    beds = [c for c in clips if c.kind == "white noise"]
+    others = [c for c in clips if c.kind not in CRY_KINDS and c.kind != "white noise"]
+    paths = []
+    for k in range(n_nights):
+        bed = beds[k % len(beds)]
+        settings = NightSettings(room_tone_dbfs=float(rng.uniform(-45.0, -35.0)))
+        night = make_night(cries, others, rng=rng, settings=settings, room_tone=bed.samples)
+        path = work / f"night-{k}.flac"
+        write_night(night, path, path.with_suffix(".csv"))
+        paths.append(path)
+    return paths
+
+
+def measure(name: str, scorer: Scorer, clips: list[Clip], night_paths: list[Path]) -> Row:
+    scores = np.array([clip_score(scorer, c.samples) for c in clips])
+    kinds = np.array([c.kind for c in clips])
+    positive = np.isin(kinds, CRY_KINDS)
+    point = threshold_for_fpr(scores, positive, max_false_positive_rate=0.01)
+    flagged = {k: float((scores[kinds == k] >= THRESHOLD).mean()) for k in KINDS}
+    return Row(name, roc_auc(scores, positive), point.recall, flagged, _nights(scorer, night_paths))
+
+
+def _nights(scorer: Scorer, paths: list[Path]) -> EventScores:
+    """All nights scored as one long night."""
+    detections: list[Episode] = []
+    truth: list[TruthEvent] = []
+    offset_s = 0.0
+    for path in paths:
+        duration_s, events = read_night_truth(path, path.with_suffix(".csv"))
+        found = detect_file(path, classifier=scorer)  # type: ignore[arg-type]
+        detections += [
+            replace(
+                e,
+                start_offset_s=e.start_offset_s + offset_s,
+                end_offset_s=e.end_offset_s + offset_s,
+                confirmed_offset_s=e.confirmed_offset_s + offset_s,
+            )
+            for e in found
+        ]
+        truth += [
+            replace(e, start_s=e.start_s + offset_s, end_s=e.end_s + offset_s) for e in events
+        ]
+        offset_s += duration_s
+    return score_events(detections, truth, duration_s=offset_s)
+
+
+def baseline_model(revision: str, work: Path) -> Path:
+    """The bundled model file as it was at `revision`."""
+    path = work / "baseline.onnx"
+    blob = f"{revision}:src/miserymeter/models/default.onnx"
+    path.write_bytes(
+        subprocess.run(["git", "show", blob], cwd=ROOT, capture_output=True, check=True).stdout
+    )
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", type=Path, default=Path("../shared/data/cry-corpus"))
+    parser.add_argument("--eval_only", type=Path, default=Path("../shared/data/eval-only"))
+    parser.add_argument("--baseline", default="15f3ad2", help="Git revision of 'before'.")
+    parser.add_argument("--nights", type=int, default=4, help="Test nights of an hour each.")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, help="Keep the nights and clips in this folder.")
+    args = parser.parse_args()
+    console = Console(width=160)
+    rng = np.random.default_rng(args.seed)
+    with tempfile.TemporaryDirectory(prefix="miserymeter-bench-") as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        clips = test_clips(args.corpus, args.eval_only, work, rng)
+        night_paths = nights(clips, args.nights, work, rng)
+        shipped = Classifier(DEFAULT_MODEL_PATH)
+        scorers: list[tuple[str, Scorer]] = [
+            (f"before ({args.baseline})", Classifier(baseline_model(args.baseline, work))),
+            ("YAMNet alone", YamnetAlone(shipped.info)),
+            ("network alone", Classifier(DEFAULT_MODEL_PATH, second_opinion=False)),
+            ("shipped: network + YAMNet", shipped),
+        ]
+        rows = []
+        for name, scorer in scorers:
+            console.print(f"measuring {name} …")
+            rows.append(measure(name, scorer, clips, night_paths))
+    counts = {k: sum(c.kind == k for c in clips) for k in KINDS}
+    hours = rows[0].nights.duration_s / 3600
+    table = Table(
+        title=f"Detector benchmark: {len(clips)} test clips, {hours:.0f} test nights on "
+        f"white-noise beds ({time.perf_counter() - start:.0f} s); flagged at {THRESHOLD}",
+        title_justify="left",
+    )
+    for column in ("", "clip ROC-AUC", "recall @ 1% FPR"):
+        table.add_column(column, justify="left" if not column else "right")
+    for kind in KINDS:
+        table.add_column(f"{kind} ({counts[kind]})", justify="right")
+    for column in ("episodes found", "false alarms / h", "latency median s"):
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(
+            r.name,
+            f"{r.roc_auc:.3f}",
+            f"{r.recall_at_1pct:.2f}",
+            *(f"{r.flagged[k]:.0%}" for k in KINDS),
+            f"{r.nights.n_found}/{r.nights.n_episodes}",
+            f"{r.nights.false_alarms_per_hour:.2f}",
+            f"{r.nights.latency_median_s:.1f}",
+        )
+    console.print(table)
+    sizes = {p.name: p.stat().st_size / 1e6 for p in (DEFAULT_MODEL_PATH, YAMNET_MODEL_PATH)}
+    console.print(
+        "models in the package: "
+        + ", ".join(f"{n} {mb:.2f} MB" for n, mb in sizes.items())
+        + f" ({sum(sizes.values()):.2f} MB)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

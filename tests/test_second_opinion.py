@@ -1,0 +1,139 @@
+"""YAMNet's second opinion: the shipped ONNX conversion agrees with the original TensorFlow Lite
+model on real audio, and a model that asks for it has crying confirmed or taken back."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from conftest import require_system
+from miserymeter.audio.io import read_audio
+from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, YAMNET_MODEL_PATH, example_clips
+from miserymeter.inference.model import Classifier
+from miserymeter.inference.second_opinion import (
+    ASK_FROM_PROBABILITY,
+    CONFUSING_CLASSES,
+    CRYING_CLASSES,
+    YAMNET_PATCH_SAMPLES,
+    YAMNET_SAMPLE_RATE_HZ,
+    Opinions,
+    SecondOpinion,
+    at_typical_level,
+    patches,
+)
+
+YAMNET_TFLITE = (
+    Path(__file__).resolve().parents[2] / "shared" / "models" / "yamnet" / "yamnet.tflite"
+)
+
+
+@pytest.fixture(scope="module")
+def example_patches() -> list[tuple[str, np.ndarray]]:
+    """The first two YAMNet patches of every bundled example clip (real recordings)."""
+    found = []
+    for path in example_clips():
+        samples = read_audio(path, sample_rate_hz=YAMNET_SAMPLE_RATE_HZ).samples
+        found += [(path.name, p) for p in patches(samples[: 2 * 16_000])]
+    return found
+
+
+def test_converted_yamnet_agrees_with_the_tflite_original_on_real_audio(
+    example_patches: list[tuple[str, np.ndarray]],
+) -> None:
+    """LiteRT runs YAMNet's int8 weights with int8 activations (quantised at run time); the
+    ONNX file computes in float from the same weights, so scores differ a little, not verdicts."""
+    require_system(None if YAMNET_TFLITE.is_file() else f"{YAMNET_TFLITE} (the shared folder)")
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    metadata = {p.key: p.value for p in onnx.load(str(YAMNET_MODEL_PATH)).metadata_props}
+    assert metadata["source_sha256"] == hashlib.sha256(YAMNET_TFLITE.read_bytes()).hexdigest()
+    interpreter = litert.Interpreter(str(YAMNET_TFLITE))
+    interpreter.allocate_tensors()
+    (tflite_input,) = interpreter.get_input_details()
+    tflite_scores = interpreter.get_output_details()[0]
+    converted = SecondOpinion(YAMNET_MODEL_PATH)
+    same_top, correlations = [], []
+    for name, patch in example_patches:
+        levelled = at_typical_level(patch)[None, :].astype(np.float32)
+        interpreter.set_tensor(tflite_input["index"], levelled)
+        interpreter.invoke()
+        original = interpreter.get_tensor(tflite_scores["index"])[0]
+        ours = converted.class_scores(patch)
+        for classes in (CRYING_CLASSES, CONFUSING_CLASSES):
+            difference = abs(original[list(classes)].max() - ours[list(classes)].max())
+            assert difference < 0.2, (name, classes, difference)
+        same_top.append(np.argmax(original) == np.argmax(ours))
+        correlations.append(np.corrcoef(original, ours)[0, 1])
+    assert len(example_patches) >= 16
+    assert np.mean(same_top) >= 0.9
+    assert np.median(correlations) > 0.99
+
+
+def test_yamnet_hears_the_examples_for_what_they_are(
+    example_patches: list[tuple[str, np.ndarray]],
+) -> None:
+    """Crying, a cat and a dog among the four classes YAMNet hears best in the cry, the cat and
+    the dog: the converted model's input scale and class order are right."""
+    yamnet = SecondOpinion(YAMNET_MODEL_PATH)
+    top: dict[str, set[int]] = {}
+    for name, patch in example_patches:
+        best_four = np.argsort(-yamnet.class_scores(patch))[:4]
+        top.setdefault(name, set()).update(int(i) for i in best_four)
+    assert top["crying-fullband-esc50-4-185575-B.flac"] & {19, 20}
+    assert top["cat-esc50-4-133047-A.flac"] >= {76, 78}
+    assert top["dog-esc50-4-184575-A.flac"] >= {69}
+    assert not top["music-brahms-hungarian-dance-5.flac"] & {19, 20, 69, 76}
+
+
+def test_patches_are_heard_at_a_typical_level_whatever_the_microphones_gain() -> None:
+    rng = np.random.default_rng(0)
+    quiet = (0.001 * rng.standard_normal(YAMNET_PATCH_SAMPLES)).astype(np.float32)
+    levelled = at_typical_level(quiet)
+    assert np.sqrt(np.mean(levelled**2)) == pytest.approx(0.1, rel=1e-3)
+    click = np.zeros(YAMNET_PATCH_SAMPLES, dtype=np.float32)
+    click[100] = 0.01
+    assert np.abs(at_typical_level(click)).max() == pytest.approx(1.0)  # the peak limits
+    silence = np.zeros(YAMNET_PATCH_SAMPLES, dtype=np.float32)
+    np.testing.assert_array_equal(at_typical_level(silence), silence)
+
+
+def test_patches_cover_a_window_end_to_end() -> None:
+    two_seconds = np.arange(32_000, dtype=np.float32)
+    first, last = patches(two_seconds)
+    assert len(first) == len(last) == YAMNET_PATCH_SAMPLES
+    assert first[0] == 0 and last[-1] == 31_999
+    (short,) = patches(np.ones(8_000, dtype=np.float32))
+    assert len(short) == YAMNET_PATCH_SAMPLES and short[8_000:].sum() == 0
+
+
+def test_crying_is_kept_where_yamnet_hears_it_and_scaled_down_where_it_hears_a_pet() -> None:
+    opinions = Opinions(
+        crying=np.array([0.9, 0.3, 0.05, 0.0]), confusing=np.array([0.5, 0.3, 0.95, 0.0])
+    )
+    weight = opinions.crying_weight
+    assert weight[0] == weight[1] == weight[3] == 1.0  # crying at least as likely, or nothing heard
+    assert 0.09 < weight[2] < 0.11  # a meow 19 times as likely as crying
+
+
+def test_the_bundled_model_asks_yamnet_and_moves_what_it_takes_back_to_unknown() -> None:
+    with_opinion = Classifier(DEFAULT_MODEL_PATH)
+    alone = Classifier(DEFAULT_MODEL_PATH, second_opinion=False)
+    labels = with_opinion.info.labels
+    crying = labels.index("crying")
+    windows = []
+    for path in example_clips():
+        samples = read_audio(path, sample_rate_hz=YAMNET_SAMPLE_RATE_HZ).samples
+        windows.append(samples[: with_opinion.info.n_window])
+    batch = np.stack([np.pad(w, (0, with_opinion.info.n_window - len(w))) for w in windows])
+    confirmed, raw = with_opinion.score(batch), alone.score(batch)
+    np.testing.assert_allclose(confirmed.sum(axis=1), 1.0, atol=1e-5)
+    assert (confirmed[:, crying] <= raw[:, crying] + 1e-7).all()
+    np.testing.assert_array_equal(confirmed[:, 0], raw[:, 0])  # silence is untouched
+    not_asked = raw[:, crying] < ASK_FROM_PROBABILITY
+    np.testing.assert_array_equal(confirmed[not_asked], raw[not_asked])
+    names = [p.name for p in example_clips()]
+    cat = names.index("cat-esc50-4-133047-A.flac")
+    assert confirmed[cat, crying] < raw[cat, crying] - 0.1
