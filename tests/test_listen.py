@@ -220,7 +220,7 @@ def test_a_night_gives_one_episode_where_the_crying_is(night: Path, classifier: 
     assert 18.0 <= episode.start_offset_s <= 22.0
     assert 38.0 <= episode.end_offset_s <= 42.0
     assert episode.start_offset_s < episode.confirmed_offset_s <= episode.start_offset_s + 6
-    assert episode.peak_probability > 0.9
+    assert episode.peak_probability > 0.6  # well above on_probability, after YAMNet
 
 
 def test_the_rms_baseline_also_fires_on_speech_and_music(

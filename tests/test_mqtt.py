@@ -302,7 +302,7 @@ def test_a_night_turns_crying_on_then_off_and_counts_the_episode(
     loudness = [float(p) for p in watcher.payloads("miserymeter/nursery/loudness_dbfs")]
     probability = [float(p) for p in watcher.payloads("miserymeter/nursery/probability")]
     assert loudness and all(-100 < x < 0 for x in loudness)
-    assert max(probability) > 0.9 and all(0 <= p <= 1 for p in probability)
+    assert max(probability) > 0.6 and all(0 <= p <= 1 for p in probability)
 
 
 def test_a_listener_that_dies_is_offline_by_its_last_will(

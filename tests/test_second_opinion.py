@@ -111,11 +111,13 @@ def test_patches_cover_a_window_end_to_end() -> None:
 
 def test_crying_is_kept_where_yamnet_hears_it_and_scaled_down_where_it_hears_a_pet() -> None:
     opinions = Opinions(
-        crying=np.array([0.9, 0.3, 0.05, 0.0]), confusing=np.array([0.5, 0.3, 0.95, 0.0])
+        crying=np.array([0.9, 0.3, 0.05, 0.0]), confusing=np.array([0.0, 0.3, 0.95, 0.0])
     )
     weight = opinions.crying_weight
-    assert weight[0] == weight[1] == weight[3] == 1.0  # crying at least as likely, or nothing heard
-    assert 0.09 < weight[2] < 0.11  # a meow 19 times as likely as crying
+    assert weight[0] > 0.99  # crying, and nothing else
+    assert weight[1] == pytest.approx(np.sqrt(0.5))  # as much crying as laughter
+    assert weight[2] == pytest.approx(np.sqrt(0.051 / 1.002))  # a meow 19 times as likely
+    assert weight[3] == pytest.approx(np.sqrt(0.5))  # nothing heard: no opinion either way
 
 
 def test_the_bundled_model_asks_yamnet_and_moves_what_it_takes_back_to_unknown() -> None:

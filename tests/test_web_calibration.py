@@ -121,7 +121,7 @@ def test_clip_scores_are_kept_by_path_and_modification_time(tmp_path: Path) -> N
     written = path.stat()
     scorer = ClipScorer(Classifier(DEFAULT_MODEL_PATH), crying_label="crying")
     (crying,) = scorer.scores([path])
-    assert crying is not None and crying > 0.9
+    assert crying is not None and crying > 0.6
     sf.write(path, dog[:32_000], 16_000, subtype="PCM_16")  # the same size...
     os.utime(path, ns=(written.st_atime_ns, written.st_mtime_ns))  # ...and time: kept
     assert scorer.scores([path]) == [crying] and scorer.n_cached == 1

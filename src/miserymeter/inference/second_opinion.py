@@ -2,12 +2,13 @@
 
 Our small model hears crying well but takes a baby's laughter or babble, a cat or a dog for it;
 YAMNet (AudioSet's 521 classes, shipped as `models/yamnet.onnx`) rarely does. A model exported
-with the second opinion keeps its crying probability where YAMNet hears crying at least as much
-as any of those sounds, and scales it down by how far crying falls short where it does not:
+with the second opinion keeps of its crying probability the square root of the share YAMNet
+gives crying among crying and those sounds,
 
-    crying' = crying * min(1, (cry + ε) / ((cry + other) / 2 + ε)),
+    crying' = crying * sqrt((cry + ε) / (cry + other + 2ε)),
 
-moving the rest to `_unknown_`. The rule and its classes were chosen on the validation split
+moving the rest to `_unknown_`: nearly all of it where YAMNet hears crying, little where it
+hears laughter or a meow. The rule and its classes were chosen on the validation split
 (model card, "YAMNet's second opinion"). YAMNet runs only on windows our model already finds
 likely to be crying, so a quiet night costs nothing more.
 """
@@ -65,9 +66,9 @@ class Opinions:
 
     @property
     def crying_weight(self) -> np.ndarray:
-        """1 where crying scores at least as high as the confusing sounds, less where not."""
-        mean = (self.crying + self.confusing) / 2
-        return np.minimum(1.0, (self.crying + SHARE_EPSILON) / (mean + SHARE_EPSILON))
+        """The square root of crying's share among crying and the confusing sounds."""
+        share = (self.crying + SHARE_EPSILON) / (self.crying + self.confusing + 2 * SHARE_EPSILON)
+        return np.sqrt(share)
 
 
 class SecondOpinion:
