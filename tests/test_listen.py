@@ -17,9 +17,11 @@ import pytest
 import soundfile as sf
 
 from conftest import CliRunner, assert_one_error_line, cli_command, cli_env
+from miserymeter.audio.episode_clips import ClipSettings, EpisodeClipKeeper
 from miserymeter.audio.io import read_audio
 from miserymeter.audio.sources import FileSource, SourceBlock, StdinSource
 from miserymeter.detect.settings import DetectorSettings
+from miserymeter.errors import StorageError
 from miserymeter.frontend.hops import HopFramer, SlidingWindow
 from miserymeter.frontend.loudness import rms_dbfs
 from miserymeter.frontend.noise_floor import NoiseFloor
@@ -34,6 +36,7 @@ from miserymeter.records import (
     Record,
     SecondRecord,
 )
+from miserymeter.store import open_store
 
 RATE_HZ = 16_000
 CRYING = EXAMPLES_DIR / "crying-fullband-esc50-4-185575-B.flac"
@@ -324,6 +327,40 @@ def test_episode_audio_is_saved_with_pre_and_post_roll(
     start = round((episode["start_s"] - 2) * RATE_HZ)
     assert np.allclose(audio, small_night()[start : start + len(audio)], atol=1e-4)
     assert [p.name for p in clips.rglob("*.flac")] == [saved.name]
+
+
+def test_an_episode_whose_audio_cannot_be_saved_is_still_recorded_and_announced(
+    night: Path, tmp_path: Path, run_cli: CliRunner
+) -> None:
+    """--clips naming a file: the clip fails, the episode does not (it was lost before)."""
+    not_a_folder = tmp_path / "clips"
+    not_a_folder.write_text("a file")
+    db = tmp_path / "night.db"
+    process = run_cli("listen", "--input", night, "--json", "--clips", not_a_folder, "--db", db)
+    assert process.returncode == 0, process.stderr
+    (line,) = process.stdout.splitlines()
+    assert json.loads(line)["clip"] is None
+    warnings = [w for w in process.stderr.splitlines() if "clip_not_saved" in w]
+    assert len(warnings) == 1 and "cannot save the episode's audio" in warnings[0]
+    assert "Traceback" not in process.stderr
+    (stored,) = open_store(db).episodes("nursery")
+    assert stored.clip_path is None
+
+
+def test_a_full_disk_fails_the_clip_in_one_error_and_leaves_no_partial_file(
+    tmp_path: Path,
+) -> None:
+    """The kernel's ENOSPC, from /dev/full where the clip goes; libsndfile never sees it."""
+    keeper = EpisodeClipKeeper(
+        ClipSettings(tmp_path / "clips"), sample_rate_hz=RATE_HZ, lookback_s=10.0
+    )
+    keeper.add(clip(CRYING), start_s=0.0, open_since_s=0.0)
+    day = tmp_path / "clips" / "2026-11-25"
+    day.mkdir(parents=True)
+    (day / "nursery_20261125T213000Z.flac").symlink_to("/dev/full")
+    with pytest.raises(StorageError, match=r"cannot save the episode.s audio.*No space left"):
+        keeper.write(room="nursery", start=START, start_s=1.0, end_s=3.0)
+    assert not (day / "nursery_20261125T213000Z.flac").exists()
 
 
 @pytest.mark.parametrize("room", ["../../Room 2/B", "Гномики"])

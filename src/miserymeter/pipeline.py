@@ -333,7 +333,8 @@ class Listener:
                 )
             else:
                 self._minutes_told = None
-                self._pending.append(self._episode(output))
+                episode = self._episode(output)  # may deliver (a clip that failed): then append
+                self._pending.append(episode)
                 self._counts["episodes"] += 1
 
     def _tell_if_continuing(self, end_s: float) -> None:

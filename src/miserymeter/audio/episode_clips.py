@@ -6,6 +6,8 @@ an episode may be starting or is open; an episode's audio is written as FLAC whe
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from collections import deque
 from dataclasses import dataclass
@@ -78,14 +80,17 @@ class EpisodeClipKeeper:
         name = f"{room_slug(room)}_{stamp}{CLIP_SUFFIX}"  # any room name is one safe file name
         relative = Path(start.astimezone(UTC).strftime("%Y-%m-%d")) / name
         path = self.settings.clips_dir / relative
+        encoded = io.BytesIO()  # encoded in memory: a full disk fails in Python, not in libsndfile
+        sf.write(encoded, audio, self.sample_rate_hz, format="FLAC", subtype="PCM_16")
         try:
             self.settings.clips_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
             path.parent.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
             with os.fdopen(fd, "wb") as f:
-                sf.write(f, audio, self.sample_rate_hz, format="FLAC", subtype="PCM_16")
-        except (OSError, sf.LibsndfileError) as e:
-            path.unlink(missing_ok=True)
+                f.write(encoded.getbuffer())
+        except OSError as e:
+            with contextlib.suppress(OSError):  # no partial clip left, where one could be
+                path.unlink(missing_ok=True)
             raise StorageError(
                 f"{path}: cannot save the episode's audio ({e}); free some space or pass --clips"
             ) from e

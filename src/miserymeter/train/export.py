@@ -24,6 +24,8 @@ from miserymeter.constants import (
     MODEL_FORMAT_VERSION,
     SECOND_OPINION_KEY,
     SECOND_OPINION_LABEL_KEY,
+    SILENCE_LABEL,
+    UNKNOWN_LABEL,
     YAMNET_OPINION,
 )
 from miserymeter.errors import ModelError
@@ -61,7 +63,7 @@ def _second_opinion_metadata(
 ) -> dict[str, str]:
     """The metadata that asks the runtime for YAMNet's opinion on the crying label."""
     config = checkpoint.model_config
-    wanted = config.labels[2:]
+    wanted = [label for label in config.labels if label not in (SILENCE_LABEL, UNKNOWN_LABEL)]
     label = CRYING_LABEL if CRYING_LABEL in wanted else (wanted[0] if len(wanted) == 1 else "")
     rate = config.frontend.sample_rate_hz
     if second_opinion == "auto":
