@@ -37,11 +37,19 @@ class Audio:
         return len(self.samples) / self.sample_rate_hz
 
 
-def read_audio(path: Path, *, sample_rate_hz: int) -> Audio:
-    """Read `path` (WAV, FLAC, OGG, MP3), mix it down to mono and resample it with soxr."""
-    if not path.is_file():  # libsndfile would report a missing file as "System error."
+def require_readable_file(path: Path) -> None:
+    """An AudioError naming what is wrong with `path` before libsndfile calls it a "System
+    error": no such file, a folder, or no permission to read it."""
+    if not path.is_file():
         problem = "is a folder, not an audio file" if path.is_dir() else "no such file"
         raise AudioError(f"{path}: {problem}")
+    if not os.access(path, os.R_OK):
+        raise AudioError(f"{path}: permission denied; make it readable (chmod a+r) or copy it")
+
+
+def read_audio(path: Path, *, sample_rate_hz: int) -> Audio:
+    """Read `path` (WAV, FLAC, OGG, MP3), mix it down to mono and resample it with soxr."""
+    require_readable_file(path)
     try:
         with c_stderr_silenced():
             data, file_rate_hz = sf.read(str(path), dtype="float32", always_2d=True)

@@ -14,7 +14,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from miserymeter.audio.io import c_stderr_silenced
+from miserymeter.audio.io import c_stderr_silenced, require_readable_file
 from miserymeter.errors import AudioError
 
 BLOCK_FRAMES = 65_536
@@ -37,9 +37,7 @@ class SourceInfo:
 
 def inspect_source(path: Path) -> SourceInfo:
     """Read a recording's header, with the errors `read_audio` gives for unusable files."""
-    if not path.is_file():
-        problem = "is a folder, not an audio file" if path.is_dir() else "no such file"
-        raise AudioError(f"{path}: {problem}")
+    require_readable_file(path)
     try:
         with c_stderr_silenced():  # libmpg123 prints notes of its own on corrupt files
             info = sf.info(str(path))

@@ -30,7 +30,10 @@ app.add_typer(dataset_app, name="dataset")
 @reports_errors
 def slice_command(
     inputs: list[Path] = typer.Argument(
-        ..., help="Recordings (WAV, FLAC, OGG, MP3) or folders of them.", show_default=False
+        ...,
+        help="Recordings (WAV, FLAC, OGG, MP3) or folders of them.",
+        show_default=False,
+        readable=False,  # an unreadable file is one error line from the reader, not a usage box
     ),
     out: Path = typer.Option(..., "--out", help="Folder for the clips (created if missing)."),
     clip_duration_ms: int = typer.Option(
