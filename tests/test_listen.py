@@ -30,6 +30,7 @@ from miserymeter.inference.classify import classify_file
 from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import Listener, ListenSettings, detect_file
 from miserymeter.records import (
+    CryingContinues,
     Episode,
     ListenerStatus,
     MinuteSummary,
@@ -290,6 +291,27 @@ def test_the_gate_hears_a_cry_the_white_noise_machine_is_louder_than(tmp_path: P
     assert [e.start_offset_s for e in ungated.of(Episode)] == [episode.start_offset_s]
     machine_alone = [s for s in gated.of(SecondRecord) if 10 <= s.offset_s < 19]
     assert all(s.crying_probability is None for s in machine_alone)  # skipped once floor known
+
+
+def listen_to_samples(samples: np.ndarray, folder: Path) -> Collect:
+    path = folder / f"night-{len(samples)}.flac"
+    sf.write(path, samples, RATE_HZ)
+    return listen_to(FileSource(path, clock=lambda: START), Classifier(DEFAULT_MODEL_PATH))
+
+
+def test_still_crying_is_told_only_while_the_crying_goes_on(tmp_path: Path) -> None:
+    """50 s of crying, then quiet: the episode stays open for the merge gap, but a minute after
+    its start the baby is quiet, so no `still_crying` (it was told, lasting past the end)."""
+    samples = np.concatenate([quiet(20.0), np.tile(clip(CRYING), 13)[: 50 * RATE_HZ], quiet(50.0)])
+    collect = listen_to_samples(samples, tmp_path)
+    (episode,) = collect.of(Episode)
+    assert episode.end_offset_s - episode.start_offset_s < 60
+    assert collect.of(CryingContinues) == []
+    long_cry = np.concatenate(
+        [quiet(20.0), np.tile(clip(CRYING), 25)[: 100 * RATE_HZ], quiet(40.0)]
+    )
+    told = listen_to_samples(long_cry, tmp_path).of(CryingContinues)
+    assert [round(t.duration_s) for t in told] == [60]
 
 
 def test_listen_json_prints_each_episode_with_offsets(night: Path, run_cli: CliRunner) -> None:

@@ -338,8 +338,9 @@ class Listener:
                 self._counts["episodes"] += 1
 
     def _tell_if_continuing(self, end_s: float) -> None:
-        """Once per whole minute of the confirmed episode in progress: it goes on."""
-        if self._minutes_told is None:
+        """Once per whole minute of the confirmed episode in progress, while the crying is on
+        (not in a pause that may yet end it): it goes on."""
+        if self._minutes_told is None or not self._detector.is_crying:
             return
         start_s, n_told = self._minutes_told
         n_minutes = int((end_s - start_s) // 60)

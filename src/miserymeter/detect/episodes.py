@@ -64,6 +64,11 @@ class EpisodeDetector:
         """Start of the episode in progress (crying now, or within the merge gap), if any."""
         return self._open.start_s if self._open is not None else None
 
+    @property
+    def is_crying(self) -> bool:
+        """Whether the smoothed score is at or above the off threshold now (not in a gap)."""
+        return self._active
+
     def feed(self, probability: float | None, *, end_s: float) -> list[DetectorOutput]:
         """Account for the hop ending at `end_s`; None means no score (repeat the last one)."""
         if probability is None:
