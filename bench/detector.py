@@ -30,6 +30,7 @@ from rich.table import Table
 
 from baby_sounds import babble, infant_laughter
 from miserymeter.audio.io import read_audio
+from miserymeter.constants import UNKNOWN_LABEL
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.evaluation.events import EventScores, score_events
 from miserymeter.evaluation.night import Clip, NightSettings, make_night, write_night
@@ -64,7 +65,7 @@ class YamnetAlone:
         crying = self._yamnet.opinions(windows).crying
         probabilities = np.zeros((len(windows), len(self.info.labels)), dtype=np.float32)
         probabilities[:, self._crying] = crying
-        probabilities[:, self.info.labels.index("_unknown_")] = 1 - crying
+        probabilities[:, self.info.labels.index(UNKNOWN_LABEL)] = 1 - crying
         return probabilities
 
 

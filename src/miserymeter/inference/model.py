@@ -21,6 +21,7 @@ from miserymeter.constants import (
 from miserymeter.errors import ModelError
 from miserymeter.inference.bundled import YAMNET_MODEL_PATH
 from miserymeter.inference.second_opinion import YAMNET_SAMPLE_RATE_HZ, SecondOpinion
+from miserymeter.inference.sessions import cpu_session
 
 INPUT_NAME = "waveform"
 OUTPUT_NAME = "probabilities"
@@ -58,14 +59,8 @@ class Classifier:
         if not path.is_file():  # onnxruntime would call a missing file "not an ONNX model"
             raise ModelError(f"{path}: no such model file")
         self.path = path
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = n_threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(
-                str(path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
+            self._session = cpu_session(path, n_threads=n_threads)
         except Exception as e:  # onnxruntime raises its own unexported exception types
             raise ModelError(
                 f"{path}: not an ONNX model ({str(e).splitlines()[0][:120]}); "

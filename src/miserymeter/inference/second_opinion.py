@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 from miserymeter.errors import ModelError
+from miserymeter.inference.sessions import cpu_session
 
 YAMNET_SAMPLE_RATE_HZ = 16_000
 YAMNET_PATCH_SAMPLES = 15_600  # 0.975 s: one patch of 96 frames of 10 ms
@@ -77,13 +77,7 @@ class SecondOpinion:
     def __init__(self, path: Path, *, n_threads: int = 1) -> None:
         if not path.is_file():
             raise ModelError(f"{path}: no such file; reinstall miserymeter (it ships YAMNet)")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = n_threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(path, n_threads=n_threads)
         self._crying = list(CRYING_CLASSES)
         self._confusing = list(CONFUSING_CLASSES)
 
