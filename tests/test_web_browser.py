@@ -95,6 +95,8 @@ def test_timeline_zoom_play_and_review(page: object, demo_night: DemoNight, tmp_
         p.wait_for_selector("#timeline .main-svg")  # type: ignore[attr-defined]
         assert p.locator("#episodes tr.episode").count() == 2  # type: ignore[attr-defined]
         p.wait_for_selector('#health[data-status="offline"]', state="attached")  # type: ignore[attr-defined]
+        labels = p.locator("#timeline .annotation-text").all_text_contents()  # type: ignore[attr-defined]
+        assert labels == ["on/off 0.50"]  # the defaults are equal: one line, not two on top
         shot(p, "timeline.png")
 
         zoom_from, zoom_to = (

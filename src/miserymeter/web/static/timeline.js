@@ -89,15 +89,19 @@ function draw(data) {
     fillcolor: "rgba(192, 57, 43, 0.18)", line: { width: 0 },
   }));
   const annotations = [];
+  const namesByValue = new Map();  // equal thresholds share one line and one label: "on/off"
   for (const [name, value] of Object.entries(data.thresholds)) {
-    const color = name === "on" ? "#c0392b" : "#e67e22";
+    namesByValue.set(value, [...(namesByValue.get(value) || []), name]);
+  }
+  for (const [value, names] of namesByValue) {
+    const color = names.includes("on") ? "#c0392b" : "#e67e22";
     shapes.push({
       type: "line", xref: "paper", yref: "y2", x0: 0, x1: 1, y0: value, y1: value,
       line: { color, width: 1, dash: "dash" },
     });
     annotations.push({
       xref: "paper", x: 1, xanchor: "right", yref: "y2", y: value, yanchor: "bottom",
-      text: `${name} ${value.toFixed(2)}`, showarrow: false, font: { size: 10, color },
+      text: `${names.join("/")} ${value.toFixed(2)}`, showarrow: false, font: { size: 10, color },
     });
   }
   const range = view || [data.since, data.until];
