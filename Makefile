@@ -31,12 +31,14 @@ test: $(DEV_STAMP) $(SYSTEM_STAMP)  ## set up everything and run lint, types and
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	MISERYMETER_REQUIRE_SYSTEM=1 $(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(DEV_STAMP)  ## does it hear crying, not laughter: clips, nights, the rows to compare
 	scripts/install_system_deps.sh bench

@@ -28,7 +28,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from calibration_clips import write_reviewed_clips
-from miserymeter.delivery.events import iso_utc
+from miserymeter.clock import iso_utc
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.nights import night_bounds
 from miserymeter.store import StoredRecord, open_store

@@ -2,8 +2,9 @@
 
 Each night is scored once (the model on every second, no gate); the detector alone is then
 replayed over those scores for every setting of a grid. A setting must find at least 95 % of
-the crying episodes; among those, the fewest false alarms per hour wins, then the fewest
-pieces per episode (one cry, one notification), then the lowest median latency.
+the crying episodes with at most 0.5 false alarms per hour (the targets of the issue "Hear
+crying, not laughter"); among those, the lowest median latency wins (a parent is told soonest),
+then the fewest pieces per episode (one cry, one notification), then the fewest false alarms.
 
     python scripts/make_night.py --split validation --hours 1 --seed 1 --out build/nights/v1.flac
     python scripts/tune_detector.py build/nights/v1.flac build/nights/v2.flac
@@ -20,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from miserymeter.audio.sources import FileSource
+from miserymeter.capture.sources import FileSource
 from miserymeter.detect.episodes import DetectedEpisode, EpisodeDetector
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.evaluation.events import EventScores, score_events
@@ -32,11 +33,12 @@ from miserymeter.records import Episode, Record, SecondRecord
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 MIN_RECALL = 0.95
+MAX_FALSE_ALARMS_PER_HOUR = 0.5
 GRID = {
-    "on_probability": (0.5, 0.6, 0.7, 0.8, 0.9),
-    "off_probability": (0.3, 0.4, 0.5, 0.6),
-    "smoothing_s": (1.0, 2.0, 3.0, 5.0),
-    "min_duration_s": (2.0, 3.0, 5.0, 8.0),
+    "on_probability": (0.4, 0.5, 0.6, 0.7, 0.8),
+    "off_probability": (0.3, 0.4, 0.5, 0.6, 0.7),
+    "smoothing_s": (1.0, 2.0, 3.0),
+    "min_duration_s": (1.0, 2.0, 3.0, 5.0),
     "merge_gap_s": (10.0, 20.0, 30.0, 60.0),
 }
 
@@ -103,7 +105,11 @@ class Outcome:
     latency_median_s: float
 
     def key(self) -> tuple[float, float, float]:
-        return (self.false_alarms_per_hour, self.pieces_per_episode, self.latency_median_s)
+        return (self.latency_median_s, self.pieces_per_episode, self.false_alarms_per_hour)
+
+    @property
+    def meets_targets(self) -> bool:
+        return self.recall >= MIN_RECALL and self.false_alarms_per_hour <= MAX_FALSE_ALARMS_PER_HOUR
 
 
 def evaluate(nights: Sequence[ScoredNight], settings: DetectorSettings) -> Outcome:
@@ -151,9 +157,13 @@ def main() -> int:
     nights = [score_night(path, classifier) for path in args.nights]
     outcomes = [evaluate(nights, settings) for settings in grid()]
     print(f"defaults now: {describe(evaluate(nights, DetectorSettings()))}")
-    eligible = sorted((o for o in outcomes if o.recall >= MIN_RECALL), key=Outcome.key)
+    eligible = sorted((o for o in outcomes if o.meets_targets), key=Outcome.key)
     if not eligible:
-        print(f"no setting reaches recall {MIN_RECALL}", file=sys.stderr)
+        print(
+            f"no setting reaches recall {MIN_RECALL} with at most "
+            f"{MAX_FALSE_ALARMS_PER_HOUR} false alarms per hour",
+            file=sys.stderr,
+        )
         return 1
     for outcome in eligible[:10]:
         print(describe(outcome))

@@ -21,7 +21,7 @@ import soundfile as sf
 
 from file_microphone import FileMicrophone, alsa_capture_available
 from miserymeter.inference.bundled import EXAMPLES_DIR
-from miserymeter.train.dataset import Split, which_set
+from miserymeter.prepare.split import Split, which_set
 from mosquitto_broker import MosquittoBroker, mosquitto_available
 from postgres_server import PostgresServer, postgres_available
 

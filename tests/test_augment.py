@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from miserymeter.frontend.melspec import FrontEndConfig, used_bin_frequencies_hz
+from miserymeter.prepare.split import which_set
 from miserymeter.train.augment import (
     PHONE_LOW_PASS_HZ,
     AugmentConfig,
@@ -23,7 +24,7 @@ from miserymeter.train.augment import (
 )
 from miserymeter.train.batches import BatchSampler, ClipSet, loud_window_starts, mix_at_snr
 from miserymeter.train.corpus import group_name
-from miserymeter.train.dataset import model_labels, which_set
+from miserymeter.train.dataset import model_labels
 from miserymeter.train.models import LogMel
 
 RATE_HZ = 16_000

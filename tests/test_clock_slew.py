@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from miserymeter.audio.sources import SourceBlock
 from miserymeter.capture.clock_slew import (
     EARLY_TOLERANCE_S,
     LATE_TOLERANCE_S,
     WINDOW_S,
     ClockSlew,
 )
+from miserymeter.capture.sources import SourceBlock
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import Listener, ListenSettings

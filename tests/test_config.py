@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
+import typer.main
 
+from conftest import CliRunner, assert_one_error_line
+from miserymeter.cli import app
 from miserymeter.config import read_config, read_table
 from miserymeter.errors import ConfigError
+from miserymeter.wiring.listen_options import ListenOptions
+from miserymeter.wiring.serve_options import ServeOptions
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -46,3 +52,31 @@ def test_an_unknown_table_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "[lisen]\nroom = 'x'\n")
     with pytest.raises(ConfigError, match=r"unknown table.*lisen"):
         read_config(path, command="listen", known_keys={"room"})
+
+
+@pytest.mark.parametrize(
+    ("command", "options_type"), [("listen", ListenOptions), ("serve", ServeOptions)]
+)
+def test_a_commands_options_are_its_parameters_with_the_same_defaults(
+    command: str, options_type: type
+) -> None:
+    """The typed options and the command line cannot drift apart: one field per parameter
+    (a trailing `_` dropped), and the command line's default is the field's."""
+    click_command = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    params = {p.name.rstrip("_"): p for p in click_command.params if p.name != "config"}
+    defaults = options_type()
+    assert set(params) == {f.name for f in fields(options_type)}
+    for name, param in params.items():
+        default = param.default if param.default is not None or not param.multiple else ()
+        assert default == getattr(defaults, name), name
+
+
+def test_a_config_value_is_converted_and_checked_as_on_the_command_line(
+    tmp_path: Path, run_cli: CliRunner
+) -> None:
+    path = write(tmp_path, '[listen]\nhop_s = "fast"\n')
+    process = run_cli("listen", "--config", path, "--input", tmp_path / "none.flac")
+    assert_one_error_line(process, path, "hop_s", "fast")
+    path = write(tmp_path, "[listen]\nsample_rate = 1\n")
+    process = run_cli("listen", "--config", path, "--input", "-")
+    assert_one_error_line(process, "--sample_rate 1", "pass the rate it records at")

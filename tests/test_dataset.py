@@ -11,13 +11,13 @@ import pytest
 import soundfile as sf
 
 from miserymeter.errors import DatasetError
+from miserymeter.prepare.split import which_set
 from miserymeter.train.dataset import (
     ConversionReport,
     DatasetIndex,
     data_sha256,
     load_clips,
     scan_dataset,
-    which_set,
 )
 
 PERCENTAGES = {"validation_percentage": 10.0, "testing_percentage": 10.0}

@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from conftest import assert_one_error_line
-from miserymeter.train.dataset import which_set
+from miserymeter.prepare.split import which_set
 from prepare_helpers import (
     CRYING,
     DOG,

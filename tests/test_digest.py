@@ -16,10 +16,10 @@ from miserymeter.delivery.digest import (
     morning_digests,
     next_digest_at,
 )
-from miserymeter.delivery.events import Event
 from miserymeter.delivery.notify import from_config
 from miserymeter.delivery.notify_messages import push_for
 from miserymeter.errors import MiseryMeterError, StorageError
+from miserymeter.events import Event
 from miserymeter.records import Episode
 from miserymeter.store import Store, open_store
 from push_receiver import PushReceiver

@@ -15,7 +15,7 @@ import soxr
 
 from conftest import assert_one_error_line
 from miserymeter.audio.archive import segment_path
-from miserymeter.train.dataset import which_set
+from miserymeter.prepare.split import which_set
 from prepare_helpers import (
     CRYING,
     QUIET_ROOM,

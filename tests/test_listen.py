@@ -19,7 +19,7 @@ import soundfile as sf
 from conftest import CliRunner, assert_one_error_line, cli_command, cli_env
 from miserymeter.audio.episode_clips import ClipSettings, EpisodeClipKeeper
 from miserymeter.audio.io import read_audio
-from miserymeter.audio.sources import FileSource, SourceBlock, StdinSource
+from miserymeter.capture.sources import FileSource, SourceBlock, StdinSource
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.errors import StorageError
 from miserymeter.frontend.hops import HopFramer, SlidingWindow
@@ -311,7 +311,8 @@ def test_still_crying_is_told_only_while_the_crying_goes_on(tmp_path: Path) -> N
         [quiet(20.0), np.tile(clip(CRYING), 25)[: 100 * RATE_HZ], quiet(40.0)]
     )
     told = listen_to_samples(long_cry, tmp_path).of(CryingContinues)
-    assert [round(t.duration_s) for t in told] == [60]
+    (once,) = told  # a minute in, at the first second it is crying then
+    assert 60 <= once.duration_s < 63
 
 
 def test_listen_json_prints_each_episode_with_offsets(night: Path, run_cli: CliRunner) -> None:

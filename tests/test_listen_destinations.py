@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from conftest import CliRunner, assert_one_warning_line, cli_command, cli_env
-from miserymeter.delivery.events import CRYING_STARTED, CRYING_STOPPED
+from miserymeter.events import CRYING_STARTED, CRYING_STOPPED
 from miserymeter.inference.bundled import EXAMPLES_DIR
 from miserymeter.store import open_store
 from test_listen_webhook import (

@@ -194,3 +194,36 @@ def test_a_database_locked_by_another_program_gets_the_records_later(tmp_path: P
     assert process.returncode == 0, stderr
     with open_store(db) as store:
         assert len(store.seconds("nursery", SINCE, UNTIL)) == 88
+
+
+def test_a_recording_corrupt_midway_keeps_every_second_heard_before_it(
+    tmp_path: Path, run_cli: CliRunner
+) -> None:
+    """The listener fails mid-run: its teardown still writes what the store sink holds, and
+    stops the metrics server and the couriers, before the one error line."""
+    night = tmp_path / "night.flac"
+    sf.write(night, np.tile(small_night(), 2), RATE_HZ)
+    data = bytearray(night.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 20_000] = np.random.default_rng(0).bytes(20_000)
+    night.write_bytes(bytes(data))
+    decodable = 0
+    with sf.SoundFile(night) as f, pytest.raises(sf.LibsndfileError):
+        for block in f.blocks(1_600):
+            decodable += len(block)
+    db = tmp_path / "r.db"
+    process = run_cli("listen", "--input", night, "--no-clips", "--db", db, "--metrics_port", "0")
+    assert_one_error_line_after_start(process, night)
+    with open_store(str(db)) as store:
+        n_stored = len(store.seconds("nursery", SINCE, UNTIL))
+    # Every whole hop the decoder gave (the last block read may be the one cut short).
+    assert decodable // RATE_HZ - 1 <= n_stored <= decodable // RATE_HZ
+
+
+def assert_one_error_line_after_start(
+    process: subprocess.CompletedProcess[str], name: Path
+) -> None:
+    assert process.returncode == 1, process.stderr
+    assert "Traceback" not in process.stderr
+    errors = [line for line in process.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and str(name) in errors[0], process.stderr

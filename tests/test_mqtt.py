@@ -16,19 +16,13 @@ import pytest
 import soundfile as sf
 
 from conftest import cli_env
-from miserymeter.audio.sources import FileSource
+from miserymeter.capture.sources import FileSource
 from miserymeter.delivery.destination import DeliveryError
-from miserymeter.delivery.events import (
-    CRYING_STARTED,
-    CRYING_STOPPED,
-    Event,
-    events_from,
-    make_event,
-)
 from miserymeter.delivery.mqtt import MqttDestination, from_config
 from miserymeter.delivery.mqtt_settings import mqtt_settings
 from miserymeter.delivery.tonight import NightTally
 from miserymeter.errors import ConfigError
+from miserymeter.events import CRYING_STARTED, CRYING_STOPPED, Event, events_from, make_event
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
 from miserymeter.nights import night_bounds, night_of

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from miserymeter.delivery.events import Event, events_from, make_event
 from miserymeter.delivery.notify_messages import duration_text, push_for
 from miserymeter.delivery.notify_policy import NotifyPolicy
 from miserymeter.delivery.notify_settings import QuietHours, notify_settings
 from miserymeter.errors import ConfigError
+from miserymeter.events import Event, events_from, make_event
 from miserymeter.records import CryingContinues, CryingStarted, Episode, ListenerEvent
 
 NIGHT = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)

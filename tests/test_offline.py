@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from miserymeter.delivery.events import MONITOR
 from miserymeter.delivery.notify import from_config
 from miserymeter.delivery.notify_messages import push_for
 from miserymeter.delivery.notify_settings import (
@@ -22,6 +21,7 @@ from miserymeter.delivery.notify_settings import (
 from miserymeter.delivery.offline import RoomHeard, RoomWatch, StoreWatch, watch, watch_store
 from miserymeter.delivery.offline_watcher import OfflineWatcher, check_every_s, rooms_heard
 from miserymeter.errors import ConfigError
+from miserymeter.events import MONITOR
 from miserymeter.records import ListenerEvent, SecondRecord
 from miserymeter.store import Store, open_store
 from miserymeter.web.health import OFFLINE_AFTER_S, room_health

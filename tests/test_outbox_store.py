@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import inspect
 
-from miserymeter.delivery.events import Event, events_from
+from miserymeter.events import Event, events_from
 from miserymeter.records import ListenerEvent, MinuteSummary, SecondRecord
 from miserymeter.store import open_store
 from miserymeter.store.outbox import OutboxCounts, OutboxEntry, Undelivered

@@ -12,7 +12,7 @@ import soundfile as sf
 
 from miserymeter.errors import DatasetError
 from miserymeter.inference.bundled import EXAMPLES_DIR
-from miserymeter.train.dataset import which_set
+from miserymeter.prepare.split import which_set
 from miserymeter.train.packaged_sounds import (
     MANIFEST_NAME,
     PACKAGE_LICENSES,

@@ -15,7 +15,7 @@ import soundfile as sf
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import CliRunner, assert_one_error_line
-from miserymeter.audio.sources import FileSource
+from miserymeter.capture.sources import FileSource
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import Listener, ListenSettings

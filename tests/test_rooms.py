@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from conftest import cli_command, cli_env
-from miserymeter.delivery.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, events_from
+from miserymeter.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, events_from
 from miserymeter.records import Record
 from miserymeter.store import Store, open_store
 from miserymeter.store.outbox import OutboxCounts

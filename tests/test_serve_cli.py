@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from conftest import CliRunner, DemoNight, assert_one_error_line, cli_command, cli_env
+from miserymeter.detect.settings import DetectorSettings
 from miserymeter.web.passwords import verify_password
 from postgres_server import free_port
 
@@ -46,6 +47,24 @@ def test_hash_password_prints_the_config_line(run_cli: CliRunner) -> None:
     assert found is not None and verify_password(PASSWORD, found.group(1))
 
 
+def test_hash_password_asks_on_stderr_so_stdout_is_only_the_config_line() -> None:
+    """`miserymeter hash-password >> serve.toml`: the prompts must not land in the file. Started
+    without a controlling terminal, the hidden prompt reads the typed password from stdin."""
+    process = subprocess.run(
+        [*cli_command(), "hash-password"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        start_new_session=True,
+        timeout=60,
+    )
+    assert process.returncode == 0, process.stderr
+    found = re.fullmatch(r'password_hash = "(scrypt\$[^"]+)"\n', process.stdout)
+    assert found is not None and verify_password(PASSWORD, found.group(1))
+    assert "Password" in process.stderr
+
+
 def test_serve_reads_its_config_and_asks_for_the_password(
     run_cli: CliRunner, demo_night: DemoNight, tmp_path: Path
 ) -> None:
@@ -73,7 +92,7 @@ def test_serve_reads_its_config_and_asks_for_the_password(
             assert token is not None
             client.post("/login", data={"password": PASSWORD, "csrf_token": token.group(1)})
             timeline = client.get("/api/rooms/demo/timeline").json()
-        assert timeline["thresholds"] == {"on": 0.7, "off": 0.5}
+        assert timeline["thresholds"] == {"on": 0.7, "off": DetectorSettings().off_probability}
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=START_TIMEOUT_S)

@@ -13,7 +13,7 @@ import soundfile as sf
 
 from conftest import assert_one_error_line
 from miserymeter.audio.io import read_audio
-from miserymeter.train.dataset import which_set
+from miserymeter.prepare.split import which_set
 from prepare_helpers import (
     DOG,
     PHONE_CRYING,

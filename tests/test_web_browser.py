@@ -19,8 +19,8 @@ import pytest
 from calibration_clips import write_reviewed_clips
 from conftest import DemoNight, cli_command, cli_env
 from live_listener import LiveListener
-from miserymeter.delivery.events import events_from
 from miserymeter.detect.settings import DetectorSettings
+from miserymeter.events import events_from
 from miserymeter.nights import night_of
 from miserymeter.records import Episode, ListenerStatus
 from miserymeter.store import open_store
@@ -96,7 +96,7 @@ def test_timeline_zoom_play_and_review(page: object, demo_night: DemoNight, tmp_
         assert p.locator("#episodes tr.episode").count() == 2  # type: ignore[attr-defined]
         p.wait_for_selector('#health[data-status="offline"]', state="attached")  # type: ignore[attr-defined]
         labels = p.locator("#timeline .annotation-text").all_text_contents()  # type: ignore[attr-defined]
-        assert labels == ["on/off 0.50"]  # the defaults are equal: one line, not two on top
+        assert labels == ["on/off 0.60"]  # the defaults are equal: one line, not two on top
         shot(p, "timeline.png")
 
         zoom_from, zoom_to = (

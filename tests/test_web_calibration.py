@@ -83,7 +83,7 @@ def test_reviewed_clips_are_scored_and_thresholds_recommended(
         expected_alarms = history["sounds_per_night"] * candidate["false_share"]
         assert candidate["false_alarms_per_night"] == pytest.approx(expected_alarms, abs=0.01)
     assert f"the {history['sounds_per_night']:.1f} other sounds a night" in c["explanation"]
-    assert c["current"] == {"on": 0.5, "off": 0.5}
+    assert c["current"] == {"on": 0.6, "off": 0.6}
 
 
 def test_too_few_reviewed_clips_ask_for_more_instead(demo: TestClient, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from miserymeter.errors import ConfigError
 from miserymeter.store import open_store
 from miserymeter.web import create_app
+from miserymeter.web.login_throttle import FIRST_WAIT_S, FREE_ATTEMPTS, LoginThrottle
 from miserymeter.web.passwords import hash_password, verify_password
 from miserymeter.web.sessions import COOKIE_NAME, SessionSigner
 from store_records import episode, minute_of_records
@@ -92,6 +93,44 @@ def test_logging_in_opens_a_session_and_logging_out_ends_it(guarded: TestClient)
     assert new_token != token
     guarded.post("/logout", headers={"X-CSRF-Token": new_token})
     assert guarded.get("/api/rooms").status_code == 401
+
+
+def test_a_cookie_copied_before_logging_out_is_no_session_after_it(guarded: TestClient) -> None:
+    token = csrf_token(guarded)
+    guarded.post("/login", data={"password": PASSWORD, "csrf_token": token, "next": "/"})
+    copied = guarded.cookies.get(COOKIE_NAME)
+    assert guarded.get("/api/rooms").status_code == 200
+    guarded.post("/logout", headers={"X-CSRF-Token": csrf_token(guarded, "/rooms/nursery")})
+    guarded.cookies.set(COOKIE_NAME, copied)
+    assert guarded.get("/api/rooms").status_code == 401
+
+
+def test_wrong_passwords_make_the_next_try_wait_even_with_the_right_one(
+    guarded: TestClient,
+) -> None:
+    token = csrf_token(guarded)
+    for _ in range(FREE_ATTEMPTS):
+        wrong = guarded.post("/login", data={"password": "guess", "csrf_token": token})
+        assert wrong.status_code == 401
+    right = guarded.post("/login", data={"password": PASSWORD, "csrf_token": token})
+    assert right.status_code == 429 and "Too many wrong passwords" in right.text
+    assert int(right.headers["Retry-After"]) > 0
+    assert guarded.get("/api/rooms").status_code == 401
+
+
+def test_the_wait_doubles_with_each_further_miss_and_a_login_forgets_it() -> None:
+    now = [0.0]
+    throttle = LoginThrottle(clock=lambda: now[0])
+    for _ in range(FREE_ATTEMPTS - 1):
+        throttle.missed("10.0.0.9")
+    assert throttle.wait_s("10.0.0.9") == 0.0
+    throttle.missed("10.0.0.9")
+    assert throttle.wait_s("10.0.0.9") == FIRST_WAIT_S and throttle.wait_s("10.0.0.8") == 0.0
+    now[0] += FIRST_WAIT_S
+    throttle.missed("10.0.0.9")
+    assert throttle.wait_s("10.0.0.9") == 2 * FIRST_WAIT_S
+    throttle.succeeded("10.0.0.9")
+    assert throttle.wait_s("10.0.0.9") == 0.0
 
 
 def test_a_forged_or_tampered_cookie_is_no_session(guarded: TestClient) -> None:

@@ -35,6 +35,13 @@ YAMNET_OPINION = "yamnet"
 # The loudness gate listens where crying is loud (a fundamental of 300-600 Hz and its first
 # harmonics): a white-noise machine's hiss and rumble outside it cannot mask a cry from the gate.
 CRY_BAND_HZ = (250.0, 4_000.0)
+# The listener: a room's name until one is given; it scores every hop (s), listens to the model
+# only in seconds this many dB over the crying band's noise floor, and drops windows rather than
+# fall further behind live input than the lag (s).
+DEFAULT_ROOM = "nursery"
+DEFAULT_HOP_S = 1.0
+DEFAULT_GATE_DB = 6.0
+DEFAULT_MAX_LAG_S = 5.0
 
 # Continuous capture (`miserymeter record`): the original project's rate, 30 s segments.
 DEFAULT_CAPTURE_SAMPLE_RATE_HZ = 22_050
@@ -45,3 +52,7 @@ DEFAULT_FLAT_S = 10.0
 # Reopening a lost microphone: the first wait, doubled after each failure up to the last.
 FIRST_RETRY_S = 1.0
 LONGEST_RETRY_S = 60.0
+
+# The dashboard (`serve`, `listen --serve`): loopback unless a password lets others in.
+DEFAULT_DASHBOARD_HOST = "127.0.0.1"
+DEFAULT_DASHBOARD_PORT = 8000

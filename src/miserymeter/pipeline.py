@@ -16,16 +16,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import soxr
 
 from miserymeter.audio.episode_clips import ClipSettings, EpisodeClipKeeper
-from miserymeter.audio.sources import AudioSource, FileSource, SourceBlock
 from miserymeter.capture.clock_slew import ClockSlew
-from miserymeter.capture.live import utc_now
-from miserymeter.constants import CRY_BAND_HZ, SILENCE_LABEL, UNKNOWN_LABEL
+from miserymeter.capture.sources import AudioSource, FileSource, SourceBlock
+from miserymeter.clock import utc_now
+from miserymeter.constants import (
+    CRY_BAND_HZ,
+    DEFAULT_GATE_DB,
+    DEFAULT_HOP_S,
+    DEFAULT_MAX_LAG_S,
+    DEFAULT_ROOM,
+)
 from miserymeter.detect.episodes import DetectedEpisode, EpisodeConfirmed, EpisodeDetector
 from miserymeter.detect.minutes import MinuteSummarizer
 from miserymeter.detect.settings import DetectorSettings
@@ -34,6 +39,7 @@ from miserymeter.frontend.hops import HopFramer, SlidingWindow
 from miserymeter.frontend.level_meter import LevelMeter
 from miserymeter.frontend.loudness import band_dbfs, rms_dbfs
 from miserymeter.frontend.noise_floor import NoiseFloor
+from miserymeter.inference.labels import crying_label
 from miserymeter.inference.model import Classifier, Scorer
 from miserymeter.records import (
     STOPPED,
@@ -42,12 +48,10 @@ from miserymeter.records import (
     Episode,
     ListenerEvent,
     Record,
+    RecordSink,
     SecondRecord,
 )
 from miserymeter.usage import STATUS_EVERY_S, StatusReporter
-
-DEFAULT_ROOM = "nursery"
-DEFAULT_GATE_DB = 6.0
 
 
 @dataclass(frozen=True)
@@ -56,20 +60,14 @@ class ListenSettings:
 
     room: str = DEFAULT_ROOM
     detector: str = "model"
-    hop_s: float = 1.0
+    hop_s: float = DEFAULT_HOP_S
     crying_label: str | None = None
     gate_db: float | None = DEFAULT_GATE_DB
-    max_lag_s: float = 5.0
+    max_lag_s: float = DEFAULT_MAX_LAG_S
     duration_s: float | None = None
     detection: DetectorSettings = field(default_factory=DetectorSettings)
     clips: ClipSettings | None = None
     status_every_s: float = STATUS_EVERY_S
-
-
-class RecordSink(Protocol):
-    """Where records go: the store, the console, MQTT..."""
-
-    def handle(self, records: Sequence[Record]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -409,24 +407,6 @@ class Listener:
                 self._pending.append(
                     ListenerEvent(self.settings.room, self._clock(), "sink_failed", str(e))
                 )
-
-
-def crying_label(labels: Sequence[str], wanted: str | None) -> str:
-    """The label whose probability means crying: `wanted`, "crying", or the only word label."""
-    if wanted is not None:
-        if wanted not in labels:
-            raise ConfigError(
-                f"--label {wanted!r}: the model knows {', '.join(labels)}; pass one of them"
-            )
-        return wanted
-    if "crying" in labels:
-        return "crying"
-    words = [label for label in labels if label not in (SILENCE_LABEL, UNKNOWN_LABEL)]
-    if len(words) != 1:
-        raise ConfigError(
-            f"the model knows {', '.join(labels)}: say which one is crying with --label"
-        )
-    return words[0]
 
 
 class _Collector:

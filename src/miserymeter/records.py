@@ -7,8 +7,10 @@ the start of the input (for a file: from its first sample).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -129,3 +131,9 @@ Record = (
     | ListenerEvent
     | ListenerStatus
 )
+
+
+class RecordSink(Protocol):
+    """Where records go: the store, the console, Prometheus, MQTT's live state..."""
+
+    def handle(self, records: Sequence[Record]) -> None: ...

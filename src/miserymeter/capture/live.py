@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 import numpy as np
@@ -27,11 +27,6 @@ from miserymeter.errors import MicrophoneError
 BLOCK_S = 0.1
 
 RunEnd = Literal["stopped", "finished", "lost", "dead"]
-
-
-def utc_now() -> datetime:
-    """The wall clock, in UTC: where runs of audio are anchored."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from miserymeter.capture.live import LiveInput, LiveInputConfig, RunEnded, utc_now
+from miserymeter.capture.live import LiveInput, LiveInputConfig, RunEnded
 from miserymeter.capture.retention import RetentionLimits
 from miserymeter.capture.segments import SegmentWriter, WriterEvent
+from miserymeter.clock import utc_now
 from miserymeter.constants import (
     DEFAULT_CAPTURE_SAMPLE_RATE_HZ,
     DEFAULT_FLAT_S,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, TypeVar
 
 import typer
@@ -12,6 +11,7 @@ from rich.console import Console
 
 from miserymeter import __version__
 from miserymeter.errors import MiseryMeterError, RunInterrupted
+from miserymeter.sinks.console import Terminal
 
 app = typer.Typer(
     name="miserymeter",
@@ -22,16 +22,9 @@ app = typer.Typer(
 )
 console = Console(soft_wrap=True)
 error_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def print_warning(message: str) -> None:
-    """One line on stderr about something wrong that the command works around."""
-    error_console.print(f"warning: {message}", markup=False)
-
-
-def print_event(at: datetime, kind: str, message: str) -> None:
-    """One line of a long-running command's log on stderr: `<date> <time> <kind>: <message>`."""
-    error_console.print(f"{at:%Y-%m-%d %H:%M:%S} {kind}: {message}", markup=False)
+terminal = Terminal(console, error_console)
+print_warning = terminal.warn
+print_event = terminal.event
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from miserymeter.delivery.events import Event
 from miserymeter.errors import MiseryMeterError
+from miserymeter.events import Event
+from miserymeter.records import RecordSink
 
 
 class DeliveryError(MiseryMeterError):
@@ -42,3 +43,10 @@ class Reachable(Protocol):
     def check(self) -> None:
         """Raise DeliveryError if the destination cannot be reached now (a start-up check)."""
         ...
+
+
+@runtime_checkable
+class WithLiveState(Protocol):
+    """A destination that also takes the live state of every second (MQTT's retained topics)."""
+
+    state_sink: RecordSink

@@ -20,9 +20,9 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from miserymeter.capture.live import utc_now
-from miserymeter.delivery.events import DIGEST, Event, iso_utc, make_event
+from miserymeter.clock import iso_utc, utc_now
 from miserymeter.errors import MiseryMeterError
+from miserymeter.events import DIGEST, Event, make_event
 from miserymeter.nights import night_bounds
 from miserymeter.store import Store
 

@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from miserymeter.clock import utc_now
 from miserymeter.delivery.destination import DeliveryError
-from miserymeter.delivery.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, Event
 from miserymeter.delivery.home_assistant import discovery_messages
 from miserymeter.delivery.mqtt_client import MqttConnection
 from miserymeter.delivery.mqtt_settings import mqtt_settings
 from miserymeter.delivery.tonight import NightTally
 from miserymeter.errors import ConfigError
+from miserymeter.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, Event
 from miserymeter.nights import night_bounds, night_of
 from miserymeter.records import Record, SecondRecord
 
@@ -42,10 +43,6 @@ if TYPE_CHECKING:
 WANTED_KINDS = (CRYING_STARTED, CRYING_STOPPED, LISTENER)
 DEFAULT_ACK_TIMEOUT_S = 10.0
 CHECK_TIMEOUT_S = 5.0
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def from_config(
@@ -60,7 +57,7 @@ def from_config(
     `state_sink` goes to the listener. With a `store`, tonight's totals start from its episodes.
     """
     settings = mqtt_settings(table, where=where)
-    now = _utc_now()
+    now = utc_now()
     tally = NightTally()
     tally.roll(now)
     if store is not None:
@@ -88,7 +85,7 @@ class MqttDestination:
         room: str,
         tally: NightTally,
         ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.room = room
         self.connection = connection

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from miserymeter.delivery.destination import DeliveryError
-from miserymeter.delivery.events import Event
 from miserymeter.delivery.notify_messages import Push, push_for
 from miserymeter.delivery.notify_policy import NotifyPolicy
 from miserymeter.delivery.notify_settings import NotifySettings, notify_settings
 from miserymeter.errors import ConfigError
+from miserymeter.events import Event
 
 if TYPE_CHECKING:
     import apprise

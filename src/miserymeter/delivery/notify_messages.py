@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from miserymeter.delivery.events import (
+from miserymeter.events import (
     CRYING_STARTED,
     CRYING_STOPPED,
     DIGEST,
@@ -48,7 +48,7 @@ def push_for(event: Event, *, zone: tzinfo) -> Push:
     elif event.kind == STILL_CRYING:
         title = f"Still crying in {room}"
         body = (
-            f"Crying for {duration_text(data['duration_s'])} now, "
+            f"Crying for {int(data['duration_s'] // 60)} min now, "
             f"since {_hhmm(data['start'], zone)}."
         )
     elif event.kind == CRYING_STOPPED:

@@ -26,8 +26,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from miserymeter.delivery.events import MONITOR, Event, iso_utc, make_event
+from miserymeter.clock import iso_utc
 from miserymeter.delivery.notify_settings import NotifySettings
+from miserymeter.events import MONITOR, Event, make_event
 
 OFFLINE = "offline"
 BACK = "back"

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
+from miserymeter.clock import utc_now
 from miserymeter.delivery.destination import DeliveryError, Destination, Reachable
-from miserymeter.delivery.events import Event
 from miserymeter.delivery.notify_settings import NotifySettings
 from miserymeter.delivery.offline import RoomHeard, RoomWatch, StoreWatch, watch, watch_store
 from miserymeter.errors import StorageError
+from miserymeter.events import Event
 from miserymeter.records import STOPPED
 from miserymeter.store import Store
 
@@ -27,10 +28,6 @@ MAX_UNSENT = 100  # pushes held while the service is down; the oldest are droppe
 CLOSE_TIMEOUT_S = 10.0
 
 EventCallback = Callable[[str, str], None]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def check_every_s(settings: NotifySettings) -> float:
@@ -63,7 +60,7 @@ class OfflineWatcher:
         settings: NotifySettings,
         *,
         on_event: EventCallback,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
         self.destination = destination

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from miserymeter.delivery.events import iso_utc
+from miserymeter.clock import iso_utc
 from miserymeter.nights import night_of
 from miserymeter.records import Episode
 

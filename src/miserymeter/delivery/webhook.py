@@ -29,8 +29,8 @@ import httpx
 
 from miserymeter import __version__
 from miserymeter.delivery.destination import DeliveryError, EventRejected
-from miserymeter.delivery.events import EVENT_KINDS, Event
 from miserymeter.errors import ConfigError
+from miserymeter.events import EVENT_KINDS, Event
 
 KEYS = {"url", "headers", "secret", "kinds", "timeout_s"}
 DEFAULT_TIMEOUT_S = 10.0

@@ -12,7 +12,6 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
@@ -24,9 +23,7 @@ from miserymeter.errors import DatasetError
 from miserymeter.frontend.loudness import rms_dbfs
 from miserymeter.prepare.layout import audio_files, label_folders
 from miserymeter.prepare.slicing import NOHASH
-
-if TYPE_CHECKING:
-    from miserymeter.train.dataset import Split
+from miserymeter.prepare.split import SPLITS, Split, which_set
 
 QUIET_DBFS = -60.0  # RMS level below which a clip is "very quiet"
 FULL_SCALE = 0.999  # |sample| at or above this is at full scale
@@ -100,10 +97,6 @@ def dataset_stats(
     data_dir: Path, *, validation_percentage: float = 10.0, testing_percentage: float = 10.0
 ) -> DatasetStats:
     """Read every clip under `data_dir/<label>/` and describe the dataset."""
-    # Training's own split, so the counts are what `train` will use. train.dataset needs no
-    # torch, but runtime modules import nothing from train/ when they are imported.
-    from miserymeter.train.dataset import SPLITS, which_set
-
     if not data_dir.is_dir():
         raise DatasetError(f"{data_dir}: no such dataset folder; pass a folder of label folders")
     clips: list[ClipStats] = []

@@ -7,7 +7,7 @@ whatever came since. The first failure of a run of failures is raised by the nex
 call (for the listener to log). While the store stays down, at most `max_pending` records
 are held, the oldest dropped first and counted.
 
-With `destinations`, the events the records make (`delivery.events`) are queued in the
+With `destinations`, the events the records make (`miserymeter.events`) are queued in the
 outbox for each destination that wants them, in the same transaction as the records;
 `on_queued` is then told which destinations have new entries (to wake their couriers).
 """
@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from miserymeter.delivery.destination import Destination
-from miserymeter.delivery.events import Event, events_from
 from miserymeter.errors import StorageError
+from miserymeter.events import Event, events_from
 from miserymeter.records import (
     Episode,
     ListenerEvent,

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from miserymeter.delivery.events import Event
+from miserymeter.events import Event
 from miserymeter.store.schema import outbox, rooms
 
 

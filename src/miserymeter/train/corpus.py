@@ -19,7 +19,7 @@ import soundfile as sf
 from miserymeter.audio.io import read_audio
 from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.errors import DatasetError
-from miserymeter.train.dataset import Split, which_set
+from miserymeter.prepare.split import Split, which_set
 from miserymeter.train.packaged_sounds import fetch_packaged_sounds
 
 SLICE_S = 5.0

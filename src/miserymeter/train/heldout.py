@@ -13,8 +13,8 @@ from pathlib import Path
 
 from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.errors import DatasetError
+from miserymeter.prepare.split import Split
 from miserymeter.train.corpus import default_model_split, group_name, is_fullband_cry
-from miserymeter.train.dataset import Split
 
 UNCATEGORISED_KIND = "other"
 

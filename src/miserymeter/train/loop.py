@@ -21,6 +21,7 @@ from torch.utils.tensorboard import SummaryWriter
 from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.errors import DatasetError, ModelError, RunInterrupted
 from miserymeter.frontend.melspec import FrontEndConfig, used_bin_frequencies_hz
+from miserymeter.prepare.split import SPLITS, Split
 from miserymeter.train import report
 from miserymeter.train.augment import AugmentConfig, augment_batch, noise_bank
 from miserymeter.train.averaging import average_state, evaluated, weight_average
@@ -28,10 +29,8 @@ from miserymeter.train.batches import BatchSampler, ClipSet, fixed_eval_set
 from miserymeter.train.checkpoint import Checkpoint, checkpoint_path, load_checkpoint
 from miserymeter.train.config import TrainConfig, check
 from miserymeter.train.dataset import (
-    SPLITS,
     ConversionReport,
     DatasetIndex,
-    Split,
     data_sha256,
     load_clips,
     scan_dataset,

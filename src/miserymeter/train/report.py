@@ -7,7 +7,7 @@ from collections import Counter
 
 from rich.table import Table
 
-from miserymeter.train.dataset import SPLITS, Split
+from miserymeter.prepare.split import SPLITS, Split
 from miserymeter.train.evaluation import EvalResult
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from miserymeter.audio.io import read_audio
+from miserymeter.clock import utc_now
 from miserymeter.nights import night_of
 from miserymeter.web.context import Dashboard
 from miserymeter.web.health import room_health
@@ -34,7 +35,7 @@ from miserymeter.web.review import (
     write_review,
 )
 from miserymeter.web.spectrogram import spectrogram
-from miserymeter.web.timeline import episode_json, live_seconds, local_iso, timeline, utc_now
+from miserymeter.web.timeline import episode_json, live_seconds, local_iso, timeline
 
 DEFAULT_NIGHTS = 30
 

@@ -15,13 +15,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from miserymeter.errors import AudioError, MiseryMeterError
+from miserymeter.inference.labels import crying_label
 from miserymeter.inference.model import Classifier
-from miserymeter.pipeline import crying_label
 from miserymeter.store import Store, open_store
 from miserymeter.web.api import api_router
 from miserymeter.web.calibration import calibration_router
 from miserymeter.web.context import Dashboard
 from miserymeter.web.level import LiveLevel
+from miserymeter.web.login_throttle import LoginThrottle
 from miserymeter.web.pages import pages_router
 from miserymeter.web.params import RequestError
 from miserymeter.web.passwords import check_hash
@@ -66,6 +67,7 @@ def create_app(
         model=classifier.info,
         crying_label=crying_label(classifier.info.labels, None),
         signer=SessionSigner(),
+        login_throttle=LoginThrottle(),
         live=live,
     )
 

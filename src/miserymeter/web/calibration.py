@@ -19,14 +19,15 @@ from miserymeter.calibrate.thresholds import (
     config_lines,
     histogram,
 )
+from miserymeter.clock import utc_now
+from miserymeter.constants import DEFAULT_GATE_DB
 from miserymeter.inference.model import Classifier
-from miserymeter.pipeline import DEFAULT_GATE_DB
 from miserymeter.prepare.layout import labelled_clips
 from miserymeter.web.context import Dashboard
 from miserymeter.web.history import RoomHistory, SoundHistory
 from miserymeter.web.params import RequestError, TimeRange, parse_count, parse_time
 from miserymeter.web.review import REVIEW_PREFIX
-from miserymeter.web.timeline import local_iso, utc_now
+from miserymeter.web.timeline import local_iso
 
 QUIET_DEFAULT_S = 600
 QUIET_MOST_S = 12 * 3600

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from miserymeter.delivery.events import iso_utc
+from miserymeter.clock import iso_utc
 from miserymeter.inference.model import ModelInfo
 from miserymeter.records import Episode
 from miserymeter.store import Store
 from miserymeter.web.level import LiveLevel
+from miserymeter.web.login_throttle import LoginThrottle
 from miserymeter.web.params import RequestError, parse_time
 from miserymeter.web.review import ReviewTarget
 from miserymeter.web.sessions import SessionSigner
@@ -27,6 +28,7 @@ class Dashboard:
     model: ModelInfo
     crying_label: str
     signer: SessionSigner
+    login_throttle: LoginThrottle
     live: LiveLevel | None = None
 
     @property

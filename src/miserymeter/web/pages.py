@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from functools import cache
 from importlib import resources
 from urllib.parse import quote
@@ -113,8 +114,23 @@ def pages_router(dashboard: Dashboard) -> APIRouter:
                 message="The page was too old: try again.",
                 status_code=403,
             )
+        address = request.client.host if request.client is not None else ""
+        throttle = dashboard.login_throttle
+        if wait_s := throttle.wait_s(address):
+            wait = math.ceil(wait_s)
+            page = render(
+                "login.html",
+                request,
+                title="Log in",
+                next=target,
+                message=f"Too many wrong passwords: try again in {wait} s.",
+                status_code=429,
+            )
+            page.headers["Retry-After"] = str(wait)
+            return page
         password_hash = dashboard.settings.password_hash
         if password_hash is None or not verify_password(fields.get("password", ""), password_hash):
+            throttle.missed(address)
             return render(
                 "login.html",
                 request,
@@ -123,11 +139,13 @@ def pages_router(dashboard: Dashboard) -> APIRouter:
                 message="Wrong password.",
                 status_code=401,
             )
+        throttle.succeeded(address)
         request.state.new_session = dashboard.signer.new(authenticated=True)
         return RedirectResponse(target, status_code=303)
 
     @router.post("/logout")
     def logout(request: Request) -> RedirectResponse:
+        dashboard.signer.revoke(request.state.session)
         request.state.new_session = dashboard.signer.new(authenticated=False)
         return RedirectResponse("/login", status_code=303)
 

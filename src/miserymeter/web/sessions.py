@@ -2,9 +2,10 @@
 
 A session is a small JSON object signed with HMAC-SHA256 under a key made when the app starts
 (so a restart logs everybody out): whether its holder gave the password, its CSRF token and
-when it expires. Every visitor gets one; every state-changing request must echo its CSRF token
-(the `X-CSRF-Token` header, or the login form's field). The cookie is HttpOnly and
-SameSite=Strict.
+when it expires. Logging out revokes the session: its cookie, even copied before, is no
+session any more (the signer remembers revoked tokens until they expire). Every visitor gets
+one; every state-changing request must echo its CSRF token (the `X-CSRF-Token` header, or the
+login form's field). The cookie is HttpOnly and SameSite=Strict.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 
@@ -37,6 +39,15 @@ class SessionSigner:
 
     def __init__(self, key: bytes | None = None) -> None:
         self._key = key if key is not None else secrets.token_bytes(32)
+        self._revoked: dict[str, float] = {}  # CSRF token (unique per session): expiry
+        self._lock = threading.Lock()
+
+    def revoke(self, session: Session) -> None:
+        """No cookie of `session` is accepted any more."""
+        now = time.time()
+        with self._lock:
+            self._revoked = {t: e for t, e in self._revoked.items() if e > now}
+            self._revoked[session.csrf_token] = session.expires_at_s
 
     def new(self, *, authenticated: bool) -> Session:
         """A new session with a fresh CSRF token."""
@@ -61,7 +72,10 @@ class SessionSigner:
             session = Session(bool(fields["a"]), str(fields["c"]), float(fields["e"]))
         except (binascii.Error, ValueError, KeyError, TypeError):
             return None
-        return session if session.expires_at_s > time.time() else None
+        if session.expires_at_s <= time.time():
+            return None
+        with self._lock:
+            return None if session.csrf_token in self._revoked else session
 
     def _sign(self, body: str) -> str:
         digest = hmac.new(self._key, body.encode(), hashlib.sha256).digest()

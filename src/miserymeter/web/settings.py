@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 
+from miserymeter.constants import DEFAULT_DASHBOARD_HOST, DEFAULT_DASHBOARD_PORT, DEFAULT_GATE_DB
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.errors import ConfigError
 from miserymeter.nights import local_zone
-from miserymeter.pipeline import DEFAULT_GATE_DB
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
+DEFAULT_HOST = DEFAULT_DASHBOARD_HOST
+DEFAULT_PORT = DEFAULT_DASHBOARD_PORT
 
 
 @dataclass(frozen=True)

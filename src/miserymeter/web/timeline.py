@@ -9,10 +9,11 @@ as plotly draws them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from miserymeter.delivery.events import episode_url, iso_utc
+from miserymeter.clock import iso_utc
+from miserymeter.events import episode_url
 from miserymeter.records import Episode, MinuteSummary
 from miserymeter.store import Store, Summary
 from miserymeter.web.params import TimeRange
@@ -105,8 +106,3 @@ def episode_json(episode: Episode, *, zone: tzinfo) -> dict[str, Any]:
         "has_audio": episode.clip_path is not None,
         "url": episode_url("", episode.room, episode.start),
     }
-
-
-def utc_now() -> datetime:
-    """Now, aware, in UTC."""
-    return datetime.now(UTC)

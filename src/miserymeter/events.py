@@ -11,10 +11,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from miserymeter.clock import iso_utc
 from miserymeter.records import (
     CryingContinues,
     CryingStarted,
@@ -150,8 +151,3 @@ def episode_url(dashboard_url: str | None, room: str, start: datetime) -> str | 
     if dashboard_url is None:
         return None
     return f"{dashboard_url.rstrip('/')}/rooms/{quote(room, safe='')}/episodes/{iso_utc(start)}"
-
-
-def iso_utc(at: datetime) -> str:
-    """`at` as ISO 8601 in UTC with a Z, to the millisecond: 2026-11-25T03:14:15.926Z."""
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,34 @@
+"""The tutorial's stable hash split: which of training, validation and testing a clip is in.
+
+`dataset stats` counts by it and `train` trains by it, so both see the same split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Literal
+
+Split = Literal["training", "validation", "testing"]
+SPLITS: tuple[Split, ...] = ("training", "validation", "testing")
+
+# As in the tutorial: the hash is taken modulo this, so percentages have a fine resolution.
+_MAX_FILES_PER_CLASS = 2**27 - 1
+_NOHASH = re.compile(r"_nohash_.*$")
+
+
+def which_set(path: Path, *, validation_percentage: float, testing_percentage: float) -> Split:
+    """The split a file belongs to, stable as files are added (the tutorial's `which_set`).
+
+    Everything after `_nohash_` in a file name is ignored, so clips cut from one recording,
+    family or episode (`episode12_nohash_3.wav`) always land in the same split.
+    """
+    group = _NOHASH.sub("", path.name)
+    digest = int(hashlib.sha1(group.encode("utf-8")).hexdigest(), 16)
+    percentage = (digest % (_MAX_FILES_PER_CLASS + 1)) * (100.0 / _MAX_FILES_PER_CLASS)
+    if percentage < validation_percentage:
+        return "validation"
+    if percentage < validation_percentage + testing_percentage:
+        return "testing"
+    return "training"

@@ -1,0 +1,91 @@
+"""A person at a terminal: episodes as lines (or JSON lines), and the listener's log on stderr."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+
+from miserymeter.records import CryingStarted, Episode, ListenerEvent, Record
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """Where a command writes for a person: results to `out` (stdout), its log to `err`."""
+
+    out: Console
+    err: Console
+
+    def say(self, message: str) -> None:
+        """One line on stderr."""
+        self.err.print(message, markup=False)
+
+    def warn(self, message: str) -> None:
+        """One line on stderr about something wrong that the command works around."""
+        self.say(f"warning: {message}")
+
+    def event(self, at: datetime, kind: str, message: str) -> None:
+        """One line of a long-running command's log: `<date> <time> <kind>: <message>`."""
+        self.say(f"{at:%Y-%m-%d %H:%M:%S} {kind}: {message}")
+
+
+class ConsoleSink:
+    """Crying as it starts, episodes as they end, the listener's troubles: lines a person reads."""
+
+    def __init__(self, terminal: Terminal) -> None:
+        self.terminal = terminal
+
+    def handle(self, records: Sequence[Record]) -> None:
+        for record in records:
+            if isinstance(record, CryingStarted):
+                self.terminal.out.print(
+                    f"{record.start:%Y-%m-%d %H:%M:%S} crying in {record.room} "
+                    f"(sure after {record.confirmed_offset_s - record.start_offset_s:.0f} s)",
+                    markup=False,
+                )
+            elif isinstance(record, Episode):
+                clip = f", audio: {record.clip_path}" if record.clip_path else ""
+                self.terminal.out.print(
+                    f"{record.start:%Y-%m-%d %H:%M:%S} - {record.end:%H:%M:%S} crying "
+                    f"{record.duration_s:.0f} s in {record.room} "
+                    f"(peak {record.peak_probability:.2f}, mean {record.mean_probability:.2f})"
+                    f"{clip}",
+                    markup=False,
+                )
+            elif isinstance(record, ListenerEvent):
+                self.terminal.event(record.at, record.kind, record.message)
+
+
+class JsonLinesSink:
+    """One JSON object per finished episode on stdout (`--json`); the log still goes to stderr."""
+
+    def __init__(self, terminal: Terminal) -> None:
+        self.terminal = terminal
+
+    def handle(self, records: Sequence[Record]) -> None:
+        for record in records:
+            if isinstance(record, Episode):
+                print(json.dumps(episode_json(record)), flush=True)
+            elif isinstance(record, ListenerEvent):
+                self.terminal.event(record.at, record.kind, record.message)
+
+
+def episode_json(episode: Episode) -> dict[str, Any]:
+    """An episode as `--json` prints it."""
+    return {
+        "room": episode.room,
+        "start_s": episode.start_offset_s,
+        "end_s": episode.end_offset_s,
+        "confirmed_s": episode.confirmed_offset_s,
+        "start": episode.start.isoformat(),
+        "end": episode.end.isoformat(),
+        "duration_s": round(episode.duration_s, 3),
+        "peak_probability": episode.peak_probability,
+        "mean_probability": episode.mean_probability,
+        "detector": episode.detector,
+        "clip": episode.clip_path,
+    }

@@ -1,0 +1,1 @@
+"""Long-running commands, wired: each built from its typed options, run, and torn down."""
