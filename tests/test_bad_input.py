@@ -58,6 +58,29 @@ def test_classify_file_without_samples(run_cli: RunCli, tmp_path: Path) -> None:
     assert "no audio samples" in line
 
 
+@pytest.mark.parametrize("command", ["classify", "listen"])
+def test_a_wav_cut_short_is_one_error_naming_the_repair(
+    run_cli: RunCli, tmp_path: Path, command: str
+) -> None:
+    """libsndfile reads the part that is there as if it were all: the header tells."""
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, sf.read(DOG, dtype="float32")[0], 16_000, subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    args = [cut] if command == "classify" else ["--input", cut, "--no-db", "--no-clips"]
+    line = assert_one_error_line(run_cli(command, *args), cut)
+    assert "cut short" in line and "sox" in line
+    assert run_cli("classify", whole).returncode == 0
+
+
+def test_classify_a_file_of_one_sample(run_cli: RunCli, tmp_path: Path) -> None:
+    one = tmp_path / "one.wav"
+    sf.write(one, np.full((1, 1), 0.5, dtype=np.float32), 16_000)
+
+    line = assert_one_error_line(run_cli("classify", one), one)
+    assert "too short" in line
+
+
 def test_classify_missing_file(run_cli: RunCli, tmp_path: Path) -> None:
     missing = tmp_path / "missing.wav"
 

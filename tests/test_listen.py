@@ -481,6 +481,7 @@ def test_a_config_file_with_a_typo_is_one_clear_error(tmp_path: Path, run_cli: C
         (["--input", str(QUIET), "--hop_s", "5"], ["--hop_s"]),
         (["--input", str(QUIET), "--on_probability", "0.2"], ["on_probability"]),
         (["--input", str(QUIET), "--model", "nope.onnx"], ["nope.onnx"]),
+        (["--input", "-", "--sample_rate", "0"], ["--sample_rate 0", "8000 Hz"]),
     ],
 )
 def test_bad_listen_input_is_one_clear_error(

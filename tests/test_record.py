@@ -302,18 +302,24 @@ def test_a_full_disk_with_nothing_to_delete_is_one_clear_error(
 
 
 @pytest.mark.parametrize(
-    ("option", "value"),
-    [("--sample_rate", "0"), ("--segment_s", "-1"), ("--keep-days", "0"), ("--max-gb", "-2")],
+    ("option", "value", "said"),
+    [
+        ("--sample_rate", "0", "--sample_rate 0: a microphone records at 8000 Hz or more"),
+        ("--sample_rate", "1", "--sample_rate 1: a microphone records at 8000 Hz or more"),
+        ("--segment_s", "-1", "--segment_s must be positive, not -1"),
+        ("--keep-days", "0", "--keep-days must be positive, not 0"),
+        ("--max-gb", "-2", "--max-gb must be positive, not -2"),
+    ],
 )
 def test_bad_record_options_are_one_clear_error(
-    file_microphone: FileMicrophone, tmp_path: Path, option: str, value: str
+    file_microphone: FileMicrophone, tmp_path: Path, option: str, value: str, said: str
 ) -> None:
     process = run_with(
         file_microphone, "record", "--device", DEVICE_NAME, "--out", tmp_path, option, value
     )
     assert process.returncode == 1
     assert process.stderr.count("\n") == 1
-    assert process.stderr.startswith(f"error: {option} must be positive, not {value}")
+    assert process.stderr.startswith(f"error: {said}")
 
 
 def test_a_missing_microphone_is_waited_for_not_fatal(

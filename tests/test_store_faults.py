@@ -19,6 +19,8 @@ from conftest import require_system
 from miserymeter.errors import StorageError
 from miserymeter.records import SecondRecord
 from miserymeter.store import Store, open_store
+from miserymeter.store.engines import OUR_MARK_TABLE
+from miserymeter.store.schema import schema_version
 from postgres_server import PostgresServer, free_port, postgres_available
 from store_records import NIGHT_START, event
 from store_writer import batch
@@ -205,3 +207,21 @@ def test_a_writer_killed_mid_run_leaves_a_whole_database(tmp_path: Path) -> None
     present = sorted({round(s.offset_s) // 60 for s in stored})
     assert set(reported) <= set(present) and len(present) - len(reported) <= 3
     assert stored == [s for n in present for s in seconds_of(n)]
+
+
+def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    """`listen --db ~/notes.db` by mistake: no tables of ours added, no WAL mode turned on."""
+    other = tmp_path / "notes.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE notes (day TEXT, text TEXT)")
+        db.execute("INSERT INTO notes VALUES ('monday', 'buy milk')")
+    before = other.read_bytes()
+    with pytest.raises(StorageError) as error:
+        open_store(other)
+    line = one_line_naming(error, other)
+    assert "another program's" in line and "notes" in line
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
+    assert schema_version.name == OUR_MARK_TABLE
+    open_store(tmp_path / "ours.db").close()
+    open_store(tmp_path / "ours.db").close()  # ours is ours

@@ -43,6 +43,10 @@ DEFAULT_HOP_S = 1.0
 DEFAULT_GATE_DB = 6.0
 DEFAULT_MAX_LAG_S = 5.0
 
+# A microphone records at this rate or more: below it a cry's harmonics are gone (and a
+# stream's hops would be a few samples long).
+MIN_SAMPLE_RATE_HZ = 8_000
+
 # Continuous capture (`miserymeter record`): the original project's rate, 30 s segments.
 DEFAULT_CAPTURE_SAMPLE_RATE_HZ = 22_050
 DEFAULT_SEGMENT_S = 30.0

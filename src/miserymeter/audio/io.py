@@ -45,6 +45,23 @@ def require_readable_file(path: Path) -> None:
         raise AudioError(f"{path}: {problem}")
     if not os.access(path, os.R_OK):
         raise AudioError(f"{path}: permission denied; make it readable (chmod a+r) or copy it")
+    require_whole_wav(path)
+
+
+def require_whole_wav(path: Path) -> None:
+    """An AudioError if `path` is a WAV file shorter than its RIFF header says (a copy or a
+    recording cut short): libsndfile would read what is there as if it were all."""
+    with path.open("rb") as f:
+        head = f.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:] != b"WAVE":
+        return
+    promised = int.from_bytes(head[4:8], "little") + 8
+    held = path.stat().st_size
+    if promised > held:
+        raise AudioError(
+            f"{path}: cut short: its header promises {promised:,} bytes, the file holds "
+            f"{held:,}; copy it again, or rewrite the header with `sox {path} fixed.wav`"
+        )
 
 
 def read_audio(path: Path, *, sample_rate_hz: int) -> Audio:

@@ -110,9 +110,14 @@ def record(
     from miserymeter.capture.retention import RetentionLimits
     from miserymeter.paths import default_archive_dir
 
-    for name, value in (("--sample_rate", sample_rate), ("--channels", channels)):
-        if value <= 0:
-            raise ConfigError(f"{name} must be positive, not {value}")
+    if channels <= 0:
+        raise ConfigError(f"--channels must be positive, not {channels}")
+    if sample_rate < constants.MIN_SAMPLE_RATE_HZ:
+        raise ConfigError(
+            f"--sample_rate {sample_rate}: a microphone records at "
+            f"{constants.MIN_SAMPLE_RATE_HZ} Hz or more (16000, 22050, 44100, 48000); "
+            "pass the rate it records at"
+        )
     positive = {
         "--segment_s": segment_s,
         "--no_frames_s": no_frames_s,

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from miserymeter.audio.io import read_audio
+from miserymeter.errors import AudioError
 from miserymeter.frontend.windows import cover_with_windows
 from miserymeter.inference.model import Classifier
 
@@ -35,10 +36,19 @@ class FileScores:
         return sorted(self.mean.items(), key=lambda item: item[1], reverse=True)
 
 
+# Shorter than this, a file holds no sound a person could name (a cry lasts seconds).
+MIN_DURATION_S = 0.1
+
+
 def classify_file(classifier: Classifier, path: Path, *, batch_size: int = 16) -> FileScores:
     """Score `path` in consecutive windows of the model's clip duration."""
     info = classifier.info
     audio = read_audio(path, sample_rate_hz=info.sample_rate_hz)
+    if audio.duration_s < MIN_DURATION_S:
+        raise AudioError(
+            f"{path}: {audio.duration_s * 1000:.1f} ms of audio, too short to hear anything "
+            f"(at least {MIN_DURATION_S * 1000:.0f} ms); pass a longer recording"
+        )
     starts, windows = cover_with_windows(audio.samples, info.n_window)
     probabilities = np.concatenate(
         [classifier.score(windows[i : i + batch_size]) for i in range(0, len(windows), batch_size)]

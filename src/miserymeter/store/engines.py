@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ CONNECT_TIMEOUT_S = 10
 # The execution option that makes a SQLite transaction take the write lock when it begins.
 WRITE_OPTION = "miserymeter_write"
 POSTGRESQL_DRIVERS = ("postgresql", "postgresql+psycopg")
+# Every Misery Meter database has this table (store/schema.py).
+OUR_MARK_TABLE = "schema_version"
 # A new database (and its write-ahead log, which SQLite gives the same mode) is the owner's only.
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
@@ -73,11 +76,35 @@ def _sqlite_engine(url: URL, *, busy_timeout_s: float) -> Engine:
         raise StorageError(
             f"cannot create the folder of database {path}: {e.strerror}; give a writable path"
         ) from e
+    _refuse_another_programs_file(path)
     _create_private(path)
     engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
     event.listen(engine, "connect", _set_up_sqlite)
     event.listen(engine, "begin", _begin_sqlite)
     return engine
+
+
+def _refuse_another_programs_file(path: Path) -> None:
+    """A SQLite file with tables but not ours is another program's: opening it as a store
+    would add our tables and turn on write-ahead logging behind that program's back. Read
+    only, and only to look; a file that is not SQLite is left to the store to report."""
+    if path.name == ":memory:" or not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as db:
+            tables = [
+                row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            ]
+    except sqlite3.Error:
+        return
+    if tables and OUR_MARK_TABLE not in tables:
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise StorageError(
+            f"database {path} is another program's (tables {shown}); pass --db a new file "
+            "or a Misery Meter database"
+        )
 
 
 def _create_private(path: Path) -> None:

@@ -15,6 +15,7 @@ from miserymeter.constants import (
     DEFAULT_MAX_LAG_S,
     DEFAULT_NO_FRAMES_S,
     DEFAULT_ROOM,
+    MIN_SAMPLE_RATE_HZ,
 )
 from miserymeter.detect.settings import DETECTORS, DetectorSettings
 from miserymeter.errors import ConfigError
@@ -107,5 +108,3 @@ _POSITIVE = (
     "delivery_retry_max_s",
 )
 _POSITIVE_OR_UNSET = ("duration_s",)
-# Below this a cry's harmonics are gone (and the hops of a stream would be a few samples long).
-MIN_SAMPLE_RATE_HZ = 8_000
