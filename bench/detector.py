@@ -32,6 +32,7 @@ from baby_sounds import babble, infant_laughter
 from miserymeter.audio.io import read_audio
 from miserymeter.constants import UNKNOWN_LABEL
 from miserymeter.detect.settings import DetectorSettings
+from miserymeter.evaluation.classification import roc_auc, threshold_for_fpr
 from miserymeter.evaluation.events import EventScores, score_events
 from miserymeter.evaluation.night import Clip, NightSettings, make_night, write_night
 from miserymeter.evaluation.truth import TruthEvent, read_night_truth
@@ -39,7 +40,6 @@ from miserymeter.frontend.windows import cover_with_windows
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, YAMNET_MODEL_PATH
 from miserymeter.inference.model import Classifier, ModelInfo
 from miserymeter.inference.second_opinion import SecondOpinion
-from miserymeter.metrics import roc_auc, threshold_for_fpr
 from miserymeter.pipeline import detect_file
 from miserymeter.records import Episode
 from miserymeter.train.corpus import DEBIAN_PACKAGES_DIR, default_model_split, prepare_cry_corpus

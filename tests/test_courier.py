@@ -16,7 +16,7 @@ import pytest
 
 from miserymeter.delivery.courier import Backoff, Courier
 from miserymeter.delivery.destination import DeliveryError, EventRejected
-from miserymeter.delivery.webhook import WebhookDestination, WebhookSettings
+from miserymeter.delivery.webhook.destination import WebhookDestination, WebhookSettings
 from miserymeter.events import Event, events_from
 from miserymeter.records import MinuteSummary
 from miserymeter.store import Store, open_store

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from miserymeter.delivery.configure import Destinations, build_destinations
-from miserymeter.delivery.webhook import WebhookDestination, destination_name, redacted
+from miserymeter.delivery.webhook.destination import WebhookDestination, destination_name, redacted
 from miserymeter.errors import ConfigError
 
 KEEN = "https://api.keen.io/3.0/projects/P/events/crying?api_key=K"

@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from conftest import CliRunner, cli_command, cli_env
-from miserymeter.delivery.notify_settings import notify_settings
+from miserymeter.delivery.notify.settings import notify_settings
 from miserymeter.store import open_store
 from postgres_server import free_port
 from test_listen import RATE_HZ, small_night

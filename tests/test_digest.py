@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from miserymeter.delivery.digest import (
+from miserymeter.delivery.notify.destination import from_config
+from miserymeter.delivery.notify.digest import (
     DigestScheduler,
     digest_event,
     morning_digests,
     next_digest_at,
 )
-from miserymeter.delivery.notify import from_config
-from miserymeter.delivery.notify_messages import push_for
+from miserymeter.delivery.notify.messages import push_for
 from miserymeter.errors import MiseryMeterError, StorageError
 from miserymeter.events import Event
 from miserymeter.records import Episode

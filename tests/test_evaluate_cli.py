@@ -20,6 +20,7 @@ from conftest import (
     cli_command,
     cli_env,
 )
+from miserymeter.evaluation.classification import roc_auc
 from miserymeter.evaluation.events import score_events
 from miserymeter.evaluation.night import (
     EXAMPLE_NIGHT_SETTINGS,
@@ -31,7 +32,6 @@ from miserymeter.evaluation.truth import read_truth
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, EXAMPLES_DIR
 from miserymeter.inference.classify import classify_file
 from miserymeter.inference.model import Classifier
-from miserymeter.metrics import roc_auc
 from miserymeter.pipeline import detect_file
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]

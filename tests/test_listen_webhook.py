@@ -25,7 +25,7 @@ from conftest import (
     cli_command,
     cli_env,
 )
-from miserymeter.delivery.webhook import destination_name
+from miserymeter.delivery.webhook.destination import destination_name
 from miserymeter.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, MINUTE, events_from
 from miserymeter.inference.bundled import EXAMPLES_DIR
 from miserymeter.records import Record

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from miserymeter.metrics import (
+from miserymeter.evaluation.classification import (
     confusion_matrix,
     precision_recall,
     roc_auc,

@@ -18,9 +18,9 @@ import soundfile as sf
 from conftest import cli_env
 from miserymeter.capture.sources import FileSource
 from miserymeter.delivery.destination import DeliveryError
-from miserymeter.delivery.mqtt import MqttDestination, from_config
-from miserymeter.delivery.mqtt_settings import mqtt_settings
-from miserymeter.delivery.tonight import NightTally
+from miserymeter.delivery.mqtt.destination import MqttDestination, from_config
+from miserymeter.delivery.mqtt.settings import mqtt_settings
+from miserymeter.delivery.mqtt.tonight import NightTally
 from miserymeter.errors import ConfigError
 from miserymeter.events import CRYING_STARTED, CRYING_STOPPED, Event, events_from, make_event
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
@@ -306,7 +306,7 @@ def test_a_listener_that_dies_is_offline_by_its_last_will(
     watcher = watchers(broker, "miserymeter/+/availability")
     script = (
         "import sys, time\n"
-        "from miserymeter.delivery.mqtt import from_config\n"
+        "from miserymeter.delivery.mqtt.destination import from_config\n"
         f"d = from_config({{'url': '{broker.url}'}}, where='x', room='nursery')\n"
         "assert d.connection.wait_connected(10)\n"
         "print('connected', flush=True)\n"

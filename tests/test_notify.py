@@ -16,9 +16,9 @@ import soundfile as sf
 from miserymeter.capture.sources import FileSource
 from miserymeter.config import read_table
 from miserymeter.delivery.destination import DeliveryError, Destination
-from miserymeter.delivery.notify import NotifyDestination, from_config
-from miserymeter.delivery.notify_messages import duration_text
-from miserymeter.delivery.notify_settings import KEYS
+from miserymeter.delivery.notify.destination import NotifyDestination, from_config
+from miserymeter.delivery.notify.messages import duration_text
+from miserymeter.delivery.notify.settings import KEYS
 from miserymeter.errors import ConfigError
 from miserymeter.events import Event, events_from
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH

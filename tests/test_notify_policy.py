@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from miserymeter.delivery.notify_messages import duration_text, push_for
-from miserymeter.delivery.notify_policy import NotifyPolicy
-from miserymeter.delivery.notify_settings import QuietHours, notify_settings
+from miserymeter.delivery.notify.messages import duration_text, push_for
+from miserymeter.delivery.notify.policy import NotifyPolicy
+from miserymeter.delivery.notify.settings import QuietHours, notify_settings
 from miserymeter.errors import ConfigError
 from miserymeter.events import Event, events_from, make_event
 from miserymeter.records import CryingContinues, CryingStarted, Episode, ListenerEvent

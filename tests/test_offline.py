@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from miserymeter.delivery.notify import from_config
-from miserymeter.delivery.notify_messages import push_for
-from miserymeter.delivery.notify_settings import (
+from miserymeter.delivery.notify.destination import from_config
+from miserymeter.delivery.notify.messages import push_for
+from miserymeter.delivery.notify.offline import RoomHeard, RoomWatch, StoreWatch, watch, watch_store
+from miserymeter.delivery.notify.offline_watcher import OfflineWatcher, check_every_s, rooms_heard
+from miserymeter.delivery.notify.settings import (
     MIN_OFFLINE_AFTER_MIN,
     NotifySettings,
     notify_settings,
 )
-from miserymeter.delivery.offline import RoomHeard, RoomWatch, StoreWatch, watch, watch_store
-from miserymeter.delivery.offline_watcher import OfflineWatcher, check_every_s, rooms_heard
 from miserymeter.errors import ConfigError
 from miserymeter.events import MONITOR
 from miserymeter.records import ListenerEvent, SecondRecord

@@ -20,7 +20,7 @@ from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import Listener, ListenSettings
 from miserymeter.records import Episode, Record, SecondRecord
-from miserymeter.sinks.metrics import MetricsServer, MetricsSink
+from miserymeter.sinks.prometheus import MetricsServer, MetricsSink
 from postgres_server import free_port
 from test_listen import RATE_HZ, small_night
 from test_listen_store import live_listener, pcm

@@ -34,10 +34,10 @@ STILL_CRYING = "still_crying"
 MINUTE = "minute"
 LISTENER = "listener"
 EVENT_KINDS = (CRYING_STARTED, CRYING_STOPPED, STILL_CRYING, MINUTE, LISTENER)
-# Not made from records: the morning digest of a night (delivery/digest.py), pushed only.
+# Not made from records: the morning digest of a night (delivery/notify/digest.py), pushed only.
 DIGEST = "digest"
-# Not made from records: a room's monitor went offline or is back (delivery/offline.py), told
-# by `serve` from what the store holds; pushed only.
+# Not made from records: a room's monitor went offline or is back (delivery/notify/offline.py),
+# told by `serve` from what the store holds; pushed only.
 MONITOR = "monitor"
 
 

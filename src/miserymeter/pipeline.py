@@ -41,6 +41,7 @@ from miserymeter.frontend.loudness import band_dbfs, rms_dbfs
 from miserymeter.frontend.noise_floor import NoiseFloor
 from miserymeter.inference.labels import crying_label
 from miserymeter.inference.model import Classifier, Scorer
+from miserymeter.listener_status import STATUS_EVERY_S, StatusReporter
 from miserymeter.records import (
     STOPPED,
     CryingContinues,
@@ -51,7 +52,6 @@ from miserymeter.records import (
     RecordSink,
     SecondRecord,
 )
-from miserymeter.usage import STATUS_EVERY_S, StatusReporter
 
 
 @dataclass(frozen=True)

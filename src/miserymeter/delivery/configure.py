@@ -26,9 +26,9 @@ from miserymeter.store import Store
 
 # Config table → the module that makes its destinations.
 PARTS: dict[str, str] = {
-    "webhook": "miserymeter.delivery.webhook",
-    "notify": "miserymeter.delivery.notify",
-    "mqtt": "miserymeter.delivery.mqtt",
+    "webhook": "miserymeter.delivery.webhook.destination",
+    "notify": "miserymeter.delivery.notify.destination",
+    "mqtt": "miserymeter.delivery.mqtt.destination",
 }
 # Parts whose destination serves one room, and may read the store (tonight's totals so far).
 ROOM_PARTS = {"mqtt"}

@@ -15,15 +15,15 @@ import numpy as np
 
 from miserymeter.constants import AUDIO_SUFFIXES, UNKNOWN_LABEL
 from miserymeter.errors import ConfigError, DatasetError
-from miserymeter.inference.classify import classify_file
-from miserymeter.inference.model import Classifier
-from miserymeter.metrics import (
+from miserymeter.evaluation.classification import (
     OperatingPoint,
     confusion_matrix,
     precision_recall,
     roc_auc,
     threshold_for_fpr,
 )
+from miserymeter.inference.classify import classify_file
+from miserymeter.inference.model import Classifier
 from miserymeter.prepare.layout import labelled_clips
 
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select, update
 
 from miserymeter.events import Event
+from miserymeter.store.connection import StoreConnection
 from miserymeter.store.schema import outbox, rooms
 
 
@@ -130,3 +131,51 @@ def undelivered_query(room: str, *, refused_since: datetime) -> Select[Any]:
 def errors_query(seqs: list[int]) -> Select[Any]:
     """(seq, last error) of the outbox entries `seqs`."""
     return select(outbox.c.seq, outbox.c.last_error).where(outbox.c.seq.in_(seqs))
+
+
+class OutboxQueue(StoreConnection):
+    """The outbox's queue: entries waiting per destination, delivered, failed or refused."""
+
+    def pending(self, destination: str, *, room: str, limit: int = 100) -> list[PendingEntry]:
+        """The oldest `limit` entries of `room` waiting for `destination`, oldest first."""
+        query = pending_query(destination, room=room, limit=limit)
+        with self._faults("read"), self._engine.connect() as connection:
+            return [pending_entry(row) for row in connection.execute(query)]
+
+    def delivered(self, seq: int) -> None:
+        """The outbox entry `seq` reached its destination: forget it."""
+        self._change_entry(delete(outbox).where(outbox.c.seq == seq))
+
+    def failed(self, seq: int, error: str) -> None:
+        """Delivering entry `seq` failed for now: count the attempt, keep the reason."""
+        change = {"attempts": outbox.c.attempts + 1, "last_error": error}
+        self._change_entry(update(outbox).where(outbox.c.seq == seq).values(change))
+
+    def rejected(self, seq: int, error: str) -> None:
+        """The destination refused entry `seq` for good: keep it, never send it again."""
+        change = {"attempts": outbox.c.attempts + 1, "last_error": error, "rejected": True}
+        self._change_entry(update(outbox).where(outbox.c.seq == seq).values(change))
+
+    def outbox_counts(self, destination: str, *, room: str | None = None) -> OutboxCounts:
+        """How many entries of `room` (default: every room) wait for `destination`, and how
+        many it refused."""
+        query = counts_query(destination, room=room)
+        with self._faults("read"), self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        counts: dict[bool, int] = {bool(rejected): n for rejected, n in rows}
+        return OutboxCounts(counts.get(False, 0), counts.get(True, 0))
+
+    def undelivered(self, room: str, *, refused_since: datetime) -> list[Undelivered]:
+        """Per destination, `room`'s events that failed to reach it: tried and still waiting,
+        or refused for good since `refused_since`; sorted by destination name."""
+        query = undelivered_query(room, refused_since=refused_since)
+        with self._faults("read"), self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+            errors: dict[int, str | None] = {
+                seq: error
+                for seq, error in connection.execute(errors_query([seq for *_, seq in rows]))
+            }
+        return [
+            Undelivered(destination, n_waiting, n_refused, since, errors[seq])
+            for destination, n_waiting, n_refused, since, seq in rows
+        ]

@@ -9,8 +9,13 @@ import torch
 from torch import nn
 
 from miserymeter.constants import SILENCE_LABEL, UNKNOWN_LABEL
+from miserymeter.evaluation.classification import (
+    confusion_matrix,
+    precision_recall,
+    roc_auc,
+    threshold_for_fpr,
+)
 from miserymeter.frontend.windows import cover_with_windows
-from miserymeter.metrics import confusion_matrix, precision_recall, roc_auc, threshold_for_fpr
 
 TARGET_FALSE_POSITIVE_RATE = 0.01
 

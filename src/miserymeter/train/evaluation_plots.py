@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from miserymeter.errors import MissingExtraError
+from miserymeter.evaluation.classification import roc_curve
 from miserymeter.evaluation.clips import ClipEvaluation
-from miserymeter.metrics import roc_curve
 
 try:
     import matplotlib

@@ -20,8 +20,8 @@ from miserymeter.clock import utc_now
 from miserymeter.delivery.configure import build_destinations
 from miserymeter.delivery.courier import Backoff, Couriers
 from miserymeter.delivery.destination import WithLiveState
-from miserymeter.delivery.digest import DigestScheduler, morning_digests
-from miserymeter.delivery.notify import NotifyDestination
+from miserymeter.delivery.notify.destination import NotifyDestination
+from miserymeter.delivery.notify.digest import DigestScheduler, morning_digests
 from miserymeter.errors import ConfigError, MicrophoneError, StorageError
 from miserymeter.frontend.level_meter import LevelMeter
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
@@ -30,7 +30,7 @@ from miserymeter.paths import data_dir, default_db_path
 from miserymeter.pipeline import Listener, ListenSettings, ListenSummary
 from miserymeter.records import RecordSink
 from miserymeter.sinks.console import ConsoleSink, JsonLinesSink, Terminal
-from miserymeter.sinks.metrics import MetricsServer, MetricsSink
+from miserymeter.sinks.prometheus import MetricsServer, MetricsSink
 from miserymeter.sinks.store import StoreSink
 from miserymeter.store import Store, open_store
 from miserymeter.wiring.dashboard import listener_dashboard

@@ -10,8 +10,8 @@ from pathlib import Path
 from miserymeter.clock import utc_now
 from miserymeter.config import read_table
 from miserymeter.constants import DEFAULT_GATE_DB
-from miserymeter.delivery.notify import from_config
-from miserymeter.delivery.offline_watcher import OfflineWatcher
+from miserymeter.delivery.notify.destination import from_config
+from miserymeter.delivery.notify.offline_watcher import OfflineWatcher
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.errors import ConfigError
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH

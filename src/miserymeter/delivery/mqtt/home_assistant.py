@@ -12,8 +12,8 @@ import json
 from typing import Any
 
 from miserymeter import __version__
-from miserymeter.delivery.mqtt_client import OFFLINE, ONLINE
-from miserymeter.delivery.mqtt_settings import MqttSettings, RoomTopics
+from miserymeter.delivery.mqtt.client import OFFLINE, ONLINE
+from miserymeter.delivery.mqtt.settings import MqttSettings, RoomTopics
 from miserymeter.rooms import room_slug
 
 MANUFACTURER = "Misery Meter"

@@ -1,6 +1,6 @@
 """Push notifications through apprise (ntfy, Telegram, e-mail, ...): the `[notify]` destination.
 
-`wants` is the policy's (`notify_policy.py`); `send` pushes one event to every configured URL;
+`wants` is the policy's (`policy.py`); `send` pushes one event to every configured URL;
 `check` connects to each service's server without pushing (at start-up).
 A URL that failed is tried again on the next `send` of the same event, the others are not:
 a retry never pushes twice to a service that already took the event. Errors name the
@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from miserymeter.delivery.destination import DeliveryError
-from miserymeter.delivery.notify_messages import Push, push_for
-from miserymeter.delivery.notify_policy import NotifyPolicy
-from miserymeter.delivery.notify_settings import NotifySettings, notify_settings
+from miserymeter.delivery.notify.messages import Push, push_for
+from miserymeter.delivery.notify.policy import NotifyPolicy
+from miserymeter.delivery.notify.settings import NotifySettings, notify_settings
 from miserymeter.errors import ConfigError
 from miserymeter.events import Event
 

@@ -75,7 +75,7 @@ def push_for(event: Event, *, zone: tzinfo) -> Push:
 
 def _monitor(room: str, data: dict[str, Any], *, zone: tzinfo) -> tuple[str, str, str]:
     """The words of a monitor that went offline, or is back, or of the database that all the
-    monitors write to (`delivery/offline.py`)."""
+    monitors write to (`delivery/notify/offline.py`)."""
     if data["status"] == "database_down":
         body = (
             f"{data['database']} cannot be read since {_hhmm(data['since'], zone)}: no room is "

@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from miserymeter.clock import utc_now
 from miserymeter.delivery.destination import DeliveryError
-from miserymeter.delivery.home_assistant import discovery_messages
-from miserymeter.delivery.mqtt_client import MqttConnection
-from miserymeter.delivery.mqtt_settings import mqtt_settings
-from miserymeter.delivery.tonight import NightTally
+from miserymeter.delivery.mqtt.client import MqttConnection
+from miserymeter.delivery.mqtt.home_assistant import discovery_messages
+from miserymeter.delivery.mqtt.settings import mqtt_settings
+from miserymeter.delivery.mqtt.tonight import NightTally
 from miserymeter.errors import ConfigError
 from miserymeter.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, Event
 from miserymeter.nights import night_bounds, night_of

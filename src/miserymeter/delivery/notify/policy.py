@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from miserymeter.delivery.notify_settings import NotifySettings
+from miserymeter.delivery.notify.settings import NotifySettings
 from miserymeter.events import CRYING_STARTED, CRYING_STOPPED, DIGEST, LISTENER, STILL_CRYING, Event
 
 # The listener events that mean the monitor does not hear the room (or only part of it).

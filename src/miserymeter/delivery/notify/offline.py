@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from miserymeter.clock import iso_utc
-from miserymeter.delivery.notify_settings import NotifySettings
+from miserymeter.delivery.notify.settings import NotifySettings
 from miserymeter.events import MONITOR, Event, make_event
 
 OFFLINE = "offline"

@@ -21,7 +21,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from miserymeter.delivery.destination import DeliveryError
-from miserymeter.delivery.mqtt_settings import MqttSettings, RoomTopics
+from miserymeter.delivery.mqtt.settings import MqttSettings, RoomTopics
 from miserymeter.errors import ConfigError
 from miserymeter.rooms import room_slug
 

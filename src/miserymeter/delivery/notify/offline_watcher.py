@@ -16,8 +16,8 @@ from datetime import datetime
 
 from miserymeter.clock import utc_now
 from miserymeter.delivery.destination import DeliveryError, Destination, Reachable
-from miserymeter.delivery.notify_settings import NotifySettings
-from miserymeter.delivery.offline import RoomHeard, RoomWatch, StoreWatch, watch, watch_store
+from miserymeter.delivery.notify.offline import RoomHeard, RoomWatch, StoreWatch, watch, watch_store
+from miserymeter.delivery.notify.settings import NotifySettings
 from miserymeter.errors import StorageError
 from miserymeter.events import Event
 from miserymeter.records import STOPPED

@@ -1,0 +1,1 @@
+"""Webhooks (`--webhook`, `[[webhook]]`): every event POSTed as JSON, signed (`destination.py`)."""
