@@ -227,3 +227,33 @@ def assert_one_error_line_after_start(
     assert "Traceback" not in process.stderr
     errors = [line for line in process.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and str(name) in errors[0], process.stderr
+
+
+def test_an_episode_open_when_the_listener_was_killed_is_closed_by_the_next_run(
+    tmp_path: Path, run_cli: CliRunner
+) -> None:
+    """SIGKILL 16 s into the night's crying (20-40 s): crying_started was told, the episode
+    never stored. The next run of the room stores it, ending at the last crying heard, and
+    says so; a run after a clean stop finds nothing left open."""
+    db = tmp_path / "night.db"
+    killed = listener_with_stored(db, 36)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=WAIT_S)
+    with open_store(db) as store:
+        assert store.episodes(room="nursery") == []
+    quiet = tmp_path / "quiet.flac"
+    sf.write(quiet, small_night()[: 5 * RATE_HZ], RATE_HZ)
+    process = run_cli("listen", "--input", quiet, "--no-clips", "--db", db, "--json")
+    assert process.returncode == 0, process.stderr
+    (printed,) = [json.loads(line) for line in process.stdout.splitlines()]
+    with open_store(db) as store:
+        (episode,) = store.episodes(room="nursery")
+        closed = [e for e in store.events(room="nursery") if e.kind == "episode_closed"]
+    assert 18 <= episode.start_offset_s <= 22 and 30 <= episode.end_offset_s <= 36
+    assert (printed["start_s"], printed["end_s"]) == (
+        episode.start_offset_s,
+        episode.end_offset_s,
+    )
+    assert len(closed) == 1 and f"{episode.end:%H:%M:%S}" in closed[0].message
+    again = run_cli("listen", "--input", quiet, "--no-clips", "--db", db, "--json")
+    assert again.returncode == 0 and again.stdout == ""

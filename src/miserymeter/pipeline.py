@@ -173,6 +173,11 @@ class Listener:
         duration_s = self.settings.duration_s
         return duration_s is not None and self._n_hops * self.settings.hop_s >= duration_s
 
+    def hand_over(self, records: Sequence[Record]) -> None:
+        """Records from before this run (the episode a killed run left open), handed to the
+        sinks with this run's first."""
+        self._pending += records
+
     def event(self, kind: str, message: str) -> None:
         """Report something that happened to the listener (or its source) to the sinks now."""
         self._pending.append(ListenerEvent(self.settings.room, self._clock(), kind, message))

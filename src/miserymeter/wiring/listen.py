@@ -28,12 +28,13 @@ from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
 from miserymeter.paths import data_dir, default_db_path
 from miserymeter.pipeline import Listener, ListenSettings, ListenSummary
-from miserymeter.records import RecordSink
+from miserymeter.records import ListenerEvent, RecordSink
 from miserymeter.sinks.console import ConsoleSink, JsonLinesSink, Terminal
 from miserymeter.sinks.prometheus import MetricsServer, MetricsSink
 from miserymeter.sinks.store import StoreSink
 from miserymeter.store import Store, open_store
 from miserymeter.wiring.dashboard import listener_dashboard
+from miserymeter.wiring.left_open import left_open_by_last_run
 from miserymeter.wiring.listen_options import ListenOptions
 
 
@@ -133,6 +134,8 @@ def run_listen(
         sinks += [d.state_sink for d in destinations if isinstance(d, WithLiveState)]
         scorer = classifier if metrics is None else metrics.timed(classifier)
         listener = Listener(source, scorer, settings, sinks=sinks, level_meter=level_meter)
+        if store is not None:
+            _close_what_the_last_run_left_open(store, settings, listener)
         listening.set()
         teardown.callback(listening.clear)  # later delivery events are printed, not stored
         if store_sink is not None:
@@ -153,6 +156,29 @@ def run_listen(
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def _close_what_the_last_run_left_open(
+    store: Store, settings: ListenSettings, listener: Listener
+) -> None:
+    """The room's last run was killed mid-episode: finish that episode now (stored, and its
+    crying_stopped sent), ending where its crying last did."""
+    episode = left_open_by_last_run(store, settings)
+    if episode is None:
+        return
+    listener.hand_over(
+        [
+            episode,
+            ListenerEvent(
+                settings.room,
+                utc_now(),
+                "episode_closed",
+                f"the last run stopped without a word during the crying that started at "
+                f"{episode.start:%H:%M:%S}: that episode ends at {episode.end:%H:%M:%S}, "
+                "the last crying it heard",
+            ),
+        ]
+    )
 
 
 def listen_settings(options: ListenOptions) -> ListenSettings:
