@@ -152,6 +152,7 @@ def test_a_full_disk_holds_the_records_until_there_is_room_again(small_disk: Pat
     filler.unlink()
     _, stderr = process.communicate(pcm(slice(45, 88)), timeout=WAIT_S)
     assert process.returncode == 0, stderr
+    assert " store_recovered: " in stderr.decode()  # told when it works again
     with open_store(db) as store:
         assert len(store.seconds("nursery", SINCE, UNTIL)) == 88  # nothing was lost
         assert len(store.episodes(room="nursery")) == 1
@@ -192,6 +193,8 @@ def test_a_database_locked_by_another_program_gets_the_records_later(tmp_path: P
     locker.close()
     _, stderr = process.communicate(pcm(slice(30, 88)), timeout=WAIT_S)
     assert process.returncode == 0, stderr
+    recovered = [line for line in stderr.decode().splitlines() if " store_recovered: " in line]
+    assert len(recovered) == 1 and "night.db takes records again" in recovered[0]
     with open_store(db) as store:
         assert len(store.seconds("nursery", SINCE, UNTIL)) == 88
 

@@ -4,8 +4,9 @@
 up listening. The writer thread writes everything queued as one batch; a write that fails
 leaves nothing behind, so the records stay queued and are tried again every `retry_s` with
 whatever came since. The first failure of a run of failures is raised by the next `handle`
-call (for the listener to log). While the store stays down, at most `max_pending` records
-are held, the oldest dropped first and counted.
+call (for the listener to log); the first write that works again is told to `on_event`
+(`store_recovered`). While the store stays down, at most `max_pending` records are held, the
+oldest dropped first and counted.
 
 With `destinations`, the events the records make (`miserymeter.events`) are queued in the
 outbox for each destination that wants them, in the same transaction as the records;
@@ -48,6 +49,7 @@ class StoreSink:
         destinations: Sequence[Destination] = (),
         dashboard_url: str | None = None,
         on_queued: Callable[[set[str]], None] | None = None,
+        on_event: Callable[[str, str], None] | None = None,
         max_pending: int = DEFAULT_MAX_PENDING,
         retry_s: float = RETRY_S,
     ) -> None:
@@ -58,6 +60,7 @@ class StoreSink:
         self.retry_s = retry_s
         self.n_dropped = 0
         self._on_queued = on_queued
+        self._on_event = on_event
         self._pending: list[StoredRecord] = []
         self._entries: list[OutboxEntry] = []
         self._errors: list[StorageError] = []
@@ -153,6 +156,12 @@ class StoreSink:
                 del self._entries[: len(entries)]
             if entries and self._on_queued is not None:
                 self._on_queued({e.destination for e in entries})
+            if failing and self._on_event is not None:
+                self._on_event(
+                    "store_recovered",
+                    f"{self.store.name} takes records again: the {len(batch)} held in memory "
+                    "are written",
+                )
             failing = False
             if closing:
                 return

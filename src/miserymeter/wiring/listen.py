@@ -124,6 +124,7 @@ def run_listen(
                 destinations=destinations,
                 dashboard_url=options.dashboard_url,
                 on_queued=couriers.wake,
+                on_event=on_delivery_event,
             )
             teardown.callback(store_sink.finish)
             sinks.append(store_sink)
