@@ -175,6 +175,30 @@ def test_a_stopped_server_gets_everything_in_order_when_it_returns(
     assert reports.kinds() == ["delivery_failed", "delivery_resumed"]
 
 
+def test_an_event_due_during_the_backoff_is_tried_at_once(
+    store: Store, receiver: WebhookReceiver
+) -> None:
+    """A backoff of an hour: only the new event's arrival can bring the backlog out soon."""
+    hook = WebhookDestination(WebhookSettings(receiver.url()))
+    reports = Reports()
+    hour = Backoff(first_s=3600.0, max_s=3600.0, early_max_s=3600.0)
+    courier = Courier(store, hook, room=ROOM, on_event=reports, backoff=hour, close_timeout_s=1)
+    receiver.stop()
+    courier.start()
+    events = queue(store, hook, 0, 2)
+    courier.wake()
+    deadline_s = time.monotonic() + 30
+    while "delivery_failed" not in reports.kinds() and time.monotonic() < deadline_s:
+        time.sleep(0.02)
+    assert reports.kinds() == ["delivery_failed"]
+    receiver.start()
+    events += queue(store, hook, 2, 1)  # an alert, say
+    courier.wake()
+    receiver.wait_until(lambda: len(receiver.events) == 3)
+    courier.close()
+    assert receiver.events == [e.to_json() for e in events]
+
+
 def test_closing_is_bounded_and_leaves_the_rest_for_the_next_courier(
     store: Store, receiver: WebhookReceiver
 ) -> None:
@@ -214,8 +238,12 @@ def test_a_server_that_never_answers_times_out() -> None:
         hook.close()
 
 
-def test_backoff_doubles_up_to_its_cap() -> None:
-    assert [Backoff().delay_s(n) for n in range(1, 11)] == [
+def test_backoff_stays_short_early_in_an_outage_then_doubles_up_to_its_cap() -> None:
+    assert [Backoff().delay_s(n, outage_s=60.0) for n in range(1, 7)] == [
+        1.0, 2.0, 4.0, 5.0, 5.0, 5.0
+    ]  # fmt: skip
+    long_outage_s = Backoff().early_s
+    assert [Backoff().delay_s(n, outage_s=long_outage_s) for n in range(1, 11)] == [
         1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 300.0
     ]  # fmt: skip
-    assert Backoff().delay_s(10_000) == 300.0
+    assert Backoff().delay_s(10_000, outage_s=long_outage_s) == 300.0

@@ -27,7 +27,7 @@ from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
 from miserymeter.nights import night_bounds, night_of
 from miserymeter.pipeline import Listener, ListenSettings
-from miserymeter.records import Episode, Record, SecondRecord
+from miserymeter.records import CryingStarted, Episode, Record, SecondRecord
 from miserymeter.rooms import room_slug
 from miserymeter.store import open_store
 from mosquitto_broker import WAIT_S, MosquittoBroker, Watcher
@@ -380,6 +380,48 @@ def test_events_wait_for_a_broker_that_was_down(
     assert watcher.last("miserymeter/nursery/availability") == "online"
     # ... and the discovery configs, published again on the new connection
     watcher.wait_for(lambda: len(watcher.payloads_under("homeassistant/")) == 5, "5 configs")
+
+
+def test_on_reconnect_the_broker_gets_the_state_of_now_not_a_replay(
+    mosquitto: Broker, destinations: Destinations, watchers: Watchers
+) -> None:
+    """Down while one episode ends and the next begins: back, the retained state is that of
+    now (crying ON, 2 tonight); the backlog then replays on the event topic without turning
+    crying OFF and ON again (a Home Assistant automation would fire twice)."""
+    broker = mosquitto()
+    destination = connected(destinations(broker))
+    first = datetime.now(UTC) + timedelta(seconds=1)
+    second = first + timedelta(seconds=90)
+    broker.stop()
+    _wait_until_disconnected(destination)
+    destination.state_sink.handle(
+        [
+            crying_started(first),
+            crying_episode(first, duration_s=20.0),
+            crying_started(second),
+        ]
+    )
+    broker.start()
+    connected(destination)
+    watcher = watchers(broker, "miserymeter/#")
+    watcher.wait_last("miserymeter/nursery/episodes_tonight", "2")
+    assert watcher.last("miserymeter/nursery/crying") == "ON"
+    for event in (started(at=first + timedelta(seconds=3)), stopped(start=first, duration_s=20.0)):
+        destination.send(event)
+    destination.send(started(at=second + timedelta(seconds=3)))
+    watcher.wait_for(
+        lambda: len(watcher.payloads("miserymeter/nursery/event")) == 3, "the 3 events"
+    )
+    assert watcher.payloads("miserymeter/nursery/crying") == ["ON"]
+
+
+def crying_started(start: datetime) -> CryingStarted:
+    return CryingStarted("nursery", start, start + timedelta(seconds=3), 0.0, 3.0, "model")
+
+
+def crying_episode(start: datetime, *, duration_s: float) -> Episode:
+    end = start + timedelta(seconds=duration_s)
+    return Episode("nursery", start, end, 0.0, duration_s, 3.0, 0.9, 0.7, "model")
 
 
 def _wait_until_disconnected(destination: MqttDestination) -> None:

@@ -3,8 +3,9 @@
 The courier runs in a thread of its own, so a destination that is slow or down never holds up
 listening. It sends the oldest pending entry first and the next only once that one was taken
 or refused, so a destination gets a room's events in order. A destination that is down
-(`DeliveryError`) is tried again after 1 s, 2 s, 4 s ... up to `Backoff.max_s`, forever: its
-events wait in the store meanwhile, across restarts. An event it refuses for good
+(`DeliveryError`) is tried again after 1 s, 2 s, 4 s, then every 5 s for the first 10 minutes
+of the outage, then doubling up to `Backoff.max_s`, forever, and at once whenever a new event
+is due: its events wait in the store meanwhile, across restarts. An event it refuses for good
 (`EventRejected`) is marked so in the outbox and the next one goes. New entries wake the
 courier at once (`wake`). Outages are reported to `on_event(kind, message)` once each:
 `delivery_failed` when one begins, `delivery_resumed` (with how many events went since) when the
@@ -37,14 +38,20 @@ EventCallback = Callable[[str, str], None]
 
 @dataclass(frozen=True)
 class Backoff:
-    """Waits between tries while a destination is down: `first_s`, doubling up to `max_s`."""
+    """Waits between tries while a destination is down: `first_s`, doubling; at most
+    `early_max_s` in the first `early_s` of an outage (a destination back after a restart or a
+    short outage gets its events within seconds), then up to `max_s`."""
 
     first_s: float = 1.0
     max_s: float = 300.0
+    early_max_s: float = 5.0
+    early_s: float = 600.0
 
-    def delay_s(self, n_failures: int) -> float:
-        """The wait after the `n_failures`-th failure in a row (1, 2, ...)."""
-        return float(min(self.first_s * 2 ** min(n_failures - 1, 64), self.max_s))
+    def delay_s(self, n_failures: int, *, outage_s: float = 0.0) -> float:
+        """The wait after the `n_failures`-th failure in a row (1, 2, ...), `outage_s` into
+        the outage."""
+        cap = min(self.early_max_s, self.max_s) if outage_s < self.early_s else self.max_s
+        return float(min(self.first_s * 2 ** min(n_failures - 1, 64), cap))
 
 
 class Courier:
@@ -177,10 +184,13 @@ class Courier:
             self.store.rejected(entry.seq, error)
 
     def _pause(self) -> bool:
-        """Wait out the backoff after a failure; False if closing and this was the last try."""
+        """Wait out the backoff after a failure, or until a new event is due (then try at
+        once: it may be an alert); False if closing and this was the last try."""
         if self._closing.is_set():
             return False
-        self._closing.wait(self.backoff.delay_s(max(self._n_failures, 1)))
+        outage_s = 0.0 if self._outage_since_s is None else time.monotonic() - self._outage_since_s
+        self._wake.wait(self.backoff.delay_s(max(self._n_failures, 1), outage_s=outage_s))
+        self._wake.clear()
         return True
 
     def _outage_began(self, message: str) -> None:

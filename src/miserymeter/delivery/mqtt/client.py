@@ -28,7 +28,7 @@ from miserymeter.rooms import room_slug
 ONLINE = "online"
 OFFLINE = "offline"
 RECONNECT_MIN_S = 1
-RECONNECT_MAX_S = 60
+RECONNECT_MAX_S = 5  # a broker back after a restart hears the next alert within seconds
 # QoS 1 messages paho may hold unacknowledged: beyond it, `publish_confirmed` fails at once.
 MAX_QUEUED_MESSAGES = 1000
 GOODBYE_TIMEOUT_S = 2.0
@@ -131,8 +131,8 @@ class MqttConnection:
         client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
         with self._lock:
             retained = list(self._retained.items())
-        for topic, payload in retained:
-            client.publish(topic, payload, qos=1, retain=True)
+        for topic, payload in retained:  # QoS 0: never re-sent over a newer state later
+            client.publish(topic, payload, qos=0, retain=True)
         self._connected.set()
 
     def _not_connected(self, _client: paho.Client, _userdata: Any) -> None:

@@ -15,13 +15,17 @@ lower case ASCII letters, digits and _):
 
 The destination wants the room's crying_started, crying_stopped and listener events (not the
 minute summaries: the live state covers them). `send` publishes at QoS 1 and waits for the
-broker's acknowledgement, or raises DeliveryError. The state is best effort: published at
-QoS 0 when connected, dropped when not; it never blocks and never queues.
+broker's acknowledgement, or raises DeliveryError. The retained state follows the listener's
+records as they come (not the delivery of their events: after an outage the broker gets the
+state of now, while the backlog replays on `event` only). It is published at QoS 0 when
+connected and again on every connect; never a QoS 1 message that paho would send again after
+a reconnect, over the newer state.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -35,7 +39,7 @@ from miserymeter.delivery.mqtt.tonight import NightTally
 from miserymeter.errors import ConfigError
 from miserymeter.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, Event
 from miserymeter.nights import night_bounds, night_of
-from miserymeter.records import Record, SecondRecord
+from miserymeter.records import CryingStarted, Episode, Record, SecondRecord
 
 if TYPE_CHECKING:
     from miserymeter.store import Store
@@ -90,14 +94,13 @@ class MqttDestination:
         self.room = room
         self.connection = connection
         self.ack_timeout_s = ack_timeout_s
-        self.state_sink = MqttStateSink(connection, tally)
+        # A listener that starts hears no crying; older events no longer change the state.
+        self.state_sink = MqttStateSink(connection, tally, now=clock())
         self._tally = tally
         self._topics = connection.topics
         if connection.settings.discovery:
             for topic, payload in discovery_messages(connection.settings, room=room):
                 connection.retain(topic, payload)
-        # A listener that starts hears no crying; older events no longer change the state.
-        self._crying_at = clock()
         connection.retain(self._topics.crying, "OFF")
         self.state_sink.retain_totals()
 
@@ -118,11 +121,8 @@ class MqttDestination:
                 self._tally.started(start)
             else:
                 self._tally.stopped(start, float(event.data["duration_s"]))
-            if event.at >= self._crying_at:
-                self._crying_at = event.at
-                crying = "ON" if event.kind == CRYING_STARTED else "OFF"
-                messages.append((self._topics.crying, crying, True))
-            messages += self.state_sink.totals_messages()
+            self.state_sink.set_crying(event.kind == CRYING_STARTED, event.at)
+            self.state_sink.retain_totals()
         self.connection.publish_confirmed(messages, timeout_s=self.ack_timeout_s)
 
     def close(self) -> None:
@@ -131,14 +131,40 @@ class MqttDestination:
 
 
 class MqttStateSink:
-    """The listener's live state (probability, loudness) to MQTT, and tonight's reset at noon."""
+    """The listener's live state to MQTT: probability and loudness, crying ON/OFF and tonight's
+    totals as the records come (not as their events are delivered: after an outage the broker
+    gets the state of now, not a replay of old ones), and tonight's reset at noon."""
 
-    def __init__(self, connection: MqttConnection, tally: NightTally) -> None:
+    def __init__(self, connection: MqttConnection, tally: NightTally, *, now: datetime) -> None:
         self.connection = connection
         self._tally = tally
         self._topics = connection.topics
+        self._crying_at = now  # the time of the crying state set last, and that state
+        self._crying = False
+        self._lock = threading.Lock()  # the listener's thread and the courier's set it
+
+    def set_crying(self, crying: bool, at: datetime) -> bool:
+        """Retain crying ON (or OFF) as of `at`, now if connected and on every connect; not
+        when the state is newer already (a replayed event must not turn it back) or the same.
+        Whether it changed."""
+        with self._lock:
+            if at < self._crying_at or (at == self._crying_at and crying == self._crying):
+                return False
+            self._crying_at, self._crying = at, crying
+        self.connection.retain(self._topics.crying, "ON" if crying else "OFF")
+        return True
 
     def handle(self, records: Sequence[Record]) -> None:
+        changed = False
+        for record in records:
+            if isinstance(record, CryingStarted):
+                self._tally.started(record.start)
+                changed = self.set_crying(True, record.confirmed) or changed
+            elif isinstance(record, Episode):
+                self._tally.stopped(record.start, record.duration_s)
+                changed = self.set_crying(False, record.end) or changed
+        if changed:
+            self.retain_totals()
         seconds = [r for r in records if isinstance(r, SecondRecord)]
         if not seconds:
             return
@@ -149,14 +175,8 @@ class MqttStateSink:
         self.connection.retain(self._topics.probability, f"{probability:.4f}")
         self.connection.retain(self._topics.loudness_dbfs, f"{last.level_dbfs:.2f}")
 
-    def totals_messages(self) -> list[tuple[str, str, bool]]:
-        """Tonight's totals as retained (topic, payload, retain) messages."""
-        totals = self._tally.totals
-        return [
-            (self._topics.episodes_tonight, str(totals.n_episodes), True),
-            (self._topics.minutes_cried_tonight, f"{totals.minutes_cried:.1f}", True),
-        ]
-
     def retain_totals(self) -> None:
-        for topic, payload, _ in self.totals_messages():
-            self.connection.retain(topic, payload)
+        """Retain tonight's totals, now if connected and on every connect."""
+        totals = self._tally.totals
+        self.connection.retain(self._topics.episodes_tonight, str(totals.n_episodes))
+        self.connection.retain(self._topics.minutes_cried_tonight, f"{totals.minutes_cried:.1f}")
