@@ -13,6 +13,7 @@ from miserymeter.cli import app
 from miserymeter.config import read_config, read_table
 from miserymeter.errors import ConfigError
 from miserymeter.wiring.listen_options import ListenOptions
+from miserymeter.wiring.record_options import RecordOptions
 from miserymeter.wiring.serve_options import ServeOptions
 
 
@@ -55,7 +56,8 @@ def test_an_unknown_table_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("command", "options_type"), [("listen", ListenOptions), ("serve", ServeOptions)]
+    ("command", "options_type"),
+    [("listen", ListenOptions), ("serve", ServeOptions), ("record", RecordOptions)],
 )
 def test_a_commands_options_are_its_parameters_with_the_same_defaults(
     command: str, options_type: type
@@ -79,4 +81,7 @@ def test_a_config_value_is_converted_and_checked_as_on_the_command_line(
     assert_one_error_line(process, path, "hop_s", "fast")
     path = write(tmp_path, "[listen]\nsample_rate = 1\n")
     process = run_cli("listen", "--config", path, "--input", "-")
+    assert_one_error_line(process, "--sample_rate 1", "pass the rate it records at")
+    path = write(tmp_path, "[record]\nsample_rate = 1\nsegment_s = 10\n")
+    process = run_cli("record", "--config", path, "--out", tmp_path / "archive")
     assert_one_error_line(process, "--sample_rate 1", "pass the rate it records at")

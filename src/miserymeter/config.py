@@ -1,4 +1,5 @@
-"""A TOML config file: `[listen]` keys are `listen`'s option names; other tables configure parts.
+"""A TOML config file: `[listen]`, `[serve]`, `[record]` keys are those commands' option names;
+other tables configure parts.
 
     [listen]
     room = "nursery"
@@ -24,7 +25,7 @@ from typing import Any
 from miserymeter.errors import ConfigError
 
 # Every table a config file may hold: the commands', then the parts'.
-KNOWN_TABLES = ("listen", "serve", "mqtt", "webhook", "notify")
+KNOWN_TABLES = ("listen", "serve", "record", "mqtt", "webhook", "notify")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 

@@ -7,7 +7,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,8 +57,73 @@ class _SplitData:
     truth: np.ndarray
 
 
+@dataclass
+class _Run:
+    """Everything one training run holds: its data, its model and how it learns."""
+
+    config: TrainConfig
+    index: DatasetIndex
+    model_config: ModelConfig
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    average: torch.optim.swa_utils.AveragedModel | None
+    splits: dict[Split, _SplitData]
+    sampler: BatchSampler
+    augment: AugmentConfig
+    backgrounds: list[torch.Tensor]
+    bank: torch.Tensor
+    response_freqs_hz: torch.Tensor
+    rng: np.random.Generator
+    augment_rng: torch.Generator
+    data_hash: str
+    writer: SummaryWriter
+    step: int
+    history: dict[str, list[float]] = field(
+        default_factory=lambda: {k: [] for k in ("step", "loss", "acc", "eval_step", "eval_acc")}
+    )
+
+
 def train(config: TrainConfig, *, console: Console) -> TrainResult:
     """Train a network as `config` says, reporting progress on `console`."""
+    run = _set_up(config, console)
+    progress = Progress(
+        TextColumn("[bold]training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    run.model.train()
+    try:
+        with progress, _ctrl_c_requests_stop() as stop_requested:
+            task = progress.add_task(
+                "train", total=config.total_steps, completed=run.step, stats=""
+            )
+            while run.step < config.total_steps and not stop_requested.is_set():
+                rate, accuracy, loss = _step(run)
+                progress.update(
+                    task,
+                    advance=1,
+                    stats=f"rate {rate:g}  accuracy {accuracy:.1%}  cross-entropy {loss:.3f}",
+                )
+                if run.step % config.eval_step_interval == 0 or run.step == config.total_steps:
+                    _validate(run, progress.console)
+                if run.step % config.save_step_interval == 0:
+                    _save(run)
+    except KeyboardInterrupt:  # a second Ctrl-C: stop now, mid-step
+        pass
+    if run.step < config.total_steps:
+        path = _save(run)
+        run.writer.close()
+        raise RunInterrupted(
+            f"training interrupted at step {run.step}; resume with --start_checkpoint={path}"
+        )
+    return _finish(run, console)
+
+
+def _set_up(config: TrainConfig, console: Console) -> _Run:
+    """The dataset scanned and loaded, the model built (or resumed), the run's random streams."""
     check(config)
     index = scan_dataset(
         config.data_dir,
@@ -159,101 +224,100 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
     torch.manual_seed(config.seed + start_step)
     bank = noise_bank(model_config.n_window, augment_rng)
     response_freqs_hz = torch.from_numpy(used_bin_frequencies_hz(model_config.frontend)).float()
-    history: dict[str, list[float]] = {
-        k: [] for k in ("step", "loss", "acc", "eval_step", "eval_acc")
-    }
-
-    def save(step: int) -> Path:
-        path = checkpoint_path(config.train_dir, config.model_architecture, step)
-        Checkpoint(
-            model_config=model_config,
-            model_state=model.state_dict(),
-            optimizer_state=optimizer.state_dict(),
-            step=step,
-            data_sha256=data_hash,
-            trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            average_state=average_state(average),
-        ).save(path)
-        return path
-
-    step = start_step
-    progress = Progress(
-        TextColumn("[bold]training"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}"),
-        TimeElapsedColumn(),
-        console=console,
+    return _Run(
+        config=config,
+        index=index,
+        model_config=model_config,
+        model=model,
+        optimizer=optimizer,
+        average=average,
+        splits=splits,
+        sampler=sampler,
+        augment=augment,
+        backgrounds=backgrounds,
+        bank=bank,
+        response_freqs_hz=response_freqs_hz,
+        rng=rng,
+        augment_rng=augment_rng,
+        data_hash=data_hash,
+        writer=writer,
+        step=start_step,
     )
-    model.train()
-    try:
-        with progress, _ctrl_c_requests_stop() as stop_requested:
-            task = progress.add_task("train", total=config.total_steps, completed=step, stats="")
-            while step < config.total_steps and not stop_requested.is_set():
-                rate = config.learning_rate_at(step + 1)
-                for group in optimizer.param_groups:
-                    group["lr"] = rate
-                windows, truth, is_silence = sampler.sample(config.batch_size, rng)
-                augmented = augment_batch(
-                    torch.from_numpy(windows),
-                    torch.from_numpy(is_silence),
-                    augment_rng,
-                    config=augment,
-                    backgrounds=backgrounds,
-                    bank=bank,
-                    response_freqs_hz=response_freqs_hz,
-                )
-                logits = model(augmented.waveform, augmented.power_response)
-                loss = F.cross_entropy(logits, torch.from_numpy(truth))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if average is not None:
-                    average.update_parameters(model)
-                step += 1
 
-                accuracy = float((logits.argmax(dim=1).numpy() == truth).mean())
-                history["step"].append(step)
-                history["loss"].append(loss.item())
-                history["acc"].append(accuracy)
-                writer.add_scalar("train/cross_entropy", loss.item(), step)
-                writer.add_scalar("train/accuracy", accuracy, step)
-                writer.add_scalar("train/learning_rate", rate, step)
-                progress.update(
-                    task,
-                    advance=1,
-                    stats=(
-                        f"rate {rate:g}  accuracy {accuracy:.1%}  cross-entropy {loss.item():.3f}"
-                    ),
-                )
-                if step % config.eval_step_interval == 0 or step == config.total_steps:
-                    result = _evaluate(
-                        evaluated(model, average), splits["validation"], index.labels
-                    )
-                    if result is not None:
-                        writer.add_scalar("validation/accuracy", result.accuracy, step)
-                        writer.add_scalar("validation/cross_entropy", result.cross_entropy, step)
-                        history["eval_step"].append(step)
-                        history["eval_acc"].append(result.accuracy)
-                        progress.console.print(
-                            report.confusion_table(result, title=f"Step {step} validation")
-                        )
-                if step % config.save_step_interval == 0:
-                    save(step)
-    except KeyboardInterrupt:  # a second Ctrl-C: stop now, mid-step
-        pass
-    if step < config.total_steps:
-        path = save(step)
-        writer.close()
-        raise RunInterrupted(
-            f"training interrupted at step {step}; resume with --start_checkpoint={path}"
-        )
 
-    final_path = save(step)
-    writer.close()
-    final = evaluated(model, average)
-    test = _evaluate(final, splits["testing"], index.labels) or _evaluate(
-        final, splits["validation"], index.labels
+def _step(run: _Run) -> tuple[float, float, float]:
+    """One step on an augmented batch; its learning rate, accuracy and cross-entropy."""
+    config = run.config
+    rate = config.learning_rate_at(run.step + 1)
+    for group in run.optimizer.param_groups:
+        group["lr"] = rate
+    windows, truth, is_silence = run.sampler.sample(config.batch_size, run.rng)
+    augmented = augment_batch(
+        torch.from_numpy(windows),
+        torch.from_numpy(is_silence),
+        run.augment_rng,
+        config=run.augment,
+        backgrounds=run.backgrounds,
+        bank=run.bank,
+        response_freqs_hz=run.response_freqs_hz,
+    )
+    logits = run.model(augmented.waveform, augmented.power_response)
+    loss = F.cross_entropy(logits, torch.from_numpy(truth))
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimizer.step()
+    if run.average is not None:
+        run.average.update_parameters(run.model)
+    run.step += 1
+
+    accuracy = float((logits.argmax(dim=1).numpy() == truth).mean())
+    run.history["step"].append(run.step)
+    run.history["loss"].append(loss.item())
+    run.history["acc"].append(accuracy)
+    run.writer.add_scalar("train/cross_entropy", loss.item(), run.step)
+    run.writer.add_scalar("train/accuracy", accuracy, run.step)
+    run.writer.add_scalar("train/learning_rate", rate, run.step)
+    return rate, accuracy, loss.item()
+
+
+def _validate(run: _Run, console: Console) -> None:
+    """The validation split's confusion matrix now, logged and shown."""
+    result = _evaluate(
+        evaluated(run.model, run.average), run.splits["validation"], run.index.labels
+    )
+    if result is None:
+        return
+    run.writer.add_scalar("validation/accuracy", result.accuracy, run.step)
+    run.writer.add_scalar("validation/cross_entropy", result.cross_entropy, run.step)
+    run.history["eval_step"].append(run.step)
+    run.history["eval_acc"].append(result.accuracy)
+    console.print(report.confusion_table(result, title=f"Step {run.step} validation"))
+
+
+def _save(run: _Run) -> Path:
+    """A checkpoint of the run at its current step."""
+    config = run.config
+    path = checkpoint_path(config.train_dir, config.model_architecture, run.step)
+    Checkpoint(
+        model_config=run.model_config,
+        model_state=run.model.state_dict(),
+        optimizer_state=run.optimizer.state_dict(),
+        step=run.step,
+        data_sha256=run.data_hash,
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        average_state=average_state(run.average),
+    ).save(path)
+    return path
+
+
+def _finish(run: _Run, console: Console) -> TrainResult:
+    """The final checkpoint, its test split's scores, the plots and test_metrics.json."""
+    config, labels = run.config, run.index.labels
+    final_path = _save(run)
+    run.writer.close()
+    final = evaluated(run.model, run.average)
+    test = _evaluate(final, run.splits["testing"], labels) or _evaluate(
+        final, run.splits["validation"], labels
     )
     if test is None:
         raise DatasetError(
@@ -262,7 +326,8 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         )
     console.print(report.confusion_table(test, title="Final test"))
     console.print(report.metrics_table(test))
-    plot_confusion_matrix(test.matrix, index.labels, config.train_dir / "confusion_matrix.png")
+    plot_confusion_matrix(test.matrix, labels, config.train_dir / "confusion_matrix.png")
+    history = run.history
     plot_training_curves(
         history["step"],
         history["loss"],
@@ -272,9 +337,9 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         config.train_dir / "training_curves.png",
     )
     (config.train_dir / "test_metrics.json").write_text(
-        json.dumps({**test.to_dict(), "steps": step, "data_sha256": data_hash}, indent=2)
+        json.dumps({**test.to_dict(), "steps": run.step, "data_sha256": run.data_hash}, indent=2)
     )
-    return TrainResult(checkpoint=final_path, test=test, steps=step)
+    return TrainResult(checkpoint=final_path, test=test, steps=run.step)
 
 
 @contextmanager
