@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from conftest import DemoNight
 from miserymeter.events import events_from
-from miserymeter.records import Episode, ListenerEvent, ListenerStatus
+from miserymeter.records import Episode, ListenerEvent, ListenerStatus, SecondRecord
 from miserymeter.rooms import room_slug
 from miserymeter.store import StoredRecord, open_store
 from miserymeter.store.outbox import OutboxEntry
@@ -160,6 +160,11 @@ def test_health_tells_listening_from_a_silent_microphone_and_offline(tmp_path: P
             )
         )
         store.write([ListenerEvent("mute", now - timedelta(seconds=2), "microphone_lost", "gone")])
+        restarted = [  # a listener stopped, then started again in the same night
+            ListenerEvent("live", now - timedelta(seconds=40), "stopped", "stopped after 19 s"),
+            ListenerEvent("live", now - timedelta(seconds=35), "started", "listening to -"),
+        ]
+        store.write(restarted)
         store.write(
             [
                 ListenerStatus("live", now - timedelta(days=2), 60.0, 50.0, 100),  # not tonight
@@ -184,12 +189,53 @@ def test_health_tells_listening_from_a_silent_microphone_and_offline(tmp_path: P
     ]
     assert status["gone"]["undelivered"] == []
     assert status["live"]["status"] == "listening" and status["live"]["last_heard_age_s"] < 30
+    # ... though its last run stopped tonight: the one after it is listening
     assert status["live"]["listener_cpu_percent"] == 2.5  # the latest, % of one core
     assert status["live"]["dropped_windows_tonight"] == 5
     assert status["gone"]["listener_cpu_percent"] is None
     assert status["gone"]["dropped_windows_tonight"] == 0
     assert status["gone"]["status"] == "offline"
     assert status["mute"]["status"] == "microphone silent"
+
+
+def heard(room: str, probabilities: list[float], *, last_at: datetime) -> list[SecondRecord]:
+    """A listener's seconds, one per probability, the last at `last_at`."""
+    first_at = last_at - timedelta(seconds=len(probabilities) - 1)
+    return [
+        SecondRecord(room, first_at + timedelta(seconds=k), float(k), -40.0, p, "crying")
+        for k, p in enumerate(probabilities)
+    ]
+
+
+def test_now_says_crying_since_when_quiet_since_when_or_not_listening(tmp_path: Path) -> None:
+    db = tmp_path / "now.db"
+    now = datetime.now(UTC).replace(microsecond=0)
+    quiet, crying = [0.05] * 60, [0.9] * 25
+    with open_store(db) as store:
+        store.write(heard("crying", quiet + crying, last_at=now))
+        store.write(heard("paused", quiet + crying + [0.05] * 10, last_at=now))  # in the gap
+        store.write(heard("calm", quiet, last_at=now))
+        store.write([Episode("calm", now - timedelta(minutes=30), now - timedelta(minutes=28),
+                             0.0, 120.0, 3.0, 0.9, 0.7, "model")])  # fmt: skip
+        store.write(heard("gone", quiet, last_at=now - timedelta(hours=2)))
+    with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as client:
+        said = {
+            r: client.get(f"/api/rooms/{r}/now").json()
+            for r in ("crying", "paused", "calm", "gone")
+        }
+    since = {r: datetime.fromisoformat(s["since"]) for r, s in said.items()}
+    assert said["crying"]["state"] == "crying"
+    assert abs(since["crying"] - (now - timedelta(seconds=24))) <= timedelta(seconds=2)
+    assert 22 <= said["crying"]["for_s"] <= 60
+    assert said["paused"]["state"] == "quiet"  # the episode may yet go on, but no one cries
+    assert abs(since["paused"] - (now - timedelta(seconds=10))) <= timedelta(seconds=3)
+    assert said["calm"] == {
+        "state": "quiet",
+        "since": (now - timedelta(minutes=28)).astimezone(since["calm"].tzinfo).isoformat(),
+        "for_s": said["calm"]["for_s"],
+    }
+    assert said["gone"]["state"] == "not listening"
+    assert since["gone"] == now - timedelta(hours=2)
 
 
 def demo_episodes(client: TestClient) -> list[dict]:

@@ -174,6 +174,10 @@ def test_listen_serve_moves_the_meter_and_grows_the_timeline_without_a_reload(
         assert "seconds live" in p.text_content("#resolution")  # type: ignore[attr-defined]
         p.wait_for_selector('#health[data-status="listening"]', state="attached")  # type: ignore[attr-defined]
         assert "0 window(s) dropped tonight" in p.text_content("#health-facts")  # type: ignore[attr-defined]
+        # The state now: "Quiet" before the crying; "Crying now — 9 s", then (the crying over,
+        # its episode maybe not yet) "Quiet since 21:04": either says the crying was heard.
+        heard = "/^(Crying now — \\d+ s|Quiet since \\d\\d:\\d\\d)$/"
+        p.wait_for_function(f"{heard}.test(document.getElementById('now-state').textContent)")  # type: ignore[attr-defined]
         shot(p, "timeline-live.png")
         assert live.finish() == 0, live.stderr
 

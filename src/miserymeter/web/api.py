@@ -16,6 +16,7 @@ from miserymeter.nights import night_of
 from miserymeter.web.context import Dashboard
 from miserymeter.web.health import room_health
 from miserymeter.web.level import room_level
+from miserymeter.web.now import room_now
 from miserymeter.web.params import (
     MAX_NIGHTS,
     RequestError,
@@ -108,6 +109,12 @@ def api_router(dashboard: Dashboard) -> APIRouter:
     @router.get("/rooms/{room:room}/health")
     def health(room: str) -> dict[str, Any]:
         return room_health(dashboard.store, dashboard.check_room(room), now=utc_now(), zone=zone)
+
+    @router.get("/rooms/{room:room}/now")
+    def now_state(room: str) -> dict[str, Any]:
+        checked = dashboard.check_room(room)
+        detection = dashboard.settings.detection
+        return room_now(dashboard.store, checked, detection, now=utc_now(), zone=zone)
 
     @router.get("/rooms/{room:room}/level")
     def level(room: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from miserymeter.store import Store
 OFFLINE_AFTER_S = 30.0
 MICROPHONE_LOST = "microphone_lost"
 MICROPHONE_BACK = "microphone_reopened"
+STARTED = "started"
 
 
 def room_health(store: Store, room: str, *, now: datetime, zone: tzinfo) -> dict[str, Any]:
@@ -24,11 +25,14 @@ def room_health(store: Store, room: str, *, now: datetime, zone: tzinfo) -> dict
     since, _ = night_bounds(night_of(now, zone=zone), zone=zone)
     events = store.events(room, since=since)
     statuses = store.statuses(room, since=since)
-    microphone = [e.kind for e in events if e.kind in (MICROPHONE_LOST, MICROPHONE_BACK, STOPPED)]
+    # The last word on the input: a run that stopped, started again, lost or got back its mic.
+    said = [
+        e.kind for e in events if e.kind in (MICROPHONE_LOST, MICROPHONE_BACK, STOPPED, STARTED)
+    ]
     age_s = None if latest is None else (now - latest.at).total_seconds()
-    if age_s is None or age_s > OFFLINE_AFTER_S or (microphone and microphone[-1] == STOPPED):
+    if age_s is None or age_s > OFFLINE_AFTER_S or (said and said[-1] == STOPPED):
         status = "offline"
-    elif microphone and microphone[-1] == MICROPHONE_LOST:
+    elif said and said[-1] == MICROPHONE_LOST:
         status = "microphone silent"
     else:
         status = "listening"

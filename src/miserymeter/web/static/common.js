@@ -76,6 +76,44 @@ async function showHealth() {
   }
 }
 
+// "Crying now — 2 min" (a stop-watch), "Quiet since 03:12", "Not listening since 03:12".
+const now = { said: null, fetchedAt: 0 };
+
+function duration(seconds) {
+  if (seconds < 60) return `${Math.floor(seconds)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+function drawNow() {
+  const said = now.said;
+  if (!said) return;
+  const section = document.getElementById("now");
+  const elapsed = said.for_s === null ? null : said.for_s + (Date.now() - now.fetchedAt) / 1000;
+  const at = said.since ? said.since.slice(11, 16) : "";
+  const lines = {
+    crying: [`Crying now — ${duration(elapsed)}`, `since ${at}`],
+    quiet: said.since ? [`Quiet since ${at}`, `${duration(elapsed)} without crying`] : ["Quiet", "no crying in the past day"],
+    "not listening": said.since ? [`Not listening since ${at}`, "check the listener and its microphone"] : ["Not listening", "nothing heard from this room yet"],
+  }[said.state];
+  section.dataset.state = said.state.replace(" ", "-");
+  document.getElementById("now-state").textContent = lines[0];
+  document.getElementById("now-detail").textContent = lines[1];
+  section.hidden = false;
+}
+
+async function showNow() {
+  if (!document.getElementById("now") || !mm.room()) return;
+  try {
+    now.said = await mm.getJSON(`/api/rooms/${mm.roomUrl(mm.room())}/now`);
+    now.fetchedAt = Date.now();
+    drawNow();
+  } catch (error) {
+    now.said = null;
+  }
+}
+
 async function showWaiting() {
   const waiting = document.getElementById("waiting");
   if (!waiting) return;
@@ -96,6 +134,9 @@ document.addEventListener("DOMContentLoaded", () => {
   if (location.pathname === "/login") return;
   showRooms().catch(() => {});
   showHealth();
+  showNow();
   showWaiting().catch(() => {});
   setInterval(showHealth, 15000);
+  setInterval(showNow, 5000);
+  setInterval(drawNow, 1000);
 });
