@@ -85,3 +85,22 @@ def test_a_config_value_is_converted_and_checked_as_on_the_command_line(
     path = write(tmp_path, "[record]\nsample_rate = 1\nsegment_s = 10\n")
     process = run_cli("record", "--config", path, "--out", tmp_path / "archive")
     assert_one_error_line(process, "--sample_rate 1", "pass the rate it records at")
+
+
+@pytest.mark.parametrize(
+    ("command", "words"),
+    [
+        ("serve", ["with [notify] in --config", "[serve] keys", "[listen]'s thresholds"]),
+        ("listen", ["A TOML file whose [listen] keys", "the [serve] password_hash"]),
+        ("record", ["A TOML file whose [record] keys"]),
+    ],
+)
+def test_help_prints_every_word_of_the_config_tables(
+    command: str, words: list[str], run_cli: CliRunner
+) -> None:
+    """Rich markup would take `[notify]` for a style and print "with  in --config"."""
+    shown = run_cli(command, "--help").stdout
+    flat = " ".join(shown.split())
+    for w in words:
+        assert w in flat, f"{w!r} not in the help of {command}"
+    assert "\\[" not in shown

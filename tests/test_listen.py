@@ -525,3 +525,34 @@ def test_a_wav_header_on_stdin_is_one_clear_error() -> None:
     )
     assert process.returncode == 1
     assert process.stderr.decode().splitlines()[-1].startswith("error: standard input")
+
+
+def test_start_replays_a_recording_onto_its_night(night: Path, run_cli: CliRunner) -> None:
+    process = run_cli("listen", "--input", night, "--json", "--no-clips", "--no-db",
+                      "--start", "2026-12-05 21:00")  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    (episode,) = [json.loads(line) for line in process.stdout.splitlines()]
+    heard_from = datetime(2026, 12, 5, 21, 0).astimezone()  # the machine's local time
+    assert datetime.fromisoformat(episode["start"]) == heard_from + timedelta(
+        seconds=episode["start_s"]
+    )
+    with_offset = run_cli("listen", "--input", night, "--json", "--no-clips", "--no-db",
+                          "--start", "2026-12-05T21:00+09:00")  # fmt: skip
+    (tokyo,) = [json.loads(line) for line in with_offset.stdout.splitlines()]
+    assert datetime.fromisoformat(tokyo["start"]) == datetime(
+        2026, 12, 5, 12, 0, tzinfo=UTC
+    ) + timedelta(seconds=tokyo["start_s"])
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["--input", "NIGHT", "--start", "yesterday"], ["--start 'yesterday'", "2026-12-05 21:00"]),
+        (["--input", "-", "--start", "2026-12-05 21:00"], ["--start", "--input FILE"]),
+    ],
+)
+def test_a_bad_start_is_one_clear_error(
+    night: Path, run_cli: CliRunner, args: list[str], names: list[str]
+) -> None:
+    args = [str(night) if a == "NIGHT" else a for a in args]
+    assert_one_error_line(run_cli("listen", *args, "--no-db"), *names)

@@ -286,7 +286,7 @@ def test_a_night_turns_crying_on_then_off_and_counts_the_episode(
         "the listener's last event",
     )
     assert watcher.payloads("miserymeter/nursery/crying") == ["OFF", "ON", "OFF"]
-    assert watcher.last("miserymeter/nursery/episodes_tonight") == "1"
+    watcher.wait_last("miserymeter/nursery/episodes_tonight", "1")
     events = [json.loads(p) for p in watcher.payloads("miserymeter/nursery/event")]
     kinds = [e["kind"] if e["kind"] != "listener" else e["event"] for e in events]
     assert kinds[0] == "started" and kinds[-1] == "stopped"
@@ -375,9 +375,9 @@ def test_events_wait_for_a_broker_that_was_down(
     connected(destination).send(stopped(start=start, duration_s=60.0))
     watcher = watchers(broker, "miserymeter/#", "homeassistant/#")
     watcher.wait_last("miserymeter/nursery/minutes_cried_tonight", "1.0")
-    assert watcher.last("miserymeter/nursery/crying") == "OFF"
-    assert watcher.last("miserymeter/nursery/episodes_tonight") == "1"
-    assert watcher.last("miserymeter/nursery/availability") == "online"
+    watcher.wait_last("miserymeter/nursery/crying", "OFF")
+    watcher.wait_last("miserymeter/nursery/episodes_tonight", "1")
+    watcher.wait_last("miserymeter/nursery/availability", "online")
     # ... and the discovery configs, published again on the new connection
     watcher.wait_for(lambda: len(watcher.payloads_under("homeassistant/")) == 5, "5 configs")
 
@@ -405,7 +405,7 @@ def test_on_reconnect_the_broker_gets_the_state_of_now_not_a_replay(
     connected(destination)
     watcher = watchers(broker, "miserymeter/#")
     watcher.wait_last("miserymeter/nursery/episodes_tonight", "2")
-    assert watcher.last("miserymeter/nursery/crying") == "ON"
+    watcher.wait_last("miserymeter/nursery/crying", "ON")
     for event in (started(at=first + timedelta(seconds=3)), stopped(start=first, duration_s=20.0)):
         destination.send(event)
     destination.send(started(at=second + timedelta(seconds=3)))
@@ -441,7 +441,7 @@ def test_two_rooms_on_one_broker_do_not_mix(
     assert not blue.wants(started("green")) and green.wants(started("green"))
     blue.send(started("blue"))
     watcher.wait_last("miserymeter/blue/crying", "ON")
-    assert watcher.last("miserymeter/green/crying") == "OFF"
+    watcher.wait_last("miserymeter/green/crying", "OFF")
     assert watcher.payloads("miserymeter/green/event") == []
     watcher.wait_for(lambda: len(watcher.payloads_under("homeassistant/")) == 10, "10 configs")
     unique_ids = {json.loads(p)["unique_id"] for p in watcher.payloads_under("homeassistant/")}
@@ -481,11 +481,11 @@ def test_tonight_starts_from_the_stored_episodes(
         connected(destination)
         watcher = watchers(broker, "miserymeter/#")
         watcher.wait_last("miserymeter/nursery/minutes_cried_tonight", "1.5")
-        assert watcher.last("miserymeter/nursery/episodes_tonight") == "1"
+        watcher.wait_last("miserymeter/nursery/episodes_tonight", "1")
         destination.send(stopped(start=start, duration_s=90.0))  # delivered again: counted once
-        assert watcher.last("miserymeter/nursery/episodes_tonight") == "1"
+        watcher.wait_last("miserymeter/nursery/episodes_tonight", "1")
         watcher.wait_for(lambda: len(watcher.payloads("miserymeter/nursery/event")) == 1, "event")
-        assert watcher.last("miserymeter/nursery/minutes_cried_tonight") == "1.5"
+        watcher.wait_last("miserymeter/nursery/minutes_cried_tonight", "1.5")
     finally:
         destination.close()
 
@@ -501,7 +501,7 @@ def test_tonights_totals_start_from_zero_at_noon(
     tomorrow = datetime.now(UTC) + timedelta(days=1)
     destination.state_sink.handle([SecondRecord("nursery", tomorrow, 0.0, -50.0, None, None)])
     watcher.wait_last("miserymeter/nursery/minutes_cried_tonight", "0.0")
-    assert watcher.last("miserymeter/nursery/episodes_tonight") == "0"
+    watcher.wait_last("miserymeter/nursery/episodes_tonight", "0")
     watcher.wait_last("miserymeter/nursery/probability", "0.0000")  # the model was not run
 
 

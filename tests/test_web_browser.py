@@ -94,7 +94,13 @@ def test_timeline_zoom_play_and_review(page: object, demo_night: DemoNight, tmp_
         p.wait_for_selector('#resolution[data-resolution="minutes"]', state="attached")  # type: ignore[attr-defined]
         p.wait_for_selector("#timeline .main-svg")  # type: ignore[attr-defined]
         assert p.locator("#episodes tr.episode").count() == 2  # type: ignore[attr-defined]
+        starts = p.locator("#episodes tr.episode td:first-child").all_text_contents()  # type: ignore[attr-defined]
+        assert starts == [local(e.start).replace("T", " ")[:19] for e in (second, first)]
         p.wait_for_selector('#health[data-status="offline"]', state="attached")  # type: ignore[attr-defined]
+        p.wait_for_selector('#now[data-state="not-listening"]')  # type: ignore[attr-defined]
+        health = p.evaluate("fetch('/api/rooms/demo/health').then((r) => r.json())")  # type: ignore[attr-defined]
+        said = f"Not listening since {health['last_heard'][11:16]}"
+        assert p.text_content("#now-state") == said  # type: ignore[attr-defined]
         labels = p.locator("#timeline .annotation-text").all_text_contents()  # type: ignore[attr-defined]
         assert labels == ["on/off 0.60"]  # the defaults are equal: one line, not two on top
         shot(p, "timeline.png")
@@ -120,7 +126,7 @@ def test_timeline_zoom_play_and_review(page: object, demo_night: DemoNight, tmp_
         assert "reviewed clip(s) waiting" in p.text_content("#waiting")  # type: ignore[attr-defined]
         shot(p, "episode.png")
     reviewed = sorted((tmp_path / "dataset" / "crying").glob("review-demo-*_nohash_*.flac"))
-    assert len(reviewed) == int(first.duration_s // 2) + (first.duration_s % 2 > 0)
+    assert len(reviewed) == int(second.duration_s // 2) + (second.duration_s % 2 > 0)  # the newest
 
 
 def test_off_localhost_the_page_asks_for_the_password(

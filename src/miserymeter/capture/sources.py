@@ -66,12 +66,16 @@ class FileSource:
     is_device_paced = False
     backlog_s = 0.0
 
-    def __init__(self, path: Path, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, path: Path, *, clock: Callable[[], datetime], start: datetime | None = None
+    ) -> None:
+        """Its first sample is at `start`, else at the time its name carries (an archive
+        segment's), else now (`clock`)."""
         info = inspect_source(path)
         self.name = str(path)
         self.path = path
         self.sample_rate_hz = info.sample_rate_hz
-        self._start = segment_start(path) or clock()
+        self._start = start or segment_start(path) or clock()
 
     def blocks(self, stop: threading.Event) -> Iterator[SourceBlock]:
         run_start: datetime | None = self._start

@@ -104,7 +104,7 @@ def record(
         help="Restart the capture after this long (s) of flat digital silence.",
     ),
     config: Path | None = typer.Option(
-        None, "--config", help="A TOML file whose \\[record] keys are these options' names."
+        None, "--config", help="A TOML file whose [record] keys are these options' names."
     ),
 ) -> None:
     """Record continuously into timestamped FLAC segments, until stopped (Ctrl-C, SIGTERM)."""

@@ -26,6 +26,13 @@ def listen(
         "raw S16_LE PCM on standard input (`arecord -t raw -f S16_LE -r 16000 | ...`). "
         "Default: the microphone.",
     ),
+    start: str | None = typer.Option(
+        None,
+        "--start",
+        help='With --input FILE: when its first sample was heard, "2026-12-05 21:00" (local '
+        "time) or with an offset, so a recording replays onto its night. Default: the time "
+        "an archive segment's name carries, else now.",
+    ),
     device: str | None = typer.Option(
         None, "--device", help="Microphone: index or part of its name (`miserymeter devices`)."
     ),
@@ -198,7 +205,7 @@ def listen(
     config: Path | None = typer.Option(
         None,
         "--config",
-        help="A TOML file whose \\[listen] keys are these options' names, plus webhook tables.",
+        help="A TOML file whose [listen] keys are these options' names, plus webhook tables.",
     ),
 ) -> None:
     """Listen for crying: score every second, report episodes, keep their audio."""

@@ -209,7 +209,7 @@ def audio_source(
     if options.input == "-":
         return StdinSource(sample_rate_hz=sample_rate, n_channels=options.channels, clock=utc_now)
     if options.input is not None:
-        return FileSource(Path(options.input), clock=utc_now)
+        return FileSource(Path(options.input), clock=utc_now, start=options.start_time)
     # A named device may be plugged in later (it is waited for); no microphone at all is an error.
     if options.device is None and not input_devices():
         raise MicrophoneError(

@@ -4,6 +4,7 @@ keys), each default defined once, checked before anything starts."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import datetime
 from pathlib import Path
 
 from miserymeter.constants import (
@@ -19,6 +20,7 @@ from miserymeter.constants import (
 )
 from miserymeter.detect.settings import DETECTORS, DetectorSettings
 from miserymeter.errors import ConfigError
+from miserymeter.nights import local_zone
 
 DETECTION = DetectorSettings()
 DEFAULT_ROLL_S = 5.0
@@ -29,6 +31,7 @@ class ListenOptions:
     """Everything `miserymeter listen` can be told (see its --help for each option)."""
 
     input: str | None = None
+    start: str | None = None
     device: str | None = None
     sample_rate: int | None = None
     channels: int = 1
@@ -82,6 +85,13 @@ class ListenOptions:
                 f"{MIN_SAMPLE_RATE_HZ} Hz or more (16000, 44100, 48000); "
                 "pass the rate it records at"
             )
+        if self.start is not None:
+            if self.input in (None, "-"):
+                raise ConfigError(
+                    "--start dates a recording replayed with --input FILE; the microphone "
+                    "and stdin are heard as they come"
+                )
+            self.start_time  # noqa: B018 (checks it now)
         for name in ("pre_roll_s", "post_roll_s"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name} must be 0 or more, not {getattr(self, name)}")
@@ -91,6 +101,20 @@ class ListenOptions:
     def detection(self) -> DetectorSettings:
         """The detector's settings."""
         return DetectorSettings(**{f.name: getattr(self, f.name) for f in fields(DetectorSettings)})
+
+    @property
+    def start_time(self) -> datetime | None:
+        """--start as an aware time (a time without an offset is the machine's local time)."""
+        if self.start is None:
+            return None
+        try:
+            at = datetime.fromisoformat(self.start)
+        except ValueError:
+            raise ConfigError(
+                f"--start {self.start!r}: not a date and time; write it as "
+                '"2026-12-05 21:00" (local time) or with its offset, "2026-12-05T21:00+01:00"'
+            ) from None
+        return at if at.tzinfo is not None else at.replace(tzinfo=local_zone())
 
     @property
     def listener_gate_db(self) -> float | None:

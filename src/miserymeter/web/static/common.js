@@ -24,7 +24,13 @@ const mm = {
     return data;
   },
 
-  minutes: (seconds) => (seconds / 60).toFixed(1),
+  // 45 s, 3 min, 2 h 5 min: what people read.
+  duration(seconds) {
+    if (seconds < 60) return `${Math.floor(seconds)} s`;
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return `${minutes} min`;
+    return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  },
   clock: (localIso) => localIso.slice(11, 19),
   when: (localIso) => localIso.replace("T", " ").slice(0, 19),
   day: (localIso) => localIso.slice(0, 10),
@@ -79,13 +85,6 @@ async function showHealth() {
 // "Crying now — 2 min" (a stop-watch), "Quiet since 03:12", "Not listening since 03:12".
 const now = { said: null, fetchedAt: 0 };
 
-function duration(seconds) {
-  if (seconds < 60) return `${Math.floor(seconds)} s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min`;
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
-
 function drawNow() {
   const said = now.said;
   if (!said) return;
@@ -93,10 +92,12 @@ function drawNow() {
   const elapsed = said.for_s === null ? null : said.for_s + (Date.now() - now.fetchedAt) / 1000;
   const at = said.since ? said.since.slice(11, 16) : "";
   const lines = {
-    crying: [`Crying now — ${duration(elapsed)}`, `since ${at}`],
-    quiet: said.since ? [`Quiet since ${at}`, `${duration(elapsed)} without crying`] : ["Quiet", "no crying in the past day"],
+    crying: [`Crying now — ${mm.duration(elapsed)}`, `since ${at}`],
+    quiet: said.since ? [`Quiet since ${at}`, `${mm.duration(elapsed)} without crying`] : ["Quiet", "no crying in the past day"],
     "not listening": said.since ? [`Not listening since ${at}`, "check the listener and its microphone"] : ["Not listening", "nothing heard from this room yet"],
   }[said.state];
+  const inProgress = document.getElementById("in-progress-duration");
+  if (inProgress && said.state === "crying") inProgress.textContent = mm.duration(elapsed);
   section.dataset.state = said.state.replace(" ", "-");
   document.getElementById("now-state").textContent = lines[0];
   document.getElementById("now-detail").textContent = lines[1];
@@ -109,6 +110,7 @@ async function showNow() {
     now.said = await mm.getJSON(`/api/rooms/${mm.roomUrl(mm.room())}/now`);
     now.fetchedAt = Date.now();
     drawNow();
+    document.dispatchEvent(new CustomEvent("mm-now", { detail: now.said }));
   } catch (error) {
     now.said = null;
   }

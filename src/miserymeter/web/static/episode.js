@@ -9,7 +9,7 @@ async function showEpisode() {
   document.getElementById("episode-title").textContent =
     `Crying in ${e.room}, ${mm.day(e.start)} ${mm.clock(e.start)}`;
   document.getElementById("episode-facts").textContent =
-    `${mm.minutes(e.duration_s)} min (until ${mm.clock(e.end)}), peak ${e.peak_probability.toFixed(2)}, ` +
+    `${mm.duration(e.duration_s)} (until ${mm.clock(e.end)}), peak ${e.peak_probability.toFixed(2)}, ` +
     `mean ${e.mean_probability.toFixed(2)}, detector ${e.detector}`;
   showReviewed(e.reviewed_as);
   if (!e.has_audio) {

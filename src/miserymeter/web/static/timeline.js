@@ -122,10 +122,21 @@ function draw(data) {
     `${data.since.replace("T", " ").slice(0, 16)} – ${data.until.replace("T", " ").slice(0, 16)}`;
 }
 
+let shownEpisodes = [];
+
 function listEpisodes(episodes) {
+  // Newest first; the episode in progress (not stored until it ends) is the top row.
+  shownEpisodes = episodes;
   const body = document.querySelector("#episodes tbody");
   body.replaceChildren();
-  for (const e of episodes) {
+  if (now.said && now.said.state === "crying") {
+    const row = body.insertRow();
+    row.className = "episode in-progress";
+    mm.cell(row, `${mm.day(now.said.since)} ${mm.clock(now.said.since)}`);
+    mm.cell(row, mm.duration(now.said.for_s)).id = "in-progress-duration";
+    mm.cell(row, "crying now").colSpan = 3;
+  }
+  for (const e of [...episodes].reverse()) {
     const row = body.insertRow();
     row.className = "episode";
     const start = mm.cell(row, "");
@@ -133,7 +144,7 @@ function listEpisodes(episodes) {
     link.href = e.url;
     link.textContent = `${mm.day(e.start)} ${mm.clock(e.start)}`;
     start.appendChild(link);
-    mm.cell(row, `${mm.minutes(e.duration_s)} min`);
+    mm.cell(row, mm.duration(e.duration_s));
     mm.cell(row, e.peak_probability.toFixed(2));
     mm.cell(row, e.mean_probability.toFixed(2));
     const play = mm.cell(row, "");
@@ -233,5 +244,6 @@ document.addEventListener("DOMContentLoaded", () => {
     if (from) pick({ from, to });
   });
   load().then(() => chart.on("plotly_relayout", onZoom));
+  document.addEventListener("mm-now", () => { if (!view) listEpisodes(shownEpisodes); });
   setInterval(follow, LIVE_EVERY_MS);
 });
