@@ -128,8 +128,13 @@ def test_the_nightly_report_and_the_last_nights(client: TestClient) -> None:
 
 def test_rooms_pages_and_the_episode_page_of_an_event_link(client: TestClient) -> None:
     assert client.get("/api/rooms").json() == ["attic", "nursery"]
-    home = client.get("/", follow_redirects=False)
-    assert home.status_code == 303 and home.headers["location"] == "/rooms/attic"
+    home = client.get("/", follow_redirects=False)  # two rooms: the overview of both
+    assert home.status_code == 200 and "/static/overview.js" in home.text
+    overview = client.get("/api/overview").json()
+    assert [r["room"] for r in overview] == ["attic", "nursery"]  # none cries: by name
+    assert all(client.get(r["url"]).status_code == 200 for r in overview)
+    assert {r["now"]["state"] for r in overview} == {"not listening"}  # long ago
+    assert [r["tonight"]["night"] for r in overview] == [overview[0]["tonight"]["night"]] * 2
     for page in ("/rooms/nursery", "/rooms/nursery/nights"):
         answer = client.get(page)
         assert answer.status_code == 200 and "/static/plotly.min.js" in answer.text
@@ -377,8 +382,9 @@ def test_room_names_with_slashes_spaces_and_accents_work_everywhere(tmp_path: Pa
                 headers={"X-CSRF-Token": token},
             )
             assert reviewed.status_code == 201, reviewed.text
-        home = client.get("/", follow_redirects=False)
-        assert home.headers["location"] == f"/rooms/{quote(sorted(ODD_ROOMS)[0], safe='')}"
+        urls = [r["url"] for r in client.get("/api/overview").json()]
+        assert sorted(urls) == sorted(f"/rooms/{quote(room, safe='')}" for room in ODD_ROOMS)
+        assert all(client.get(url).status_code == 200 for url in urls)
         assert client.get("/api/rooms/Room%202/B/health").status_code == 404  # two segments
 
 

@@ -22,7 +22,7 @@ from live_listener import LiveListener
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.events import events_from
 from miserymeter.nights import night_of
-from miserymeter.records import Episode, ListenerStatus
+from miserymeter.records import Episode, ListenerStatus, SecondRecord
 from miserymeter.store import open_store
 from miserymeter.store.outbox import OutboxEntry
 from miserymeter.web import create_app
@@ -327,3 +327,35 @@ def test_keeping_the_room_quiet_measures_the_next_30_s_of_a_live_listener(
         feeder.join(10)
         listener.wait(30)
     assert listener.returncode == 0
+
+
+def test_the_overview_shows_every_room_crying_first_on_a_phone(
+    page: object, tmp_path: Path
+) -> None:
+    """A daycare's tablet (or a phone, 390 px): one card per room, the crying one first."""
+    db = tmp_path / "daycare.db"
+    now = datetime.now(UTC)
+    with open_store(db) as store:
+        for room, probabilities in (("ladybirds", [0.05] * 90), ("bees", [0.05] * 60 + [0.9] * 30)):
+            first = now - timedelta(seconds=len(probabilities) - 1)
+            store.write(
+                [
+                    SecondRecord(room, first + timedelta(seconds=k), float(k), -40.0, p, "crying")
+                    for k, p in enumerate(probabilities)
+                ]
+            )
+    p = page
+    p.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
+    with running_server(create_app(settings_for(db, tmp_path))) as base:
+        p.goto(f"{base}/")  # type: ignore[attr-defined]
+        p.wait_for_selector(".room-card >> nth=1")  # type: ignore[attr-defined]
+        cards = p.locator(".room-card")  # type: ignore[attr-defined]
+        assert cards.nth(0).get_attribute("data-state") == "crying"
+        assert cards.nth(0).locator(".room-name").text_content() == "bees"
+        assert cards.nth(0).locator(".room-state").text_content().startswith("Crying now — since ")
+        assert cards.nth(1).locator(".room-state").text_content() == "Quiet"
+        width = p.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+        assert width <= 390  # no sideways scrolling on a phone
+        shot(p, "overview-phone.png")
+        cards.nth(0).click()
+        p.wait_for_url(f"{base}/rooms/bees")  # type: ignore[attr-defined]

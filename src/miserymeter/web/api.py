@@ -17,6 +17,7 @@ from miserymeter.web.context import Dashboard
 from miserymeter.web.health import room_health
 from miserymeter.web.level import room_level
 from miserymeter.web.now import room_now
+from miserymeter.web.overview import rooms_overview
 from miserymeter.web.params import (
     MAX_NIGHTS,
     RequestError,
@@ -109,6 +110,11 @@ def api_router(dashboard: Dashboard) -> APIRouter:
     @router.get("/rooms/{room:room}/health")
     def health(room: str) -> dict[str, Any]:
         return room_health(dashboard.store, dashboard.check_room(room), now=utc_now(), zone=zone)
+
+    @router.get("/overview")
+    def overview() -> list[dict[str, Any]]:
+        detection = dashboard.settings.detection
+        return rooms_overview(dashboard.store, detection, now=utc_now(), zone=zone)
 
     @router.get("/rooms/{room:room}/now")
     def now_state(room: str) -> dict[str, Any]:

@@ -60,8 +60,10 @@ def pages_router(dashboard: Dashboard) -> APIRouter:
     @router.get("/", response_model=None)
     def home(request: Request) -> Response:
         rooms = dashboard.store.rooms()
-        if rooms:
+        if len(rooms) == 1:  # a family's one nursery: its page
             return RedirectResponse(f"/rooms/{quote(rooms[0], safe='')}", status_code=303)
+        if rooms:
+            return render("overview.html", request, title="All rooms")
         return render("empty.html", request, title="Misery Meter")
 
     @router.get("/rooms/{room:room}")
