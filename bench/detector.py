@@ -33,7 +33,7 @@ from miserymeter.audio.io import read_audio
 from miserymeter.constants import UNKNOWN_LABEL
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.evaluation.classification import roc_auc, threshold_for_fpr
-from miserymeter.evaluation.events import EventScores, score_events
+from miserymeter.evaluation.event_scores import EventScores, score_events
 from miserymeter.evaluation.night import Clip, NightSettings, make_night, write_night
 from miserymeter.evaluation.truth import TruthEvent, read_night_truth
 from miserymeter.frontend.windows import cover_with_windows

@@ -24,7 +24,7 @@ from pathlib import Path
 from miserymeter.capture.sources import FileSource
 from miserymeter.detect.episodes import DetectedEpisode, EpisodeDetector
 from miserymeter.detect.settings import DetectorSettings
-from miserymeter.evaluation.events import EventScores, score_events
+from miserymeter.evaluation.event_scores import EventScores, score_events
 from miserymeter.evaluation.truth import TruthEvent, read_night_truth
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier

@@ -21,7 +21,7 @@ from conftest import (
     cli_env,
 )
 from miserymeter.evaluation.classification import roc_auc
-from miserymeter.evaluation.events import score_events
+from miserymeter.evaluation.event_scores import score_events
 from miserymeter.evaluation.night import (
     EXAMPLE_NIGHT_SETTINGS,
     example_night_clips,

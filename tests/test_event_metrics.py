@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from miserymeter.evaluation.events import score_events
+from miserymeter.evaluation.event_scores import score_events
 from miserymeter.evaluation.truth import TruthEvent
 from miserymeter.records import Episode
 

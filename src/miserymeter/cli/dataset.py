@@ -145,8 +145,8 @@ def label_command(
     ),
 ) -> None:
     """Cut the archive into labelled clips: inside an episode its label, outside the default."""
-    from miserymeter.prepare.episodes import parse_timezone, read_episodes
     from miserymeter.prepare.labelling import LabelSettings, plan_labelling, write_labelled
+    from miserymeter.prepare.noted_episodes import parse_timezone, read_episodes
     from miserymeter.prepare.output import ClipWriter, refuse_existing
 
     settings = LabelSettings(

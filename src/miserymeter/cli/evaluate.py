@@ -16,7 +16,7 @@ from miserymeter.cli._app import app, console, reports_errors
 
 if TYPE_CHECKING:
     from miserymeter.evaluation.clips import ClipEvaluation
-    from miserymeter.evaluation.events import EventScores
+    from miserymeter.evaluation.event_scores import EventScores
 
 DETECTORS = ("model", "rms")
 
@@ -194,7 +194,7 @@ def _clips_json(evaluation: ClipEvaluation, data_dir: Path, model_path: Path) ->
 
 
 def _evaluate_night(night: Path, truth: Path, model_path: Path, *, as_json: bool) -> None:
-    from miserymeter.evaluation.events import score_events
+    from miserymeter.evaluation.event_scores import score_events
     from miserymeter.evaluation.truth import read_night_truth
     from miserymeter.inference.model import Classifier
 

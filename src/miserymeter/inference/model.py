@@ -20,8 +20,8 @@ from miserymeter.constants import (
 )
 from miserymeter.errors import ModelError
 from miserymeter.inference.bundled import YAMNET_MODEL_PATH
+from miserymeter.inference.onnx_sessions import cpu_session
 from miserymeter.inference.second_opinion import YAMNET_SAMPLE_RATE_HZ, SecondOpinion
-from miserymeter.inference.sessions import cpu_session
 
 INPUT_NAME = "waveform"
 OUTPUT_NAME = "probabilities"

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from miserymeter.errors import ModelError
-from miserymeter.inference.sessions import cpu_session
+from miserymeter.inference.onnx_sessions import cpu_session
 
 YAMNET_SAMPLE_RATE_HZ = 16_000
 YAMNET_PATCH_SAMPLES = 15_600  # 0.975 s: one patch of 96 frames of 10 ms

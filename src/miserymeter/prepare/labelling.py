@@ -23,10 +23,10 @@ from miserymeter import constants
 from miserymeter.audio.archive import Segment, list_segments
 from miserymeter.audio.stream import mono_blocks, resampled
 from miserymeter.errors import AudioError, ConfigError
-from miserymeter.prepare.episodes import Episode, check_label, show_time
+from miserymeter.prepare.clip_cutting import apply_gain, cut_at, n_resampled
+from miserymeter.prepare.noted_episodes import Episode, check_label, show_time
 from miserymeter.prepare.output import CLIP_SUFFIX, ClipWriter
 from miserymeter.prepare.slicing import DEFAULT_CLIP_DURATION_MS, NOHASH, check_clip_settings
-from miserymeter.prepare.stream import apply_gain, cut_at, n_resampled
 
 DEFAULT_LABEL = "silence"
 DEFAULT_MARGIN_S = 5.0

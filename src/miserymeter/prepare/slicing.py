@@ -19,8 +19,8 @@ import numpy as np
 from miserymeter import constants
 from miserymeter.audio.stream import SourceInfo, inspect_source, mono_blocks, resampled
 from miserymeter.errors import AudioError, ConfigError, DatasetError
+from miserymeter.prepare.clip_cutting import apply_gain, cut_at, level_dbfs, n_resampled
 from miserymeter.prepare.output import CLIP_SUFFIX, ClipWriter
-from miserymeter.prepare.stream import apply_gain, cut_at, level_dbfs, n_resampled
 
 DEFAULT_CLIP_DURATION_MS = 5_000  # the original project's `trim 0 5`
 DEFAULT_TARGET_DBFS = -20.0

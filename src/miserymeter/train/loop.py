@@ -22,7 +22,7 @@ from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.errors import DatasetError, ModelError, RunInterrupted
 from miserymeter.frontend.melspec import FrontEndConfig, used_bin_frequencies_hz
 from miserymeter.prepare.split import SPLITS, Split
-from miserymeter.train import report
+from miserymeter.train import tables
 from miserymeter.train.augment import AugmentConfig, augment_batch, noise_bank
 from miserymeter.train.averaging import average_state, evaluated, weight_average
 from miserymeter.train.batches import BatchSampler, ClipSet, fixed_eval_set
@@ -194,7 +194,7 @@ def _set_up(config: TrainConfig, console: Console) -> _Run:
             "--validation_percentage/--testing_percentage"
         )
     console.print(
-        report.split_table(
+        tables.split_table(
             index.labels, index.counts(), {s: d.n_silence for s, d in splits.items()}
         )
     )
@@ -291,7 +291,7 @@ def _validate(run: _Run, console: Console) -> None:
     run.writer.add_scalar("validation/cross_entropy", result.cross_entropy, run.step)
     run.history["eval_step"].append(run.step)
     run.history["eval_acc"].append(result.accuracy)
-    console.print(report.confusion_table(result, title=f"Step {run.step} validation"))
+    console.print(tables.confusion_table(result, title=f"Step {run.step} validation"))
 
 
 def _save(run: _Run) -> Path:
@@ -324,8 +324,8 @@ def _finish(run: _Run, console: Console) -> TrainResult:
             f"{config.data_dir}: no file falls in the testing or validation split; "
             "add clips or raise --testing_percentage"
         )
-    console.print(report.confusion_table(test, title="Final test"))
-    console.print(report.metrics_table(test))
+    console.print(tables.confusion_table(test, title="Final test"))
+    console.print(tables.metrics_table(test))
     plot_confusion_matrix(test.matrix, labels, config.train_dir / "confusion_matrix.png")
     history = run.history
     plot_training_curves(

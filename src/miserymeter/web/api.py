@@ -16,6 +16,7 @@ from miserymeter.nights import night_of
 from miserymeter.web.context import Dashboard
 from miserymeter.web.health import room_health
 from miserymeter.web.level import room_level
+from miserymeter.web.night_reports import last_nights, night_reports, report_json
 from miserymeter.web.now import room_now
 from miserymeter.web.overview import rooms_overview
 from miserymeter.web.params import (
@@ -27,7 +28,6 @@ from miserymeter.web.params import (
     parse_time,
     time_range,
 )
-from miserymeter.web.report import last_nights, night_reports, report_json
 from miserymeter.web.review import (
     check_label,
     n_waiting,

@@ -26,7 +26,7 @@ from miserymeter.web.login_throttle import LoginThrottle
 from miserymeter.web.pages import pages_router
 from miserymeter.web.params import RequestError
 from miserymeter.web.passwords import check_hash
-from miserymeter.web.paths import SegmentPaths, register_room_convertor
+from miserymeter.web.room_paths import SegmentPaths, register_room_convertor
 from miserymeter.web.sessions import (
     COOKIE_NAME,
     CSRF_HEADER,

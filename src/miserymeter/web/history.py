@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from miserymeter.calibrate.sounds import count_sounds
 from miserymeter.nights import night_bounds, night_of
 from miserymeter.store import Store
-from miserymeter.web.report import last_nights
+from miserymeter.web.night_reports import last_nights
 
 HISTORY_NIGHTS = 7
 MAX_KEPT = 4096

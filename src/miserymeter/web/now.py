@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from miserymeter.constants import DEFAULT_HOP_S
-from miserymeter.detect.left_open import replay
+from miserymeter.detect.replay import replay
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.store import Store
 from miserymeter.web.health import room_health

@@ -9,8 +9,8 @@ from urllib.parse import quote
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.nights import night_of
 from miserymeter.store import Store
+from miserymeter.web.night_reports import night_reports, report_json
 from miserymeter.web.now import room_now
-from miserymeter.web.report import night_reports, report_json
 
 
 def rooms_overview(

@@ -34,7 +34,7 @@ from miserymeter.sinks.prometheus import MetricsServer, MetricsSink
 from miserymeter.sinks.store import StoreSink
 from miserymeter.store import Store, open_store
 from miserymeter.wiring.dashboard import listener_dashboard
-from miserymeter.wiring.left_open import left_open_by_last_run
+from miserymeter.wiring.last_run import left_open_by_last_run
 from miserymeter.wiring.listen_options import ListenOptions
 
 

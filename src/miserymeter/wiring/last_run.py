@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from miserymeter.detect.left_open import episode_left_open
+from miserymeter.detect.replay import episode_left_open
 from miserymeter.pipeline import ListenSettings
 from miserymeter.records import STOPPED, Episode, SecondRecord
 from miserymeter.store import Store
