@@ -96,6 +96,16 @@ def test_timeline_zoom_play_and_review(page: object, demo_night: DemoNight, tmp_
         assert p.locator("#episodes tr.episode").count() == 2  # type: ignore[attr-defined]
         starts = p.locator("#episodes tr.episode td:first-child").all_text_contents()  # type: ignore[attr-defined]
         assert starts == [local(e.start).replace("T", " ")[:19] for e in (second, first)]
+        p.wait_for_selector("#night-story:not([hidden])")  # type: ignore[attr-defined]
+        morning = night + timedelta(days=1)
+        evening = f"{night:%a} {night.day}" + (
+            "" if night.month == morning.month else f" {night:%b}"
+        )
+        name = f"{evening} \N{EN DASH} {morning:%a} {morning.day} {morning:%b}"
+        assert p.text_content("#night-name") == name  # type: ignore[attr-defined]
+        said = p.text_content("#night-said")  # type: ignore[attr-defined]
+        wake_ups = f"first at {local(first.start)[11:16]}, last at {local(second.start)[11:16]}"
+        assert said.startswith("2 wake-ups, ") and said.endswith(wake_ups)
         p.wait_for_selector('#health[data-status="offline"]', state="attached")  # type: ignore[attr-defined]
         p.wait_for_selector('#now[data-state="not-listening"]')  # type: ignore[attr-defined]
         health = p.evaluate("fetch('/api/rooms/demo/health').then((r) => r.json())")  # type: ignore[attr-defined]

@@ -46,10 +46,46 @@ async function load() {
     tail = { after: shownUntil(data), times: [], level_dbfs: [], crying_probability: [] };
     draw(data);
     if (!view) listEpisodes(data.episodes);
+    if (!view) tellTheNight(data).catch(() => {});
   } catch (e) {
     error.textContent = e.message;
     error.hidden = false;
   }
+}
+
+// A night shown whole: its story in words above the chart.
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+function nightName(night) {
+  // The evening and the morning after: "Sat 5 – Sun 6 Dec".
+  const evening = new Date(`${night}T00:00:00Z`);
+  const morning = new Date(evening);
+  morning.setUTCDate(morning.getUTCDate() + 1);
+  const day = (d) => `${DAYS[d.getUTCDay()]} ${d.getUTCDate()}`;
+  const month = (d) => MONTHS[d.getUTCMonth()];
+  const first = evening.getUTCMonth() === morning.getUTCMonth() ? day(evening) : `${day(evening)} ${month(evening)}`;
+  return `${first} – ${day(morning)} ${month(morning)}`;
+}
+
+async function tellTheNight(data) {
+  const story = document.getElementById("night-story");
+  const hours = (Date.parse(data.until) - Date.parse(data.since)) / 3600000;
+  story.hidden = true;
+  if (Math.round(hours) !== 24 || data.since.slice(11, 13) !== "12") return;
+  const night = data.since.slice(0, 10);
+  const [n] = await mm.getJSON(`/api/rooms/${mm.roomUrl(mm.room())}/nights?last=${night}&n=1`);
+  let said;
+  if (n.n_episodes) {
+    const wakeUps = n.n_episodes === 1 ? "1 wake-up" : `${n.n_episodes} wake-ups`;
+    const times = n.n_episodes === 1 ? `at ${n.first_wake}` : `first at ${n.first_wake}, last at ${n.last_wake}`;
+    said = `${wakeUps}, ${mm.duration(n.crying_min * 60)} crying, the longest ${mm.duration(n.longest_min * 60)}; ${times}`;
+  } else {
+    said = n.listened_h ? "no crying" : "nothing recorded";
+  }
+  document.getElementById("night-name").textContent = nightName(night);
+  document.getElementById("night-said").textContent = said;
+  story.hidden = false;
 }
 
 function draw(data) {
