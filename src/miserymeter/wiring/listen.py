@@ -33,7 +33,6 @@ from miserymeter.sinks.console import ConsoleSink, JsonLinesSink, Terminal
 from miserymeter.sinks.prometheus import MetricsServer, MetricsSink
 from miserymeter.sinks.store import StoreSink
 from miserymeter.store import Store, open_store
-from miserymeter.wiring.dashboard import listener_dashboard
 from miserymeter.wiring.last_run import left_open_by_last_run
 from miserymeter.wiring.listen_options import ListenOptions
 
@@ -99,6 +98,9 @@ def run_listen(
         level_meter = LevelMeter() if options.serve else None
         dashboard = None
         if store is not None and level_meter is not None:
+            # FastAPI and uvicorn load only for --serve: listen starts in half the time.
+            from miserymeter.wiring.dashboard import listener_dashboard
+
             dashboard = listener_dashboard(
                 store,
                 settings.room,
