@@ -410,3 +410,9 @@ def test_a_live_page_gets_the_seconds_after_its_last_one(tmp_path: Path) -> None
         (ended,) = before.json()["episodes"]
         assert ended["duration_s"] == 20.0 and ended["url"].startswith("/rooms/live/episodes/")
         assert client.get("/api/rooms/live/live").status_code == 400
+        # An episode that ended 20 s before the page's last second, stored now (a merge gap
+        # after its end): the live page still gets it.
+        with open_store(db) as store:
+            store.write([shifted(episode("live", 0.0, 10.0), now - timedelta(seconds=30))])
+        late = client.get("/api/rooms/live/live", params={"after": shown}).json()["episodes"]
+        assert [e["duration_s"] for e in late] == [10.0]

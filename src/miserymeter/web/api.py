@@ -41,6 +41,9 @@ from miserymeter.web.timeline import episode_json, live_seconds, local_iso, time
 
 DEFAULT_NIGHTS = 30
 
+# An episode is written a merge gap after its end (plus the store sink's batching).
+STORED_LATE_MARGIN_S = 30.0
+
 
 def api_router(dashboard: Dashboard) -> APIRouter:
     """Every `/api/...` route over `dashboard`."""
@@ -71,6 +74,7 @@ def api_router(dashboard: Dashboard) -> APIRouter:
             after=parse_time(after, name="after", zone=zone),
             now=utc_now(),
             zone=zone,
+            stored_late_s=dashboard.settings.detection.merge_gap_s + STORED_LATE_MARGIN_S,
         )
 
     @router.get("/rooms/{room:room}/episodes")

@@ -61,15 +61,23 @@ def timeline(store: Store, room: str, span: TimeRange, *, zone: tzinfo) -> dict[
 
 
 def live_seconds(
-    store: Store, room: str, *, after: datetime, now: datetime, zone: tzinfo
+    store: Store,
+    room: str,
+    *,
+    after: datetime,
+    now: datetime,
+    zone: tzinfo,
+    stored_late_s: float = 0.0,
 ) -> dict[str, Any]:
     """The seconds of `room` stored after `after` (a time the page showed last; at most the
-    last `LIVE_UP_TO_S`), and the episodes that ended since: what a live page adds."""
+    last `LIVE_UP_TO_S`), and the episodes that ended since: what a live page adds. An episode
+    is stored only once the detector's merge gap has passed after its end, so episodes that
+    ended up to `stored_late_s` before `after` come too (the page knows them by id)."""
     until = now + timedelta(minutes=1)  # a listener's clock a little ahead of ours
     after = min(after, until)
     since = max(after + SHOWN_PRECISION, now - timedelta(seconds=LIVE_UP_TO_S))
     seconds = store.seconds(room, since, until)
-    episodes = store.episodes(room, after, until)
+    episodes = store.episodes(room, after - timedelta(seconds=stored_late_s), until)
     return {
         "room": room,
         "now": local_iso(now, zone),
