@@ -9,7 +9,7 @@ as plotly draws them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from miserymeter.clock import iso_utc
@@ -60,6 +60,10 @@ def timeline(store: Store, room: str, span: TimeRange, *, zone: tzinfo) -> dict[
     }
 
 
+# The earliest time a datetime holds: `after` may be any date a client sends.
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
+
+
 def live_seconds(
     store: Store,
     room: str,
@@ -77,7 +81,8 @@ def live_seconds(
     after = min(after, until)
     since = max(after + SHOWN_PRECISION, now - timedelta(seconds=LIVE_UP_TO_S))
     seconds = store.seconds(room, since, until)
-    episodes = store.episodes(room, after - timedelta(seconds=stored_late_s), until)
+    late = timedelta(seconds=stored_late_s)
+    episodes = store.episodes(room, max(after, EARLIEST + late) - late, until)
     return {
         "room": room,
         "now": local_iso(now, zone),
