@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from miserymeter.detect.episodes import DetectedEpisode, EpisodeDetector
 from miserymeter.detect.settings import DetectorSettings
@@ -43,3 +44,9 @@ def episode_left_open(
 ) -> DetectedEpisode | None:
     """The confirmed episode still open after the last of `seconds`."""
     return replay(seconds, settings, hop_s=hop_s).open_episode
+
+
+def time_at(seconds: Sequence[SecondRecord], offset_s: float) -> datetime:
+    """The wall-clock time of `offset_s` in the run `seconds` were stored by."""
+    first = seconds[0]
+    return first.at + timedelta(seconds=offset_s - first.offset_s)

@@ -9,7 +9,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from miserymeter.nights import night_bounds, night_of
-from miserymeter.records import STOPPED
+from miserymeter.records import STOPPED, SecondRecord
 from miserymeter.store import Store
 
 # The listener stores a second every second: a room silent this long is offline.
@@ -19,23 +19,32 @@ MICROPHONE_BACK = "microphone_reopened"
 STARTED = "started"
 
 
-def room_health(store: Store, room: str, *, now: datetime, zone: tzinfo) -> dict[str, Any]:
-    """The room's status, when it was last heard, and its listener's work tonight."""
+def input_status(
+    store: Store, room: str, *, now: datetime, zone: tzinfo
+) -> tuple[str, SecondRecord | None]:
+    """Listening, microphone silent or offline, and the room's last stored second."""
     latest = store.latest_second(room)
     since, _ = night_bounds(night_of(now, zone=zone), zone=zone)
-    events = store.events(room, since=since)
-    statuses = store.statuses(room, since=since)
     # The last word on the input: a run that stopped, started again, lost or got back its mic.
     said = [
-        e.kind for e in events if e.kind in (MICROPHONE_LOST, MICROPHONE_BACK, STOPPED, STARTED)
+        e.kind
+        for e in store.events(room, since=since)
+        if e.kind in (MICROPHONE_LOST, MICROPHONE_BACK, STOPPED, STARTED)
     ]
     age_s = None if latest is None else (now - latest.at).total_seconds()
     if age_s is None or age_s > OFFLINE_AFTER_S or (said and said[-1] == STOPPED):
-        status = "offline"
-    elif said and said[-1] == MICROPHONE_LOST:
-        status = "microphone silent"
-    else:
-        status = "listening"
+        return "offline", latest
+    if said and said[-1] == MICROPHONE_LOST:
+        return "microphone silent", latest
+    return "listening", latest
+
+
+def room_health(store: Store, room: str, *, now: datetime, zone: tzinfo) -> dict[str, Any]:
+    """The room's status, when it was last heard, and its listener's work tonight."""
+    status, latest = input_status(store, room, now=now, zone=zone)
+    since, _ = night_bounds(night_of(now, zone=zone), zone=zone)
+    statuses = store.statuses(room, since=since)
+    age_s = None if latest is None else (now - latest.at).total_seconds()
     return {
         "room": room,
         "status": status,

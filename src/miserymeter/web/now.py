@@ -12,10 +12,10 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from miserymeter.constants import DEFAULT_HOP_S
-from miserymeter.detect.replay import replay
+from miserymeter.detect.replay import replay, time_at
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.store import Store
-from miserymeter.web.health import room_health
+from miserymeter.web.health import input_status
 
 LOOKBACK = timedelta(hours=1)
 # "Quiet since" the last crying of the past day; quiet longer than that is just quiet.
@@ -27,20 +27,18 @@ def room_now(
     store: Store, room: str, detection: DetectorSettings, *, now: datetime, zone: tzinfo
 ) -> dict[str, Any]:
     """The room's state now, since when (local ISO time, None: all night) and for how long."""
-    health = room_health(store, room, now=now, zone=zone)
-    latest = store.latest_second(room)
-    if health["status"] == "offline" or latest is None:
+    status, latest = input_status(store, room, now=now, zone=zone)
+    if status == "offline" or latest is None:
         since = None if latest is None else latest.at
         return _state(NOT_LISTENING, since, now=now, zone=zone)
     seconds = store.seconds(room, latest.at - LOOKBACK, latest.at + timedelta(seconds=1))
     replayed = replay(seconds, detection, hop_s=DEFAULT_HOP_S)
     if replayed.open_episode is not None:
-        first = seconds[0]
-        start = first.at + timedelta(seconds=replayed.open_episode.start_s - first.offset_s)
-        end = first.at + timedelta(seconds=replayed.open_episode.end_s - first.offset_s)
         if replayed.crying_now:
-            return _state(CRYING, start, now=now, zone=zone)
-        return _state(QUIET, end, now=now, zone=zone)
+            return _state(
+                CRYING, time_at(seconds, replayed.open_episode.start_s), now=now, zone=zone
+            )
+        return _state(QUIET, time_at(seconds, replayed.open_episode.end_s), now=now, zone=zone)
     recent = store.episodes(room, now - QUIET_LOOKBACK, now)
     return _state(QUIET, recent[-1].end if recent else None, now=now, zone=zone)
 

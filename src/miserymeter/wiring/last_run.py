@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from miserymeter.detect.replay import episode_left_open
+from miserymeter.detect.replay import episode_left_open, time_at
 from miserymeter.pipeline import ListenSettings
-from miserymeter.records import STOPPED, Episode, SecondRecord
+from miserymeter.records import STOPPED, Episode
 from miserymeter.store import Store
 
 # An episode still open at the end of a run started within this much of its last second (the
@@ -34,8 +34,8 @@ def left_open_by_last_run(store: Store, settings: ListenSettings) -> Episode | N
         return None
     return Episode(
         room=room,
-        start=_at(seconds, detected.start_s),
-        end=_at(seconds, detected.end_s),
+        start=time_at(seconds, detected.start_s),
+        end=time_at(seconds, detected.end_s),
         start_offset_s=detected.start_s,
         end_offset_s=detected.end_s,
         confirmed_offset_s=detected.confirmed_s,
@@ -44,8 +44,3 @@ def left_open_by_last_run(store: Store, settings: ListenSettings) -> Episode | N
         detector=settings.detector,
         clip_path=None,
     )
-
-
-def _at(seconds: list[SecondRecord], offset_s: float) -> datetime:
-    first = seconds[0]
-    return first.at + timedelta(seconds=offset_s - first.offset_s)
