@@ -80,3 +80,14 @@ def night_batches(
         batches[min(n_minutes - 1, int(found.end_offset_s // 60))].append(found)
         batches[int(k * spacing_s // 60)].append(event(room, k * spacing_s, "notified", "crying"))
     return batches
+
+
+def seconds_heard(
+    room: str, probabilities: list[float], *, last_at: datetime
+) -> list[SecondRecord]:
+    """A listener's seconds, one per probability, the last at `last_at`."""
+    first_at = last_at - timedelta(seconds=len(probabilities) - 1)
+    return [
+        SecondRecord(room, first_at + timedelta(seconds=k), float(k), -40.0, p, "crying")
+        for k, p in enumerate(probabilities)
+    ]

@@ -18,12 +18,12 @@ from fastapi.testclient import TestClient
 
 from conftest import DemoNight
 from miserymeter.events import events_from
-from miserymeter.records import Episode, ListenerEvent, ListenerStatus, SecondRecord
+from miserymeter.records import Episode, ListenerEvent, ListenerStatus
 from miserymeter.rooms import room_slug
 from miserymeter.store import StoredRecord, open_store
 from miserymeter.store.outbox import OutboxEntry
 from miserymeter.web import create_app
-from store_records import episode, minute_of_records
+from store_records import episode, minute_of_records, seconds_heard
 from web_helpers import LOCAL, csrf_token, settings_for
 
 # 20:00 in UTC+1 on the evening of each night; 30 minutes of records a night.
@@ -203,26 +203,19 @@ def test_health_tells_listening_from_a_silent_microphone_and_offline(tmp_path: P
     assert status["mute"]["status"] == "microphone silent"
 
 
-def heard(room: str, probabilities: list[float], *, last_at: datetime) -> list[SecondRecord]:
-    """A listener's seconds, one per probability, the last at `last_at`."""
-    first_at = last_at - timedelta(seconds=len(probabilities) - 1)
-    return [
-        SecondRecord(room, first_at + timedelta(seconds=k), float(k), -40.0, p, "crying")
-        for k, p in enumerate(probabilities)
-    ]
-
-
 def test_now_says_crying_since_when_quiet_since_when_or_not_listening(tmp_path: Path) -> None:
     db = tmp_path / "now.db"
     now = datetime.now(UTC).replace(microsecond=0)
     quiet, crying = [0.05] * 60, [0.9] * 25
     with open_store(db) as store:
-        store.write(heard("crying", quiet + crying, last_at=now))
-        store.write(heard("paused", quiet + crying + [0.05] * 10, last_at=now))  # in the gap
-        store.write(heard("calm", quiet, last_at=now))
+        store.write(seconds_heard("crying", quiet + crying, last_at=now))
+        store.write(
+            seconds_heard("paused", quiet + crying + [0.05] * 10, last_at=now)
+        )  # in the gap
+        store.write(seconds_heard("calm", quiet, last_at=now))
         store.write([Episode("calm", now - timedelta(minutes=30), now - timedelta(minutes=28),
                              0.0, 120.0, 3.0, 0.9, 0.7, "model")])  # fmt: skip
-        store.write(heard("gone", quiet, last_at=now - timedelta(hours=2)))
+        store.write(seconds_heard("gone", quiet, last_at=now - timedelta(hours=2)))
     with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as client:
         said = {
             r: client.get(f"/api/rooms/{r}/now").json()

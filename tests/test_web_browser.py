@@ -22,12 +22,12 @@ from live_listener import LiveListener
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.events import events_from
 from miserymeter.nights import night_of
-from miserymeter.records import Episode, ListenerStatus, SecondRecord
+from miserymeter.records import Episode, ListenerStatus
 from miserymeter.store import open_store
 from miserymeter.store.outbox import OutboxEntry
 from miserymeter.web import create_app
 from miserymeter.web.passwords import hash_password
-from store_records import minute_of_records
+from store_records import minute_of_records, seconds_heard
 from test_listen import CRYING, clip, quiet
 from web_helpers import ZONE, running_server, settings_for
 
@@ -346,14 +346,8 @@ def test_the_overview_shows_every_room_crying_first_on_a_phone(
     db = tmp_path / "daycare.db"
     now = datetime.now(UTC)
     with open_store(db) as store:
-        for room, probabilities in (("ladybirds", [0.05] * 90), ("bees", [0.05] * 60 + [0.9] * 30)):
-            first = now - timedelta(seconds=len(probabilities) - 1)
-            store.write(
-                [
-                    SecondRecord(room, first + timedelta(seconds=k), float(k), -40.0, p, "crying")
-                    for k, p in enumerate(probabilities)
-                ]
-            )
+        store.write(seconds_heard("ladybirds", [0.05] * 90, last_at=now))
+        store.write(seconds_heard("bees", [0.05] * 60 + [0.9] * 30, last_at=now))
     p = page
     p.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
     with running_server(create_app(settings_for(db, tmp_path))) as base:

@@ -16,11 +16,11 @@ from miserymeter.constants import (
     DEFAULT_MAX_LAG_S,
     DEFAULT_NO_FRAMES_S,
     DEFAULT_ROOM,
-    MIN_SAMPLE_RATE_HZ,
 )
 from miserymeter.detect.settings import DETECTORS, DetectorSettings
 from miserymeter.errors import ConfigError
 from miserymeter.nights import local_zone
+from miserymeter.wiring.option_checks import require_microphone_rate
 
 DETECTION = DetectorSettings()
 DEFAULT_ROLL_S = 5.0
@@ -79,12 +79,8 @@ class ListenOptions:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name} must be positive, not {value}")
-        if self.sample_rate is not None and self.sample_rate < MIN_SAMPLE_RATE_HZ:
-            raise ConfigError(
-                f"--sample_rate {self.sample_rate}: a microphone records at "
-                f"{MIN_SAMPLE_RATE_HZ} Hz or more (16000, 44100, 48000); "
-                "pass the rate it records at"
-            )
+        if self.sample_rate is not None:
+            require_microphone_rate(self.sample_rate)
         if self.start is not None:
             if self.input in (None, "-"):
                 raise ConfigError(

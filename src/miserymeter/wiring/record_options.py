@@ -11,9 +11,9 @@ from miserymeter.constants import (
     DEFAULT_FLAT_S,
     DEFAULT_NO_FRAMES_S,
     DEFAULT_SEGMENT_S,
-    MIN_SAMPLE_RATE_HZ,
 )
 from miserymeter.errors import ConfigError
+from miserymeter.wiring.option_checks import require_microphone_rate
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,7 @@ class RecordOptions:
     def __post_init__(self) -> None:
         if self.channels <= 0:
             raise ConfigError(f"--channels must be positive, not {self.channels}")
-        if self.sample_rate < MIN_SAMPLE_RATE_HZ:
-            raise ConfigError(
-                f"--sample_rate {self.sample_rate}: a microphone records at "
-                f"{MIN_SAMPLE_RATE_HZ} Hz or more (16000, 22050, 44100, 48000); "
-                "pass the rate it records at"
-            )
+        require_microphone_rate(self.sample_rate)
         positive = {
             "--segment_s": self.segment_s,
             "--no_frames_s": self.no_frames_s,
