@@ -10,7 +10,7 @@ CORPUS ?= ../shared/data/cry-corpus
 DEMO_DIR := build/demo
 HAS_MICROPHONE := from miserymeter.capture.microphone import input_devices as d; raise SystemExit(not d())
 
-.PHONY: run demo test lint bench bench-train bench-record bench-store bench-listen bench-serve bench-drills serve-demo default-model yamnet-onnx clean
+.PHONY: run demo test lint bench bench-train bench-record bench-store bench-listen bench-serve bench-first-paint bench-drills serve-demo default-model yamnet-onnx clean
 
 run: $(RUNTIME_STAMP)  ## set up the runtime and listen on the default microphone (no mic: the demo)
 	@if $(BIN)/python -c "$(HAS_MICROPHONE)" 2>/dev/null; then \
@@ -58,6 +58,10 @@ bench-store: $(DEV_STAMP)  ## size and speed of the store for one night; POSTGRE
 
 bench-serve: $(DEV_STAMP)  ## p50/p95 of every dashboard page and API call, 30 nights x 10 rooms
 	$(BIN)/python bench/serve.py
+
+bench-first-paint: $(DEV_STAMP) $(SYSTEM_STAMP)  ## first paint of every page in Chromium, desktop and a slowed phone, on the demo night
+	test -f $(DEMO_DIR)/demo.db || $(MAKE) --no-print-directory demo
+	$(BIN)/python bench/first_paint.py
 
 bench-drills: $(DEV_STAMP) $(SYSTEM_STAMP)  ## faults made real (servers down, locks, kills): events lost, duplicated, delay
 	$(BIN)/python bench/drills.py

@@ -180,7 +180,6 @@ def test_the_quiet_room_over_a_period_and_the_gate(
         ("/api/rooms/demo/calibration?clips=some", 400, "clips=reviewed or clips=all"),
         ("/api/rooms/kitchen/quiet", 404, "the rooms are: demo"),
         ("/api/rooms/kitchen/calibration", 404, "the rooms are: demo"),
-        ("/rooms/kitchen/calibrate", 404, "the rooms are: demo"),
     ],
 )
 def test_bad_calibration_requests_are_a_clear_4xx(

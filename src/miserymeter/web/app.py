@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
 
 from miserymeter.errors import AudioError, MiseryMeterError
 from miserymeter.inference.labels import crying_label
 from miserymeter.inference.model import Classifier
 from miserymeter.store import Store, open_store
 from miserymeter.web.api import api_router
+from miserymeter.web.assets import STATIC_DIR, VersionedStatic, favicon, manifest, plotly_js
 from miserymeter.web.calibration import calibration_router
 from miserymeter.web.context import Dashboard
 from miserymeter.web.level import LiveLevel
 from miserymeter.web.login_throttle import LoginThrottle
-from miserymeter.web.pages import pages_router
+from miserymeter.web.pages import error_page, pages_router
 from miserymeter.web.params import RequestError
 from miserymeter.web.passwords import check_hash
 from miserymeter.web.room_paths import SegmentPaths, register_room_convertor
@@ -38,8 +37,9 @@ from miserymeter.web.sessions import (
 from miserymeter.web.settings import ServeSettings, is_loopback
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-PUBLIC_PATHS = ("/login", "/static/")
-STATIC_DIR = Path(__file__).parent / "static"
+PUBLIC_PATHS = ("/login", "/static/", "/manifest.webmanifest", "/favicon.ico")
+GZIP_MIN_BYTES = 1000
+GZIP_LEVEL = 6  # nearly 9's size for a fraction of a Pi's CPU
 
 
 def create_app(
@@ -84,23 +84,23 @@ def create_app(
     app.include_router(api_router(dashboard))
     app.include_router(calibration_router(dashboard, classifier))
     app.include_router(pages_router(dashboard))
-    app.add_api_route("/static/plotly.min.js", _plotly_js, methods=["GET"], include_in_schema=False)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _add_assets(app)
     _add_error_answers(app)
     app.add_middleware(SegmentPaths)  # inside the guard, which sees the path as decoded
     app.middleware("http")(_guard(dashboard))
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     return app
 
 
-def _plotly_js() -> FileResponse:
-    """plotly.js from the installed plotly package: the page works offline."""
-    spec = importlib.util.find_spec("plotly")
-    if spec is None or spec.origin is None:
-        raise RequestError(404, "the plotly package is not installed: pip install plotly")
-    path = Path(spec.origin).parent / "package_data" / "plotly.min.js"
-    return FileResponse(
-        path, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"}
-    )
+def _add_assets(app: FastAPI) -> None:
+    """The static files, plotly.js, the web-app manifest and the favicon."""
+    for path, answer in (
+        ("/static/plotly.min.js", plotly_js),
+        ("/manifest.webmanifest", manifest),
+        ("/favicon.ico", favicon),
+    ):
+        app.add_api_route(path, answer, methods=["GET"], include_in_schema=False)
+    app.mount("/static", VersionedStatic(directory=STATIC_DIR), name="static")
 
 
 def _guard(
@@ -160,6 +160,12 @@ def _host_is_local(request: Request) -> bool:
     return is_loopback(name)
 
 
+def _is_page(request: Request) -> bool:
+    """Whether a person asked (a page, answered in HTML), not a script (`/api/`, JSON)."""
+    path = request.url.path
+    return request.method == "GET" and not path.startswith(("/api/", "/static/"))
+
+
 def _error(status_code: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status_code)
 
@@ -168,7 +174,9 @@ def _add_error_answers(app: FastAPI) -> None:
     """Known failures as a status and one line: never a 500 with a traceback."""
 
     @app.exception_handler(RequestError)
-    async def request_error(_request: Request, e: RequestError) -> JSONResponse:
+    async def request_error(request: Request, e: RequestError) -> Response:
+        if _is_page(request):
+            return error_page(request, e)
         return _error(e.status_code, e.message)
 
     @app.exception_handler(RequestValidationError)

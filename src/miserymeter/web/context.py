@@ -11,7 +11,7 @@ from miserymeter.records import Episode
 from miserymeter.store import Store
 from miserymeter.web.level import LiveLevel
 from miserymeter.web.login_throttle import LoginThrottle
-from miserymeter.web.params import RequestError, parse_time
+from miserymeter.web.params import RequestError, UnknownRoom, parse_time
 from miserymeter.web.review import ReviewTarget
 from miserymeter.web.sessions import SessionSigner
 from miserymeter.web.settings import ServeSettings
@@ -43,8 +43,7 @@ class Dashboard:
             return room
         rooms = self.store.rooms()
         if room not in rooms:
-            known = ", ".join(rooms) if rooms else "none yet: start `miserymeter listen`"
-            raise RequestError(404, f"no room {room[:40]!r}; the rooms are: {known}")
+            raise UnknownRoom(room, rooms)
         return room
 
     def find_episode(self, room: str, start: str) -> Episode:

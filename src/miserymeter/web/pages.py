@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import math
+import re
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from urllib.parse import quote
@@ -11,17 +13,22 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from miserymeter.web.assets import PLOTLY, REVALIDATE, url
 from miserymeter.web.context import Dashboard
+from miserymeter.web.params import RequestError, UnknownRoom
 from miserymeter.web.passwords import verify_password
 from miserymeter.web.sessions import Session, csrf_matches
 
 TEMPLATES = "templates"
+STATIC_HOLE = re.compile(r"\{\{static:([\w.-]+)\}\}")  # {{static:name}}: its versioned URL
+COMMON_JS = "common.js"
 
 
 @cache
 def template(name: str) -> str:
-    """A template of the package's `templates/` folder."""
-    return resources.files("miserymeter.web").joinpath(TEMPLATES, name).read_text("utf-8")
+    """A template of the package's `templates/` folder, `{{static:file}}` made its URL."""
+    text = resources.files("miserymeter.web").joinpath(TEMPLATES, name).read_text("utf-8")
+    return STATIC_HOLE.sub(lambda m: html.escape(url(m.group(1))), text)
 
 
 def render(
@@ -30,10 +37,14 @@ def render(
     *,
     title: str,
     room: str = "",
+    scripts: Sequence[str] = (),
+    markup: Mapping[str, str] | None = None,
     status_code: int = 200,
     **values: str,
 ) -> HTMLResponse:
-    """Page `name` inside the layout, every value HTML-escaped."""
+    """Page `name` inside the layout, every value HTML-escaped; `markup`: holes filled with
+    HTML made here. `scripts` are static files run in order once the page is parsed (plotly
+    first on the pages that draw charts)."""
     session: Session = request.state.session
     common = {
         "title": title,
@@ -41,16 +52,48 @@ def render(
         "room_url": quote(room, safe=""),
         "csrf": session.csrf_token,
         "login": str(request.state.needs_login).lower(),
+        "no_room": "" if room else " hidden",
     }
     body = _fill(template(name), {**common, **values})
-    page = _fill(template("layout.html"), common).replace("{{body}}", body)
-    return HTMLResponse(page, status_code=status_code)
+    for hole, made in (markup or {}).items():
+        body = body.replace("{{" + hole + "}}", made)
+    page = _fill(template("layout.html"), common)
+    page = page.replace("{{scripts}}", _script_tags([COMMON_JS, *scripts]))
+    return HTMLResponse(
+        page.replace("{{body}}", body),
+        status_code=status_code,
+        headers={"Cache-Control": REVALIDATE},
+    )
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
     for name, value in values.items():
         text = text.replace("{{" + name + "}}", html.escape(value))
     return text
+
+
+def _script_tags(names: Sequence[str]) -> str:
+    return "\n".join(f'<script defer src="{html.escape(url(name))}"></script>' for name in names)
+
+
+def error_page(request: Request, e: RequestError) -> HTMLResponse:
+    """A request a person made that cannot be answered, as a page they can go on from."""
+    if not isinstance(e, UnknownRoom):
+        title = "Not found" if e.status_code == 404 else "Cannot show this page"
+        return render(
+            "error.html", request, title=title, status_code=e.status_code, message=e.message
+        )
+    links = ", ".join(
+        f'<a href="/rooms/{html.escape(quote(r, safe=""))}">{html.escape(r)}</a>' for r in e.rooms
+    )
+    return render(
+        "unknown_room.html",
+        request,
+        title="No such room",
+        status_code=e.status_code,
+        markup={"room_links": links or "none yet: start <code>miserymeter listen</code>"},
+        asked=e.room,
+    )
 
 
 def pages_router(dashboard: Dashboard) -> APIRouter:
@@ -63,28 +106,52 @@ def pages_router(dashboard: Dashboard) -> APIRouter:
         if len(rooms) == 1:  # a family's one nursery: its page
             return RedirectResponse(f"/rooms/{quote(rooms[0], safe='')}", status_code=303)
         if rooms:
-            return render("overview.html", request, title="All rooms")
+            return render("overview.html", request, title="All rooms", scripts=("overview.js",))
         return render("empty.html", request, title="Misery Meter")
 
     @router.get("/rooms/{room:room}")
     def room_timeline(request: Request, room: str) -> HTMLResponse:
         dashboard.check_room(room)
-        return render("timeline.html", request, title=f"{room}: timeline", room=room)
+        return render(
+            "timeline.html",
+            request,
+            title=f"{room}: timeline",
+            room=room,
+            scripts=(PLOTLY, "timeline.js"),
+        )
 
     @router.get("/rooms/{room:room}/nights")
     def room_nights(request: Request, room: str) -> HTMLResponse:
         dashboard.check_room(room)
-        return render("nights.html", request, title=f"{room}: nights", room=room)
+        return render(
+            "nights.html",
+            request,
+            title=f"{room}: nights",
+            room=room,
+            scripts=(PLOTLY, "nights.js"),
+        )
 
     @router.get("/rooms/{room:room}/calibrate")
     def room_calibrate(request: Request, room: str) -> HTMLResponse:
         dashboard.check_room(room)
-        return render("calibrate.html", request, title=f"{room}: calibrate", room=room)
+        return render(
+            "calibrate.html",
+            request,
+            title=f"{room}: calibrate",
+            room=room,
+            scripts=(PLOTLY, "calibrate.js"),
+        )
 
     @router.get("/rooms/{room:room}/level")
     def room_level(request: Request, room: str) -> HTMLResponse:
         dashboard.check_room(room)
-        return render("level.html", request, title=f"{room}: test the microphone", room=room)
+        return render(
+            "level.html",
+            request,
+            title=f"{room}: test the microphone",
+            room=room,
+            scripts=("level.js",),
+        )
 
     @router.get("/rooms/{room:room}/episodes/{start}")
     def episode(request: Request, room: str, start: str) -> HTMLResponse:
@@ -94,6 +161,7 @@ def pages_router(dashboard: Dashboard) -> APIRouter:
             request,
             title=f"{room}: crying at {start}",
             room=room,
+            scripts=(PLOTLY, "episode.js"),
             start=start,
             clip=str(found.clip_path is not None).lower(),
         )

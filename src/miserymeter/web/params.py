@@ -20,6 +20,16 @@ class RequestError(Exception):
         self.message = message
 
 
+class UnknownRoom(RequestError):
+    """A room the store has never heard of: a 404 that lists the `rooms` it has."""
+
+    def __init__(self, room: str, rooms: list[str]) -> None:
+        known = ", ".join(rooms) if rooms else "none yet: start `miserymeter listen`"
+        super().__init__(404, f"no room {room[:40]!r}; the rooms are: {known}")
+        self.room = room
+        self.rooms = rooms
+
+
 @dataclass(frozen=True)
 class TimeRange:
     """A stretch of time in UTC, `since` included, `until` excluded."""

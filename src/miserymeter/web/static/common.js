@@ -132,10 +132,6 @@ document.addEventListener("DOMContentLoaded", () => {
     await fetch("/logout", { method: "POST", headers: { "X-CSRF-Token": mm.csrf() } });
     location.href = "/login";
   });
-  if (!mm.room()) {
-    document.querySelector("header nav").hidden = true;
-    document.getElementById("health").hidden = true;
-  }
   if (location.pathname === "/login") return;
   showRooms().catch(() => {});
   showHealth();
