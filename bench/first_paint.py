@@ -8,9 +8,10 @@ and once more in the same context (the next visit, from the cache):
 - desktop: 1366x900, no throttling;
 - phone: 390x844, the CPU 4x slower (CDP Emulation.setCPUThrottlingRate) and the network at
   20 Mbit/s down, 10 Mbit/s up, 20 ms round trip (CDP Network.emulateNetworkConditions).
-Prints the median per page and profile: first paint, first contentful paint, DOMContentLoaded
-and load (ms after the navigation started), bytes transferred (as the wire carried them,
-headers included) and requests, and the next visit's first contentful paint.
+Prints the median per page and profile: first paint, first contentful paint, when a room page
+shows the state now ("Not listening since 03:12"), DOMContentLoaded and load (ms after the
+navigation started), bytes transferred (as the wire carried them, headers included) and
+requests, and the next visit's first contentful paint.
 """
 
 from __future__ import annotations
@@ -42,7 +43,13 @@ PHONE_CPU_SLOWDOWN = 4
 PHONE_DOWN_BITS_S = 20e6
 PHONE_UP_BITS_S = 10e6
 PHONE_RTT_MS = 20
+TABLE_WIDTH = 150  # characters, when printed to a file
 
+NOW_SHOWN_JS = """new MutationObserver((_changes, observer) => {
+  const now = document.getElementById("now");
+  if (now && !now.hidden) { window.nowShownMs = performance.now(); observer.disconnect(); }
+}).observe(document, { subtree: true, childList: true, attributes: true });"""
+NOW_WAIT_JS = "!document.body.dataset.room || window.nowShownMs !== undefined"
 PAINTED_JS = "performance.getEntriesByName('first-contentful-paint').length > 0"
 TIMINGS_JS = """() => {
   const paint = (name) => performance.getEntriesByName(name)[0]?.startTime ?? null;
@@ -51,6 +58,7 @@ TIMINGS_JS = """() => {
   return {
     fp: paint("first-paint"),
     fcp: paint("first-contentful-paint"),
+    now: window.nowShownMs ?? null,
     dcl: nav.domContentLoadedEventEnd,
     load: nav.loadEventEnd,
     bytes: entries.reduce((n, e) => n + e.transferSize, 0),
@@ -91,6 +99,7 @@ class Visit:
 
     fp_ms: float
     fcp_ms: float
+    now_ms: float | None
     dcl_ms: float
     load_ms: float
     n_bytes: int
@@ -132,20 +141,28 @@ def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
             time.sleep(0.1)
 
 
-def pages(base: str) -> list[str]:
-    """Every page a parent opens, the demo room's newest episode included."""
+def pages(base: str) -> list[tuple[str, str]]:
+    """Every page a parent opens (a name, its path), the demo room's newest episode included."""
     now = datetime.now(UTC)
     since, until = (now - timedelta(days=30)).isoformat(), (now + timedelta(hours=1)).isoformat()
     answer = httpx.get(f"{base}/api/rooms/{ROOM}/episodes", params={"since": since, "until": until})
     found = answer.json() if answer.is_success else []
     room = f"/rooms/{ROOM}"
-    listed = ["/", room, f"{room}/nights", f"{room}/calibrate", f"{room}/level", "/login"]
-    return listed + [e["url"] for e in found[:1]]
+    listed = [
+        ("home: / (one room: its timeline)", "/"),
+        ("timeline", room),
+        ("nights", f"{room}/nights"),
+        ("calibrate", f"{room}/calibrate"),
+        ("microphone", f"{room}/level"),
+        ("login", "/login"),
+    ]
+    return listed + [("episode", e["url"]) for e in found[:1]]
 
 
 def visit(context: Any, url: str, profile: Profile) -> Visit:
     """Open `url` in a new tab of `context`, throttled as `profile` says; its figures."""
     page = context.new_page()
+    page.add_init_script(NOW_SHOWN_JS)
     cdp = context.new_cdp_session(page)
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": profile.cpu_slowdown})
     if profile.network is not None:
@@ -153,10 +170,11 @@ def visit(context: Any, url: str, profile: Profile) -> Visit:
         cdp.send("Network.emulateNetworkConditions", profile.network)
     page.goto(url, wait_until="load")
     page.wait_for_function(PAINTED_JS)
+    page.wait_for_function(NOW_WAIT_JS)
     page.wait_for_load_state("networkidle")
     t = page.evaluate(TIMINGS_JS)
     page.close()
-    return Visit(t["fp"], t["fcp"], t["dcl"], t["load"], t["bytes"], t["requests"])
+    return Visit(t["fp"], t["fcp"], t["now"], t["dcl"], t["load"], t["bytes"], t["requests"])
 
 
 def bench_page(browser: Any, url: str, profile: Profile, repeats: int) -> list[Visit]:
@@ -175,17 +193,20 @@ def bench_page(browser: Any, url: str, profile: Profile, repeats: int) -> list[V
     return visits
 
 
-def row(path: str, profile: Profile, visits: list[Visit]) -> list[str]:
+def row(name: str, profile: Profile, visits: list[Visit]) -> list[str]:
     first = visits[:-1]
 
     def median(field: str) -> float:
         return statistics.median(getattr(v, field) for v in first)
 
+    shown = "-" if first[0].now_ms is None else f"{median('now_ms'):.0f}"
+
     return [
-        path,
+        name,
         profile.name,
         f"{median('fp_ms'):.0f}",
         f"{median('fcp_ms'):.0f}",
+        shown,
         f"{median('dcl_ms'):.0f}",
         f"{median('load_ms'):.0f}",
         f"{median('n_bytes') / 1000:,.0f}",
@@ -198,15 +219,16 @@ def bench(base: str, repeats: int, console: Console) -> None:
     from playwright.sync_api import sync_playwright
 
     table = Table(title=f"First paint, median of {repeats} first visits (ms after navigation)")
-    for heading in ("page", "profile", "first paint", "first contentful", "DOMContentLoaded",
-                    "load", "kB transferred", "requests", "next visit: contentful"):  # fmt: skip
+    for heading in ("page", "profile", "first paint", "first contentful paint",
+                    "state now shown", "DOMContentLoaded", "load", "kB transferred", "requests",
+                    "next visit: first contentful"):  # fmt: skip
         table.add_column(heading, justify="left" if heading in ("page", "profile") else "right")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        for path in pages(base):
+        for name, path in pages(base):
             for profile in (DESKTOP, PHONE):
                 table.add_row(
-                    *row(path, profile, bench_page(browser, base + path, profile, repeats))
+                    *row(name, profile, bench_page(browser, base + path, profile, repeats))
                 )
         browser.close()
     console.print(table)
@@ -224,7 +246,7 @@ def main() -> None:
     parser.add_argument("--clips", type=Path, default=DEMO / "clips")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=max(Console().width, TABLE_WIDTH))
     if args.url:
         bench(args.url.rstrip("/"), args.repeats, console)
         return

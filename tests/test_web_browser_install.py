@@ -14,8 +14,9 @@ import pytest
 import test_web_browser
 from miserymeter.store import open_store
 from miserymeter.web import create_app
+from miserymeter.web.passwords import hash_password
 from store_records import seconds_heard
-from test_web_browser import WAIT_MS, shot
+from test_web_browser import PASSWORD, WAIT_MS, shot
 from web_helpers import running_server, settings_for
 
 pytestmark = pytest.mark.browser
@@ -107,3 +108,24 @@ def test_an_unknown_room_is_a_page_to_go_on_from(
         p.click("text=ladybirds")  # type: ignore[attr-defined]
         p.wait_for_url(f"{base}/rooms/ladybirds")  # type: ignore[attr-defined]
         p.wait_for_selector("header nav", state="visible")  # type: ignore[attr-defined]
+
+
+def test_the_login_and_empty_pages_show_no_room_links(
+    screen: tuple[str, object], tmp_path: Path
+) -> None:
+    size, p = screen
+    settings = settings_for(
+        tmp_path / "empty.db", tmp_path, host="0.0.0.0", password_hash=hash_password(PASSWORD)
+    )
+    with running_server(create_app(settings)) as base:
+        p.goto(f"{base}/")  # type: ignore[attr-defined]
+        p.wait_for_url(f"{base}/login?next=/")  # type: ignore[attr-defined]
+        assert not p.is_visible("header nav") and not p.is_visible("#health")  # type: ignore[attr-defined]
+        assert not p.is_visible("#logout")  # type: ignore[attr-defined]  # not logged in yet
+        shot(p, f"login-{size}.png")
+        p.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
+        p.click("#login-form button")  # type: ignore[attr-defined]
+        p.wait_for_selector("h1:has-text('No rooms yet')")  # type: ignore[attr-defined]
+        assert not p.is_visible("header nav") and not p.is_visible("#health")  # type: ignore[attr-defined]
+        assert p.is_visible("#logout button")  # type: ignore[attr-defined]
+        shot(p, f"empty-{size}.png")

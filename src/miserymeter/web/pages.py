@@ -51,7 +51,7 @@ def render(
         "room": room,
         "room_url": quote(room, safe=""),
         "csrf": session.csrf_token,
-        "login": str(request.state.needs_login).lower(),
+        "no_logout": "" if request.state.needs_login and session.authenticated else " hidden",
         "no_room": "" if room else " hidden",
     }
     body = _fill(template(name), {**common, **values})

@@ -124,9 +124,10 @@ async function showWaiting() {
   waiting.title = reviews.data_dir;
 }
 
-document.addEventListener("DOMContentLoaded", () => {
+// The page's shared parts start as soon as it is parsed (this script is deferred), without
+// waiting for plotly, deferred after it on the pages that draw charts: the state now first.
+function startPage() {
   const logout = document.getElementById("logout");
-  if (document.body.dataset.login === "true") logout.hidden = false;
   logout.addEventListener("submit", async (event) => {
     event.preventDefault();
     await fetch("/logout", { method: "POST", headers: { "X-CSRF-Token": mm.csrf() } });
@@ -140,4 +141,6 @@ document.addEventListener("DOMContentLoaded", () => {
   setInterval(showHealth, 15000);
   setInterval(showNow, 5000);
   setInterval(drawNow, 1000);
-});
+}
+
+startPage();
