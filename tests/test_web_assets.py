@@ -152,7 +152,9 @@ def test_the_manifest_and_its_icons_let_a_phone_add_the_dashboard_to_its_home_sc
     assert favicon.content[first_offset:].startswith(PNG_SIGNATURE)
 
 
-def test_an_unknown_room_is_a_page_that_lists_the_rooms(client: TestClient) -> None:
+def test_an_unknown_room_or_page_is_a_page_to_go_on_from_and_json_under_api(
+    client: TestClient,
+) -> None:
     page = client.get("/rooms/kitchen/nights")
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
     text = re.sub(r"<[^>]+>", "", page.text)
@@ -164,6 +166,9 @@ def test_an_unknown_room_is_a_page_that_lists_the_rooms(client: TestClient) -> N
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in sneaky.text
     api = client.get("/api/rooms/kitchen/nights")
     assert api.status_code == 404 and "the rooms are: attic, nursery" in api.json()["error"]
+    nowhere = client.get("/rooms/nursery/diary")
+    assert nowhere.status_code == 404 and "no page at /rooms/nursery/diary" in nowhere.text
+    assert client.get("/api/diary").json() == {"error": "Not Found"}
     missing = client.get("/rooms/nursery/episodes/2020-01-01T00:00:00Z")
     assert missing.status_code == 404 and "no episode of &#x27;nursery&#x27;" in missing.text
 

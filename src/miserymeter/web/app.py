@@ -186,7 +186,9 @@ def _add_error_answers(app: FastAPI) -> None:
         return _error(400, f"{where}: {first.get('msg', 'invalid request')}")
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, e: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, e: HTTPException) -> Response:
+        if _is_page(request) and e.status_code == 404:
+            return error_page(request, RequestError(404, f"no page at {request.url.path[:80]}"))
         return _error(e.status_code, str(e.detail))
 
     @app.exception_handler(MiseryMeterError)
