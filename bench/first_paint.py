@@ -149,7 +149,7 @@ def pages(base: str) -> list[tuple[str, str]]:
     found = answer.json() if answer.is_success else []
     room = f"/rooms/{ROOM}"
     listed = [
-        ("home: / (one room: its timeline)", "/"),
+        ("home (/; one room: its timeline)", "/"),
         ("timeline", room),
         ("nights", f"{room}/nights"),
         ("calibrate", f"{room}/calibrate"),
