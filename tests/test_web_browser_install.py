@@ -72,7 +72,7 @@ def test_the_overview_installs_to_a_home_screen_without_plotly(
         drawn = p.evaluate(ICON_SIZES_JS, sources)  # type: ignore[attr-defined]
         expected = [[int(n) for n in i["sizes"].split("x")] for i in manifest["icons"][:3]]
         assert drawn[:3] == expected and all(w > 0 for w, _h in drawn[3:]), drawn
-        shot(p, f"overview-{size}.png")
+        shot(p, f"overview-home-screen-{size}.png")
 
 
 def test_a_chart_page_draws_once_the_deferred_gzipped_plotly_arrives(
@@ -104,6 +104,9 @@ def test_an_unknown_room_is_a_page_to_go_on_from(
         assert not p.is_visible("header nav") and not p.is_visible("#health")  # type: ignore[attr-defined]
         width = p.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
         assert width <= SIZES[size][0]  # no sideways scrolling, even for a long name
+        links = "links => links.map((a) => a.offsetHeight)"
+        heights = p.eval_on_selector_all(".room-links a", links)  # type: ignore[attr-defined]
+        assert len(heights) == 3 and min(heights) >= 44  # a thumb's touch target
         shot(p, f"unknown-room-{size}.png")
         p.click("text=ladybirds")  # type: ignore[attr-defined]
         p.wait_for_url(f"{base}/rooms/ladybirds")  # type: ignore[attr-defined]
