@@ -135,7 +135,7 @@ function loudnessTraces(data) {
   }
   if (data.resolution !== "seconds" && tail.times.length) {
     traces.push(line(tail.times, tail.level_dbfs, STEP_MS.seconds, {
-      name: "loudness now", legendgroup: "loudness", showlegend: false,
+      name: "loudness", legendgroup: "loudness", showlegend: !data.times.length,  // one entry
       line: { color: COLORS.live, width: 1 }, hovertemplate: "%{y:.0f} dBFS<extra>live</extra>",
     }));
   }
@@ -209,7 +209,8 @@ function nothingRecorded(data) {
   const said = document.getElementById("nothing-recorded");
   said.hidden = !empty;
   chart.hidden = empty;
-  if (empty) said.textContent = `Nothing recorded: no listener heard this room from ${shownRange(data)}.`;
+  const yet = data.now < data.until ? " yet" : "";
+  if (empty) said.textContent = `Nothing recorded${yet}: no listener heard this room from ${shownRange(data)}.`;
   return empty;
 }
 
