@@ -53,8 +53,10 @@ BYTES_PER_S = 2 * RATE_HZ  # S16_LE mono
 CHUNK_S = 0.1  # what a microphone hands over at a time
 PIPE_BYTES = 1 << 20  # 32 s of PCM: the feeder never blocks, the backlog is measured instead
 MAX_LAG_S = 5.0  # listen's --max_lag_s
+MAX_FEEDER_LATE_S = 1.0
 TARGET_P95_MS = 200.0
 POLL_S = 1.0
+QUIET_REQUESTS = 20  # overviews asked once the listeners ended
 STARTED = " started: "
 DRAIN_TIMEOUT_S = 120.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -141,18 +143,25 @@ class Listener:
 
     @property
     def started(self) -> bool:
-        return STARTED in self.log.read_text(errors="replace")
+        """Whether it listens (exits naming its last line if it ended instead)."""
+        log = self.log.read_text(errors="replace")
+        if self.process.poll() is not None:
+            last = log.strip().splitlines()[-1:] or ["no output"]
+            raise SystemExit(f"daycare: the listener of {self.room} ended: {last[0]}")
+        return STARTED in log
 
     def feed(self, pcm: bytes, tick: int) -> None:
-        """Write the chunk of real-time tick `tick`, then note how much waits in the pipe."""
+        """Write the chunk of real-time tick `tick` (`pcm` wraps round), then note how much
+        waits in the pipe; a listener that ended is told by its exit code."""
         assert self.process.stdin is not None
         n = 2 * round(CHUNK_S * RATE_HZ)
-        first = (self.offset_bytes + tick * n) % (len(pcm) - n)
-        self.process.stdin.write(pcm[first - first % 2 : first - first % 2 + n])
-        self.process.stdin.flush()
-        waiting = array.array("i", [0])
-        fcntl.ioctl(self.process.stdin.fileno(), termios.FIONREAD, waiting)
-        lag_s = waiting[0] / BYTES_PER_S
+        first = (self.offset_bytes + tick * n) % (len(pcm) - n)  # even: whole samples
+        try:
+            self.process.stdin.write(pcm[first : first + n])
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            return
+        lag_s = waiting_s(self)
         self.max_lag_s = max(self.max_lag_s, lag_s)
         self.n_late += lag_s > MAX_LAG_S
 
@@ -186,6 +195,7 @@ class OverviewPoller:
     base: str
     times_ms: list[float] = field(default_factory=list)
     n_errors: int = 0
+    n_requests: int = 0
     n_rooms_seen: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -197,6 +207,7 @@ class OverviewPoller:
         with httpx.Client(base_url=self.base, timeout=30.0) as client:
             while not self._stop.wait(POLL_S):
                 started_s = time.perf_counter()
+                self.n_requests += 1
                 try:
                     answer = client.get("/api/overview")
                 except httpx.HTTPError:
@@ -304,12 +315,15 @@ def stored(store: Store, rooms: list[str], *, fed_s: int) -> Stored:
 
 @dataclass(frozen=True)
 class Usage:
-    """CPU over the fed stretch, in % of one core: the servers, `serve`, this bench (feeder,
-    watcher, poller), and the whole machine in % of all its cores (other programs included)."""
+    """CPU from the start of feeding until every listener had read all it was fed: PostgreSQL's
+    and mosquitto's per second of audio (% of one core in real time, however busy the machine
+    was), `serve`'s per overview answered, this bench's (feeder, watcher, poller) and the whole
+    machine's over the wall-clock time (the machine's in % of all its cores, other programs
+    included)."""
 
     postgres: float
     mosquitto: float
-    serve: float
+    serve_ms: float
     bench: float
     machine: float
 
@@ -332,19 +346,47 @@ class CpuProbe:
             listener.cpu_start_s = cpu_s(listener.process.pid)
         self._since, self._jiffies = (time.monotonic(), self._times()), machine_jiffies()
 
-    def stop(self) -> Usage:
+    def stop(self, *, audio_s: float, n_overviews: int) -> Usage:
+        """Each listener's CPU per second of its `audio_s` and its memory; the others'."""
         wall_s = time.monotonic() - self._since[0]
         for listener in self.listeners:
             pid = listener.process.pid
-            listener.cpu_percent = 100 * (cpu_s(pid) - listener.cpu_start_s) / wall_s
+            listener.cpu_percent = 100 * (cpu_s(pid) - listener.cpu_start_s) / audio_s
             listener.rss_mb, listener.peak_rss_mb = rss_mb(pid)
         now, before = self._times(), self._since[1]
-        percent = {name: 100 * (now[name] - before[name]) / wall_s for name in now}
+        used_s = {name: now[name] - before[name] for name in now}
         busy, total = (b - a for a, b in zip(self._jiffies, machine_jiffies(), strict=True))
         return Usage(
-            percent["postgres"], percent["mosquitto"], percent["serve"], percent["bench"],
-            100 * busy / total,
-        )  # fmt: skip
+            postgres=100 * used_s["postgres"] / audio_s,
+            mosquitto=100 * used_s["mosquitto"] / audio_s,
+            serve_ms=1e3 * used_s["serve"] / max(1, n_overviews),
+            bench=100 * used_s["bench"] / wall_s,
+            machine=100 * busy / total,
+        )
+
+
+def caught_up(listener: Listener) -> bool:
+    """Whether the listener read all it was fed (or ended)."""
+    return listener.process.poll() is not None or waiting_s(listener) == 0
+
+
+def overview_times(base: str, *, n: int = QUIET_REQUESTS) -> list[float]:
+    """`n` answers of /api/overview, one after the other (ms)."""
+    times_ms = []
+    with httpx.Client(base_url=base, timeout=30.0) as client:
+        for _ in range(n):
+            started_s = time.perf_counter()
+            client.get("/api/overview").raise_for_status()
+            times_ms.append(1e3 * (time.perf_counter() - started_s))
+    return times_ms
+
+
+def waiting_s(listener: Listener) -> float:
+    """Seconds of audio waiting in the listener's pipe."""
+    assert listener.process.stdin is not None
+    waiting = array.array("i", [0])
+    fcntl.ioctl(listener.process.stdin.fileno(), termios.FIONREAD, waiting)
+    return waiting[0] / BYTES_PER_S
 
 
 def feed(listeners: list[Listener], pcm: bytes, *, seconds: float) -> float:
@@ -357,8 +399,7 @@ def feed(listeners: list[Listener], pcm: bytes, *, seconds: float) -> float:
             time.sleep(wait_s)
         late_s = max(late_s, -wait_s)
         for listener in listeners:
-            if listener.process.poll() is None:
-                listener.feed(pcm, tick)
+            listener.feed(pcm, tick)
     return late_s
 
 
@@ -396,22 +437,20 @@ class Outcome:
     feeder_late_s: float
     stored: Stored
     delivery: Delivery
-    overview_ms: list[float]
-    overview_errors: int
+    overview: OverviewPoller
+    quiet_ms: list[float]
     usage: Usage
     n_connections: int
-
-    @property
-    def fed_s(self) -> float:
-        """Seconds of audio fed to each listener (the stretch the CPU is measured over)."""
-        return self.stored.fed_s / len(self.listeners)
 
 
 def failures(o: Outcome) -> list[str]:
     """What went wrong, one line each (nothing: the daycare held)."""
     late_s = CHUNK_S * sum(listener.n_late for listener in o.listeners)
-    p95_ms = percentile(o.overview_ms, 95)
+    p95_ms = percentile(o.overview.times_ms, 95)
+    n_rooms = len(o.listeners)
     checks = {
+        f"the feeder itself ran {o.feeder_late_s:.1f} s late: the machine was too busy for "
+        "this bench's figures to be the daycare's": o.feeder_late_s > MAX_FEEDER_LATE_S,
         f"{o.n_failed} listener(s) did not end cleanly": o.n_failed,
         f"listeners fell over {MAX_LAG_S:g} s behind for {late_s:.0f} s": late_s,
         f"{o.stored.dropped} window(s) dropped": o.stored.dropped,
@@ -423,7 +462,10 @@ def failures(o: Outcome) -> list[str]:
         f"{o.delivery.duplicated} event(s) duplicated": o.delivery.duplicated,
         f"{o.delivery.left_in_outbox} event(s) left in the outbox": o.delivery.left_in_outbox,
         f"/api/overview p95 {p95_ms:.0f} ms (target {TARGET_P95_MS:g})": p95_ms >= TARGET_P95_MS,
-        f"/api/overview failed {o.overview_errors} time(s)": o.overview_errors,
+        f"/api/overview failed {o.overview.n_errors} time(s)": o.overview.n_errors,
+        f"/api/overview showed {o.overview.n_rooms_seen} of {n_rooms} rooms": (
+            o.overview.n_rooms_seen != n_rooms
+        ),
     }
     return [what for what, failed in checks.items() if failed]
 
@@ -436,7 +478,7 @@ def percentile(values: list[float], p: int) -> float:
 
 def figures(o: Outcome, *, minutes: float) -> list[tuple[str, str]]:
     """The table's rows: (figure, value)."""
-    lis, s, d = o.listeners, o.stored, o.delivery
+    lis, s, d, ms = o.listeners, o.stored, o.delivery, o.overview.times_ms
     cpu = [listener.cpu_percent for listener in lis]
     rss = [listener.rss_mb for listener in lis]
     lag = [listener.max_lag_s for listener in lis]
@@ -451,18 +493,19 @@ def figures(o: Outcome, *, minutes: float) -> list[tuple[str, str]]:
         ("MQTT events expected / delivered", f"{d.expected} / {d.delivered}"),
         ("events lost / duplicated / left in the outbox",
          f"{d.lost} / {d.duplicated} / {d.left_in_outbox}"),
-        ("/api/overview p50 / p95 / max (ms)", f"{percentile(o.overview_ms, 50):.0f} / "
-         f"{percentile(o.overview_ms, 95):.0f} / {max(o.overview_ms, default=0):.0f} "
-         f"({len(o.overview_ms)} requests, {o.overview_errors} failed)"),
-        ("listener CPU, mean / max (% of one core)",
+        ("/api/overview p50 / p95 / max (ms)", f"{percentile(ms, 50):.0f} / "
+         f"{percentile(ms, 95):.0f} / {max(ms, default=0):.0f} ({len(ms)} answers, "
+         f"{o.overview.n_errors} failed)"),
+        ("/api/overview p50 / p95, listeners ended (ms)", f"{percentile(o.quiet_ms, 50):.0f} / "
+         f"{percentile(o.quiet_ms, 95):.0f} ({len(o.quiet_ms)} answers)"),
+        ("listener CPU, mean / max (% of one core in real time)",
          f"{statistics.mean(cpu):.1f} / {max(cpu):.1f}"),
         ("listener RSS, mean / max (MB)", f"{statistics.mean(rss):.0f} / {max(rss):.0f} "
          f"(peak {max(x.peak_rss_mb for x in lis):.0f})"),
-        ("PostgreSQL CPU (% of one core)", f"{o.usage.postgres:.1f} ({o.n_connections} "
-         "connections)"),
-        ("mosquitto CPU (% of one core)", f"{o.usage.mosquitto:.1f}"),
-        ("serve CPU (% of one core)", f"{o.usage.serve:.1f} (about "
-         f"{o.usage.serve * o.fed_s / 100 * 1e3 / max(1, len(o.overview_ms)):.0f} ms an overview)"),
+        ("PostgreSQL CPU (% of one core in real time)",
+         f"{o.usage.postgres:.1f} ({o.n_connections} connections)"),
+        ("mosquitto CPU (% of one core in real time)", f"{o.usage.mosquitto:.1f}"),
+        ("serve CPU per overview (ms)", f"{o.usage.serve_ms:.0f}"),
         ("this bench: feeder, watcher, poller (% of one core)", f"{o.usage.bench:.1f}"),
         (f"machine busy, other programs included (% of {os.cpu_count()} cores)",
          f"{o.usage.machine:.0f}"),
@@ -470,9 +513,11 @@ def figures(o: Outcome, *, minutes: float) -> list[tuple[str, str]]:
 
 
 def on_paper(o: Outcome) -> str:
-    """How many rooms this machine carries at 75 % of its cores and of its memory."""
+    """How many rooms this machine carries at 75 % of its cores and of its memory, and up to
+    how many the overview's CPU stays under its target (it grows with the rooms)."""
     n_rooms = len(o.listeners)
-    servers = o.usage.postgres + o.usage.mosquitto + o.usage.serve
+    overview_ms = max(0.01, o.usage.serve_ms / n_rooms)  # a tablet asking once a second
+    servers = o.usage.postgres + o.usage.mosquitto + overview_ms / 10
     per_room = statistics.mean(x.cpu_percent for x in o.listeners) + servers / n_rooms
     n_cores = os.cpu_count() or 1
     by_cpu = int(0.75 * 100 * n_cores / per_room)
@@ -483,9 +528,11 @@ def on_paper(o: Outcome) -> str:
     return (
         f"On paper this machine ({n_cores} cores, {memory_mb / 1024:.0f} GB) carries "
         f"{min(by_cpu, by_memory)} rooms: {by_cpu} by CPU (75 % of the cores at {per_room:.1f} % "
-        f"of one core a room, its share of the servers and serve included), {by_memory} by "
-        f"memory (75 % of it at {rss:.0f} MB a listener); PostgreSQL then needs about "
-        f"{o.n_connections / n_rooms:.1f} connections a room."
+        f"of one core a room, its share of the servers and of an overview a second included), "
+        f"{by_memory} by memory (75 % of it at {rss:.0f} MB a listener); PostgreSQL then needs "
+        f"about {o.n_connections / n_rooms:.1f} connections a room. The overview takes "
+        f"{overview_ms:.1f} ms of CPU a room: under {TARGET_P95_MS:g} ms up to "
+        f"{int(TARGET_P95_MS / overview_ms)} rooms."
     )
 
 
@@ -515,16 +562,18 @@ def drill(rooms: int, minutes: float, work: Path) -> Outcome:
         probe.start()
         late_s = feed(listeners, pcm, seconds=60 * minutes)
         n_connections = int(server.psql(CONNECTIONS_SQL))
-        usage = probe.stop()
         poller.stop()
+        wait_until(lambda: all(caught_up(x) for x in listeners), "the listeners did not catch up",
+                   DRAIN_TIMEOUT_S)  # fmt: skip
+        usage = probe.stop(audio_s=60 * minutes, n_overviews=poller.n_requests)
         n_failed = finish(listeners)
+        quiet_ms = overview_times(web.base)
         with open_store(db) as store:
             delivered = delivery(store, watcher, names, timeout_s=30.0)
             kept = stored(store, names, fed_s=round(60 * minutes))
     return Outcome(
-        listeners, n_failed, late_s, kept, delivered, poller.times_ms, poller.n_errors, usage,
-        n_connections,
-    )  # fmt: skip
+        listeners, n_failed, late_s, kept, delivered, poller, quiet_ms, usage, n_connections
+    )
 
 
 def main() -> int:
