@@ -96,8 +96,8 @@ class PostgresServer:
         """Start the server (again) and wait until it accepts connections."""
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} "
-            f"-c unix_socket_directories={self.socket_dir} -c max_connections={self.max_connections} "
-            f"-c fsync={'on' if self.fsync else 'off'}"
+            f"-c unix_socket_directories={self.socket_dir} "
+            f"-c max_connections={self.max_connections} -c fsync={'on' if self.fsync else 'off'}"
         )
         self._run(
             "pg_ctl", "start", "-D", self.data_dir, "-w", "-t", str(START_TIMEOUT_S),
