@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 DETECTORS = ("model", "rms")
 
 
-@app.command()
+@app.command(short_help="Score a model on labelled clips, or on a night with known truth.")
 @reports_errors
 def evaluate(
     data_dir: Path | None = typer.Option(

@@ -18,7 +18,7 @@ from miserymeter.wiring.serve_options import SERVE_TABLE_ONLY, ServeOptions
 SERVE = ServeOptions()
 
 
-@app.command()
+@app.command(short_help="Serve the dashboard; push when a room's monitor goes offline.")
 @reports_errors
 def serve(
     ctx: typer.Context,
@@ -75,7 +75,9 @@ def serve(
     run_serve(options, config=config, terminal=terminal)
 
 
-@app.command("hash-password")
+@app.command(
+    "hash-password", short_help="Print the [serve] line that sets the dashboard's password."
+)
 @reports_errors
 def hash_password_command(
     password: str | None = typer.Option(
