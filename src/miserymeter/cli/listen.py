@@ -196,7 +196,7 @@ def listen(
         LISTEN.serve_host,
         "--serve_host",
         "--serve-host",
-        help="Address of --serve; others than loopback need the [serve] password_hash "
+        help="Address of --serve; any but loopback needs the [serve] password_hash "
         "of --config (`miserymeter hash-password`).",
     ),
     serve_port: int = typer.Option(

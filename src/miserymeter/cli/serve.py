@@ -39,7 +39,9 @@ def serve(
         "default: dataset/ in the data folder.",
     ),
     host: str = typer.Option(
-        SERVE.host, "--host", help="Address to serve on; others than loopback need a password."
+        SERVE.host,
+        "--host",
+        help="Address to serve on; any but loopback needs password_hash in [serve] of --config.",
     ),
     port: int = typer.Option(SERVE.port, "--port", help="Port to serve on."),
     model: Path | None = typer.Option(
