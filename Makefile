@@ -10,7 +10,7 @@ CORPUS ?= ../shared/data/cry-corpus
 DEMO_DIR := build/demo
 HAS_MICROPHONE := from miserymeter.capture.microphone import input_devices as d; raise SystemExit(not d())
 
-.PHONY: run demo test lint bench bench-train bench-record bench-store bench-listen bench-serve bench-first-paint bench-drills serve-demo default-model yamnet-onnx clean
+.PHONY: run demo test lint bench bench-train bench-record bench-store bench-listen bench-serve bench-first-paint bench-drills bench-daycare serve-demo default-model yamnet-onnx clean
 
 run: $(RUNTIME_STAMP)  ## set up the runtime and listen on the default microphone (no mic: the demo)
 	@if $(BIN)/python -c "$(HAS_MICROPHONE)" 2>/dev/null; then \
@@ -65,6 +65,11 @@ bench-first-paint: $(DEV_STAMP) $(SYSTEM_STAMP)  ## first paint of every page in
 
 bench-drills: $(DEV_STAMP) $(SYSTEM_STAMP)  ## faults made real (servers down, locks, kills): events lost, duplicated, delay
 	$(BIN)/python bench/drills.py
+
+ROOMS ?= 50
+MINUTES ?= 10
+bench-daycare: $(DEV_STAMP) $(SYSTEM_STAMP)  ## ROOMS listeners in real time into one PostgreSQL and mosquitto for MINUTES, serve answering
+	$(BIN)/python bench/daycare.py --rooms $(ROOMS) --minutes $(MINUTES)
 
 serve-demo: demo  ## the dashboard on the example night, at http://127.0.0.1:8000/
 	$(BIN)/miserymeter serve --db $(DEMO_DIR)/demo.db --clips $(DEMO_DIR)/clips \

@@ -479,3 +479,17 @@ def chromium_path() -> str:
     """Debian's Chromium, for playwright (never a downloaded browser); see `require_system`."""
     require_system(chromium_available())
     return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[object]:
+    """Headless Chromium through playwright, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=chromium_path,
+            args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required", "--mute-audio"],
+        )
+        yield launched
+        launched.close()

@@ -72,8 +72,9 @@ def free_port() -> int:
 class PostgresServer:
     """A running server of its own folder; `stop()` shuts it down and deletes its files."""
 
-    def __init__(self, *, fsync: bool = False) -> None:
+    def __init__(self, *, fsync: bool = False, max_connections: int = 30) -> None:
         self.fsync = fsync
+        self.max_connections = max_connections
         bin_dir = postgres_bin_dir()
         assert bin_dir is not None, "postgres_available() first"
         self.bin_dir = bin_dir
@@ -95,8 +96,8 @@ class PostgresServer:
         """Start the server (again) and wait until it accepts connections."""
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} "
-            f"-c unix_socket_directories={self.socket_dir} -c max_connections=30 "
-            f"-c fsync={'on' if self.fsync else 'off'}"
+            f"-c unix_socket_directories={self.socket_dir} "
+            f"-c max_connections={self.max_connections} -c fsync={'on' if self.fsync else 'off'}"
         )
         self._run(
             "pg_ctl", "start", "-D", self.data_dir, "-w", "-t", str(START_TIMEOUT_S),
@@ -106,6 +107,11 @@ class PostgresServer:
     def shut_down(self) -> None:
         """Stop the server, closing its connections; `start()` brings it back with its data."""
         self._run("pg_ctl", "stop", "-D", self.data_dir, "-m", "fast", "-w")
+
+    @property
+    def pid(self) -> int:
+        """The server's main process (its connections are its children)."""
+        return int((self.data_dir / "postmaster.pid").read_text().split()[0])
 
     def url(self, database: str = "postgres") -> str:
         """The URL of `database` on this server, over TCP on loopback."""

@@ -8,7 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +16,10 @@ import pytest
 import soundfile as sf
 
 from conftest import CliRunner, cli_command, cli_env, mount_tmpfs
+from miserymeter.events import MINUTE
 from miserymeter.store import open_store
 from test_listen import RATE_HZ, small_night
+from webhook_receiver import WebhookReceiver
 
 WAIT_S = 60.0
 SINCE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -260,3 +262,36 @@ def test_an_episode_open_when_the_listener_was_killed_is_closed_by_the_next_run(
     assert len(closed) == 1 and f"{episode.end:%H:%M:%S}" in closed[0].message
     again = run_cli("listen", "--input", quiet, "--no-clips", "--db", db, "--json")
     assert again.returncode == 0 and again.stdout == ""
+
+
+def test_a_listener_restarted_within_a_minute_adds_to_it(
+    store_target: str, run_cli: CliRunner, tmp_path: Path
+) -> None:
+    """Two runs of a room each hear a part of 03:00 (20 s from :10, with crying from :20; 20 s
+    from :35, crying until :45): the minute is stored whole, as the summary of both parts'
+    seconds, and each part is told as a minute event of its own."""
+    receiver = WebhookReceiver()
+    try:
+        for k, (night_s, start) in enumerate(((10, "03:00:10"), (30, "03:00:35"))):
+            part = tmp_path / f"part-{k}.flac"
+            sf.write(part, small_night()[night_s * RATE_HZ : (night_s + 20) * RATE_HZ], RATE_HZ)
+            process = run_cli(
+                "listen", "--input", part, "--start", f"2026-11-25T{start}+00:00",
+                "--no-clips", "--db", store_target, "--webhook", receiver.url(),
+            )  # fmt: skip
+            assert process.returncode == 0, process.stderr
+    finally:
+        receiver.stop()
+    minute = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    with open_store(store_target) as store:
+        heard = store.seconds("nursery", minute, minute + timedelta(minutes=1))
+        (stored,) = store.minutes("nursery", SINCE, UNTIL)
+    n_crying = sum(1 for s in heard if (s.crying_probability or 0.0) >= 0.5)
+    assert len(heard) == stored.n_seconds == 40 and 0 < n_crying < 40
+    assert stored.crying_fraction == round(n_crying / 40, 4)
+    assert stored.max_level_dbfs == max(s.level_dbfs for s in heard)
+    assert stored.mean_level_dbfs == round(sum(s.level_dbfs for s in heard) / 40, 2)
+    told = [e for e in receiver.events if e["kind"] == MINUTE]
+    parts = [(e["timestamp"], e["n_seconds"]) for e in told]
+    assert parts == [("2026-11-25T03:00:00.000Z", 20)] * 2
+    assert len({e["id"] for e in told}) == 2

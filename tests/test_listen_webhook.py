@@ -9,6 +9,7 @@ import hmac
 import subprocess
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from conftest import (
     cli_command,
     cli_env,
 )
+from miserymeter.clock import iso_utc
 from miserymeter.delivery.webhook.destination import destination_name
 from miserymeter.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, MINUTE, events_from
 from miserymeter.inference.bundled import EXAMPLES_DIR
@@ -76,13 +78,17 @@ def unique(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def assert_all_arrived_in_order(received: list[dict[str, Any]], store: Store, room: str) -> int:
-    """Every event of `room`'s stored records arrived, in the order they happened; returns how
-    many events of the room arrived."""
+    """Every event of `room`'s stored records arrived, in the order they happened (a stored
+    minute as the minute events of its parts); returns how many events of the room arrived."""
     mine = [e for e in unique(received) if e["room"] == room]
-    stored: list[Record] = [*store.minutes(room, *SPAN), *store.episodes(room=room)]
-    stored += store.events(room=room)
+    stored: list[Record] = [*store.episodes(room=room), *store.events(room=room)]
     expected = {e.id for e in events_from(stored)}
     assert expected <= {e["id"] for e in mine}
+    heard: Counter[str] = Counter()
+    for e in mine:
+        if e["kind"] == MINUTE:
+            heard[e["timestamp"]] += e["n_seconds"]
+    assert heard == {iso_utc(m.start): m.n_seconds for m in store.minutes(room, *SPAN)}
     kinds = [e["kind"] for e in mine]
     assert kinds.count(CRYING_STARTED) == kinds.count(CRYING_STOPPED) == len(store.episodes(room))
     runs = [e for e in mine if e["kind"] == LISTENER and e["event"] in ("started", "stopped")]

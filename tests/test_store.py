@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from miserymeter.detect.minutes import summarize
 from miserymeter.errors import StorageError
 from miserymeter.paths import default_db_path
 from miserymeter.records import (
@@ -108,6 +109,19 @@ def test_writing_a_batch_again_stores_it_once(store: Store) -> None:
     )
     assert len(store.episodes()) == 2
     assert len(store.events()) == 2
+
+
+def test_a_minute_written_in_parts_is_stored_whole(store: Store) -> None:
+    """A listener restarted within a minute: each run writes its part of it; a part written
+    again (a retried batch) is not counted twice."""
+    heard = of_type(minute_of_records("nursery", 0, rng=np.random.default_rng(3)), SecondRecord)
+    first, second = heard[:25], heard[35:]
+    store.write([*first, summarize(first)])
+    store.write([*second, summarize(second)])
+    store.write([*first, summarize(first)])
+    (stored,) = store.minutes("nursery", at(-1), at(60))
+    assert stored == summarize([*first, *second]) and stored.n_seconds == 50
+    assert (summarize(first).first_second, summarize(second).first_second) == (0, 35)
 
 
 def test_a_record_of_a_stored_key_replaces_it(store: Store) -> None:

@@ -107,6 +107,31 @@ def test_a_range_of_nights_is_drawn_by_the_hour(client: TestClient) -> None:
     assert len(nights["episodes"]) == 3
 
 
+def test_what_no_listener_heard_comes_as_gaps_and_crying_as_seconds(client: TestClient) -> None:
+    night = client.get("/api/rooms/nursery/timeline?night=2026-11-24").json()
+    assert night["gaps"] == [
+        {"start": "2026-11-24T12:00:00.000", "end": "2026-11-24T20:00:00.000"},
+        {"start": "2026-11-24T20:30:00.000", "end": "2026-11-25T12:00:00.000"},
+    ]
+    assert "crying_probability" not in night  # a share is not drawn against per-second thresholds
+    heard = client.get(
+        "/api/rooms/nursery/timeline?since=2026-11-24T20:00:00&until=2026-11-24T20:30:00"
+    ).json()
+    crying = [p for p in heard["crying_probability"] if (p or 0.0) >= 0.5]
+    assert sum(night["crying_s"]) == len(crying) and max(night["crying_s"]) <= 60
+    assert heard["gaps"] == []
+    nights = client.get(
+        "/api/rooms/nursery/timeline?since=2026-11-22T12:00&until=2026-11-25T12:00"
+    ).json()
+    ends = ["22T12:00", "22T20:30", "23T20:30", "24T20:30"]
+    starts = ["22T20:00", "23T20:00", "24T20:00", "25T12:00"]
+    assert nights["gaps"] == [
+        {"start": f"2026-11-{a}:00.000", "end": f"2026-11-{b}:00.000"}
+        for a, b in zip(ends, starts, strict=True)
+    ]
+    assert len(nights["crying_s"]) == 3
+
+
 def test_the_nightly_report_and_the_last_nights(client: TestClient) -> None:
     report = client.get("/api/rooms/nursery/nights/2026-11-24").json()
     assert {k: v for k, v in report.items() if k != "episodes"} == {

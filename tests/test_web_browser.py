@@ -4,7 +4,6 @@ kept in build/test-artifacts/web/ (MISERYMETER_ARTIFACTS elsewhere)."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import threading
@@ -29,34 +28,17 @@ from miserymeter.web import create_app
 from miserymeter.web.passwords import hash_password
 from store_records import minute_of_records, seconds_heard
 from test_listen import CRYING, clip, quiet
-from web_helpers import ZONE, running_server, settings_for
+from web_helpers import ZONE, running_server, settings_for, shot
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = (
-    Path(
-        os.environ.get(
-            "MISERYMETER_ARTIFACTS",
-            Path(__file__).resolve().parents[1] / "build" / "test-artifacts",
-        )
-    )
-    / "web"
-)
 WAIT_MS = 15_000
+# The threshold lines of the timeline: drawn only against seconds' crying probabilities.
+THRESHOLDS_DRAWN = (
+    "document.getElementById('timeline').data"
+    ".filter(t => t.name.startsWith('threshold')).map(t => [t.name, t.y[0]])"
+)
 PASSWORD = "lullaby and good night"
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=chromium_path,
-            args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required", "--mute-audio"],
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -71,13 +53,6 @@ def page(browser: object) -> Iterator[object]:
 def demo_episodes(demo_night: DemoNight) -> list[Episode]:
     with open_store(demo_night.db) as store:
         return store.episodes("demo")
-
-
-def shot(page: object, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
-    return path
 
 
 def local(episode_time: object) -> str:
@@ -111,8 +86,8 @@ def test_timeline_zoom_play_and_review(page: object, demo_night: DemoNight, tmp_
         health = p.evaluate("fetch('/api/rooms/demo/health').then((r) => r.json())")  # type: ignore[attr-defined]
         said = f"Not listening since {health['last_heard'][11:16]}"
         assert p.text_content("#now-state") == said  # type: ignore[attr-defined]
-        labels = p.locator("#timeline .annotation-text").all_text_contents()  # type: ignore[attr-defined]
-        assert labels == ["on/off 0.60"]  # the defaults are equal: one line, not two on top
+        # a minute's crying is in seconds, not a probability: no thresholds against it
+        assert p.evaluate(THRESHOLDS_DRAWN) == []  # type: ignore[attr-defined]
         shot(p, "timeline.png")
 
         zoom_from, zoom_to = (
@@ -125,6 +100,8 @@ def test_timeline_zoom_play_and_review(page: object, demo_night: DemoNight, tmp_
         p.wait_for_selector('#resolution[data-resolution="seconds"]', state="attached")  # type: ignore[attr-defined]
         n_points = p.evaluate("document.getElementById('timeline').data[0].x.length")  # type: ignore[attr-defined]
         assert 60 < n_points <= 3 * 60 + 1
+        # the defaults are equal: one line, not two on top
+        assert p.evaluate(THRESHOLDS_DRAWN) == [["threshold on/off", 0.6]]  # type: ignore[attr-defined]
         shot(p, "timeline-zoomed.png")
 
         p.click("#episodes tr.episode a >> nth=0")  # type: ignore[attr-defined]
@@ -188,6 +165,7 @@ def test_listen_serve_moves_the_meter_and_grows_the_timeline_without_a_reload(
         n_points = p.evaluate(points)  # type: ignore[attr-defined]
         p.wait_for_function(f"window.notReloaded && {points} >= {n_points + 3}")  # type: ignore[attr-defined]
         assert "seconds live" in p.text_content("#resolution")  # type: ignore[attr-defined]
+        assert p.locator("#timeline .legend .traces").count() <= 3  # type: ignore[attr-defined]
         p.wait_for_selector('#health[data-status="listening"]', state="attached")  # type: ignore[attr-defined]
         assert "0 window(s) dropped tonight" in p.text_content("#health-facts")  # type: ignore[attr-defined]
         # The state now: "Quiet" before the crying; "Crying now — 9 s", then (the crying over,
@@ -267,14 +245,15 @@ def test_calibrate_then_see_the_thresholds_on_the_timeline(
         p.wait_for_selector("#quiet-facts:has-text('(30 s stored)')")  # type: ignore[attr-defined]
 
         p.click("#nav-timeline")  # type: ignore[attr-defined]
-        p.wait_for_selector("#timeline .main-svg")  # type: ignore[attr-defined]
-        lines = p.evaluate(  # type: ignore[attr-defined]
-            "document.getElementById('timeline').layout.shapes"
-            ".filter(s => s.type === 'line').map(s => [s.yref, s.y0, s.y1])"
+        p.wait_for_selector('#resolution[data-resolution="minutes"]', state="attached")  # type: ignore[attr-defined]
+        first, last = demo_episodes(demo_night)
+        p.evaluate(  # type: ignore[attr-defined]
+            "([a, b]) => Plotly.relayout('timeline', {'xaxis.range': [a, b]})",
+            [local(first.start - timedelta(minutes=1)), local(last.end + timedelta(minutes=1))],
         )
-        assert lines == [["y2", 0.7, 0.7], ["y2", 0.45, 0.45]]
-        labels = p.locator("#timeline .annotation-text").all_text_contents()  # type: ignore[attr-defined]
-        assert labels == ["on 0.70", "off 0.45"]
+        p.wait_for_selector('#resolution[data-resolution="seconds"]', state="attached")  # type: ignore[attr-defined]
+        drawn = p.evaluate(THRESHOLDS_DRAWN)  # type: ignore[attr-defined]
+        assert drawn == [["threshold on", 0.7], ["threshold off", 0.45]]
         shot(p, "timeline-thresholds.png")
 
 

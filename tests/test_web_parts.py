@@ -11,6 +11,7 @@ import pytest
 from miserymeter.web.params import RequestError, time_range
 from miserymeter.web.sessions import SessionSigner, csrf_matches
 from miserymeter.web.spectrogram import spectrogram
+from miserymeter.web.timeline import not_heard
 
 RATE_HZ = 16_000
 
@@ -52,3 +53,16 @@ def test_ranges_default_to_tonight_and_read_local_times() -> None:
         time_range(since="2026-11-25", until=None, night="2026-11-24", zone=zone, now=now)
     with pytest.raises(RequestError, match="both since= and until="):
         time_range(since="2026-11-25", until=None, night=None, zone=zone, now=now)
+
+
+def test_the_stretches_no_point_covers_are_gaps() -> None:
+    t0 = datetime(2026, 12, 5, 20, tzinfo=UTC)
+    minute = timedelta(minutes=1)
+    heard = [(t0 + m * minute, 60.0) for m in (0, 1, 2, 5, 6)]
+    before, end = t0 - timedelta(hours=1), t0 + 7 * minute + timedelta(seconds=20)
+    found = not_heard(heard, since=before, until=end, step_s=60.0)
+    assert found == [(before, t0), (t0 + 3 * minute, t0 + 5 * minute)]  # not 20 s: < half a step
+    assert not_heard([(t0, 20.0)], since=t0, until=t0 + minute, step_s=60.0) == [
+        (t0 + timedelta(seconds=20), t0 + minute)
+    ]
+    assert not_heard([], since=t0, until=t0 - minute, step_s=60.0) == []  # a range still to come

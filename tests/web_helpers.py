@@ -1,7 +1,9 @@
-"""The dashboard in tests: its settings over a store, an in-process client, a real server."""
+"""The dashboard in tests: its settings over a store, an in-process client, a real server,
+screenshots (kept in build/test-artifacts/web/, MISERYMETER_ARTIFACTS elsewhere)."""
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -22,6 +24,15 @@ from postgres_server import free_port
 ZONE = timezone(timedelta(hours=1))
 LOCAL = "http://127.0.0.1:8000"
 START_TIMEOUT_S = 10.0
+ARTIFACTS = (
+    Path(
+        os.environ.get(
+            "MISERYMETER_ARTIFACTS",
+            Path(__file__).resolve().parents[1] / "build" / "test-artifacts",
+        )
+    )
+    / "web"
+)
 
 
 def settings_for(db: Path | str, tmp_path: Path, **changes: object) -> ServeSettings:
@@ -62,3 +73,11 @@ def running_server(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(START_TIMEOUT_S)
+
+
+def shot(page: object, name: str) -> Path:
+    """A full-page screenshot of a playwright page, kept as `name` among the artifacts."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path

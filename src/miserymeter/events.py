@@ -2,8 +2,9 @@
 
 An event's id is derived from its room, kind and time, so the same fact always has the same id
 (a replayed night, a retried delivery): consumers de-duplicate on it, since delivery is at
-least once. `data` is JSON-ready and flat, so a webhook, an MQTT payload and a push message can
-all be made from it.
+least once. A minute heard in parts (a listener restarted within it) makes an event per part,
+each with an id of its own and its own `n_seconds`. `data` is JSON-ready and flat, so a
+webhook, an MQTT payload and a push message can all be made from it.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ def _event(record: Record, *, dashboard_url: str | None) -> Event | None:
                 "max_loudness_dbfs": round(record.max_level_dbfs, 2),
                 "n_seconds": record.n_seconds,
             },
+            detail=f"from second {record.first_second}" if record.first_second else "",
         )
     if isinstance(record, ListenerEvent):
         return make_event(

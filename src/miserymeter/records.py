@@ -30,7 +30,13 @@ class SecondRecord:
 
 @dataclass(frozen=True)
 class MinuteSummary:
-    """One wall-clock minute: the granularity of the original dashboard."""
+    """One wall-clock minute: the granularity of the original dashboard.
+
+    A listener started (or its input back) within the minute hears only part of it: its
+    summary is of that part, whose first record falls in the minute's second `first_second`
+    (0 for a whole minute, or the part that began it). The store keeps a minute whole (the
+    summary of all its stored seconds) and does not keep `first_second`.
+    """
 
     room: str
     start: datetime
@@ -39,6 +45,7 @@ class MinuteSummary:
     max_level_dbfs: float
     crying_fraction: float
     top_label: str
+    first_second: int = 0
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from miserymeter.wiring.record_options import RecordOptions
 RECORD = RecordOptions()
 
 
-@app.command()
+@app.command(short_help="List the microphones, or check that one works (--test).")
 @reports_errors
 def devices(
     test: bool = typer.Option(
@@ -27,7 +27,10 @@ def devices(
         None, "--device", help="Device index or (part of its) name; default: the default input."
     ),
     sample_rate: int = typer.Option(
-        constants.DEFAULT_CAPTURE_SAMPLE_RATE_HZ, "--sample_rate", "--sample-rate"
+        constants.DEFAULT_CAPTURE_SAMPLE_RATE_HZ,
+        "--sample_rate",
+        "--sample-rate",
+        help="Rate (Hz) to record the test at.",
     ),
 ) -> None:
     """List the microphones, or check that one works (--test)."""
@@ -65,7 +68,7 @@ def devices(
     console.print(table)
 
 
-@app.command()
+@app.command(short_help="Record the room without a break into dated FLAC segments.")
 @reports_errors
 def record(
     ctx: typer.Context,
@@ -76,7 +79,7 @@ def record(
         None, "--device", help="Device index or (part of its) name; default: the default input."
     ),
     sample_rate: int = typer.Option(
-        RECORD.sample_rate, "--sample_rate", "--sample-rate", help="Hz."
+        RECORD.sample_rate, "--sample_rate", "--sample-rate", help="Rate (Hz) to record at."
     ),
     channels: int = typer.Option(RECORD.channels, "--channels", help="Channels to record."),
     segment_s: float = typer.Option(

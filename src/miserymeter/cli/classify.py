@@ -12,7 +12,7 @@ from rich.markup import escape
 from miserymeter.cli._app import app, console, reports_errors
 
 
-@app.command()
+@app.command(short_help="Rank a model's labels for each audio file.")
 @reports_errors
 def classify(
     files: list[Path] = typer.Argument(

@@ -26,7 +26,7 @@ dataset_app = typer.Typer(
 app.add_typer(dataset_app, name="dataset")
 
 
-@app.command("slice")
+@app.command("slice", short_help="Cut recordings into clips for training (sox's step).")
 @reports_errors
 def slice_command(
     inputs: list[Path] = typer.Argument(
@@ -116,7 +116,7 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-@app.command("label")
+@app.command("label", short_help="Cut record's archive into clips labelled from noted episodes.")
 @reports_errors
 def label_command(
     episodes: Path = typer.Option(
@@ -205,7 +205,9 @@ def _counts_table(plan: LabelPlan, *, title: str) -> Table:
     return table
 
 
-@dataset_app.command("stats")
+@dataset_app.command(
+    "stats", short_help="Clips, minutes, split and loudness per label, and warnings."
+)
 @reports_errors
 def stats_command(
     data_dir: Path = typer.Argument(..., help="Dataset folder: one sub-folder of clips per label."),

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 DETECTORS = ("model", "rms")
 
 
-@app.command()
+@app.command(short_help="Score a model on labelled clips, or on a night with known truth.")
 @reports_errors
 def evaluate(
     data_dir: Path | None = typer.Option(
@@ -31,7 +31,9 @@ def evaluate(
         None, "--night", help="Event level: a long recording, detected as `listen` would."
     ),
     truth: Path | None = typer.Option(
-        None, "--truth", help="The night's truth CSV: start_s,end_s,kind (kind crying or other)."
+        None,
+        "--truth",
+        help="The night's truth CSV: start_s,end_s,kind (crying, or the kind of another sound).",
     ),
     model: Path | None = typer.Option(
         None, "--model", help="An exported .onnx model; default: the bundled one."

@@ -15,7 +15,7 @@ from miserymeter.wiring.listen_options import ListenOptions
 LISTEN = ListenOptions()
 
 
-@app.command()
+@app.command(short_help="Listen for crying all night: episodes, events, pushes, audio.")
 @reports_errors
 def listen(
     ctx: typer.Context,
@@ -154,7 +154,7 @@ def listen(
         None,
         "--webhook",
         help="POST every event as JSON to this URL (repeatable); headers, secret and more "
-        "in the config file's webhook tables.",
+        "in the config file's [[webhook]] tables.",
     ),
     dashboard_url: str | None = typer.Option(
         None,
@@ -196,7 +196,7 @@ def listen(
         LISTEN.serve_host,
         "--serve_host",
         "--serve-host",
-        help="Address of --serve; others than loopback need the [serve] password_hash "
+        help="Address of --serve; any but loopback needs the [serve] password_hash "
         "of --config (`miserymeter hash-password`).",
     ),
     serve_port: int = typer.Option(
@@ -205,7 +205,8 @@ def listen(
     config: Path | None = typer.Option(
         None,
         "--config",
-        help="A TOML file whose [listen] keys are these options' names, plus webhook tables.",
+        help="A TOML file whose [listen] keys are these options' names; its [[webhook]], "
+        "[mqtt] and [notify] tables add destinations, and [serve] holds the password_hash.",
     ),
 ) -> None:
     """Listen for crying: score every second, report episodes, keep their audio."""

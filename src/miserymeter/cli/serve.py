@@ -18,7 +18,7 @@ from miserymeter.wiring.serve_options import SERVE_TABLE_ONLY, ServeOptions
 SERVE = ServeOptions()
 
 
-@app.command()
+@app.command(short_help="Serve the dashboard; push when a room's monitor goes offline.")
 @reports_errors
 def serve(
     ctx: typer.Context,
@@ -39,7 +39,9 @@ def serve(
         "default: dataset/ in the data folder.",
     ),
     host: str = typer.Option(
-        SERVE.host, "--host", help="Address to serve on; others than loopback need a password."
+        SERVE.host,
+        "--host",
+        help="Address to serve on; any but loopback needs password_hash in [serve] of --config.",
     ),
     port: int = typer.Option(SERVE.port, "--port", help="Port to serve on."),
     model: Path | None = typer.Option(
@@ -75,7 +77,9 @@ def serve(
     run_serve(options, config=config, terminal=terminal)
 
 
-@app.command("hash-password")
+@app.command(
+    "hash-password", short_help="Print the [serve] line that sets the dashboard's password."
+)
 @reports_errors
 def hash_password_command(
     password: str | None = typer.Option(

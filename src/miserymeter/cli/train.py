@@ -10,7 +10,7 @@ from miserymeter import constants
 from miserymeter.cli._app import app, console, reports_errors
 
 
-@app.command()
+@app.command(short_help="Train a cry detector on a folder of labelled clips.")
 @reports_errors
 def train(
     data_dir: Path = typer.Option(
@@ -190,5 +190,7 @@ def _export(
     )
 
 
-app.command("export")(reports_errors(_export))
+app.command("export", short_help="Export a training checkpoint to one ONNX file.")(
+    reports_errors(_export)
+)
 app.command("freeze", help="Alias of export.")(reports_errors(_export))

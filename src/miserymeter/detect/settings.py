@@ -5,8 +5,8 @@ find 95 % of the crying episodes with at most 0.5 false alarms per hour, then ta
 that tells a parent soonest: on the six 1-hour validation nights (cries among laughter,
 babble, cats, music and speech, on noise beds at -40 to -30 dBFS) these find 75 of 77
 episodes with 0.5 false alarms per hour and a median latency of 2.9 s (the former defaults,
-on 0.5 / off 0.5 / minimum 3 s: 73 of 77, 0.7 per hour, 5.4 s). The README reports them on
-separate test nights.
+on 0.5 / off 0.5 / minimum 3 s: 73 of 77, 0.7 per hour, 5.4 s). docs/listening.md reports them
+on separate test nights.
 """
 
 from __future__ import annotations

@@ -9,14 +9,16 @@
 Every database fault becomes a one-line StorageError; a failed write leaves nothing behind, so
 the caller keeps its records and writes them again later. A record replaces the stored one of
 the same key (room and time; plus the detector for episodes, the kind for events): writing a
-batch twice stores it once, and an episode written again with a later end is updated.
+batch twice stores it once, and an episode written again with a later end is updated. A minute
+is kept whole: one that comes in parts (a listener restarted within it) is stored as the summary
+of all its stored seconds, so a part written later adds to the one before instead of replacing it.
 The outbox (`outbox.py`) holds the events bound for destinations until they are delivered.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from miserymeter.detect.minutes import summarize
 from miserymeter.errors import StorageError
+from miserymeter.records import SecondRecord
 from miserymeter.store.engines import (
     BUSY_TIMEOUT_S,
     create_store_engine,
@@ -49,9 +53,11 @@ from miserymeter.store.schema import (
     UPGRADABLE_FROM,
     StoredRecord,
     metadata,
+    minutes,
     outbox,
     rooms,
     schema_version,
+    seconds,
 )
 
 # PostgreSQL advisory lock taken while creating or upgrading the tables (any fixed number).
@@ -118,9 +124,11 @@ class Store(DashboardQueries, OutboxQueue):
         names = {r.room for r in records} | {e.event.room for e in outbox}
         with self._faults("write to"), self._writer.begin() as connection:
             room_ids = self._ensure_rooms(connection, names)
-            for table, rows in rows_by_table.items():
-                for row in rows:
+            for table, rows in sorted(rows_by_table.items(), key=lambda item: item[0] is minutes):
+                for row in rows:  # minutes last: they may be summaries of the stored seconds
                     row["room_id"] = room_ids[row.pop("room")]
+                if table is minutes:
+                    rows = [_whole_minute(connection, row) for row in rows]
                 connection.execute(self._upserts[table], rows)
             if outbox:
                 rows = [entry_row(e, room_ids[e.event.room]) for e in outbox]
@@ -143,9 +151,31 @@ def _rows_by_table(records: Sequence[StoredRecord]) -> dict[Table, list[dict[str
         if type(record) not in TABLES:
             raise TypeError(f"the store does not keep {type(record).__name__} records")
         table, _ = TABLES[type(record)]
-        row = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
-        rows.setdefault(table, []).append(row)
+        row = {c.name: getattr(record, c.name) for c in table.c if c.name != "room_id"}
+        rows.setdefault(table, []).append({**row, "room": record.room})
     return rows
+
+
+def _whole_minute(connection: Connection, row: dict[str, Any]) -> dict[str, Any]:
+    """The minutes row `row`, or the summary of the minute's stored seconds when they are more
+    than it summarizes: it is a part of the minute, and a part of it was stored before."""
+    start = row["start"]
+    query = select(
+        seconds.c.at,
+        seconds.c.offset_s,
+        seconds.c.level_dbfs,
+        seconds.c.crying_probability,
+        seconds.c.top_label,
+    ).where(
+        seconds.c.room_id == row["room_id"],
+        seconds.c.at >= start,
+        seconds.c.at < start + timedelta(minutes=1),
+    )
+    stored = [SecondRecord("", *r) for r in connection.execute(query.order_by(seconds.c.at))]
+    if len(stored) <= row["n_seconds"]:
+        return row
+    whole = summarize(stored)
+    return {**row, **{c.name: getattr(whole, c.name) for c in minutes.c if c.name != "room_id"}}
 
 
 def _upsert(insert: postgresql.Insert | sqlite.Insert, table: Table) -> Insert:

@@ -58,11 +58,12 @@ def api_router(dashboard: Dashboard) -> APIRouter:
     def room_timeline(
         room: str, since: str | None = None, until: str | None = None, night: str | None = None
     ) -> JSONResponse:
-        span = time_range(since=since, until=until, night=night, zone=zone, now=utc_now())
-        data = timeline(dashboard.store, dashboard.check_room(room), span, zone=zone)
+        now = utc_now()
+        span = time_range(since=since, until=until, night=night, zone=zone, now=now)
+        data = timeline(dashboard.store, dashboard.check_room(room), span, now=now, zone=zone)
         detection = dashboard.settings.detection
         thresholds = {"on": detection.on_probability, "off": detection.off_probability}
-        return JSONResponse({**data, "thresholds": thresholds, "now": local_iso(utc_now(), zone)})
+        return JSONResponse({**data, "thresholds": thresholds, "now": local_iso(now, zone)})
 
     @router.get("/rooms/{room:room}/live")
     def live(room: str, after: str | None = None) -> dict[str, Any]:

@@ -2,17 +2,20 @@
 
 A range of up to `SECONDS_UP_TO_S` (the page zoomed in) comes second by second, one of up to
 `MINUTES_UP_TO_S` (a night or two) by the minute (720 points a night), a longer one by the
-hour, summed up in the database. Times are local wall-clock times without an offset,
-as plotly draws them.
+hour, summed up in the database: crying as the seconds in each minute or hour that counted as
+crying (what a chart can draw against minutes per hour), never a share against per-second
+thresholds. `gaps` are the stretches up to now that no listener heard, so a chart draws them as
+gaps. Times are local wall-clock times without an offset, as plotly draws them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from miserymeter.clock import iso_utc
+from miserymeter.detect.minutes import CRYING_PROBABILITY
 from miserymeter.events import episode_url
 from miserymeter.records import Episode, MinuteSummary
 from miserymeter.store import Store, Summary
@@ -20,6 +23,8 @@ from miserymeter.web.params import TimeRange
 
 SECONDS_UP_TO_S = 3600.0
 MINUTES_UP_TO_S = 2 * 86_400.0
+SECOND_S = 1.0
+MINUTE_S = 60.0
 HOUR_S = 3600.0
 # A page that follows the room live asks for the seconds after its last one, at most these.
 LIVE_UP_TO_S = 600.0
@@ -32,32 +37,54 @@ def local_iso(at: datetime, zone: tzinfo) -> str:
     return at.astimezone(zone).replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
-def timeline(store: Store, room: str, span: TimeRange, *, zone: tzinfo) -> dict[str, Any]:
-    """Loudness and crying over `span`: per second when it is short, else per minute."""
+def timeline(
+    store: Store, room: str, span: TimeRange, *, now: datetime, zone: tzinfo
+) -> dict[str, Any]:
+    """Loudness and crying over `span`: per second when it is short, else per minute or hour."""
     data: dict[str, Any]
+    heard: list[tuple[datetime, float]]  # each point's start and the seconds it covers
     if span.duration_s <= SECONDS_UP_TO_S:
         seconds = store.seconds(room, span.since, span.until)
+        heard = [(s.at, SECOND_S) for s in seconds]
         data = {
             "resolution": "seconds",
             "times": [local_iso(s.at, zone) for s in seconds],
             "level_dbfs": [s.level_dbfs for s in seconds],
             "crying_probability": [s.crying_probability for s in seconds],
         }
-    elif span.duration_s <= MINUTES_UP_TO_S:
-        minutes = store.minutes(room, span.since, span.until)
-        data = _summed("minutes", minutes, zone=zone)
     else:
-        data = _summed(
-            "hours", store.summaries(room, span.since, span.until, bucket_s=HOUR_S), zone=zone
-        )
+        summaries: Sequence[MinuteSummary | Summary]
+        if span.duration_s <= MINUTES_UP_TO_S:
+            summaries = store.minutes(room, span.since, span.until)
+        else:
+            summaries = store.summaries(room, span.since, span.until, bucket_s=HOUR_S)
+        heard = [(m.start, float(m.n_seconds)) for m in summaries]
+        data = _summed(summaries, hourly=span.duration_s > MINUTES_UP_TO_S, zone=zone)
+    step_s = {"seconds": SECOND_S, "minutes": MINUTE_S, "hours": HOUR_S}[data["resolution"]]
+    gaps = not_heard(heard, since=span.since, until=min(span.until, now), step_s=step_s)
     episodes = store.episodes(room, span.since, span.until)
     return {
         "room": room,
         "since": local_iso(span.since, zone),
         "until": local_iso(span.until, zone),
         **data,
+        "gaps": [{"start": local_iso(a, zone), "end": local_iso(b, zone)} for a, b in gaps],
         "episodes": [episode_json(e, zone=zone) for e in episodes],
     }
+
+
+def not_heard(
+    heard: Iterable[tuple[datetime, float]], *, since: datetime, until: datetime, step_s: float
+) -> list[tuple[datetime, datetime]]:
+    """The stretches of `since`..`until` that no point covers, more than half a step long.
+    `heard` is each point's start and the seconds heard from it, in time order."""
+    gaps = []
+    heard_until = since
+    for start, heard_s in [*heard, (until, 0.0)]:
+        if (min(start, until) - heard_until).total_seconds() > step_s / 2:
+            gaps.append((heard_until, min(start, until)))
+        heard_until = max(heard_until, start + timedelta(seconds=min(heard_s, step_s)))
+    return gaps
 
 
 # The earliest time a datetime holds: `after` may be any date a client sends.
@@ -94,14 +121,17 @@ def live_seconds(
 
 
 def _summed(
-    resolution: str, summaries: Sequence[MinuteSummary | Summary], *, zone: tzinfo
+    summaries: Sequence[MinuteSummary | Summary], *, hourly: bool, zone: tzinfo
 ) -> dict[str, Any]:
+    """Minutes or hours: mean and loudest level, and the seconds counted as crying."""
     return {
-        "resolution": resolution,
+        "resolution": "hours" if hourly else "minutes",
         "times": [local_iso(m.start, zone) for m in summaries],
         "level_dbfs": [round(m.mean_level_dbfs, 2) for m in summaries],
         "level_max_dbfs": [round(m.max_level_dbfs, 2) for m in summaries],
-        "crying_probability": [round(m.crying_fraction, 4) for m in summaries],
+        "crying_s": [round(m.crying_fraction * m.n_seconds) for m in summaries],
+        # A live page adds seconds to the last minute: those from this probability are crying.
+        "crying_from_probability": CRYING_PROBABILITY,
     }
 
 

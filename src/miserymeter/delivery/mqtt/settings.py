@@ -71,7 +71,8 @@ def mqtt_settings(table: dict[str, Any], *, where: str) -> MqttSettings:
     for key, value in table.items():
         if key not in KEYS:
             raise ConfigError(
-                f"{where}: unknown key {key}; the keys are {', '.join(KEYS)} (see README.md)"
+                f"{where}: unknown key {key}; the keys are {', '.join(KEYS)} "
+                "(see docs/reference.md)"
             )
         if not isinstance(value, KEYS[key]) or (isinstance(value, bool) and KEYS[key] is not bool):
             raise ConfigError(f"{where}: {key} = {value!r} is not of the right type")
@@ -139,7 +140,7 @@ def _check_prefix(prefix: str, *, key: str, where: str) -> None:
 
 @dataclass(frozen=True)
 class RoomTopics:
-    """The MQTT topics of one room (README.md, "Home Assistant", lists them)."""
+    """The MQTT topics of one room (docs/notifications.md, "Home Assistant (MQTT)", lists them)."""
 
     base: str
 

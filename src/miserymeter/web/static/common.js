@@ -1,6 +1,10 @@
 // What every page shares: the CSRF token, JSON requests, the room picker, the health badge.
 "use strict";
 
+// A gap's label runs across it from this width, upright from the smaller one, else not at all.
+const NOT_LISTENING_ACROSS_PX = 100;
+const NOT_LISTENING_UPRIGHT_PX = 18;
+
 const mm = {
   room: () => document.body.dataset.room,
   csrf: () => document.querySelector('meta[name="csrf-token"]').content,
@@ -24,16 +28,41 @@ const mm = {
     return data;
   },
 
-  // 45 s, 3 min, 2 h 5 min: what people read.
+  // 45 s, 3 min, 2 h 5 min, 7 h: what people read.
   duration(seconds) {
     if (seconds < 60) return `${Math.floor(seconds)} s`;
     const minutes = Math.floor(seconds / 60);
     if (minutes < 60) return `${minutes} min`;
-    return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+    const hours = `${Math.floor(minutes / 60)} h`;
+    return minutes % 60 ? `${hours} ${minutes % 60} min` : hours;
   },
   clock: (localIso) => localIso.slice(11, 19),
   when: (localIso) => localIso.replace("T", " ").slice(0, 19),
   day: (localIso) => localIso.slice(0, 10),
+
+  // Shaded bands over the stretches no listener heard, "not listening" where there is room.
+  notListening(gaps, { range, widthPx }) {
+    const ms = (t) => Date.parse(`${t}Z`);  // local wall-clock times: no zone arithmetic
+    const pxPerMs = widthPx / (ms(range[1]) - ms(range[0]));
+    const shapes = [];
+    const annotations = [];
+    for (const gap of gaps) {
+      shapes.push({
+        type: "rect", xref: "x", yref: "paper", x0: gap.start, x1: gap.end, y0: 0, y1: 1,
+        fillcolor: "rgba(127, 140, 141, 0.2)", line: { width: 0 }, layer: "below",
+      });
+      const from = Math.max(ms(gap.start), ms(range[0]));
+      const to = Math.min(ms(gap.end), ms(range[1]));
+      const px = (to - from) * pxPerMs;
+      if (px < NOT_LISTENING_UPRIGHT_PX) continue;
+      annotations.push({
+        xref: "x", x: new Date((from + to) / 2).toISOString().slice(0, 23), yref: "paper", y: 0.5,
+        text: "not listening", showarrow: false, textangle: px < NOT_LISTENING_ACROSS_PX ? -90 : 0,
+        font: { size: 12, color: "#4d5656" },
+      });
+    }
+    return { shapes, annotations };
+  },
 
   cell(row, text) {
     const td = document.createElement("td");

@@ -1,8 +1,9 @@
-// The timeline: loudness above, crying probability and episodes below, on one zoomable axis.
+// The timeline: loudness above, crying and episodes below, on one zoomable axis; gaps as gaps.
 "use strict";
 
 const SECONDS_UP_TO_MS = 3600 * 1000;
 const BUCKET_MS = { seconds: 0, minutes: 60 * 1000, hours: 3600 * 1000 };
+const STEP_MS = { ...BUCKET_MS, seconds: 1000 };
 const LIVE_EVERY_MS = 3000;
 const TAIL_MAX_POINTS = 900;  // then the range is loaded again, the tail summed up by the minute
 const chart = document.getElementById("timeline");
@@ -88,74 +89,177 @@ async function tellTheNight(data) {
   story.hidden = false;
 }
 
-function draw(data) {
-  const minutes = data.resolution !== "seconds";
-  const per = data.resolution === "hours" ? "hour" : "minute";
-  const traces = [
-    {
-      x: data.times, y: data.level_dbfs, name: minutes ? `loudness (${per} mean, dBFS)` : "loudness (dBFS)",
-      type: "scattergl", mode: "lines", line: { color: "#4a6fa5", width: 1 }, yaxis: "y",
-    },
-    {
-      x: data.times, y: data.crying_probability,
-      name: minutes ? `crying (share of the ${per})` : "crying probability",
-      type: "scattergl", mode: "lines", line: { color: "#c0392b", width: 1 }, yaxis: "y2",
-    },
-  ];
-  if (minutes) {
-    traces.splice(1, 0, {
-      x: data.times, y: data.level_max_dbfs, name: `loudness (${per} max)`, type: "scattergl",
-      mode: "lines", line: { color: "#9db4d6", width: 1 }, yaxis: "y",
-    });
+// Crying per point: a probability each second; per minute, the seconds counted as crying;
+// per hour, the minutes (what a parent reads, never a share against per-second thresholds).
+const CRYING = {
+  seconds: { title: "crying (probability)", top: 1.12, mark: 1.06 },
+  minutes: { title: "crying (s per minute)", top: 68, mark: 64, unit_s: 1 },
+  hours: { title: "crying (min per hour)", top: 68, mark: 64, unit_s: 60 },
+};
+const COLORS = { loudness: "#4a6fa5", loudest: "#9db4d6", live: "#1f3f6e", crying: "#c0392b" };
+
+function broken(times, values, stepMs) {
+  // A null where two points are further apart than 1.5 steps: no line joins across a gap.
+  const x = [];
+  const y = [];
+  times.forEach((t, i) => {
+    if (i && Date.parse(`${t}Z`) - Date.parse(`${times[i - 1]}Z`) > 1.5 * stepMs) {
+      x.push(t);
+      y.push(null);
+    }
+    x.push(t);
+    y.push(values[i]);
+  });
+  return { x, y };
+}
+
+function line(times, values, stepMs, style) {
+  // Small markers too: a point between two gaps has no line to show it.
+  return {
+    ...broken(times, values, stepMs), type: "scattergl", mode: "lines+markers", connectgaps: false,
+    marker: { size: 3, color: style.line.color }, ...style,
+  };
+}
+
+function loudnessTraces(data) {
+  const step = STEP_MS[data.resolution];
+  const traces = [line(data.times, data.level_dbfs, step, {
+    name: "loudness", legendgroup: "loudness", line: { color: COLORS.loudness, width: 1 },
+    hovertemplate: "%{y:.0f} dBFS<extra>loudness</extra>",
+  })];
+  if (data.level_max_dbfs) {
+    traces.push(line(data.times, data.level_max_dbfs, step, {
+      name: "loudest", legendgroup: "loudness", showlegend: false,
+      line: { color: COLORS.loudest, width: 1 }, hovertemplate: "%{y:.0f} dBFS<extra>loudest</extra>",
+    }));
   }
-  if (minutes && tail.times.length) {
-    traces.push(
-      {
-        x: tail.times, y: tail.level_dbfs, name: "loudness (live, per second)", type: "scattergl",
-        mode: "lines", line: { color: "#1f3f6e", width: 1 }, yaxis: "y",
-      },
-      {
-        x: tail.times, y: tail.crying_probability, name: "crying (live, per second)",
-        type: "scattergl", mode: "lines", line: { color: "#7b241c", width: 1 }, yaxis: "y2",
-      },
-    );
+  if (data.resolution !== "seconds" && tail.times.length) {
+    traces.push(line(tail.times, tail.level_dbfs, STEP_MS.seconds, {
+      name: "loudness", legendgroup: "loudness", showlegend: !data.times.length,  // one entry
+      line: { color: COLORS.live, width: 1 }, hovertemplate: "%{y:.0f} dBFS<extra>live</extra>",
+    }));
   }
-  const shapes = data.episodes.map((e) => ({
-    type: "rect", xref: "x", yref: "paper", x0: e.start, x1: e.end, y0: 0, y1: 0.45,
-    fillcolor: "rgba(192, 57, 43, 0.18)", line: { width: 0 },
-  }));
-  const annotations = [];
-  const namesByValue = new Map();  // equal thresholds share one line and one label: "on/off"
+  return traces;
+}
+
+function cryingTraces(data) {
+  if (data.resolution === "seconds") {
+    return [line(data.times, data.crying_probability, STEP_MS.seconds, {
+      name: "crying", line: { color: COLORS.crying, width: 1 }, yaxis: "y2",
+      hovertemplate: "%{y:.2f}<extra>crying</extra>",
+    })];
+  }
+  const { x, crying_s } = cryingPerStep(data);
+  const unit_s = CRYING[data.resolution].unit_s;
+  return [{
+    x, y: crying_s.map((s) => s / unit_s), text: crying_s.map((s) => `${mm.duration(s)} crying`),
+    type: "bar", textposition: "none", name: "crying", yaxis: "y2", offset: 0,
+    width: STEP_MS[data.resolution],
+    marker: { color: COLORS.crying }, hovertemplate: "%{text}<extra></extra>",
+  }];
+}
+
+function cryingPerStep(data) {
+  // The seconds counted as crying per minute (or hour); the live seconds added to theirs.
+  const floor = data.resolution === "hours"
+    ? (t) => `${t.slice(0, 13)}:00:00.000` : (t) => `${t.slice(0, 16)}:00.000`;
+  const x = [...data.times];
+  const crying_s = [...data.crying_s];
+  tail.times.forEach((t, i) => {
+    const counted = (tail.crying_probability[i] ?? 0) >= data.crying_from_probability ? 1 : 0;
+    if (x.length && floor(x[x.length - 1]) === floor(t)) crying_s[crying_s.length - 1] += counted;
+    else {
+      x.push(floor(t));
+      crying_s.push(counted);
+    }
+  });
+  return { x, crying_s };
+}
+
+function thresholdTraces(data) {
+  // Per second only, where a probability is drawn: unlabelled lines, named on hover.
+  if (data.resolution !== "seconds") return [];
+  const namesByValue = new Map();  // equal thresholds share one line: "on/off"
   for (const [name, value] of Object.entries(data.thresholds)) {
     namesByValue.set(value, [...(namesByValue.get(value) || []), name]);
   }
-  for (const [value, names] of namesByValue) {
-    const color = names.includes("on") ? "#c0392b" : "#e67e22";
-    shapes.push({
-      type: "line", xref: "paper", yref: "y2", x0: 0, x1: 1, y0: value, y1: value,
-      line: { color, width: 1, dash: "dash" },
-    });
-    annotations.push({
-      xref: "paper", x: 1, xanchor: "right", yref: "y2", y: value, yanchor: "bottom",
-      text: `${names.join("/")} ${value.toFixed(2)}`, showarrow: false, font: { size: 10, color },
-    });
-  }
-  const range = view || [data.since, data.until];
-  const layout = {
-    uirevision: "timeline", height: 520, margin: { l: 60, r: 20, t: 10, b: 40 },
-    showlegend: true, legend: { orientation: "h", y: 1.08 },
-    xaxis: { type: "date", range, domain: [0, 1], anchor: "y2" },
-    yaxis: { title: { text: "dBFS" }, domain: [0.55, 1], range: [-90, 0] },
-    yaxis2: { title: { text: "crying" }, domain: [0, 0.45], range: [0, 1.05] },
-    shapes, annotations,
+  return [...namesByValue].map(([value, names]) => ({
+    x: [data.since, data.until], y: [value, value], type: "scatter", mode: "lines", yaxis: "y2",
+    name: `threshold ${names.join("/")}`, showlegend: false, hoverinfo: "skip",
+    line: { color: names.includes("on") ? "#c0392b" : "#e67e22", width: 1, dash: "dash" },
+  }));
+}
+
+function episodeTrace(data) {
+  // A mark above each episode, at its start: click (or tap) it to listen.
+  const episodes = data.episodes;
+  return {
+    x: episodes.map((e) => e.start), y: episodes.map(() => CRYING[data.resolution].mark),
+    customdata: episodes.map((e) => e.url),
+    text: episodes.map((e) => `crying at ${e.start.slice(11, 16)}, ${mm.duration(e.duration_s)}`),
+    type: "scatter", mode: "markers", name: "episodes", yaxis: "y2",
+    marker: { symbol: "triangle-down", size: 16, color: "#7b241c" },
+    hovertemplate: "%{text}<extra>click to listen</extra>",
   };
-  Plotly.react(chart, traces, layout, { responsive: true, displaylogo: false });
+}
+
+function nothingRecorded(data) {
+  // A whole range never heard: said in words, not a blank chart.
+  const empty = !view && !data.times.length && !tail.times.length && !data.episodes.length;
+  const said = document.getElementById("nothing-recorded");
+  said.hidden = !empty;
+  chart.hidden = empty;
+  const yet = data.now < data.until ? " yet" : "";
+  if (empty) said.textContent = `Nothing recorded${yet}: no listener heard this room from ${shownRange(data)}.`;
+  return empty;
+}
+
+function shownRange(data) {
+  const when = (t) => t.replace("T", " ").slice(0, 16);
+  return `${when(data.since)} to ${when(data.until)}`;
+}
+
+function draw(data) {
+  document.getElementById("range-label").textContent = shownRange(data).replace(" to ", " – ");
   const resolution = document.getElementById("resolution");
   resolution.dataset.resolution = data.resolution;
-  const live = minutes && tail.times.length ? ` + ${tail.times.length} seconds live` : "";
+  const live = data.resolution !== "seconds" && tail.times.length ? ` + ${tail.times.length} seconds live` : "";
   resolution.textContent = `${data.times.length} ${data.resolution}${live}`;
-  document.getElementById("range-label").textContent =
-    `${data.since.replace("T", " ").slice(0, 16)} – ${data.until.replace("T", " ").slice(0, 16)}`;
+  if (nothingRecorded(data)) return;
+  const traces = [
+    ...loudnessTraces(data), ...cryingTraces(data), ...thresholdTraces(data), episodeTrace(data),
+  ];
+  const range = view || [data.since, data.until];
+  const gaps = mm.notListening(data.gaps, { range, widthPx: chart.clientWidth - MARGIN.l - MARGIN.r });
+  const episodes = data.episodes.map((e) => ({
+    type: "rect", xref: "x", yref: "paper", x0: e.start, x1: e.end, y0: 0, y1: 0.45,
+    fillcolor: "rgba(192, 57, 43, 0.18)", line: { width: 0 },
+  }));
+  const crying = CRYING[data.resolution];
+  const layout = {
+    uirevision: "timeline", height: 520, margin: MARGIN, hovermode: "closest",
+    showlegend: true, legend: { orientation: "h", y: 1.08 }, bargap: 0,
+    xaxis: { type: "date", range, domain: [0, 1], anchor: "y2" },
+    yaxis: { title: { text: "loudness (dBFS)" }, domain: [0.55, 1], range: [-90, 0] },
+    yaxis2: { title: { text: crying.title }, domain: [0, 0.45], range: [0, crying.top] },
+    shapes: [...gaps.shapes, ...episodes], annotations: gaps.annotations,
+  };
+  Plotly.react(chart, traces, layout, { responsive: true, displaylogo: false });
+  listenToTheChart();
+}
+
+const MARGIN = { l: 60, r: 20, t: 10, b: 40 };
+let listening = false;
+
+function listenToTheChart() {
+  // Once the chart is drawn: zooms load seconds; a click on an episode's mark opens it.
+  if (listening) return;
+  listening = true;
+  chart.on("plotly_relayout", onZoom);
+  chart.on("plotly_click", (event) => {
+    const mark = event.points.find((p) => p.data.name === "episodes");
+    if (mark) location.href = mark.customdata;
+  });
 }
 
 let shownEpisodes = [];
@@ -279,7 +383,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const to = document.getElementById("to-night").value || from;
     if (from) pick({ from, to });
   });
-  load().then(() => chart.on("plotly_relayout", onZoom));
+  load();
   document.addEventListener("mm-now", () => { if (!view) listEpisodes(shownEpisodes); });
   setInterval(follow, LIVE_EVERY_MS);
 });
