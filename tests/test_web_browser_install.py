@@ -11,17 +11,15 @@ from pathlib import Path
 
 import pytest
 
-import test_web_browser
 from miserymeter.store import open_store
 from miserymeter.web import create_app
 from miserymeter.web.passwords import hash_password
 from store_records import seconds_heard
-from test_web_browser import PASSWORD, WAIT_MS, shot
-from web_helpers import running_server, settings_for
+from test_web_browser import PASSWORD, WAIT_MS
+from web_helpers import running_server, settings_for, shot
 
 pytestmark = pytest.mark.browser
 
-browser = test_web_browser.browser  # one Chromium for the module
 SIZES = {"desktop": (1366, 900), "phone": (390, 844)}
 ICON_SIZES_JS = """async (sources) => Promise.all(sources.map(async (src) => {
   const image = new Image();
