@@ -64,7 +64,8 @@ def history(room: Room, k: int, n_minutes: int, rng: np.random.Generator) -> lis
                           float(levels[part].mean()), float(levels[part].max()),
                           float((scores[part] >= 0.5).mean()), "crying")
         )  # fmt: skip
-    for at_s in range(int(EPISODE_EVERY.total_seconds()), 60 * (n_minutes - 5), 7200):
+    every_s = int(EPISODE_EVERY.total_seconds())
+    for at_s in range(every_s, 60 * (n_minutes - 5), every_s):
         at = room.start + timedelta(seconds=at_s)
         records.append(Episode(room.name, at, at + timedelta(seconds=90), at_s, at_s + 90.0,
                                at_s + 3.0, 0.98, 0.81, "model", None))  # fmt: skip
@@ -81,7 +82,7 @@ class LiveDaycare:
         self.rooms = [Room(f"room-{k:02d}", k % 10 == 0, start) for k in range(n_rooms)]
         for k, room in enumerate(self.rooms):
             offline = k % 10 == 2
-            n_minutes = round(60 * hours - (OFFLINE.total_seconds() / 60 if offline else 0))
+            n_minutes = max(1, round(60 * hours - (OFFLINE.total_seconds() / 60 if offline else 0)))
             store.write(history(room, k, n_minutes, self.rng))
         self.listening = [r for k, r in enumerate(self.rooms) if k % 10 != 2]
         self._stop = threading.Event()
