@@ -7,6 +7,12 @@ call `--n_requests` times, for random rooms and nights, one request at a time ov
 The calibration page scores a dataset of 170 reviewed clips (the bundled examples' windows)
 and reads each room's last nights on its first request per room (timed on their own), then
 answers from its caches. Prints p50 and p95 per endpoint (ms).
+
+Then the all-rooms view of a daycare (`/api/overview`): a fresh store of `--rooms` rooms heard
+for `--hours` up to now and fed a second a second while asked (`live_daycare.py`), in SQLite
+and, with `--postgres`, in a PostgreSQL server of its own (tests/postgres_server.py). Prints
+its p50 and p95 over HTTP and the CPU of one overview in process (the server's own CPU not
+included). `--overview_only` skips the month.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,13 +36,16 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from calibration_clips import write_reviewed_clips
-from miserymeter.clock import iso_utc
+from live_daycare import LiveDaycare
+from miserymeter.clock import iso_utc, utc_now
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.nights import night_bounds
 from miserymeter.store import StoredRecord, open_store
 from miserymeter.web import ServeSettings, create_app
+from miserymeter.web.overview import rooms_overview
+from postgres_server import PostgresServer, postgres_available
 from store_records import episode, minute_of_records
-from web_helpers import ZONE, running_server
+from web_helpers import ZONE, running_server, settings_for
 
 N_ROOMS = 10
 N_NIGHTS = 30
@@ -144,11 +155,89 @@ def first_calibrations(client: httpx.Client) -> list[float]:
     return times_ms
 
 
+def timed_ms(ask: Callable[[], object], n: int, *, clock: Callable[[], float]) -> list[float]:
+    """`n` calls of `ask`, each timed by `clock` (ms)."""
+    times_ms = []
+    for _ in range(n):
+        started_s = clock()
+        ask()
+        times_ms.append(1e3 * (clock() - started_s))
+    return times_ms
+
+
+def overview_row(db: str, *, n_rooms: int, hours: float, n_requests: int) -> list[str]:
+    """p50, p95 and max of /api/overview over HTTP, and the CPU of one in process (ms)."""
+    with tempfile.TemporaryDirectory() as work, open_store(db) as store:
+        settings = settings_for(db, Path(work))
+        daycare = LiveDaycare(store, n_rooms=n_rooms, hours=hours)
+        with (
+            daycare,
+            running_server(create_app(settings)) as base,
+            httpx.Client(base_url=base, timeout=60.0) as client,
+        ):
+
+            def ask() -> None:
+                answer = client.get("/api/overview")
+                if answer.status_code != 200 or len(answer.json()) != n_rooms:
+                    raise SystemExit(f"/api/overview: {answer.status_code} {answer.text[:200]}")
+
+            http_ms = timed_ms(ask, n_requests, clock=time.perf_counter)
+            cpu_ms = timed_ms(
+                lambda: rooms_overview(store, settings.detection, now=utc_now(), zone=ZONE),
+                n_requests,
+                clock=time.thread_time,
+            )
+    return [
+        f"{statistics.median(http_ms):.1f}", f"{statistics.quantiles(http_ms, n=20)[-1]:.1f}",
+        f"{max(http_ms):.1f}", f"{statistics.median(cpu_ms):.1f}",
+    ]  # fmt: skip
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """An empty database of a PostgreSQL server of its own, stopped afterwards."""
+    missing = postgres_available()
+    if missing is not None:
+        raise SystemExit(f"--postgres needs {missing} (scripts/install_system_deps.sh test)")
+    server = PostgresServer()
+    try:
+        yield server.new_database()
+    finally:
+        server.stop()
+
+
+def bench_overview(args: argparse.Namespace) -> None:
+    """The overview's table: SQLite, and PostgreSQL if asked."""
+    table = Table("store", "p50 (ms)", "p95 (ms)", "max (ms)", "CPU per overview (ms)", title=(
+        f"/api/overview: {args.rooms} rooms heard for {args.hours:g} h, "
+        f"{args.n_requests} requests"
+    ))  # fmt: skip
+    sizes = {"n_rooms": args.rooms, "hours": args.hours, "n_requests": args.n_requests}
+    with tempfile.TemporaryDirectory() as work:
+        table.add_row("SQLite", *overview_row(str(Path(work) / "store.db"), **sizes))
+    if args.postgres:
+        with postgres_database() as url:
+            table.add_row("PostgreSQL", *overview_row(url, **sizes))
+    Console(width=120).print(table)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dir", type=Path, default=Path("build/bench-serve"))
     parser.add_argument("--n_requests", type=int, default=100)
+    parser.add_argument("--rooms", type=int, default=50, help="Rooms of the overview's store.")
+    parser.add_argument("--hours", type=float, default=12.0, help="How long each was heard.")
+    parser.add_argument("--postgres", action="store_true", help="The overview in PostgreSQL too.")
+    parser.add_argument("--overview_only", action="store_true", help="Skip the month's store.")
     args = parser.parse_args()
+    if not args.overview_only:
+        bench_month(args)
+    bench_overview(args)
+    return 0
+
+
+def bench_month(args: argparse.Namespace) -> None:
+    """Every endpoint's table over the month's store (built once)."""
     db, clips_dir = args.dir / "store.db", args.dir / "clips"
     if not db.exists():
         args.dir.mkdir(parents=True, exist_ok=True)
@@ -188,7 +277,6 @@ def main() -> int:
         f"{statistics.median(first_ms):.1f}", "", f"{max(first_ms):.1f}", "",
     )  # fmt: skip
     Console(width=120).print(table)
-    return 0
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from miserymeter.detect.episodes import (
@@ -12,8 +14,10 @@ from miserymeter.detect.episodes import (
     EpisodeConfirmed,
     EpisodeDetector,
 )
+from miserymeter.detect.replay import last_burst, replay, replay_start
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.errors import ConfigError
+from miserymeter.records import SecondRecord
 
 SETTINGS = DetectorSettings(
     on_probability=0.6,
@@ -106,3 +110,41 @@ def test_thresholds_are_checked() -> None:
         DetectorSettings(on_probability=0.3, off_probability=0.5)
     with pytest.raises(ConfigError, match="merge_gap_s"):
         DetectorSettings(merge_gap_s=-1)
+
+
+def bursty_seconds(rng: np.random.Generator, n_seconds: int) -> list[SecondRecord]:
+    """A run's seconds: low scores (some gated, None) with bursts of crying, short and long,
+    near and far apart, some ending in the last seconds."""
+    scores = np.where(rng.random(n_seconds) < 0.2, np.nan, rng.uniform(0.0, 0.3, n_seconds))
+    for _ in range(int(rng.integers(0, 12))):
+        start, n = int(rng.integers(0, n_seconds)), int(rng.integers(1, 30))
+        scores[start : start + n] = rng.uniform(rng.uniform(0.0, 0.6), 1.0, len(scores[start:][:n]))
+    first_at = datetime(2026, 11, 24, 20, 0, 0, 250_000, tzinfo=UTC)
+    return [
+        SecondRecord("nursery", first_at + timedelta(seconds=k), 100.0 + k, -40.0,
+                     None if np.isnan(p) else float(p), None)
+        for k, p in enumerate(scores)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("settings", [SETTINGS, DetectorSettings()])
+def test_a_replay_from_the_last_burst_ends_as_one_from_the_start(
+    settings: DetectorSettings,
+) -> None:
+    rng = np.random.default_rng(11)
+    n_open = 0
+    for _ in range(300):
+        seconds = bursty_seconds(rng, 200)
+        crying_at = [
+            s.at for s in seconds if (s.crying_probability or 0.0) >= settings.off_probability
+        ]
+        whole = replay(seconds, settings, hop_s=1.0)
+        burst = last_burst(crying_at, seconds[-1].at, settings, hop_s=1.0)
+        if burst is None:
+            assert whole.open_episode is None and not whole.crying_now
+            continue
+        start = replay_start(burst, settings, hop_s=1.0)
+        part = replay([s for s in seconds if s.at >= start], settings, hop_s=1.0)
+        assert part == whole
+        n_open += whole.open_episode is not None
+    assert n_open > 20  # the open episodes were compared, not only the idle ends

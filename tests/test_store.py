@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import inspect
 
 from miserymeter.detect.minutes import summarize
 from miserymeter.errors import StorageError
@@ -214,6 +215,22 @@ def test_a_version_2_database_gets_listener_status_and_keeps_its_records(
         assert store.events() == of_type(records, ListenerEvent)
         store.write([status("nursery", 0, n_dropped=1)])
         assert store.statuses("nursery", at(0.0), at(60.0)) == [status("nursery", 0, n_dropped=1)]
+
+
+def test_a_database_without_the_episodes_end_index_gets_it_and_keeps_its_version(
+    store_target: str,
+) -> None:
+    records = two_rooms(n_minutes=1)
+    with open_store(store_target) as store:
+        store.write(records)
+        with store._engine.begin() as connection:  # as the schema left it before the index
+            connection.exec_driver_sql("DROP INDEX episodes_end")
+    with open_store(store_target) as store:
+        indexes = [i["name"] for i in inspect(store._engine).get_indexes("episodes")]
+        with store._engine.connect() as connection:
+            version = connection.exec_driver_sql("SELECT version FROM schema_version").scalar()
+        assert "episodes_end" in indexes and version == SCHEMA_VERSION
+        assert store.episodes() == sorted(of_type(records, Episode), key=lambda e: e.start)
 
 
 def test_naive_times_and_foreign_records_are_refused(store: Store) -> None:

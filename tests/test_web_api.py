@@ -15,16 +15,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
 
 from conftest import DemoNight
 from miserymeter.events import events_from
+from miserymeter.nights import night_of
 from miserymeter.records import Episode, ListenerEvent, ListenerStatus
 from miserymeter.rooms import room_slug
 from miserymeter.store import StoredRecord, open_store
 from miserymeter.store.outbox import OutboxEntry
 from miserymeter.web import create_app
 from store_records import episode, minute_of_records, seconds_heard
-from web_helpers import LOCAL, csrf_token, settings_for
+from web_helpers import LOCAL, ZONE, csrf_token, settings_for
 
 # 20:00 in UTC+1 on the evening of each night; 30 minutes of records a night.
 EVENINGS = [datetime(2026, 11, d, 19, 0, tzinfo=UTC) for d in (22, 23, 24)]
@@ -259,6 +261,61 @@ def test_now_says_crying_since_when_quiet_since_when_or_not_listening(tmp_path: 
     }
     assert said["gone"]["state"] == "not listening"
     assert since["gone"] == now - timedelta(hours=2)
+
+
+def daycare(db: Path, n_rooms: int, *, now: datetime) -> None:
+    """`n_rooms` rooms heard for a minute and a half: of every three, one cries now, one is
+    quiet since an episode 28 minutes ago, and one went offline two hours ago."""
+    with open_store(db) as store:
+        for k in range(n_rooms):
+            room, last_at = f"room-{k:02d}", now - timedelta(hours=2) * (k % 3 == 2)
+            store.write(seconds_heard(room, [0.05] * 60 + [0.9 * (k % 3 == 0)] * 25,
+                                      last_at=last_at))  # fmt: skip
+            store.write([shifted(episode(room, 0.0, 120.0), now - timedelta(minutes=30))])
+
+
+def overview_and_statements(db: Path, tmp_path: Path) -> tuple[list[dict], int]:
+    """The overview of `db`, and how many SQL statements it took."""
+    statements: list[str] = []
+
+    def count(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as client:
+        event.listen(Engine, "before_cursor_execute", count)
+        try:
+            overview = client.get("/api/overview").json()
+        finally:
+            event.remove(Engine, "before_cursor_execute", count)
+    return overview, len(statements)
+
+
+def test_the_overview_takes_as_many_queries_for_twelve_rooms_as_for_three(
+    tmp_path: Path,
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    for n_rooms in (3, 12):
+        daycare(tmp_path / str(n_rooms) / "store.db", n_rooms, now=now)
+    few, n_few = overview_and_statements(tmp_path / "3" / "store.db", tmp_path / "3")
+    many, n_many = overview_and_statements(tmp_path / "12" / "store.db", tmp_path / "12")
+    assert n_few == n_many <= 16  # BEGINs and ROLLBACKs included
+    assert [r["room"] for r in many[:4]] == ["room-00", "room-03", "room-06", "room-09"]
+    by_room = {r["room"]: r for r in many}
+    assert [by_room[f"room-{k:02d}"]["now"]["state"] for k in range(3)] == [
+        "crying",
+        "quiet",
+        "not listening",
+    ]
+    assert by_room["room-01"]["now"]["since"] == (now - timedelta(minutes=28)).astimezone(
+        ZONE
+    ).isoformat(timespec="seconds")
+    tonight = night_of(now - timedelta(minutes=30), zone=ZONE) == night_of(now, zone=ZONE)
+    assert {r["tonight"]["n_episodes"] for r in many} == {int(tonight)}
+
+    def timeless(rooms: list[dict]) -> list[dict]:
+        return [{**r, "now": {**r["now"], "for_s": None}} for r in rooms]
+
+    assert timeless(few) == timeless([r for r in many if int(r["room"][-2:]) < 3])
 
 
 def demo_episodes(client: TestClient) -> list[dict]:

@@ -48,13 +48,18 @@ class _OpenEpisode:
     confirmed_s: float | None = None
 
 
+def n_smoothing_hops(settings: DetectorSettings, *, hop_s: float) -> int:
+    """How many hops the score is smoothed over (at least one)."""
+    return max(1, round(settings.smoothing_s / hop_s))
+
+
 class EpisodeDetector:
     """The state machine of the module docstring, for hops of `hop_s` seconds."""
 
     def __init__(self, settings: DetectorSettings, *, hop_s: float) -> None:
         self.settings = settings
         self.hop_s = hop_s
-        n_smoothing = max(1, round(settings.smoothing_s / hop_s))
+        n_smoothing = n_smoothing_hops(settings, hop_s=hop_s)
         self._recent: deque[tuple[float, float]] = deque(maxlen=n_smoothing)  # (start_s, p)
         self._open: _OpenEpisode | None = None
         self._active = False

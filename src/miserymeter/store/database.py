@@ -97,12 +97,15 @@ class Store(DashboardQueries, OutboxQueue):
         )
 
     def _create_tables(self) -> None:
-        """Create the missing tables (upgrading an older version that only lacks some); refuse a
-        read-only database or another schema version."""
+        """Create the missing tables and indexes (upgrading an older version that only lacks
+        some); refuse a read-only database or another schema version."""
         with self._faults("open"), self._writer.begin() as connection:
             if connection.dialect.name == "postgresql":  # listeners starting at once wait in turn
                 connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
             metadata.create_all(connection)
+            for table in metadata.sorted_tables:  # create_all makes those of new tables only
+                for index in table.indexes:
+                    index.create(connection, checkfirst=True)
             version = connection.scalar(select(schema_version.c.version))
             if version is None:
                 connection.execute(schema_version.insert(), {"version": SCHEMA_VERSION})

@@ -3,11 +3,21 @@ events and statuses over a time span, the latest of each, and sums for charts.""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, func, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    case,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 
 from miserymeter.records import (
     Episode,
@@ -17,7 +27,7 @@ from miserymeter.records import (
     SecondRecord,
 )
 from miserymeter.store.connection import StoreConnection, select_rows, time_order
-from miserymeter.store.schema import EPOCH, ONE_US, TABLES, rooms
+from miserymeter.store.schema import EPOCH, ONE_US, TABLES, UtcDateTime, rooms
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,81 @@ class DashboardQueries(StoreConnection):
         found = self._fetch(ListenerEvent, query)
         return found[0] if found else None
 
+    def last_heard(self, room: str | None = None) -> dict[str, datetime | None]:
+        """Every room (or `room`) by name, and when its last second was (None: none yet)."""
+        table, _ = TABLES[SecondRecord]
+        last = select(func.max(table.c.at)).where(table.c.room_id == rooms.c.id)
+        query = select(rooms.c.name, last.scalar_subquery()).order_by(rooms.c.name)
+        if room is not None:
+            query = query.where(rooms.c.name == room)
+        with self._faults("read"), self._engine.connect() as connection:
+            return {name: at for name, at in connection.execute(query)}
+
+    def latest_events(
+        self, names: Collection[str], kinds: Collection[str], *, since: datetime
+    ) -> dict[str, ListenerEvent]:
+        """The last event of one of `kinds` from `since` on of each room of `names` (rooms
+        with none left out)."""
+        table, _ = TABLES[ListenerEvent]
+        query = select_rows(table, room=None).where(
+            rooms.c.name.in_(names), table.c.kind.in_(kinds), table.c.at >= since
+        )
+        found = self._fetch(ListenerEvent, query.order_by(*time_order(table, "at")))
+        return {event.room: event for event in found}
+
+    def crying_times(
+        self, names: Collection[str], since: datetime, *, at_least: float
+    ) -> dict[str, list[datetime]]:
+        """When, from `since` on, a second of each room of `names` had a crying probability of
+        `at_least` or more, in time order (rooms with none left out)."""
+        table, _ = TABLES[SecondRecord]
+        times: dict[str, list[datetime]] = {}
+        with self._faults("read"), self._engine.connect() as connection:
+            ids = _room_ids(connection, names)
+            query = (
+                select(table.c.room_id, table.c.at)
+                .where(table.c.room_id.in_(list(ids)), table.c.at >= since)
+                .where(table.c.crying_probability >= at_least)
+                .order_by(table.c.at)
+            )
+            for room_id, at in connection.execute(query):
+                times.setdefault(ids[room_id], []).append(at)
+        return times
+
+    def seconds_since(
+        self, since: Mapping[str, datetime], until: datetime
+    ) -> dict[str, list[SecondRecord]]:
+        """The seconds of each room of `since` from its time there until `until` (excluded),
+        in time order."""
+        table, _ = TABLES[SecondRecord]
+        found: dict[str, list[SecondRecord]] = {}
+        with self._faults("read"), self._engine.connect() as connection:
+            ids = _room_ids(connection, since)
+            room_since = case(
+                {i: literal(since[name], UtcDateTime) for i, name in ids.items()},
+                value=table.c.room_id,
+            )
+            c = table.c
+            query = (
+                select(c.room_id, c.at, c.offset_s, c.level_dbfs, c.crying_probability, c.top_label)
+                .where(c.room_id.in_(list(ids)), c.at < until)
+                .where(c.at >= min(since.values()), c.at >= room_since)
+                .order_by(c.at)
+            )
+            for room_id, *fields in connection.execute(query):  # in SecondRecord's order
+                found.setdefault(ids[room_id], []).append(SecondRecord(ids[room_id], *fields))
+        return found
+
+    def n_minutes_by_room(self, since: datetime, until: datetime) -> dict[str, int]:
+        """How many minutes of each room start from `since` to `until` (excluded)."""
+        table, _ = TABLES[MinuteSummary]
+        counted = select(func.count()).where(
+            table.c.room_id == rooms.c.id, table.c.start >= since, table.c.start < until
+        )
+        query = select(rooms.c.name, counted.scalar_subquery())
+        with self._faults("read"), self._engine.connect() as connection:
+            return {name: int(n) for name, n in connection.execute(query)}
+
     def n_minutes(self, room: str, since: datetime, until: datetime) -> int:
         """How many minutes of `room` start from `since` to `until` (excluded): time listened."""
         table, _ = TABLES[MinuteSummary]
@@ -166,3 +251,9 @@ class DashboardQueries(StoreConnection):
         )
         with self._faults("read"), self._engine.connect() as connection:
             return [(float(after), float(level)) for after, level in connection.execute(query)]
+
+
+def _room_ids(connection: Connection, names: Iterable[str]) -> dict[int, str]:
+    """The rooms of `names` that exist, by id."""
+    query = select(rooms.c.id, rooms.c.name).where(rooms.c.name.in_(list(names)))
+    return {room_id: name for room_id, name in connection.execute(query)}

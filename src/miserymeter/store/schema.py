@@ -40,7 +40,8 @@ from miserymeter.records import (
 )
 
 # Bump when a table changes; a database of another version is refused unless it is in
-# UPGRADABLE_FROM: versions whose upgrade only adds tables (`create_all` adds them).
+# UPGRADABLE_FROM: versions whose upgrade only adds tables (`create_all` adds them). An index
+# added to an existing table needs no bump: opening a database creates the missing ones.
 SCHEMA_VERSION = 3
 # 1 → 2 added `outbox`; 2 → 3 added `listener_status`.
 UPGRADABLE_FROM = (1, 2)
@@ -135,6 +136,8 @@ episodes = Table(
     Column("detector", Text, nullable=False),
     Column("clip_path", Text),
     PrimaryKeyConstraint("room_id", "start", "detector"),
+    # Every room's episodes of tonight, or of the past day, without reading their older ones.
+    Index("episodes_end", "end"),
 )
 
 events = Table(

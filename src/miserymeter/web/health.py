@@ -5,11 +5,12 @@ tonight)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
 from miserymeter.nights import night_bounds, night_of
-from miserymeter.records import STOPPED, SecondRecord
+from miserymeter.records import STOPPED, ListenerEvent
 from miserymeter.store import Store
 
 # The listener stores a second every second: a room silent this long is offline.
@@ -17,40 +18,49 @@ OFFLINE_AFTER_S = 30.0
 MICROPHONE_LOST = "microphone_lost"
 MICROPHONE_BACK = "microphone_reopened"
 STARTED = "started"
+INPUT_KINDS = (MICROPHONE_LOST, MICROPHONE_BACK, STOPPED, STARTED)
 
 
-def input_status(
-    store: Store, room: str, *, now: datetime, zone: tzinfo
-) -> tuple[str, SecondRecord | None]:
-    """Listening, microphone silent or offline, and the room's last stored second."""
-    latest = store.latest_second(room)
+@dataclass(frozen=True)
+class Heard:
+    """A room's input: listening, microphone silent or offline; and its last second's time."""
+
+    status: str
+    last_at: datetime | None
+
+
+def rooms_heard(
+    store: Store, *, now: datetime, zone: tzinfo, room: str | None = None
+) -> dict[str, Heard]:
+    """Every room's input (or `room`'s), by name, from two queries whatever their number."""
+    last_at = store.last_heard(room)
     since, _ = night_bounds(night_of(now, zone=zone), zone=zone)
     # The last word on the input: a run that stopped, started again, lost or got back its mic.
-    said = [
-        e.kind
-        for e in store.events(room, since=since)
-        if e.kind in (MICROPHONE_LOST, MICROPHONE_BACK, STOPPED, STARTED)
-    ]
-    age_s = None if latest is None else (now - latest.at).total_seconds()
-    if age_s is None or age_s > OFFLINE_AFTER_S or (said and said[-1] == STOPPED):
-        return "offline", latest
-    if said and said[-1] == MICROPHONE_LOST:
-        return "microphone silent", latest
-    return "listening", latest
+    said = store.latest_events(list(last_at), INPUT_KINDS, since=since)
+    return {
+        name: Heard(_input_status(at, said.get(name), now=now), at) for name, at in last_at.items()
+    }
+
+
+def _input_status(last_at: datetime | None, said: ListenerEvent | None, *, now: datetime) -> str:
+    age_s = None if last_at is None else (now - last_at).total_seconds()
+    if age_s is None or age_s > OFFLINE_AFTER_S or (said is not None and said.kind == STOPPED):
+        return "offline"
+    if said is not None and said.kind == MICROPHONE_LOST:
+        return "microphone silent"
+    return "listening"
 
 
 def room_health(store: Store, room: str, *, now: datetime, zone: tzinfo) -> dict[str, Any]:
     """The room's status, when it was last heard, and its listener's work tonight."""
-    status, latest = input_status(store, room, now=now, zone=zone)
+    heard = rooms_heard(store, now=now, zone=zone, room=room)[room]
     since, _ = night_bounds(night_of(now, zone=zone), zone=zone)
     statuses = store.statuses(room, since=since)
-    age_s = None if latest is None else (now - latest.at).total_seconds()
+    age_s = None if heard.last_at is None else (now - heard.last_at).total_seconds()
     return {
         "room": room,
-        "status": status,
-        "last_heard": None
-        if latest is None
-        else latest.at.astimezone(zone).isoformat(timespec="seconds"),
+        "status": heard.status,
+        "last_heard": local_iso(heard.last_at, zone=zone),
         "last_heard_age_s": None if age_s is None else round(age_s, 1),
         "listener_cpu_percent": round(statuses[-1].cpu_percent, 1) if statuses else None,
         "dropped_windows_tonight": sum(s.n_dropped for s in statuses),
@@ -65,3 +75,8 @@ def room_health(store: Store, room: str, *, now: datetime, zone: tzinfo) -> dict
             for u in store.undelivered(room, refused_since=since)
         ],
     }
+
+
+def local_iso(at: datetime | None, *, zone: tzinfo) -> str | None:
+    """`at` as local ISO time to the second (None stays None)."""
+    return None if at is None else at.astimezone(zone).isoformat(timespec="seconds")

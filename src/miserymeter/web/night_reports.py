@@ -44,6 +44,20 @@ def night_reports(
     ]
 
 
+def rooms_night(store: Store, night: date, *, zone: tzinfo) -> dict[str, NightReport]:
+    """The report of `night` of every room, by name, from two queries whatever their number."""
+    since, until = night_bounds(night, zone=zone)
+    listened = store.n_minutes_by_room(since, until)
+    by_room: dict[str, list[Episode]] = {room: [] for room in listened}
+    for episode in store.episodes(None, since, until):
+        if night_of(episode.start, zone=zone) == night and episode.room in by_room:
+            by_room[episode.room].append(episode)
+    return {
+        room: _report(night, by_room[room], listened_s=60.0 * n_minutes)
+        for room, n_minutes in listened.items()
+    }
+
+
 def last_nights(last: date, n_nights: int) -> list[date]:
     """`n_nights` nights up to `last`, oldest first."""
     return [last - timedelta(days=k) for k in range(n_nights - 1, -1, -1)]

@@ -1,4 +1,7 @@
-"""Every room at a glance, for a daycare's tablet: its state now, tonight so far, last heard."""
+"""Every room at a glance, for a daycare's tablet: its state now, tonight so far, last heard.
+
+A constant number of queries for all the rooms (grouped by room), whatever their number.
+"""
 
 from __future__ import annotations
 
@@ -9,28 +12,26 @@ from urllib.parse import quote
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.nights import night_of
 from miserymeter.store import Store
-from miserymeter.web.night_reports import night_reports, report_json
-from miserymeter.web.now import room_now
+from miserymeter.web.health import local_iso, rooms_heard
+from miserymeter.web.night_reports import report_json, rooms_night
+from miserymeter.web.now import rooms_now
 
 
 def rooms_overview(
     store: Store, detection: DetectorSettings, *, now: datetime, zone: tzinfo
 ) -> list[dict[str, Any]]:
     """One entry per room, crying rooms first, then by name."""
-    tonight = night_of(now, zone=zone)
-    rooms = []
-    for room in store.rooms():
-        (report,) = night_reports(store, room, [tonight], zone=zone)
-        latest = store.latest_second(room)
-        rooms.append(
-            {
-                "room": room,
-                "url": f"/rooms/{quote(room, safe='')}",
-                "now": room_now(store, room, detection, now=now, zone=zone),
-                "tonight": report_json(report, zone=zone),
-                "last_heard": None
-                if latest is None
-                else latest.at.astimezone(zone).isoformat(timespec="seconds"),
-            }
-        )
+    heard = rooms_heard(store, now=now, zone=zone)
+    states = rooms_now(store, heard, detection, now=now, zone=zone)
+    tonight = rooms_night(store, night_of(now, zone=zone), zone=zone)
+    rooms = [
+        {
+            "room": room,
+            "url": f"/rooms/{quote(room, safe='')}",
+            "now": states[room],
+            "tonight": report_json(tonight[room], zone=zone),
+            "last_heard": local_iso(h.last_at, zone=zone),
+        }
+        for room, h in heard.items()
+    ]
     return sorted(rooms, key=lambda r: (r["now"]["state"] != "crying", r["room"]))
