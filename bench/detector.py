@@ -1,7 +1,8 @@
 """Does the detector hear crying, not laughter? `make bench` (prints one table).
 
 Every row is measured in the same run, on the same audio:
-- **before**: the bundled model as it was at `--baseline` (a git revision);
+- **before**: the bundled model as it was at `--baseline` (a git revision), with the second
+  opinion it shipped with then (its crying times the square root of YAMNet's crying share);
 - **YAMNet alone**: AudioSet's "Baby cry, infant cry" / "Crying, sobbing" score (what Frigate runs);
 - **network alone**: the bundled network without the second opinion;
 - **shipped**: the bundled model as `listen` runs it (the network, confirmed by YAMNet).
@@ -39,7 +40,11 @@ from miserymeter.evaluation.truth import TruthEvent, read_night_truth
 from miserymeter.frontend.windows import cover_with_windows
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, YAMNET_MODEL_PATH
 from miserymeter.inference.model import Classifier, ModelInfo
-from miserymeter.inference.second_opinion import SecondOpinion
+from miserymeter.inference.second_opinion import (
+    ASK_FROM_PROBABILITY,
+    SHARE_EPSILON,
+    SecondOpinion,
+)
 from miserymeter.pipeline import detect_file
 from miserymeter.records import Episode
 from miserymeter.train.corpus import DEBIAN_PACKAGES_DIR, default_model_split, prepare_cry_corpus
@@ -69,7 +74,33 @@ class YamnetAlone:
         return probabilities
 
 
-Scorer = Classifier | YamnetAlone
+class ShareRule:
+    """A Scorer of the model shipped before the head over YAMNet's embedding: the network's
+    crying times sqrt((cry + ε) / (cry + other + 2ε)) of YAMNet's scores, the rest to
+    `_unknown_`."""
+
+    def __init__(self, path: Path) -> None:
+        self._network = Classifier(path, second_opinion=False)
+        self.info = self._network.info
+        self._yamnet = SecondOpinion(YAMNET_MODEL_PATH)
+        self._crying = self.info.labels.index("crying")
+        self._unknown = self.info.labels.index(UNKNOWN_LABEL)
+
+    def score(self, windows: np.ndarray) -> np.ndarray:
+        probabilities = self._network.score(windows)
+        asked = np.flatnonzero(probabilities[:, self._crying] >= ASK_FROM_PROBABILITY)
+        if len(asked) == 0:
+            return probabilities
+        opinions = self._yamnet.opinions(windows[asked])
+        epsilon = SHARE_EPSILON
+        share = (opinions.crying + epsilon) / (opinions.crying + opinions.confusing + 2 * epsilon)
+        kept = probabilities[asked, self._crying] * np.sqrt(share)
+        probabilities[asked, self._unknown] += probabilities[asked, self._crying] - kept
+        probabilities[asked, self._crying] = kept
+        return probabilities
+
+
+Scorer = Classifier | YamnetAlone | ShareRule
 
 
 @dataclass(frozen=True)
@@ -180,7 +211,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=Path("../shared/data/cry-corpus"))
     parser.add_argument("--eval_only", type=Path, default=Path("../shared/data/eval-only"))
-    parser.add_argument("--baseline", default="15f3ad2", help="Git revision of 'before'.")
+    parser.add_argument("--baseline", default="bc03b4e", help="Git revision of 'before'.")
     parser.add_argument("--nights", type=int, default=4, help="Test nights of an hour each.")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="Keep the nights and clips in this folder.")
@@ -195,7 +226,7 @@ def main() -> int:
         night_paths = nights(clips, args.nights, work, rng)
         shipped = Classifier(DEFAULT_MODEL_PATH)
         scorers: list[tuple[str, Scorer]] = [
-            (f"before ({args.baseline})", Classifier(baseline_model(args.baseline, work))),
+            (f"before ({args.baseline})", ShareRule(baseline_model(args.baseline, work))),
             ("YAMNet alone", YamnetAlone(shipped.info)),
             ("network alone", Classifier(DEFAULT_MODEL_PATH, second_opinion=False)),
             ("shipped: network + YAMNet", shipped),

@@ -4,7 +4,9 @@
 
 tf2onnx reads the TensorFlow Lite graph (its int8 weights stay int8, with DequantizeLinear in
 front of each convolution), so the file is as small as the original. The input and outputs get
-names of their own, and the metadata records where the model came from and its license.
+names of their own, the 1024-d embedding (the mean of the last layer's frames, tensor 121 in
+LiteRT) becomes a third output, `embedding`, and the metadata records where the model came
+from and its license.
 `tests/test_second_opinion.py` checks that ONNX Runtime agrees with LiteRT on real audio.
 """
 
@@ -20,6 +22,8 @@ import tf2onnx
 
 OPSET = 18
 RENAMES = {"input_1": "waveform", "Identity": "scores", "Identity_1": "log_mel"}
+EMBEDDING_TENSOR = "yamnet_frames/global_average_pooling2d/Mean"
+EMBEDDING_OUTPUT = "embedding"
 
 
 def convert(tflite_file: Path, output_file: Path) -> None:
@@ -31,6 +35,7 @@ def convert(tflite_file: Path, output_file: Path) -> None:
     for node in graph.node:
         node.input[:] = [RENAMES.get(name, name) for name in node.input]
         node.output[:] = [RENAMES.get(name, name) for name in node.output]
+    add_embedding_output(proto)
     onnx.helper.set_model_props(
         proto,
         {
@@ -42,6 +47,17 @@ def convert(tflite_file: Path, output_file: Path) -> None:
     )
     onnx.checker.check_model(proto)
     onnx.save_model(proto, str(output_file))
+
+
+def add_embedding_output(proto: onnx.ModelProto) -> None:
+    """Expose the [1, 1024] embedding the scores are computed from as the output `embedding`."""
+    graph = proto.graph
+    if any(o.name == EMBEDDING_OUTPUT for o in graph.output):
+        return
+    graph.node.append(onnx.helper.make_node("Identity", [EMBEDDING_TENSOR], [EMBEDDING_OUTPUT]))
+    graph.output.append(
+        onnx.helper.make_tensor_value_info(EMBEDDING_OUTPUT, onnx.TensorProto.FLOAT, [1, 1024])
+    )
 
 
 def main() -> int:

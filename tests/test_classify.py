@@ -110,6 +110,15 @@ def test_dog_and_music_examples_mean_below_half(
     assert examples_json[name]["probabilities"]["crying"] < 0.5
 
 
+def test_the_cat_and_the_laughter_rank_below_every_cry(
+    examples_json: dict[str, dict[str, Any]],
+) -> None:
+    """The issue's check: a baby's laughter or a cat must not look more like crying than crying."""
+    lowest_cry = min(examples_json[name]["peak"]["crying"] for name in CRYING)
+    for name in ("cat-esc50-4-133047-A.flac", "laughing-esc50-4-132810-A.flac"):
+        assert examples_json[name]["peak"]["crying"] < lowest_cry, name
+
+
 def test_text_output_ranks_labels_per_file(run_cli: RunCli) -> None:
     dog = EXAMPLES_DIR / NOT_CRYING[0]
 

@@ -18,8 +18,10 @@ from miserymeter.inference.second_opinion import (
     ASK_FROM_PROBABILITY,
     CONFUSING_CLASSES,
     CRYING_CLASSES,
+    EMBEDDING_SIZE,
     YAMNET_PATCH_SAMPLES,
     YAMNET_SAMPLE_RATE_HZ,
+    EmbeddingHead,
     Opinions,
     SecondOpinion,
     at_typical_level,
@@ -109,18 +111,36 @@ def test_patches_cover_a_window_end_to_end() -> None:
     assert len(short) == YAMNET_PATCH_SAMPLES and short[8_000:].sum() == 0
 
 
-def test_crying_is_kept_where_yamnet_hears_it_and_scaled_down_where_it_hears_a_pet() -> None:
+def test_the_guard_holds_back_only_where_yamnet_is_sure_of_a_confusing_sound() -> None:
     opinions = Opinions(
-        crying=np.array([0.9, 0.3, 0.05, 0.0]), confusing=np.array([0.0, 0.3, 0.95, 0.0])
+        crying=np.array([0.9, 0.3, 0.05, 0.0, 0.6]),
+        confusing=np.array([0.0, 0.3, 0.95, 0.0, 0.55]),
+        embeddings=np.zeros((5, EMBEDDING_SIZE)),
     )
-    weight = opinions.crying_weight
-    assert weight[0] > 0.99  # crying, and nothing else
-    assert weight[1] == pytest.approx(np.sqrt(0.5))  # as much crying as laughter
-    assert weight[2] == pytest.approx(np.sqrt(0.051 / 1.002))  # a meow 19 times as likely
-    assert weight[3] == pytest.approx(np.sqrt(0.5))  # nothing heard: no opinion either way
+    guard = opinions.guard
+    assert guard[0] == 1.0  # crying, and nothing else
+    assert guard[1] == 1.0  # as much crying as laughter, and not sure of either
+    assert guard[2] == pytest.approx(np.sqrt(0.051 / 1.002))  # a meow 19 times as likely
+    assert guard[3] == 1.0  # nothing heard: the head decides
+    assert guard[4] == 1.0  # sure of a dog, surer of crying
 
 
-def test_the_bundled_model_asks_yamnet_and_moves_what_it_takes_back_to_unknown() -> None:
+def test_the_head_travels_in_metadata_and_refuses_a_wrong_size() -> None:
+    head = EmbeddingHead(np.linspace(-1, 1, EMBEDDING_SIZE), bias=-0.25)
+    again = EmbeddingHead.from_json(head.to_json())
+    np.testing.assert_allclose(again.weights, head.weights, rtol=1e-5)
+    assert again.bias == head.bias
+    embeddings = np.random.default_rng(0).normal(size=(3, EMBEDDING_SIZE))
+    np.testing.assert_allclose(
+        again.probability(embeddings), head.probability(embeddings), rtol=1e-4, atol=1e-9
+    )
+    with pytest.raises(ValueError, match="weights"):
+        EmbeddingHead.from_json('{"weights": [1.0, 2.0], "bias": 0}')
+
+
+def test_the_bundled_model_asks_yamnet_where_the_network_hears_crying() -> None:
+    """YAMNet's head decides the crying probability of the windows the network finds likely
+    to be crying: up for the cries, down for the cat; the others keep their proportions."""
     with_opinion = Classifier(DEFAULT_MODEL_PATH)
     alone = Classifier(DEFAULT_MODEL_PATH, second_opinion=False)
     labels = with_opinion.info.labels
@@ -132,10 +152,16 @@ def test_the_bundled_model_asks_yamnet_and_moves_what_it_takes_back_to_unknown()
     batch = np.stack([np.pad(w, (0, with_opinion.info.n_window - len(w))) for w in windows])
     confirmed, raw = with_opinion.score(batch), alone.score(batch)
     np.testing.assert_allclose(confirmed.sum(axis=1), 1.0, atol=1e-5)
-    assert (confirmed[:, crying] <= raw[:, crying] + 1e-7).all()
-    np.testing.assert_array_equal(confirmed[:, 0], raw[:, 0])  # silence is untouched
     not_asked = raw[:, crying] < ASK_FROM_PROBABILITY
     np.testing.assert_array_equal(confirmed[not_asked], raw[not_asked])
     names = [p.name for p in example_clips()]
     cat = names.index("cat-esc50-4-133047-A.flac")
     assert confirmed[cat, crying] < raw[cat, crying] - 0.1
+    assert confirmed[names.index("crying-fullband-esc50-4-185575-B.flac"), crying] > 0.9
+    others = [k for k in range(len(labels)) if k != crying]
+    asked = ~not_asked
+    np.testing.assert_allclose(
+        confirmed[asked][:, others] / confirmed[asked][:, others].sum(axis=1, keepdims=True),
+        raw[asked][:, others] / raw[asked][:, others].sum(axis=1, keepdims=True),
+        atol=1e-5,
+    )

@@ -529,3 +529,29 @@ def test_second_opinion_on_a_model_yamnet_cannot_hear_is_one_line(
     )
     assert automatic.returncode == 0, automatic.stderr
     assert "second_opinion" not in onnx_metadata(tmp_path / "a.onnx")
+
+
+def test_only_the_finished_runs_checkpoint_carries_yamnets_head(
+    run_cli: RunCli, train_dir: Path, tmp_path: Path
+) -> None:
+    """The head over YAMNet's embedding is fitted when training finishes: a checkpoint from
+    mid-run exports as the network alone, and asking for YAMNet on it is one line."""
+    assert load_checkpoint(train_dir / "tcresnet.ckpt-40.pt").embedding_head is not None
+    middle = train_dir / "tcresnet.ckpt-20.pt"
+    assert load_checkpoint(middle).embedding_head is None
+    refused = run_cli(
+        "export",
+        f"--start_checkpoint={middle}",
+        f"--output_file={tmp_path / 'm.onnx'}",
+        "--second_opinion=yamnet",
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        f"error: {middle}: has no head over YAMNet's embedding (only the last checkpoint of a "
+        "finished `train` has one); export that one, or use --second_opinion=none"
+    ]
+    automatic = run_cli(
+        "export", f"--start_checkpoint={middle}", f"--output_file={tmp_path / 'a.onnx'}"
+    )
+    assert automatic.returncode == 0, automatic.stderr
+    assert "second_opinion" not in onnx_metadata(tmp_path / "a.onnx")

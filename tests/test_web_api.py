@@ -87,7 +87,7 @@ def test_a_night_is_drawn_by_the_minute_and_a_zoom_by_the_second(client: TestCli
         "2026-11-24T20:00:00"
     )
     assert [e["start"][11:16] for e in night["episodes"]] == ["20:10", "20:20", "06:00"]
-    assert night["thresholds"] == {"on": 0.6, "off": 0.6}
+    assert night["thresholds"] == {"on": 0.6, "off": 0.3}
     zoom = client.get(
         "/api/rooms/nursery/timeline?since=2026-11-24T20:05:00&until=2026-11-24T20:15:00"
     ).json()

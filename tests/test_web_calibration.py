@@ -17,7 +17,7 @@ from calibration_clips import write_reviewed_clips
 from conftest import DemoNight
 from miserymeter.audio.io import read_audio
 from miserymeter.calibrate.clip_scores import ClipScorer
-from miserymeter.calibrate.thresholds import GRID
+from miserymeter.calibrate.thresholds import GRID, LOWEST_OFF_PROBABILITY
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, EXAMPLES_DIR
 from miserymeter.inference.model import Classifier
@@ -71,9 +71,9 @@ def test_reviewed_clips_are_scored_and_thresholds_recommended(
         assert candidate["n_missed"] == sum(c["histogram"]["crying"][:below])
         assert candidate["n_other_above"] == sum(c["histogram"]["other"][below:])
     recommended = c["recommended"]
-    assert (
-        recommended["on"] in GRID and recommended["off"] == recommended["on"]
-    )  # the defaults: off = on
+    # the defaults: off 0.3 below on, and never below the lowest off threshold
+    assert recommended["on"] in GRID
+    assert recommended["off"] == max(LOWEST_OFF_PROBABILITY, round(recommended["on"] - 0.3, 2))
     assert f"on_probability = {recommended['on']:.2f}" in recommended["config"]
     assert recommended["on"] in [t["on"] for t in c["candidates"]]
     # the demo night brought music, a cat, a dog, speech and laughter outside its two cries
@@ -83,7 +83,7 @@ def test_reviewed_clips_are_scored_and_thresholds_recommended(
         expected_alarms = history["sounds_per_night"] * candidate["false_share"]
         assert candidate["false_alarms_per_night"] == pytest.approx(expected_alarms, abs=0.01)
     assert f"the {history['sounds_per_night']:.1f} other sounds a night" in c["explanation"]
-    assert c["current"] == {"on": 0.6, "off": 0.6}
+    assert c["current"] == {"on": 0.6, "off": 0.3}
 
 
 def test_too_few_reviewed_clips_ask_for_more_instead(demo: TestClient, tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ MODEL_FORMAT_VERSION = "1"
 # A model whose crying is confirmed by YAMNet names the label here (metadata), and the opinion.
 SECOND_OPINION_KEY = "second_opinion"
 SECOND_OPINION_LABEL_KEY = "second_opinion_label"
+SECOND_OPINION_HEAD_KEY = "second_opinion_head"
 YAMNET_OPINION = "yamnet"
 
 # The loudness gate listens where crying is loud (a fundamental of 300-600 Hz and its first

@@ -168,9 +168,10 @@ def _export(
     second_opinion: str = typer.Option(
         "auto",
         "--second_opinion",
-        help="yamnet: YAMNet (shipped with miserymeter) confirms crying at run time, so "
-        "laughter, babble and pets are not taken for it; none: the network alone; auto: "
-        "yamnet for a 16 kHz model with a `crying` label.",
+        help="yamnet: YAMNet (shipped with miserymeter) decides crying at run time through the "
+        "head `train` fitted on its embedding, so laughter, babble and pets are not taken for "
+        "it; none: the network alone; auto: yamnet for a 16 kHz `crying` model whose "
+        "checkpoint has that head (the last one of a finished run).",
     ),
 ) -> None:
     """Export a checkpoint to one self-contained ONNX file (alias: freeze)."""

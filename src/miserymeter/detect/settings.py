@@ -30,9 +30,9 @@ class DetectorSettings:
     """
 
     on_probability: float = 0.6
-    off_probability: float = 0.6
+    off_probability: float = 0.3
     smoothing_s: float = 2.0
-    min_duration_s: float = 2.0
+    min_duration_s: float = 3.0
     merge_gap_s: float = 30.0
     rms_threshold_dbfs: float = -35.0
 

@@ -13,15 +13,19 @@ import onnxruntime as ort
 from miserymeter.constants import (
     MODEL_FORMAT_KEY,
     MODEL_FORMAT_VERSION,
+    SECOND_OPINION_HEAD_KEY,
     SECOND_OPINION_KEY,
     SECOND_OPINION_LABEL_KEY,
-    UNKNOWN_LABEL,
     YAMNET_OPINION,
 )
 from miserymeter.errors import ModelError
 from miserymeter.inference.bundled import YAMNET_MODEL_PATH
 from miserymeter.inference.onnx_sessions import cpu_session
-from miserymeter.inference.second_opinion import YAMNET_SAMPLE_RATE_HZ, SecondOpinion
+from miserymeter.inference.second_opinion import (
+    YAMNET_SAMPLE_RATE_HZ,
+    EmbeddingHead,
+    SecondOpinion,
+)
 
 INPUT_NAME = "waveform"
 OUTPUT_NAME = "probabilities"
@@ -77,32 +81,37 @@ class Classifier:
         (probabilities,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})
         if self._second_opinion is None:
             return np.asarray(probabilities)
-        opinion, label, unknown = self._second_opinion
-        return opinion.confirm(np.asarray(probabilities), batch, label=label, unknown=unknown)
+        opinion, head, label = self._second_opinion
+        return opinion.confirm(np.asarray(probabilities), batch, head=head, label=label)
 
 
 def _second_opinion(
     path: Path, info: ModelInfo, *, n_threads: int
-) -> tuple[SecondOpinion, int, int] | None:
-    """YAMNet and the indices of the label it confirms and of `_unknown_`, if `path` asks."""
+) -> tuple[SecondOpinion, EmbeddingHead, int] | None:
+    """YAMNet, the head over its embedding and the index of the label they confirm, if
+    `path` asks for them."""
     opinion = info.metadata.get(SECOND_OPINION_KEY)
     if opinion is None:
         return None
     label = info.metadata.get(SECOND_OPINION_LABEL_KEY, "")
+    try:
+        head = EmbeddingHead.from_json(info.metadata[SECOND_OPINION_HEAD_KEY])
+    except (KeyError, ValueError, TypeError):
+        head = None
     if (
         opinion != YAMNET_OPINION
+        or head is None
         or label not in info.labels
-        or UNKNOWN_LABEL not in info.labels
         or info.sample_rate_hz != YAMNET_SAMPLE_RATE_HZ
     ):
         raise ModelError(
             f"{path}: asks for a second opinion this version cannot give ({opinion!r} on "
-            f"{label!r} at {info.sample_rate_hz} Hz); export it again with `miserymeter export`"
+            f"{label!r} at {info.sample_rate_hz} Hz); train and export it again"
         )
     return (
         SecondOpinion(YAMNET_MODEL_PATH, n_threads=n_threads),
+        head,
         info.labels.index(label),
-        info.labels.index(UNKNOWN_LABEL),
     )
 
 

@@ -1,20 +1,27 @@
 """YAMNet's second opinion: does AudioSet's model hear crying, or laughter, babble, a pet?
 
-Our small model hears crying well but takes a baby's laughter or babble, a cat or a dog for it;
-YAMNet (AudioSet's 521 classes, shipped as `models/yamnet.onnx`) rarely does. A model exported
-with the second opinion keeps of its crying probability the square root of the share YAMNet
-gives crying among crying and those sounds,
+Our small network listens every second and hears crying well, but takes a baby's laughter or
+babble, a cat or a dog for it. Where it finds a window likely enough to be crying, YAMNet
+(AudioSet's 521 classes, shipped as `models/yamnet.onnx`) is asked, and either of two
+opinions may keep the window's crying probability up; it takes the larger:
 
-    crying' = crying * sqrt((cry + ε) / (cry + other + 2ε)),
+- **YAMNet's labels**: the network's probability times the square root of the share YAMNet's
+  own scores give crying among crying and laughter, babbling, a dog or a cat;
+- **YAMNet's embedding**: a logistic head over its 1024-d embedding, trained on the model's own
+  labelled clips (`train.embedding_head`, carried in the exported file's metadata), times a
+  guard that holds it back where YAMNet is sure of one of those sounds (score above
+  CONFUSING_SURE and above its crying score).
 
-moving the rest to `_unknown_`: nearly all of it where YAMNet hears crying, little where it
-hears laughter or a meow. The rule and its classes were chosen on the validation split
-(model card, "YAMNet's second opinion"). YAMNet runs only on windows our model already finds
-likely to be crying, so a quiet night costs nothing more.
+The first follows the network through a whole cry on a noisy night; the second knows crying
+the network misses and what the network takes for it. The rest of each window's probability
+is spread over the other labels in proportion. The rule, its classes and its constants were
+chosen on the validation split (model card, "YAMNet's second opinion"). YAMNet runs only on
+windows our model already finds likely to be crying, so a quiet night costs nothing more.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +34,8 @@ YAMNET_SAMPLE_RATE_HZ = 16_000
 YAMNET_PATCH_SAMPLES = 15_600  # 0.975 s: one patch of 96 frames of 10 ms
 YAMNET_INPUT = "waveform"
 YAMNET_SCORES = "scores"
+YAMNET_EMBEDDING = "embedding"
+EMBEDDING_SIZE = 1024
 
 # AudioSet classes (index: display name), from YAMNet's class map.
 CRYING_CLASSES = {19: "Crying, sobbing", 20: "Baby cry, infant cry"}
@@ -50,6 +59,8 @@ CONFUSING_CLASSES = {
     80: "Caterwaul",
 }
 SHARE_EPSILON = 0.001
+# YAMNet is sure of a confusing sound from this score (and when it beats its crying score).
+CONFUSING_SURE = 0.5
 # YAMNet hears a quiet cry as "Silence": each patch is brought to a typical AudioSet level
 # first (RMS, limited by its peak reaching full scale), as a microphone's gain is arbitrary.
 PATCH_LEVEL_RMS = 0.1  # -20 dBFS
@@ -58,17 +69,52 @@ ASK_FROM_PROBABILITY = 0.05
 
 
 @dataclass(frozen=True)
+class EmbeddingHead:
+    """P(crying) = sigmoid(weights . embedding + bias) over YAMNet's 1024-d embedding."""
+
+    weights: np.ndarray
+    bias: float
+
+    def probability(self, embeddings: np.ndarray) -> np.ndarray:
+        """The head's crying probability of each embedding [n, 1024]."""
+        logits = embeddings.astype(np.float64) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-logits))
+
+    def to_json(self) -> str:
+        """The head as the exported file's metadata carries it."""
+        weights = [float(f"{w:.6g}") for w in self.weights]
+        return json.dumps({"weights": weights, "bias": float(f"{self.bias:.6g}")})
+
+    @classmethod
+    def from_json(cls, text: str) -> EmbeddingHead:
+        """The head back from metadata; ValueError when it is not one."""
+        data = json.loads(text)
+        weights = np.asarray(data["weights"], dtype=np.float64)
+        if weights.shape != (EMBEDDING_SIZE,):
+            raise ValueError(f"{weights.shape[0]} weights, not {EMBEDDING_SIZE}")
+        return cls(weights, float(data["bias"]))
+
+
+@dataclass(frozen=True)
 class Opinions:
-    """Per window, YAMNet's highest crying score and highest score of a confusing sound."""
+    """Per window, YAMNet's highest crying score, highest score of a confusing sound, and
+    its embedding (the mean over the window's patches)."""
 
     crying: np.ndarray
     confusing: np.ndarray
+    embeddings: np.ndarray
 
     @property
-    def crying_weight(self) -> np.ndarray:
-        """The square root of crying's share among crying and the confusing sounds."""
-        share = (self.crying + SHARE_EPSILON) / (self.crying + self.confusing + 2 * SHARE_EPSILON)
-        return np.sqrt(share)
+    def crying_share(self) -> np.ndarray:
+        """Crying's share among crying and the confusing sounds, in YAMNet's scores."""
+        return (self.crying + SHARE_EPSILON) / (self.crying + self.confusing + 2 * SHARE_EPSILON)
+
+    @property
+    def guard(self) -> np.ndarray:
+        """1, or where YAMNet is sure of a confusing sound, the square root of crying's share
+        among crying and that sound."""
+        sure = (self.confusing > CONFUSING_SURE) & (self.confusing > self.crying)
+        return np.where(sure, np.sqrt(self.crying_share), 1.0)
 
 
 class SecondOpinion:
@@ -81,34 +127,54 @@ class SecondOpinion:
         self._crying = list(CRYING_CLASSES)
         self._confusing = list(CONFUSING_CLASSES)
 
+    def heard(self, patch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """YAMNet's 521 AudioSet scores and its embedding of one patch of 15,600 samples,
+        brought to PATCH_LEVEL_RMS."""
+        batch = np.ascontiguousarray(at_typical_level(patch), dtype=np.float32)[None, :]
+        scores, embedding = self._session.run(
+            [YAMNET_SCORES, YAMNET_EMBEDDING], {YAMNET_INPUT: batch}
+        )
+        return np.asarray(scores[0]), np.asarray(embedding[0])
+
     def class_scores(self, patch: np.ndarray) -> np.ndarray:
         """YAMNet's 521 AudioSet scores of one patch of 15,600 samples, at PATCH_LEVEL_RMS."""
-        batch = np.ascontiguousarray(at_typical_level(patch), dtype=np.float32)[None, :]
-        (scores,) = self._session.run([YAMNET_SCORES], {YAMNET_INPUT: batch})
-        return np.asarray(scores[0])
+        return self.heard(patch)[0]
 
     def opinions(self, windows: np.ndarray) -> Opinions:
-        """The highest crying and confusing-sound scores over each window's patches."""
-        crying, confusing = [], []
+        """The highest crying and confusing-sound scores over each window's patches, and the
+        window's mean embedding."""
+        crying, confusing, embeddings = [], [], []
         for window in windows:
-            scores = np.stack([self.class_scores(p) for p in patches(window)])
+            heard = [self.heard(p) for p in patches(window)]
+            scores = np.stack([s for s, _ in heard])
             crying.append(scores[:, self._crying].max())
             confusing.append(scores[:, self._confusing].max())
-        return Opinions(np.array(crying), np.array(confusing))
+            embeddings.append(np.mean([e for _, e in heard], axis=0))
+        return Opinions(np.array(crying), np.array(confusing), np.array(embeddings))
 
     def confirm(
-        self, probabilities: np.ndarray, windows: np.ndarray, *, label: int, unknown: int
+        self,
+        probabilities: np.ndarray,
+        windows: np.ndarray,
+        *,
+        head: EmbeddingHead,
+        label: int,
     ) -> np.ndarray:
-        """`probabilities` with `label` scaled by YAMNet's crying weight and the rest moved to
-        `unknown`, for the windows where `label` reaches ASK_FROM_PROBABILITY."""
+        """`probabilities` with `label` replaced by the larger of the two opinions (see the
+        module), the other labels scaled to the rest, for the windows where `label` reaches
+        ASK_FROM_PROBABILITY."""
         confirmed = probabilities.copy()
         asked = np.flatnonzero(probabilities[:, label] >= ASK_FROM_PROBABILITY)
         if len(asked) == 0:
             return confirmed
-        weight = self.opinions(windows[asked]).crying_weight
-        kept = probabilities[asked, label] * weight
-        confirmed[asked, unknown] += probabilities[asked, label] - kept
-        confirmed[asked, label] = kept
+        opinions = self.opinions(windows[asked])
+        by_labels = probabilities[asked, label] * np.sqrt(opinions.crying_share)
+        by_embedding = head.probability(opinions.embeddings) * opinions.guard
+        kept = np.maximum(by_labels, by_embedding)
+        others = np.delete(probabilities[asked], label, axis=1).astype(np.float64)
+        total = others.sum(axis=1, keepdims=True)
+        spread = np.where(total > 1e-9, others / np.maximum(total, 1e-12), 1.0 / others.shape[1])
+        confirmed[asked] = np.insert(spread * (1.0 - kept)[:, None], label, kept, axis=1)
         return confirmed
 
 

@@ -26,6 +26,7 @@ class Checkpoint:
     data_sha256: str
     trained_at: str
     average_state: dict[str, Any] | None = None
+    embedding_head: str | None = None  # JSON of the head over YAMNet's embedding, when fitted
 
     @property
     def weights(self) -> dict[str, Any]:
@@ -46,6 +47,7 @@ class Checkpoint:
                 "data_sha256": self.data_sha256,
                 "trained_at": self.trained_at,
                 "average_state": self.average_state,
+                "embedding_head": self.embedding_head,
             },
             partial,
         )
@@ -80,4 +82,5 @@ def load_checkpoint(path: Path) -> Checkpoint:
         data_sha256=data["data_sha256"],
         trained_at=data["trained_at"],
         average_state=data.get("average_state"),
+        embedding_head=data.get("embedding_head"),
     )

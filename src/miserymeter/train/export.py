@@ -22,6 +22,7 @@ from miserymeter.constants import (
     MIN_WINDOW_MS,
     MODEL_FORMAT_KEY,
     MODEL_FORMAT_VERSION,
+    SECOND_OPINION_HEAD_KEY,
     SECOND_OPINION_KEY,
     SECOND_OPINION_LABEL_KEY,
     SILENCE_LABEL,
@@ -33,13 +34,13 @@ from miserymeter.frontend.melspec import FrontEndConfig, analysis_window
 from miserymeter.inference.model import INPUT_NAME, OUTPUT_NAME, Classifier
 from miserymeter.inference.second_opinion import YAMNET_SAMPLE_RATE_HZ
 from miserymeter.train.checkpoint import Checkpoint, load_checkpoint
+from miserymeter.train.embedding_head import CRYING_LABEL, confirmed_label
 from miserymeter.train.models import ProbabilityModel, build_model, convolutional_front_ends
 
 _OPSET = 18
 _MAX_WINDOW_S = 3600
 _AGREEMENT_TOLERANCE = 1e-4
 _DFT_KERNELS = "features.dft_kernels"
-CRYING_LABEL = "crying"
 SECOND_OPINIONS = ("auto", YAMNET_OPINION, "none")
 
 
@@ -63,11 +64,10 @@ def _second_opinion_metadata(
 ) -> dict[str, str]:
     """The metadata that asks the runtime for YAMNet's opinion on the crying label."""
     config = checkpoint.model_config
-    wanted = [label for label in config.labels if label not in (SILENCE_LABEL, UNKNOWN_LABEL)]
-    label = CRYING_LABEL if CRYING_LABEL in wanted else (wanted[0] if len(wanted) == 1 else "")
     rate = config.frontend.sample_rate_hz
+    label = confirmed_label(config.labels, rate)
     if second_opinion == "auto":
-        wanted_by_default = label == CRYING_LABEL and rate == YAMNET_SAMPLE_RATE_HZ
+        wanted_by_default = label == CRYING_LABEL and checkpoint.embedding_head is not None
         second_opinion = YAMNET_OPINION if wanted_by_default else "none"
     if second_opinion == "none":
         return {}
@@ -75,12 +75,22 @@ def _second_opinion_metadata(
         raise ModelError(
             f"--second_opinion={second_opinion}: not one of {', '.join(SECOND_OPINIONS)}"
         )
-    if rate != YAMNET_SAMPLE_RATE_HZ or not label:
+    if not label:
+        wanted = [name for name in config.labels if name not in (SILENCE_LABEL, UNKNOWN_LABEL)]
         raise ModelError(
             f"{checkpoint_file}: YAMNet confirms one crying label at {YAMNET_SAMPLE_RATE_HZ} Hz, "
-            f"this model has {list(wanted)} at {rate} Hz; export it with --second_opinion=none"
+            f"this model has {wanted} at {rate} Hz; export it with --second_opinion=none"
         )
-    return {SECOND_OPINION_KEY: YAMNET_OPINION, SECOND_OPINION_LABEL_KEY: label}
+    if checkpoint.embedding_head is None:
+        raise ModelError(
+            f"{checkpoint_file}: has no head over YAMNet's embedding (only the last checkpoint "
+            "of a finished `train` has one); export that one, or use --second_opinion=none"
+        )
+    return {
+        SECOND_OPINION_KEY: YAMNET_OPINION,
+        SECOND_OPINION_LABEL_KEY: label,
+        SECOND_OPINION_HEAD_KEY: checkpoint.embedding_head,
+    }
 
 
 def _export(

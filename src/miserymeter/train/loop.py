@@ -21,6 +21,8 @@ from torch.utils.tensorboard import SummaryWriter
 from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.errors import DatasetError, ModelError, RunInterrupted
 from miserymeter.frontend.melspec import FrontEndConfig, used_bin_frequencies_hz
+from miserymeter.inference.bundled import YAMNET_MODEL_PATH
+from miserymeter.inference.second_opinion import EmbeddingHead, SecondOpinion
 from miserymeter.prepare.split import SPLITS, Split
 from miserymeter.train import tables
 from miserymeter.train.augment import AugmentConfig, augment_batch, noise_bank
@@ -34,6 +36,12 @@ from miserymeter.train.dataset import (
     data_sha256,
     load_clips,
     scan_dataset,
+)
+from miserymeter.train.embedding_head import (
+    HeardClips,
+    confirmed_label,
+    fit_embedding_head,
+    hear_clips,
 )
 from miserymeter.train.evaluation import EvalResult, clip_peaks, predict, summarise
 from miserymeter.train.models import ModelConfig, build_model
@@ -294,8 +302,8 @@ def _validate(run: _Run, console: Console) -> None:
     console.print(tables.confusion_table(result, title=f"Step {run.step} validation"))
 
 
-def _save(run: _Run) -> Path:
-    """A checkpoint of the run at its current step."""
+def _save(run: _Run, *, embedding_head: EmbeddingHead | None = None) -> Path:
+    """A checkpoint of the run at its current step (the last one with YAMNet's head)."""
     config = run.config
     path = checkpoint_path(config.train_dir, config.model_architecture, run.step)
     Checkpoint(
@@ -306,6 +314,7 @@ def _save(run: _Run) -> Path:
         data_sha256=run.data_hash,
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         average_state=average_state(run.average),
+        embedding_head=None if embedding_head is None else embedding_head.to_json(),
     ).save(path)
     return path
 
@@ -313,7 +322,7 @@ def _save(run: _Run) -> Path:
 def _finish(run: _Run, console: Console) -> TrainResult:
     """The final checkpoint, its test split's scores, the plots and test_metrics.json."""
     config, labels = run.config, run.index.labels
-    final_path = _save(run)
+    final_path = _save(run, embedding_head=_embedding_head(run, console))
     run.writer.close()
     final = evaluated(run.model, run.average)
     test = _evaluate(final, run.splits["testing"], labels) or _evaluate(
@@ -340,6 +349,29 @@ def _finish(run: _Run, console: Console) -> TrainResult:
         json.dumps({**test.to_dict(), "steps": run.step, "data_sha256": run.data_hash}, indent=2)
     )
     return TrainResult(checkpoint=final_path, test=test, steps=run.step)
+
+
+def _embedding_head(run: _Run, console: Console) -> EmbeddingHead | None:
+    """YAMNet's head for the label it confirms, fitted on the training split (and the
+    background noise) and calibrated on the validation split; None for a model it cannot
+    confirm (see `train.embedding_head`)."""
+    labels, n_window = run.index.labels, run.model_config.n_window
+    label = confirmed_label(labels, run.config.sample_rate)
+    if not label:
+        return None
+    console.print(f"teaching YAMNet's embedding what '{label}' is …", markup=False)
+    yamnet = SecondOpinion(YAMNET_MODEL_PATH)
+
+    def heard(split: Split, extra_others: list[np.ndarray]) -> HeardClips:
+        clip_set = run.splits[split].clip_set
+        is_target = [labels[i] == label for i in clip_set.label_indices]
+        clips = list(clip_set.clips) + extra_others
+        return hear_clips(
+            clips, is_target + [False] * len(extra_others), n_window=n_window, yamnet=yamnet
+        )
+
+    backgrounds = [b.numpy() for b in run.backgrounds]
+    return fit_embedding_head(heard("training", backgrounds), heard("validation", []))
 
 
 @contextmanager

@@ -1,0 +1,138 @@
+"""Teach YAMNet's embedding the dataset's cries: the head of the runtime's second opinion.
+
+Every window of the training clips is heard by YAMNet (`inference.second_opinion`); a logistic
+regression over its 1024-d embedding learns the wanted label against everything else (the
+other labels' clips and the background noise), each clip weighing the same and both classes
+balanced, with an L2 penalty. Its bias is then shifted so that the detector's threshold
+(`on_probability`) flags at most FLAGGED_NON_TARGET of the validation clips that are not the
+label, each clip scored as `classify` scores a file: by its highest window (the head's
+probability times YAMNet's guard). Recipe and constants chosen on the default model's
+validation split (model card).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from miserymeter.constants import SILENCE_LABEL, UNKNOWN_LABEL
+from miserymeter.detect.settings import DetectorSettings
+from miserymeter.frontend.windows import cover_with_windows
+from miserymeter.inference.second_opinion import (
+    YAMNET_SAMPLE_RATE_HZ,
+    EmbeddingHead,
+    Opinions,
+    SecondOpinion,
+)
+
+L2_STRENGTH = 1 / 0.3  # the inverse of scikit-learn's C = 0.3
+FLAGGED_NON_TARGET = 0.03
+_LBFGS_STEPS = 200
+CRYING_LABEL = "crying"
+
+
+def confirmed_label(labels: tuple[str, ...], sample_rate_hz: int) -> str:
+    """The label YAMNet's second opinion confirms: `crying`, or the only wanted label; ""
+    when there is none, or the model does not listen at YAMNet's rate."""
+    wanted = [label for label in labels if label not in (SILENCE_LABEL, UNKNOWN_LABEL)]
+    if sample_rate_hz != YAMNET_SAMPLE_RATE_HZ:
+        return ""
+    return CRYING_LABEL if CRYING_LABEL in wanted else (wanted[0] if len(wanted) == 1 else "")
+
+
+@dataclass(frozen=True)
+class HeardClips:
+    """YAMNet's opinions of every window of a set of clips, and which clip each came from."""
+
+    opinions: Opinions
+    clip_of_window: np.ndarray
+    is_target: np.ndarray  # per clip
+
+
+def hear_clips(
+    clips: list[np.ndarray], is_target: list[bool], *, n_window: int, yamnet: SecondOpinion
+) -> HeardClips:
+    """YAMNet's opinion of each window covering each clip."""
+    parts, owners = [], []
+    for k, clip in enumerate(clips):
+        _, windows = cover_with_windows(clip, n_window)
+        parts.append(yamnet.opinions(windows))
+        owners.append(np.full(len(windows), k))
+    opinions = Opinions(
+        crying=np.concatenate([p.crying for p in parts]),
+        confusing=np.concatenate([p.confusing for p in parts]),
+        embeddings=np.concatenate([p.embeddings for p in parts]),
+    )
+    return HeardClips(opinions, np.concatenate(owners), np.asarray(is_target, dtype=bool))
+
+
+def fit_embedding_head(training: HeardClips, validation: HeardClips) -> EmbeddingHead:
+    """The logistic head on `training`, its bias set on `validation` (see the module)."""
+    head = _logistic_regression(training)
+    return _calibrated(head, validation if validation.is_target.size else training)
+
+
+def _logistic_regression(heard: HeardClips) -> EmbeddingHead:
+    """L2-penalised logistic regression on standardised embeddings, folded back to raw ones."""
+    embeddings = heard.opinions.embeddings.astype(np.float64)
+    mean, scale = embeddings.mean(axis=0), embeddings.std(axis=0) + 1e-6
+    x = torch.from_numpy((embeddings - mean) / scale)
+    target = torch.from_numpy(heard.is_target[heard.clip_of_window].astype(np.float64))
+    weight = torch.from_numpy(_sample_weights(heard))
+    coef = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS(
+        [coef, bias], max_iter=_LBFGS_STEPS, tolerance_grad=1e-9, line_search_fn="strong_wolfe"
+    )
+
+    def loss() -> torch.Tensor:
+        optimizer.zero_grad()
+        logits = x @ coef + bias
+        data = torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, target, weight=weight, reduction="sum"
+        )
+        value = data + 0.5 * L2_STRENGTH * coef.square().sum()
+        value.backward()
+        return value
+
+    optimizer.step(loss)
+    weights = coef.detach().numpy() / scale
+    return EmbeddingHead(weights, float(bias.item() - weights @ mean))
+
+
+def _sample_weights(heard: HeardClips) -> np.ndarray:
+    """Each clip weighs one (its windows share it), and each class weighs as much in all as
+    balanced class weights give it (n / (2 n_class) per clip)."""
+    n_windows = np.bincount(heard.clip_of_window, minlength=heard.is_target.size)
+    n_clips = heard.is_target.size
+    n_target = int(heard.is_target.sum())
+    per_class = {
+        True: n_clips / (2 * max(n_target, 1)),
+        False: n_clips / (2 * max(n_clips - n_target, 1)),
+    }
+    per_clip = np.array([per_class[bool(t)] for t in heard.is_target]) / np.maximum(n_windows, 1)
+    return per_clip[heard.clip_of_window]
+
+
+def clip_scores(head: EmbeddingHead, heard: HeardClips) -> np.ndarray:
+    """Each clip's highest window: the head's probability times YAMNet's guard."""
+    windows = head.probability(heard.opinions.embeddings) * heard.opinions.guard
+    scores = np.zeros(heard.is_target.size)
+    np.maximum.at(scores, heard.clip_of_window, windows)
+    return scores
+
+
+def _calibrated(head: EmbeddingHead, validation: HeardClips) -> EmbeddingHead:
+    """`head` with its bias shifted so that the detector's threshold flags at most
+    FLAGGED_NON_TARGET of `validation`'s non-target clips."""
+    others = np.sort(clip_scores(head, validation)[~validation.is_target])[::-1]
+    if others.size == 0:
+        return head
+    threshold = float(np.clip(others[int(FLAGGED_NON_TARGET * others.size)], 1e-6, 1 - 1e-6))
+    threshold = math.nextafter(threshold, 1.0)
+    on = DetectorSettings().on_probability
+    shift = math.log(on / (1 - on)) - math.log(threshold / (1 - threshold))
+    return EmbeddingHead(head.weights, head.bias + shift)
