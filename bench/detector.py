@@ -40,11 +40,7 @@ from miserymeter.evaluation.truth import TruthEvent, read_night_truth
 from miserymeter.frontend.windows import cover_with_windows
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, YAMNET_MODEL_PATH
 from miserymeter.inference.model import Classifier, ModelInfo
-from miserymeter.inference.second_opinion import (
-    ASK_FROM_PROBABILITY,
-    SHARE_EPSILON,
-    SecondOpinion,
-)
+from miserymeter.inference.second_opinion import ASK_FROM_PROBABILITY, SecondOpinion
 from miserymeter.pipeline import detect_file
 from miserymeter.records import Episode
 from miserymeter.train.corpus import DEBIAN_PACKAGES_DIR, default_model_split, prepare_cry_corpus
@@ -91,9 +87,7 @@ class ShareRule:
         asked = np.flatnonzero(probabilities[:, self._crying] >= ASK_FROM_PROBABILITY)
         if len(asked) == 0:
             return probabilities
-        opinions = self._yamnet.opinions(windows[asked])
-        epsilon = SHARE_EPSILON
-        share = (opinions.crying + epsilon) / (opinions.crying + opinions.confusing + 2 * epsilon)
+        share = self._yamnet.opinions(windows[asked]).crying_share
         kept = probabilities[asked, self._crying] * np.sqrt(share)
         probabilities[asked, self._unknown] += probabilities[asked, self._crying] - kept
         probabilities[asked, self._crying] = kept

@@ -34,10 +34,15 @@ _LBFGS_STEPS = 200
 CRYING_LABEL = "crying"
 
 
+def wanted_labels(labels: tuple[str, ...]) -> list[str]:
+    """The model's labels other than `_silence_` and `_unknown_`."""
+    return [label for label in labels if label not in (SILENCE_LABEL, UNKNOWN_LABEL)]
+
+
 def confirmed_label(labels: tuple[str, ...], sample_rate_hz: int) -> str:
     """The label YAMNet's second opinion confirms: `crying`, or the only wanted label; ""
     when there is none, or the model does not listen at YAMNet's rate."""
-    wanted = [label for label in labels if label not in (SILENCE_LABEL, UNKNOWN_LABEL)]
+    wanted = wanted_labels(labels)
     if sample_rate_hz != YAMNET_SAMPLE_RATE_HZ:
         return ""
     return CRYING_LABEL if CRYING_LABEL in wanted else (wanted[0] if len(wanted) == 1 else "")

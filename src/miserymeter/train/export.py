@@ -25,8 +25,6 @@ from miserymeter.constants import (
     SECOND_OPINION_HEAD_KEY,
     SECOND_OPINION_KEY,
     SECOND_OPINION_LABEL_KEY,
-    SILENCE_LABEL,
-    UNKNOWN_LABEL,
     YAMNET_OPINION,
 )
 from miserymeter.errors import ModelError
@@ -34,7 +32,7 @@ from miserymeter.frontend.melspec import FrontEndConfig, analysis_window
 from miserymeter.inference.model import INPUT_NAME, OUTPUT_NAME, Classifier
 from miserymeter.inference.second_opinion import YAMNET_SAMPLE_RATE_HZ
 from miserymeter.train.checkpoint import Checkpoint, load_checkpoint
-from miserymeter.train.embedding_head import CRYING_LABEL, confirmed_label
+from miserymeter.train.embedding_head import CRYING_LABEL, confirmed_label, wanted_labels
 from miserymeter.train.models import ProbabilityModel, build_model, convolutional_front_ends
 
 _OPSET = 18
@@ -76,10 +74,10 @@ def _second_opinion_metadata(
             f"--second_opinion={second_opinion}: not one of {', '.join(SECOND_OPINIONS)}"
         )
     if not label:
-        wanted = [name for name in config.labels if name not in (SILENCE_LABEL, UNKNOWN_LABEL)]
         raise ModelError(
             f"{checkpoint_file}: YAMNet confirms one crying label at {YAMNET_SAMPLE_RATE_HZ} Hz, "
-            f"this model has {wanted} at {rate} Hz; export it with --second_opinion=none"
+            f"this model has {wanted_labels(config.labels)} at {rate} Hz; export it with "
+            "--second_opinion=none"
         )
     if checkpoint.embedding_head is None:
         raise ModelError(
