@@ -22,7 +22,8 @@ from conftest import (
     cli_env,
     group_in_split,
 )
-from miserymeter.inference.bundled import EXAMPLES_DIR
+from miserymeter.constants import SECOND_OPINION_HEAD_KEY
+from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, EXAMPLES_DIR, example_clips
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 DOG = EXAMPLES_DIR / "dog-esc50-4-184575-A.flac"
@@ -341,3 +342,23 @@ def test_an_unreadable_file_is_one_line_saying_so(command: str, tmp_path: Path) 
     }
     line = assert_one_error_line(without_read_permission(*args[command]), night)
     assert "permission denied" in line and "chmod" in line
+
+
+def test_a_model_asking_for_yamnet_without_its_head_is_one_line(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """A file exported before the head over YAMNet's embedding existed asks for a second
+    opinion this version cannot give: one line that says to train and export it again."""
+    proto = onnx.load(str(DEFAULT_MODEL_PATH))
+    kept = [p for p in proto.metadata_props if p.key != SECOND_OPINION_HEAD_KEY]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    old = tmp_path / "old.onnx"
+    onnx.save_model(proto, str(old))
+    clip = example_clips()[0]
+    process = run_cli("classify", "--model", old, clip)
+    assert process.returncode == 1
+    assert process.stderr.strip().splitlines() == [
+        f"error: {old}: asks for a second opinion this version cannot give ('yamnet' on "
+        "'crying' at 16000 Hz); train and export it again"
+    ]
