@@ -29,6 +29,12 @@ def sounddevice() -> ModuleType:
         raise MicrophoneError(
             "the PortAudio library is missing; install it with `sudo apt install libportaudio2`"
         ) from e
+    except Exception as e:  # PortAudioError from Pa_Initialize, raised while importing
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise MicrophoneError(
+            f"PortAudio could not start ({reason}); check the sound setup with `arecord -l` "
+            "and try again"
+        ) from e
     return sd
 
 
