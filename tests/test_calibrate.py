@@ -34,9 +34,10 @@ def test_too_few_clips_say_how_many_more_instead_of_recommending() -> None:
 
 
 def test_clips_apart_get_the_middle_of_the_thresholds_between_them() -> None:
-    found = calibrate([0.9] * 5, [0.1] * 5, sounds_per_night=4.0, current=DEFAULTS)
+    current = DetectorSettings(on_probability=0.7, off_probability=0.4)
+    found = calibrate([0.9] * 5, [0.1] * 5, sounds_per_night=4.0, current=current)
     # every threshold from 0.30 to 0.90 separates them: the middle one, off as far below it as
-    # the current one's (the defaults: 0.3 below)
+    # the current one's (0.3 below)
     assert found.recommended == DetectorSettings(on_probability=0.6, off_probability=0.3)
     assert [c.on_probability for c in found.candidates] == list(SHOWN)
     assert all(c.n_crying_missed == 0 and c.n_other_above == 0 for c in found.candidates)

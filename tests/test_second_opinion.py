@@ -19,6 +19,7 @@ from miserymeter.inference.second_opinion import (
     CONFUSING_CLASSES,
     CRYING_CLASSES,
     EMBEDDING_SIZE,
+    MASKED_SHARE,
     YAMNET_PATCH_SAMPLES,
     YAMNET_SAMPLE_RATE_HZ,
     EmbeddingHead,
@@ -115,6 +116,7 @@ def test_the_guard_holds_back_only_where_yamnet_is_sure_of_a_confusing_sound() -
     opinions = Opinions(
         crying=np.array([0.9, 0.3, 0.05, 0.0, 0.6]),
         confusing=np.array([0.0, 0.3, 0.95, 0.0, 0.55]),
+        bed=np.zeros(5),
         embeddings=np.zeros((5, EMBEDDING_SIZE)),
     )
     guard = opinions.guard
@@ -123,6 +125,21 @@ def test_the_guard_holds_back_only_where_yamnet_is_sure_of_a_confusing_sound() -
     assert guard[2] == pytest.approx(np.sqrt(0.051 / 1.002))  # a meow 19 times as likely
     assert guard[3] == 1.0  # nothing heard: the head decides
     assert guard[4] == 1.0  # sure of a dog, surer of crying
+
+
+def test_a_cry_under_a_white_noise_bed_is_masked_not_taken_back() -> None:
+    """Under white noise louder than the cry YAMNet hears the bed above crying or laughter: its
+    labels cannot tell them apart there, so they no longer take the network's crying back (the
+    factor is at least sqrt(MASKED_SHARE)); in a quiet room the same cry is not masked."""
+    yamnet = SecondOpinion(YAMNET_MODEL_PATH)
+    (cry,) = [p for p in example_clips() if p.name.startswith("crying-fullband")]
+    samples = read_audio(cry, sample_rate_hz=YAMNET_SAMPLE_RATE_HZ).samples[:32_000]
+    noise = np.random.default_rng(0).standard_normal(len(samples)).astype(np.float32)
+    bed = noise * np.sqrt(np.mean(samples**2) / np.mean(noise**2)) * 2  # -6 dB
+    heard = yamnet.opinions(np.stack([samples, samples + bed]))
+    assert heard.masked.tolist() == [False, True]
+    assert heard.labels_factor[1] == pytest.approx(np.sqrt(MASKED_SHARE))
+    assert heard.labels_factor[0] == pytest.approx(np.sqrt(heard.crying_share[0]))
 
 
 def test_the_head_travels_in_metadata_and_refuses_a_wrong_size() -> None:

@@ -4,6 +4,7 @@ three nights and two rooms with exact expectations, and the real listener's demo
 from __future__ import annotations
 
 import html
+import math
 import stat
 from collections.abc import Iterator
 from dataclasses import replace
@@ -87,7 +88,7 @@ def test_a_night_is_drawn_by_the_minute_and_a_zoom_by_the_second(client: TestCli
         "2026-11-24T20:00:00"
     )
     assert [e["start"][11:16] for e in night["episodes"]] == ["20:10", "20:20", "06:00"]
-    assert night["thresholds"] == {"on": 0.6, "off": 0.3}
+    assert night["thresholds"] == {"on": 0.7, "off": 0.7}
     zoom = client.get(
         "/api/rooms/nursery/timeline?since=2026-11-24T20:05:00&until=2026-11-24T20:15:00"
     ).json()
@@ -475,7 +476,8 @@ def test_a_live_page_gets_the_seconds_after_its_last_one(tmp_path: Path) -> None
         store.write([shifted(episode("live", 0.0, 20.0), now - timedelta(minutes=2))])
     with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as client:
         everything = client.get("/api/rooms/live/live?after=2026-01-01T00:00Z").json()
-        assert 599 <= len(everything["times"]) <= 601  # the last 10 minutes at most
+        late_s = math.ceil((datetime.now(UTC) - now).total_seconds())  # a busy machine's delay
+        assert 599 - late_s <= len(everything["times"]) <= 601  # the last 10 minutes at most
         shown = everything["times"][-5]  # as the page has it: local, to the millisecond
         fresh = client.get("/api/rooms/live/live", params={"after": shown}).json()
         assert fresh["times"] == everything["times"][-4:]

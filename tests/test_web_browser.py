@@ -100,11 +100,8 @@ def test_timeline_zoom_play_and_review(page: object, demo_night: DemoNight, tmp_
         p.wait_for_selector('#resolution[data-resolution="seconds"]', state="attached")  # type: ignore[attr-defined]
         n_points = p.evaluate("document.getElementById('timeline').data[0].x.length")  # type: ignore[attr-defined]
         assert 60 < n_points <= 3 * 60 + 1
-        # the defaults: two lines, each named
-        assert p.evaluate(THRESHOLDS_DRAWN) == [  # type: ignore[attr-defined]
-            ["threshold on", 0.6],
-            ["threshold off", 0.3],
-        ]
+        # the defaults: on and off equal, one line named for both
+        assert p.evaluate(THRESHOLDS_DRAWN) == [["threshold on/off", 0.7]]  # type: ignore[attr-defined]
         shot(p, "timeline-zoomed.png")
 
         p.click("#episodes tr.episode a >> nth=0")  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from conftest import DemoNight
 from miserymeter.audio.io import read_audio
 from miserymeter.calibrate.clip_scores import ClipScorer
 from miserymeter.calibrate.thresholds import GRID, LOWEST_OFF_PROBABILITY
+from miserymeter.constants import DEFAULT_GATE_DB
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, EXAMPLES_DIR
 from miserymeter.inference.model import Classifier
@@ -71,9 +72,11 @@ def test_reviewed_clips_are_scored_and_thresholds_recommended(
         assert candidate["n_missed"] == sum(c["histogram"]["crying"][:below])
         assert candidate["n_other_above"] == sum(c["histogram"]["other"][below:])
     recommended = c["recommended"]
-    # the defaults: off 0.3 below on, and never below the lowest off threshold
+    # off as far below on as in the defaults, and never below the lowest off threshold
     assert recommended["on"] in GRID
-    assert recommended["off"] == max(LOWEST_OFF_PROBABILITY, round(recommended["on"] - 0.3, 2))
+    defaults = DetectorSettings()
+    gap = defaults.on_probability - defaults.off_probability  # kept, as the current one's
+    assert recommended["off"] == max(LOWEST_OFF_PROBABILITY, round(recommended["on"] - gap, 2))
     assert f"on_probability = {recommended['on']:.2f}" in recommended["config"]
     assert recommended["on"] in [t["on"] for t in c["candidates"]]
     # the demo night brought music, a cat, a dog, speech and laughter outside its two cries
@@ -83,7 +86,7 @@ def test_reviewed_clips_are_scored_and_thresholds_recommended(
         expected_alarms = history["sounds_per_night"] * candidate["false_share"]
         assert candidate["false_alarms_per_night"] == pytest.approx(expected_alarms, abs=0.01)
     assert f"the {history['sounds_per_night']:.1f} other sounds a night" in c["explanation"]
-    assert c["current"] == {"on": 0.6, "off": 0.3}
+    assert c["current"] == {"on": defaults.on_probability, "off": defaults.off_probability}
 
 
 def test_too_few_reviewed_clips_ask_for_more_instead(demo: TestClient, tmp_path: Path) -> None:
@@ -144,8 +147,10 @@ def test_the_quiet_room_over_a_period_and_the_gate(
     whole = demo.get("/api/rooms/demo/quiet").json()  # the last 10 minutes heard: all 3
     assert whole["n_seconds"] == len(levels) == 180
     assert whole["floor_dbfs"] == round(min(v for v in levels if v > -120.0), 1)
-    assert whole["gate_db"] == 6.0 and whole["gate_dbfs"] == round(whole["floor_dbfs"] + 6, 1)
-    share = np.mean(np.asarray(levels) >= min(levels) + 6.0)
+    gate_db = DEFAULT_GATE_DB
+    assert whole["gate_db"] == gate_db
+    assert whole["gate_dbfs"] == round(whole["floor_dbfs"] + gate_db, 1)
+    share = np.mean(np.asarray(levels) >= min(levels) + gate_db)
     assert whole["share_above_gate"] == pytest.approx(share, abs=0.001)
     assert not whole["ok"] and whole["verdict"].startswith("not steady")  # cries and a cat
     last = demo.get("/api/rooms/demo/quiet?last_s=30").json()

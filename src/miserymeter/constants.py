@@ -41,7 +41,7 @@ CRY_BAND_HZ = (250.0, 4_000.0)
 # fall further behind live input than the lag (s).
 DEFAULT_ROOM = "nursery"
 DEFAULT_HOP_S = 1.0
-DEFAULT_GATE_DB = 6.0
+DEFAULT_GATE_DB = 3.0
 DEFAULT_MAX_LAG_S = 5.0
 
 # A microphone records at this rate or more: below it a cry's harmonics are gone (and a

@@ -29,10 +29,10 @@ class DetectorSettings:
     loudness reaches `rms_threshold_dbfs`.
     """
 
-    on_probability: float = 0.6
-    off_probability: float = 0.3
+    on_probability: float = 0.7
+    off_probability: float = 0.7
     smoothing_s: float = 2.0
-    min_duration_s: float = 3.0
+    min_duration_s: float = 2.0
     merge_gap_s: float = 30.0
     rms_threshold_dbfs: float = -35.0
 

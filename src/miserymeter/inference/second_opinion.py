@@ -6,7 +6,10 @@ babble, a cat or a dog for it. Where it finds a window likely enough to be cryin
 opinions may keep the window's crying probability up; it takes the larger:
 
 - **YAMNet's labels**: the network's probability times the square root of the share YAMNet's
-  own scores give crying among crying and laughter, babbling, a dog or a cat;
+  own scores give crying among crying and laughter, babbling, a dog or a cat; where YAMNet
+  hears a bed of noise (a white-noise machine, a fan, water, wind) more surely than either
+  crying or those sounds, its labels cannot tell them apart under it, and the share counts
+  as at least MASKED_SHARE;
 - **YAMNet's embedding**: a logistic head over its 1024-d embedding, trained on the model's own
   labelled clips (`train.embedding_head`, carried in the exported file's metadata), times a
   guard that holds it back where YAMNet is sure of one of those sounds (score above
@@ -58,7 +61,45 @@ CONFUSING_CLASSES = {
     78: "Meow",
     80: "Caterwaul",
 }
+# What a white-noise machine, a fan or an empty room sounds like to YAMNet: heard above crying
+# and the confusing sounds, such a bed masks what is under it.
+MASKING_CLASSES = {
+    277: "Wind",
+    279: "Wind noise (microphone)",
+    282: "Water",
+    283: "Rain",
+    284: "Raindrop",
+    285: "Rain on surface",
+    286: "Stream",
+    287: "Waterfall",
+    288: "Ocean",
+    289: "Waves, surf",
+    290: "Steam",
+    367: "Hair dryer",
+    371: "Vacuum cleaner",
+    406: "Mechanical fan",
+    407: "Air conditioning",
+    439: "Splash, splatter",
+    440: "Slosh",
+    447: "Spray",
+    481: "Rustle",
+    490: "Hum",
+    494: "Silence",
+    507: "Noise",
+    508: "Environmental noise",
+    509: "Static",
+    510: "Mains hum",
+    512: "Sidetone",
+    514: "White noise",
+    515: "Pink noise",
+    516: "Throbbing",
+    517: "Vibration",
+}
 SHARE_EPSILON = 0.001
+# A bed masks from this score (and when it beats the crying and confusing scores); there
+# crying's share counts as at least MASKED_SHARE.
+MASKED_FROM = 0.3
+MASKED_SHARE = 0.8
 # YAMNet is sure of a confusing sound from this score (and when it beats its crying score).
 CONFUSING_SURE = 0.5
 # YAMNet hears a quiet cry as "Silence": each patch is brought to a typical AudioSet level
@@ -97,17 +138,31 @@ class EmbeddingHead:
 
 @dataclass(frozen=True)
 class Opinions:
-    """Per window, YAMNet's highest crying score, highest score of a confusing sound, and
-    its embedding (the mean over the window's patches)."""
+    """Per window, YAMNet's highest crying score, highest score of a confusing sound and of
+    a bed of noise (over the window's patches), and its embedding (their mean)."""
 
     crying: np.ndarray
     confusing: np.ndarray
+    bed: np.ndarray
     embeddings: np.ndarray
 
     @property
     def crying_share(self) -> np.ndarray:
         """Crying's share among crying and the confusing sounds, in YAMNet's scores."""
         return (self.crying + SHARE_EPSILON) / (self.crying + self.confusing + 2 * SHARE_EPSILON)
+
+    @property
+    def masked(self) -> np.ndarray:
+        """Where YAMNet hears a bed of noise (from MASKED_FROM) above crying and the
+        confusing sounds."""
+        return (self.bed >= MASKED_FROM) & (self.bed > np.maximum(self.crying, self.confusing))
+
+    @property
+    def labels_factor(self) -> np.ndarray:
+        """What the network's crying probability is multiplied by on YAMNet's labels: the
+        square root of crying's share, at least MASKED_SHARE where a bed of noise masks."""
+        share = self.crying_share
+        return np.sqrt(np.where(self.masked, np.maximum(share, MASKED_SHARE), share))
 
     @property
     def guard(self) -> np.ndarray:
@@ -126,6 +181,7 @@ class SecondOpinion:
         self._session = cpu_session(path, n_threads=n_threads)
         self._crying = list(CRYING_CLASSES)
         self._confusing = list(CONFUSING_CLASSES)
+        self._masking = list(MASKING_CLASSES)
 
     def heard(self, patch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """YAMNet's 521 AudioSet scores and its embedding of one patch of 15,600 samples,
@@ -141,16 +197,17 @@ class SecondOpinion:
         return self.heard(patch)[0]
 
     def opinions(self, windows: np.ndarray) -> Opinions:
-        """The highest crying and confusing-sound scores over each window's patches, and the
-        window's mean embedding."""
-        crying, confusing, embeddings = [], [], []
+        """The highest crying, confusing-sound and bed scores over each window's patches, and
+        the window's mean embedding."""
+        crying, confusing, bed, embeddings = [], [], [], []
         for window in windows:
             heard = [self.heard(p) for p in patches(window)]
-            scores = np.stack([s for s, _ in heard])
-            crying.append(scores[:, self._crying].max())
-            confusing.append(scores[:, self._confusing].max())
+            scores = np.stack([s for s, _ in heard]).max(axis=0)
+            crying.append(scores[self._crying].max())
+            confusing.append(scores[self._confusing].max())
+            bed.append(scores[self._masking].max())
             embeddings.append(np.mean([e for _, e in heard], axis=0))
-        return Opinions(np.array(crying), np.array(confusing), np.array(embeddings))
+        return Opinions(np.array(crying), np.array(confusing), np.array(bed), np.array(embeddings))
 
     def confirm(
         self,
@@ -168,7 +225,7 @@ class SecondOpinion:
         if len(asked) == 0:
             return confirmed
         opinions = self.opinions(windows[asked])
-        by_labels = probabilities[asked, label] * np.sqrt(opinions.crying_share)
+        by_labels = probabilities[asked, label] * opinions.labels_factor
         by_embedding = head.probability(opinions.embeddings) * opinions.guard
         kept = np.maximum(by_labels, by_embedding)
         others = np.delete(probabilities[asked], label, axis=1).astype(np.float64)

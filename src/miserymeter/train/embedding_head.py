@@ -3,11 +3,11 @@
 Every window of the training clips is heard by YAMNet (`inference.second_opinion`); a logistic
 regression over its 1024-d embedding learns the wanted label against everything else (the
 other labels' clips and the background noise), each clip weighing the same and both classes
-balanced, with an L2 penalty. Its bias is then shifted so that the detector's threshold
-(`on_probability`) flags at most FLAGGED_NON_TARGET of the validation clips that are not the
-label, each clip scored as `classify` scores a file: by its highest window (the head's
-probability times YAMNet's guard). Recipe and constants chosen on the default model's
-validation split (model card).
+balanced, with an L2 penalty. Its bias is then shifted so that a probability of CALIBRATED_AT
+flags at most FLAGGED_NON_TARGET of the validation clips that are not the label (the detector
+starts an episode from 0.7: fewer still), each clip scored as `classify` scores a file: by its
+highest window (the head's probability times YAMNet's guard). Recipe and constants chosen on
+the default model's validation split (model card).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 from miserymeter.constants import SILENCE_LABEL, UNKNOWN_LABEL
-from miserymeter.detect.settings import DetectorSettings
 from miserymeter.frontend.windows import cover_with_windows
 from miserymeter.inference.second_opinion import (
     YAMNET_SAMPLE_RATE_HZ,
@@ -30,6 +29,7 @@ from miserymeter.inference.second_opinion import (
 
 L2_STRENGTH = 1 / 0.3  # the inverse of scikit-learn's C = 0.3
 FLAGGED_NON_TARGET = 0.03
+CALIBRATED_AT = 0.6
 _LBFGS_STEPS = 200
 CRYING_LABEL = "crying"
 
@@ -69,6 +69,7 @@ def hear_clips(
     opinions = Opinions(
         crying=np.concatenate([p.crying for p in parts]),
         confusing=np.concatenate([p.confusing for p in parts]),
+        bed=np.concatenate([p.bed for p in parts]),
         embeddings=np.concatenate([p.embeddings for p in parts]),
     )
     return HeardClips(opinions, np.concatenate(owners), np.asarray(is_target, dtype=bool))
@@ -131,13 +132,12 @@ def clip_scores(head: EmbeddingHead, heard: HeardClips) -> np.ndarray:
 
 
 def _calibrated(head: EmbeddingHead, validation: HeardClips) -> EmbeddingHead:
-    """`head` with its bias shifted so that the detector's threshold flags at most
-    FLAGGED_NON_TARGET of `validation`'s non-target clips."""
+    """`head` with its bias shifted so that CALIBRATED_AT flags at most FLAGGED_NON_TARGET of
+    `validation`'s non-target clips."""
     others = np.sort(clip_scores(head, validation)[~validation.is_target])[::-1]
     if others.size == 0:
         return head
     threshold = float(np.clip(others[int(FLAGGED_NON_TARGET * others.size)], 1e-6, 1 - 1e-6))
     threshold = math.nextafter(threshold, 1.0)
-    on = DetectorSettings().on_probability
-    shift = math.log(on / (1 - on)) - math.log(threshold / (1 - threshold))
+    shift = math.log(CALIBRATED_AT / (1 - CALIBRATED_AT)) - math.log(threshold / (1 - threshold))
     return EmbeddingHead(head.weights, head.bias + shift)
