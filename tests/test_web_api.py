@@ -16,6 +16,7 @@ import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
+from sqlalchemy.pool import Pool
 
 from conftest import DemoNight
 from miserymeter.events import events_from
@@ -275,18 +276,25 @@ def daycare(db: Path, n_rooms: int, *, now: datetime) -> None:
 
 
 def overview_and_statements(db: Path, tmp_path: Path) -> tuple[list[dict], int]:
-    """The overview of `db`, and how many SQL statements it took."""
+    """The overview of `db`, and how many SQL statements it took (on one connection)."""
     statements: list[str] = []
+    checkouts: list[object] = []
 
     def count(_connection: object, _cursor: object, statement: str, *_: object) -> None:
         statements.append(statement)
 
+    def checkout(connection: object, *_: object) -> None:
+        checkouts.append(connection)
+
     with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as client:
         event.listen(Engine, "before_cursor_execute", count)
+        event.listen(Pool, "checkout", checkout)
         try:
             overview = client.get("/api/overview").json()
         finally:
             event.remove(Engine, "before_cursor_execute", count)
+            event.remove(Pool, "checkout", checkout)
+    assert len(checkouts) == 1  # its questions share one connection's round trips
     return overview, len(statements)
 
 

@@ -25,10 +25,12 @@ def rooms_overview(
     zone: tzinfo,
     replays: RoomReplays,
 ) -> list[dict[str, Any]]:
-    """One entry per room, crying rooms first, then by name."""
-    heard = rooms_heard(store, now=now, zone=zone)
-    states = rooms_now(store, heard, detection, now=now, zone=zone, replays=replays)
-    tonight = rooms_night(store, night_of(now, zone=zone), zone=zone)
+    """One entry per room, crying rooms first, then by name (its questions asked on one
+    connection of the store)."""
+    with store.reading():
+        heard = rooms_heard(store, now=now, zone=zone)
+        states = rooms_now(store, heard, detection, now=now, zone=zone, replays=replays)
+        tonight = rooms_night(store, night_of(now, zone=zone), zone=zone)
     rooms = [
         {
             "room": room,
