@@ -370,15 +370,17 @@ def caught_up(listener: Listener) -> bool:
     return listener.process.poll() is not None or waiting_s(listener) == 0
 
 
-def overview_times(base: str, *, n: int = QUIET_REQUESTS) -> list[float]:
-    """`n` answers of /api/overview, one after the other (ms)."""
+def overview_times(web: Serving, *, n: int = QUIET_REQUESTS) -> tuple[list[float], float]:
+    """`n` answers of /api/overview, one after the other (ms), and serve's CPU per answer
+    (ms)."""
     times_ms = []
-    with httpx.Client(base_url=base, timeout=30.0) as client:
+    cpu_start_s = cpu_s(web.process.pid)
+    with httpx.Client(base_url=web.base, timeout=30.0) as client:
         for _ in range(n):
             started_s = time.perf_counter()
             client.get("/api/overview").raise_for_status()
             times_ms.append(1e3 * (time.perf_counter() - started_s))
-    return times_ms
+    return times_ms, 1e3 * (cpu_s(web.process.pid) - cpu_start_s) / n
 
 
 def waiting_s(listener: Listener) -> float:
@@ -439,6 +441,7 @@ class Outcome:
     delivery: Delivery
     overview: OverviewPoller
     quiet_ms: list[float]
+    quiet_cpu_ms: float
     usage: Usage
     n_connections: int
 
@@ -505,7 +508,8 @@ def figures(o: Outcome, *, minutes: float) -> list[tuple[str, str]]:
         ("PostgreSQL CPU (% of one core in real time)",
          f"{o.usage.postgres:.1f} ({o.n_connections} connections)"),
         ("mosquitto CPU (% of one core in real time)", f"{o.usage.mosquitto:.1f}"),
-        ("serve CPU per overview (ms)", f"{o.usage.serve_ms:.0f}"),
+        ("serve CPU per overview, listeners running / ended (ms)",
+         f"{o.usage.serve_ms:.0f} / {o.quiet_cpu_ms:.0f}"),
         ("this bench: feeder, watcher, poller (% of one core)", f"{o.usage.bench:.1f}"),
         (f"machine busy, other programs included (% of {os.cpu_count()} cores)",
          f"{o.usage.machine:.0f}"),
@@ -567,13 +571,14 @@ def drill(rooms: int, minutes: float, work: Path) -> Outcome:
                    DRAIN_TIMEOUT_S)  # fmt: skip
         usage = probe.stop(audio_s=60 * minutes, n_overviews=poller.n_requests)
         n_failed = finish(listeners)
-        quiet_ms = overview_times(web.base)
+        quiet_ms, quiet_cpu_ms = overview_times(web)
         with open_store(db) as store:
             delivered = delivery(store, watcher, names, timeout_s=30.0)
             kept = stored(store, names, fed_s=round(60 * minutes))
     return Outcome(
-        listeners, n_failed, late_s, kept, delivered, poller, quiet_ms, usage, n_connections
-    )
+        listeners, n_failed, late_s, kept, delivered, poller, quiet_ms, quiet_cpu_ms, usage,
+        n_connections,
+    )  # fmt: skip
 
 
 def main() -> int:

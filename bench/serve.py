@@ -42,6 +42,7 @@ from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.nights import night_bounds
 from miserymeter.store import StoredRecord, open_store
 from miserymeter.web import ServeSettings, create_app
+from miserymeter.web.now import RoomReplays
 from miserymeter.web.overview import rooms_overview
 from postgres_server import PostgresServer, postgres_available
 from store_records import episode, minute_of_records
@@ -182,8 +183,11 @@ def overview_row(db: str, *, n_rooms: int, hours: float, n_requests: int) -> lis
                     raise SystemExit(f"/api/overview: {answer.status_code} {answer.text[:200]}")
 
             http_ms = timed_ms(ask, n_requests, clock=time.perf_counter)
+            replays = RoomReplays()  # kept from one answer to the next, as serve's
             cpu_ms = timed_ms(
-                lambda: rooms_overview(store, settings.detection, now=utc_now(), zone=ZONE),
+                lambda: rooms_overview(
+                    store, settings.detection, now=utc_now(), zone=ZONE, replays=replays
+                ),
                 n_requests,
                 clock=time.thread_time,
             )

@@ -87,10 +87,22 @@ class FileMicrophone:
         return {**os.environ, "HOME": str(self.home), ENV_VAR: str(self.source)}
 
     def plug(self) -> None:
-        """Make the device exist (again); in FIFO mode, with a new FIFO."""
-        self.config.write_text(ASOUNDRC)
+        """Make the device exist (again); in FIFO mode, with a new FIFO, made before the
+        configuration names it."""
         if self._fifo_fd is not None:
             self.open_fifo()
+        self._configure(ASOUNDRC)
+
+    def break_config(self) -> None:
+        """Give ALSA a configuration it cannot parse: PortAudio then fails to start."""
+        self._configure(ASOUNDRC[: len(ASOUNDRC) // 2])
+
+    def _configure(self, text: str) -> None:
+        """Replace `.asoundrc` at once: a PortAudio restarting meanwhile (a process retrying
+        its microphone) reads the old file or the new one, never half of one."""
+        written = self.config.with_suffix(".new")
+        written.write_text(text)
+        written.replace(self.config)
 
     def unplug(self) -> None:
         """Make the device vanish: from ALSA's configuration, and its file from the disk.
@@ -185,8 +197,8 @@ class MicrophoneProcess:
         for line in self.process.stderr:
             self._lines.put(line)
 
-    def wait_for(self, kind: str) -> str:
-        """Wait for a log line of this event kind; return it."""
+    def wait_for(self, kind: str, *, saying: str = "") -> str:
+        """Wait for a log line of this event kind (whose message holds `saying`); return it."""
         deadline_s = time.monotonic() + WAIT_S
         while time.monotonic() < deadline_s:
             try:
@@ -194,7 +206,7 @@ class MicrophoneProcess:
             except queue.Empty:
                 continue
             self.log.append(line)
-            if f" {kind}: " in line:
+            if f" {kind}: " in line and saying in line:
                 return line
         pytest.fail(f"no {kind!r} event within {WAIT_S} s; log so far: {self.log}")
 

@@ -14,7 +14,14 @@ from miserymeter.detect.episodes import (
     EpisodeConfirmed,
     EpisodeDetector,
 )
-from miserymeter.detect.replay import last_burst, replay, replay_start
+from miserymeter.detect.replay import (
+    Replayed,
+    RollingReplay,
+    last_burst,
+    replay,
+    replay_start,
+    time_at,
+)
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.errors import ConfigError
 from miserymeter.records import SecondRecord
@@ -148,3 +155,45 @@ def test_a_replay_from_the_last_burst_ends_as_one_from_the_start(
         assert part == whole
         n_open += whole.open_episode is not None
     assert n_open > 20  # the open episodes were compared, not only the idle ends
+
+
+@pytest.mark.parametrize("settings", [SETTINGS, DetectorSettings()])
+def test_a_rolling_replay_fed_in_parts_ends_as_a_replay_from_the_last_burst(
+    settings: DetectorSettings,
+) -> None:
+    rng = np.random.default_rng(12)
+    n_open = 0
+    for _ in range(200):
+        seconds = bursty_seconds(rng, 200)
+        rolling = RollingReplay(settings, hop_s=1.0, since=seconds[0].at - timedelta(hours=1))
+        taken = 0
+        while taken < len(seconds):
+            part = seconds[taken : taken + int(rng.integers(1, 40))]
+            taken += len(part)
+            assert rolling.extend(part)
+            heard = seconds[:taken]
+            crying_at = [
+                s.at for s in heard if (s.crying_probability or 0.0) >= settings.off_probability
+            ]
+            burst = last_burst(crying_at, heard[-1].at, settings, hop_s=1.0)
+            assert rolling.burst_at(heard[-1].at) == burst
+            if burst is None:
+                assert rolling.replayed() == Replayed(None, False)
+                continue
+            start = replay_start(burst, settings, hop_s=1.0)
+            replayed = [s for s in heard if s.at >= start]
+            assert rolling.replayed() == replay(replayed, settings, hop_s=1.0)
+            episode = rolling.replayed().open_episode
+            if episode is not None:
+                assert rolling.time_at(episode.start_s) == time_at(replayed, episode.start_s)
+                n_open += 1
+    assert n_open > 100  # open episodes were compared, not only idle ends
+
+
+def test_a_rolling_replay_cannot_replay_a_burst_from_before_what_it_knows() -> None:
+    first_at = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
+    seconds = [
+        SecondRecord("nursery", first_at + timedelta(seconds=k), float(k), -40.0, p, None)
+        for k, p in enumerate([0.0, 0.0, 0.9, 0.9])
+    ]
+    assert not RollingReplay(SETTINGS, hop_s=1.0, since=first_at).extend(seconds)

@@ -9,7 +9,6 @@ stream is closed (a driver stuck in a read can make closing hang).
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -82,23 +81,23 @@ class LiveInput:
     def blocks(self, stop: threading.Event) -> Iterator[LiveBlock | RunEnded]:
         """Capture until `stop` is set or `max_frames` have been delivered."""
         retry_s = FIRST_RETRY_S
-        failed = False
+        failed = rescan = False
         while not stop.is_set() and self._frames_left() != 0:
             try:
+                if rescan:  # after a failed opening: the device may have come back anew
+                    rescan_devices()
                 microphone = self._open()
                 if failed:
                     self._on_event("microphone_reopened", "the microphone is capturing again")
-                failed = False
+                failed = rescan = False
             except MicrophoneError as e:
-                failed = True
+                failed = rescan = True
                 self._on_event(
                     "microphone_unavailable",
                     f"{e}; retrying in {retry_s:.0f} s (`miserymeter devices` lists them)",
                 )
                 stop.wait(retry_s)
                 retry_s = min(2 * retry_s, LONGEST_RETRY_S)
-                with contextlib.suppress(MicrophoneError):
-                    rescan_devices()
                 continue
             healthy = False
             end: RunEnd = "stopped"

@@ -30,11 +30,7 @@ def sounddevice() -> ModuleType:
             "the PortAudio library is missing; install it with `sudo apt install libportaudio2`"
         ) from e
     except Exception as e:  # PortAudioError from Pa_Initialize, raised while importing
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise MicrophoneError(
-            f"PortAudio could not start ({reason}); check the sound setup with `arecord -l` "
-            "and try again"
-        ) from e
+        raise MicrophoneError(_not_started(e)) from e
     return sd
 
 
@@ -42,11 +38,21 @@ def rescan_devices() -> None:
     """Restart PortAudio so that it sees microphones plugged in or removed since it started.
 
     PortAudio enumerates devices once, at initialisation; sounddevice documents restarting it
-    with these two calls. No stream may be open.
+    with these two calls. No stream may be open. A restart that fails (ALSA's configuration
+    broken meanwhile) is a MicrophoneError, and leaves PortAudio stopped for the next one.
     """
     sd = sounddevice()
-    sd._terminate()
-    sd._initialize()
+    with contextlib.suppress(sd.PortAudioError):  # stopped already: the last restart failed
+        sd._terminate()
+    try:
+        sd._initialize()
+    except sd.PortAudioError as e:
+        raise MicrophoneError(_not_started(e)) from e
+
+
+def _not_started(e: Exception) -> str:
+    reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return f"PortAudio could not start ({reason}); check the sound setup with `arecord -l`"
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,20 @@ class EpisodeDetector:
         self._active = False
         return self._close()
 
+    def in_progress(self) -> DetectedEpisode | None:
+        """The episode `flush` would hand out now, without ending it (None: none)."""
+        episode = self._open
+        if episode is None or episode.confirmed_s is None:
+            return None
+        scores = [p for end_s, p in episode.hops if end_s <= episode.last_on_end_s]
+        return DetectedEpisode(
+            start_s=episode.start_s,
+            end_s=episode.last_on_end_s,
+            confirmed_s=episode.confirmed_s,
+            peak_probability=max(scores),
+            mean_probability=sum(scores) / len(scores),
+        )
+
     def _activate(self, end_s: float) -> list[DetectorOutput]:
         outputs: list[DetectorOutput] = []
         start_s = min(s for s, p in self._recent if p >= self.settings.off_probability)
@@ -131,16 +145,6 @@ class EpisodeDetector:
         return [EpisodeConfirmed(episode.start_s, end_s)]
 
     def _close(self) -> list[DetectorOutput]:
-        episode, self._open = self._open, None
-        if episode is None or episode.confirmed_s is None:
-            return []
-        scores = [p for end_s, p in episode.hops if end_s <= episode.last_on_end_s]
-        return [
-            DetectedEpisode(
-                start_s=episode.start_s,
-                end_s=episode.last_on_end_s,
-                confirmed_s=episode.confirmed_s,
-                peak_probability=max(scores),
-                mean_probability=sum(scores) / len(scores),
-            )
-        ]
+        finished = self.in_progress()
+        self._open = None
+        return [] if finished is None else [finished]

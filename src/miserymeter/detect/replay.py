@@ -8,12 +8,14 @@ threshold.
 
 The dashboard's replay need not start far back: from a few hops before the last burst of
 seconds at or above the off threshold, it ends as one from any earlier second would
-(`last_burst`, `replay_start`).
+(`last_burst`, `replay_start`), and a dashboard asked every second need not replay at all:
+`RollingReplay` keeps the replay of a room's last burst and takes only the seconds stored since.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,10 +39,17 @@ def replay(
     """The detector's state after `seconds` (offsets as stored)."""
     detector = EpisodeDetector(settings, hop_s=hop_s)
     for second in seconds:
-        detector.feed(second.crying_probability or 0.0, end_s=second.offset_s + hop_s)
-    crying_now = detector.is_crying
-    finished = [o for o in detector.flush() if isinstance(o, DetectedEpisode)]
-    return Replayed(finished[0] if finished else None, crying_now and bool(finished))
+        _feed(detector, second)
+    return _replayed(detector)
+
+
+def _feed(detector: EpisodeDetector, second: SecondRecord) -> None:
+    detector.feed(second.crying_probability or 0.0, end_s=second.offset_s + detector.hop_s)
+
+
+def _replayed(detector: EpisodeDetector) -> Replayed:
+    episode = detector.in_progress()
+    return Replayed(episode, detector.is_crying and episode is not None)
 
 
 def settled_after_s(settings: DetectorSettings, *, hop_s: float) -> float:
@@ -70,7 +79,12 @@ def replay_start(burst: datetime, settings: DetectorSettings, *, hop_s: float) -
     """Where a replay of the run's seconds may start and still end as one from any earlier
     second would: a few hops before its last burst (`last_burst`), low scores enough to fill
     the smoothing window."""
-    return burst - timedelta(seconds=(n_smoothing_hops(settings, hop_s=hop_s) + 3) * hop_s)
+    return burst - burst_lead(settings, hop_s=hop_s)
+
+
+def burst_lead(settings: DetectorSettings, *, hop_s: float) -> timedelta:
+    """How long before a burst its replay starts (`replay_start`)."""
+    return timedelta(seconds=(n_smoothing_hops(settings, hop_s=hop_s) + 3) * hop_s)
 
 
 def episode_left_open(
@@ -84,3 +98,69 @@ def time_at(seconds: Sequence[SecondRecord], offset_s: float) -> datetime:
     """The wall-clock time of `offset_s` in the run `seconds` were stored by."""
     first = seconds[0]
     return first.at + timedelta(seconds=offset_s - first.offset_s)
+
+
+class RollingReplay:
+    """The replay of a run's last burst, kept up to date: `extend` it with the seconds stored
+    since (in time order), and `replayed()` is what `replay` gives over the seconds from
+    `replay_start(last_burst(...))`. It knows the seconds from `since` on only: a burst that
+    would need earlier ones to be replayed makes `extend` return False."""
+
+    def __init__(self, settings: DetectorSettings, *, hop_s: float, since: datetime) -> None:
+        self.settings = settings
+        self.hop_s = hop_s
+        self.last_at = since - timedelta(microseconds=1)  # the last second taken
+        self.burst: datetime | None = None  # the first crying second of the last burst
+        self._since = since
+        self._settled = timedelta(seconds=settled_after_s(settings, hop_s=hop_s))
+        self._lead = burst_lead(settings, hop_s=hop_s)
+        self._last_crying_at: datetime | None = None
+        self._recent: deque[SecondRecord] = deque()  # those within `_lead` of the last
+        self._detector: EpisodeDetector | None = None
+        self._first: SecondRecord | None = None  # the replay's first second
+
+    def extend(self, seconds: Iterable[SecondRecord]) -> bool:
+        """Take the seconds stored after `last_at`, in order; False if this burst's replay
+        would start before `since`."""
+        for second in seconds:
+            if (second.crying_probability or 0.0) >= self.settings.off_probability:
+                last = self._last_crying_at
+                if (last is None or second.at - last > self._settled) and not self._restart(second):
+                    return False
+                self._last_crying_at = second.at
+            if self._detector is not None:
+                _feed(self._detector, second)
+            self._recent.append(second)
+            while self._recent[0].at < second.at - self._lead:
+                self._recent.popleft()
+            self.last_at = second.at
+        return True
+
+    def _restart(self, second: SecondRecord) -> bool:
+        """A new burst begins at `second`: replay from a few hops before it."""
+        start = second.at - self._lead
+        if start < self._since:
+            return False
+        self.burst = second.at
+        self._detector = EpisodeDetector(self.settings, hop_s=self.hop_s)
+        replayed = [s for s in self._recent if s.at >= start]
+        self._first = replayed[0] if replayed else second
+        for earlier in replayed:
+            _feed(self._detector, earlier)
+        return True
+
+    def burst_at(self, last_at: datetime) -> datetime | None:
+        """`last_burst` as the run's last second is `last_at`: None once it settled."""
+        last = self._last_crying_at
+        if last is None or last_at - last > self._settled:
+            self.burst, self._detector, self._first = None, None, None
+        return self.burst
+
+    def replayed(self) -> Replayed:
+        """The state after the last second taken (no episode open when no burst is)."""
+        return Replayed(None, False) if self._detector is None else _replayed(self._detector)
+
+    def time_at(self, offset_s: float) -> datetime:
+        """The wall-clock time of `offset_s` in the replayed run (`time_at`)."""
+        assert self._first is not None, "no burst replayed"
+        return time_at([self._first], offset_s)

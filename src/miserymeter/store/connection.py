@@ -3,13 +3,14 @@ reading records back."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from sqlalchemy import ColumnElement, Engine, Select, Table, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, Table, select
 from sqlalchemy.exc import DBAPIError
 
 from miserymeter.records import (
@@ -34,6 +35,32 @@ class StoreConnection:
         self.busy_timeout_s = busy_timeout_s
         self._engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._reads = threading.local()  # the connection `reading` holds, per thread
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Ask the reads inside on one connection, in one transaction: a page that asks the
+        store many questions waits for one connection's round trips (checked, begun, ended),
+        not for those of each question. Per thread; nested, the outer one holds."""
+        if getattr(self._reads, "connection", None) is not None:
+            yield
+            return
+        with self._faults("read"), self._engine.connect() as connection:
+            self._reads.connection = connection
+            try:
+                yield
+            finally:
+                self._reads.connection = None
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """The connection of `reading`, or one of the pool's for this read alone."""
+        held: Connection | None = getattr(self._reads, "connection", None)
+        if held is not None:
+            yield held
+            return
+        with self._engine.connect() as connection:
+            yield connection
 
     def close(self) -> None:
         """Close every connection (SQLite then folds its write-ahead log into the file)."""
@@ -68,7 +95,7 @@ class StoreConnection:
         return self._fetch(record_type, query.order_by(*time_order(table, time_column)))
 
     def _fetch(self, record_type: type[R], query: Select[Any]) -> list[R]:
-        with self._faults("read"), self._engine.connect() as connection:
+        with self._faults("read"), self._connection() as connection:
             return [record_type(**row) for row in connection.execute(query).mappings()]
 
     def _change_entry(self, statement: Any) -> None:

@@ -47,7 +47,7 @@ class DashboardQueries(StoreConnection):
 
     def rooms(self) -> list[str]:
         """The names of the rooms that have records, sorted."""
-        with self._faults("read"), self._engine.connect() as connection:
+        with self._faults("read"), self._connection() as connection:
             return list(connection.scalars(select(rooms.c.name).order_by(rooms.c.name)))
 
     def seconds(self, room: str, since: datetime, until: datetime) -> list[SecondRecord]:
@@ -94,7 +94,7 @@ class DashboardQueries(StoreConnection):
             .where(rooms.c.name == room, table.c.at >= since, table.c.at < until)
             .where(table.c.level_dbfs > above_dbfs)
         )
-        with self._faults("read"), self._engine.connect() as connection:
+        with self._faults("read"), self._connection() as connection:
             found = connection.scalar(query)
         return None if found is None else float(found)
 
@@ -119,7 +119,7 @@ class DashboardQueries(StoreConnection):
         query = select(rooms.c.name, last.scalar_subquery()).order_by(rooms.c.name)
         if room is not None:
             query = query.where(rooms.c.name == room)
-        with self._faults("read"), self._engine.connect() as connection:
+        with self._faults("read"), self._connection() as connection:
             return {name: at for name, at in connection.execute(query)}
 
     def latest_events(
@@ -141,7 +141,7 @@ class DashboardQueries(StoreConnection):
         `at_least` or more, in time order (rooms with none left out)."""
         table, _ = TABLES[SecondRecord]
         times: dict[str, list[datetime]] = {}
-        with self._faults("read"), self._engine.connect() as connection:
+        with self._faults("read"), self._connection() as connection:
             ids = _room_ids(connection, names)
             query = (
                 select(table.c.room_id, table.c.at)
@@ -160,7 +160,7 @@ class DashboardQueries(StoreConnection):
         in time order."""
         table, _ = TABLES[SecondRecord]
         found: dict[str, list[SecondRecord]] = {}
-        with self._faults("read"), self._engine.connect() as connection:
+        with self._faults("read"), self._connection() as connection:
             ids = _room_ids(connection, since)
             room_since = case(
                 {i: literal(since[name], UtcDateTime) for i, name in ids.items()},
@@ -184,7 +184,7 @@ class DashboardQueries(StoreConnection):
             table.c.room_id == rooms.c.id, table.c.start >= since, table.c.start < until
         )
         query = select(rooms.c.name, counted.scalar_subquery())
-        with self._faults("read"), self._engine.connect() as connection:
+        with self._faults("read"), self._connection() as connection:
             return {name: int(n) for name, n in connection.execute(query)}
 
     def n_minutes(self, room: str, since: datetime, until: datetime) -> int:
@@ -195,7 +195,7 @@ class DashboardQueries(StoreConnection):
             .select_from(table.join(rooms))
             .where(rooms.c.name == room, table.c.start >= since, table.c.start < until)
         )
-        with self._faults("read"), self._engine.connect() as connection:
+        with self._faults("read"), self._connection() as connection:
             return int(connection.scalar(query) or 0)
 
     def summaries(
@@ -230,7 +230,7 @@ class DashboardQueries(StoreConnection):
             .group_by((start - origin) // width)
             .order_by(func.min(table.c.start))
         )
-        with self._faults("read"), self._engine.connect() as connection:
+        with self._faults("read"), self._connection() as connection:
             return [Summary(**row) for row in connection.execute(query).mappings()]
 
     def levels(self, room: str, since: datetime, until: datetime) -> list[tuple[float, float]]:
@@ -249,7 +249,7 @@ class DashboardQueries(StoreConnection):
             .where(rooms.c.name == room, table.c.at >= since, table.c.at < until)
             .order_by(table.c.at)
         )
-        with self._faults("read"), self._engine.connect() as connection:
+        with self._faults("read"), self._connection() as connection:
             return [(float(after), float(level)) for after, level in connection.execute(query)]
 
 

@@ -119,13 +119,22 @@ def api_router(dashboard: Dashboard) -> APIRouter:
     @router.get("/overview")
     def overview() -> list[dict[str, Any]]:
         detection = dashboard.settings.detection
-        return rooms_overview(dashboard.store, detection, now=utc_now(), zone=zone)
+        return rooms_overview(
+            dashboard.store, detection, now=utc_now(), zone=zone, replays=dashboard.replays
+        )
 
     @router.get("/rooms/{room:room}/now")
     def now_state(room: str) -> dict[str, Any]:
         checked = dashboard.check_room(room)
         detection = dashboard.settings.detection
-        return room_now(dashboard.store, checked, detection, now=utc_now(), zone=zone)
+        return room_now(
+            dashboard.store,
+            checked,
+            detection,
+            now=utc_now(),
+            zone=zone,
+            replays=dashboard.replays,
+        )
 
     @router.get("/rooms/{room:room}/level")
     def level(room: str) -> dict[str, Any]:

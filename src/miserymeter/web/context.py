@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from miserymeter.clock import iso_utc
@@ -11,6 +11,7 @@ from miserymeter.records import Episode
 from miserymeter.store import Store
 from miserymeter.web.level import LiveLevel
 from miserymeter.web.login_throttle import LoginThrottle
+from miserymeter.web.now import RoomReplays
 from miserymeter.web.params import RequestError, UnknownRoom, parse_time
 from miserymeter.web.review import ReviewTarget
 from miserymeter.web.sessions import SessionSigner
@@ -30,6 +31,7 @@ class Dashboard:
     signer: SessionSigner
     login_throttle: LoginThrottle
     live: LiveLevel | None = None
+    replays: RoomReplays = field(default_factory=RoomReplays)  # the rooms' states, kept up
 
     @property
     def review_target(self) -> ReviewTarget:

@@ -6,16 +6,27 @@ progress is found by replaying the detector, with the listener's settings, over 
 last hour of stored seconds: only from the start of its last burst of crying scores, which ends
 the same (`replay_start`), and not at all in a room with none lately. All rooms' states come
 from the same few queries, whatever their number (up to four looks back for the bursts).
+
+A dashboard asks every second: `RoomReplays` keeps each listening room's replay between
+answers (`RollingReplay`), so an answer reads and replays only the seconds stored since the
+last, not the whole burst again (a room's listener stores its seconds in time order). A room
+is replayed from scratch when it starts being heard, and when its burst began so long ago
+(near the hour) that the replay from scratch starts at the hour instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
+from functools import partial
 from typing import Any
 
 from miserymeter.constants import DEFAULT_HOP_S
 from miserymeter.detect.replay import (
+    Replayed,
+    RollingReplay,
+    burst_lead,
     last_burst,
     replay,
     replay_start,
@@ -31,16 +42,47 @@ LOOKBACK = timedelta(hours=1)
 QUIET_LOOKBACK = timedelta(days=1)
 CRYING, QUIET, NOT_LISTENING = "crying", "quiet", "not listening"
 ONE_SECOND = timedelta(seconds=1)
+ONE_MICROSECOND = timedelta(microseconds=1)
 
 State = tuple[str, datetime | None]  # the state, and since when
 
 
+class RoomReplays:
+    """Each listening room's `RollingReplay`, kept from one answer to the next."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rolling: dict[str, RollingReplay] = {}
+
+    def keep(self, room: str, rolling: RollingReplay, *, last_at: datetime) -> bool:
+        """Keep `rolling` for `room`, heard last at `last_at`, unless its burst began so near
+        the hour, or before, that a replay from scratch would start at the hour instead."""
+        burst = rolling.burst_at(last_at)
+        settled = timedelta(seconds=settled_after_s(rolling.settings, hop_s=rolling.hop_s))
+        if burst is None or burst - (last_at - LOOKBACK) > settled:
+            self.rolling[room] = rolling
+            return True
+        self.rolling.pop(room, None)
+        return False
+
+    def forget(self, rooms: Collection[str]) -> None:
+        """Drop the replays of `rooms` (no longer heard)."""
+        for room in rooms:
+            self.rolling.pop(room, None)
+
+
 def room_now(
-    store: Store, room: str, detection: DetectorSettings, *, now: datetime, zone: tzinfo
+    store: Store,
+    room: str,
+    detection: DetectorSettings,
+    *,
+    now: datetime,
+    zone: tzinfo,
+    replays: RoomReplays,
 ) -> dict[str, Any]:
     """The room's state now, since when (local ISO time, None: all night) and for how long."""
     heard = rooms_heard(store, now=now, zone=zone, room=room)
-    return rooms_now(store, heard, detection, now=now, zone=zone)[room]
+    return rooms_now(store, heard, detection, now=now, zone=zone, replays=replays)[room]
 
 
 def rooms_now(
@@ -50,6 +92,7 @@ def rooms_now(
     *,
     now: datetime,
     zone: tzinfo,
+    replays: RoomReplays,
 ) -> dict[str, dict[str, Any]]:
     """The state now (see `room_now`) of each room of `heard`."""
     listening = {
@@ -60,7 +103,9 @@ def rooms_now(
     states: dict[str, State] = {
         room: (NOT_LISTENING, h.last_at) for room, h in heard.items() if room not in listening
     }
-    states |= _episodes_open(store, listening, detection)
+    with replays.lock:
+        replays.forget(states)
+        states |= _episodes_open(store, listening, detection, replays)
     quiet = [room for room in listening if room not in states]
     if quiet:
         states |= {room: (QUIET, end) for room, end in _last_ends(store, quiet, now=now).items()}
@@ -68,24 +113,75 @@ def rooms_now(
 
 
 def _episodes_open(
-    store: Store, last_at: Mapping[str, datetime], detection: DetectorSettings
+    store: Store,
+    last_at: Mapping[str, datetime],
+    detection: DetectorSettings,
+    replays: RoomReplays,
 ) -> dict[str, State]:
     """Crying since its start, or quiet since its last crying, in each room of `last_at`
     (when each was last heard) whose replay ends in an open episode."""
-    starts = _replay_starts(store, last_at, detection)
-    if not starts:
-        return {}
-    found = store.seconds_since(starts, until=max(last_at.values()) + ONE_SECOND)
-    states: dict[str, State] = {}
-    for room in starts:
-        seconds = [s for s in found.get(room, []) if s.at < last_at[room] + ONE_SECOND]
-        replayed = replay(seconds, detection, hop_s=DEFAULT_HOP_S)
-        episode = replayed.open_episode
-        if episode is not None:
-            crying = replayed.crying_now
-            at = time_at(seconds, episode.start_s if crying else episode.end_s)
-            states[room] = (CRYING if crying else QUIET, at)
+    rolled = _rolled_on(store, last_at, replays)
+    afresh = {room: at for room, at in last_at.items() if room not in rolled}
+    states = _replayed_afresh(store, afresh, detection, replays) if afresh else {}
+    for room in last_at:
+        rolling = replays.rolling.get(room)
+        state = None if rolling is None else _open_state(rolling.replayed(), rolling.time_at)
+        if state is not None:
+            states[room] = state
     return states
+
+
+def _rolled_on(store: Store, last_at: Mapping[str, datetime], replays: RoomReplays) -> set[str]:
+    """The rooms of `last_at` whose kept replay goes on with the seconds stored since (one
+    query for them all); the others' are dropped."""
+    rolling = {room: r for room, r in replays.rolling.items() if room in last_at}
+    if not rolling:
+        return set()
+    since = {room: r.last_at + ONE_MICROSECOND for room, r in rolling.items()}
+    found = store.seconds_since(since, until=max(last_at.values()) + ONE_SECOND)
+    rolled = set()
+    for room, r in rolling.items():
+        new = [s for s in found.get(room, []) if s.at < last_at[room] + ONE_SECOND]
+        if r.extend(new) and replays.keep(room, r, last_at=last_at[room]):
+            rolled.add(room)
+        else:
+            replays.forget([room])
+    return rolled
+
+
+def _replayed_afresh(
+    store: Store,
+    last_at: Mapping[str, datetime],
+    detection: DetectorSettings,
+    replays: RoomReplays,
+) -> dict[str, State]:
+    """Replay each room of `last_at` from its last burst (a room with none: from a burst's
+    lead before its last second, for the next burst) and keep the replay; the states of those
+    whose replay cannot be kept (begun at the hour)."""
+    starts = _replay_starts(store, last_at, detection)
+    lead = burst_lead(detection, hop_s=DEFAULT_HOP_S)
+    since = {room: starts.get(room, last - lead) for room, last in last_at.items()}
+    found = store.seconds_since(since, until=max(last_at.values()) + ONE_SECOND)
+    states: dict[str, State] = {}
+    for room, last in last_at.items():
+        seconds = [s for s in found.get(room, []) if s.at < last + ONE_SECOND]
+        rolling = RollingReplay(detection, hop_s=DEFAULT_HOP_S, since=since[room])
+        if rolling.extend(seconds) and replays.keep(room, rolling, last_at=last):
+            continue
+        replayed = replay(seconds, detection, hop_s=DEFAULT_HOP_S)
+        state = _open_state(replayed, partial(time_at, seconds))
+        if state is not None:
+            states[room] = state
+    return states
+
+
+def _open_state(replayed: Replayed, time_at: Callable[[float], datetime]) -> State | None:
+    """Crying since the open episode's start, or quiet since its last crying (None: none open)."""
+    episode = replayed.open_episode
+    if episode is None:
+        return None
+    crying = replayed.crying_now
+    return (CRYING if crying else QUIET, time_at(episode.start_s if crying else episode.end_s))
 
 
 def _replay_starts(

@@ -14,16 +14,23 @@ from miserymeter.nights import night_of
 from miserymeter.store import Store
 from miserymeter.web.health import local_iso, rooms_heard
 from miserymeter.web.night_reports import report_json, rooms_night
-from miserymeter.web.now import rooms_now
+from miserymeter.web.now import RoomReplays, rooms_now
 
 
 def rooms_overview(
-    store: Store, detection: DetectorSettings, *, now: datetime, zone: tzinfo
+    store: Store,
+    detection: DetectorSettings,
+    *,
+    now: datetime,
+    zone: tzinfo,
+    replays: RoomReplays,
 ) -> list[dict[str, Any]]:
-    """One entry per room, crying rooms first, then by name."""
-    heard = rooms_heard(store, now=now, zone=zone)
-    states = rooms_now(store, heard, detection, now=now, zone=zone)
-    tonight = rooms_night(store, night_of(now, zone=zone), zone=zone)
+    """One entry per room, crying rooms first, then by name (its questions asked on one
+    connection of the store)."""
+    with store.reading():
+        heard = rooms_heard(store, now=now, zone=zone)
+        states = rooms_now(store, heard, detection, now=now, zone=zone, replays=replays)
+        tonight = rooms_night(store, night_of(now, zone=zone), zone=zone)
     rooms = [
         {
             "room": room,
