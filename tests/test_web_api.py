@@ -474,8 +474,13 @@ def test_a_live_page_gets_the_seconds_after_its_last_one(tmp_path: Path) -> None
             )
         store.write([shifted(episode("live", 0.0, 20.0), now - timedelta(minutes=2))])
     with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as client:
+        asked_from = datetime.now(UTC)
         everything = client.get("/api/rooms/live/live?after=2026-01-01T00:00Z").json()
-        assert 599 <= len(everything["times"]) <= 601  # the last 10 minutes at most
+        answered_by = datetime.now(UTC)
+        first = datetime.fromisoformat(everything["times"][0]).replace(tzinfo=ZONE)
+        # the last 10 minutes at most (of the server's now, between the two): to the millisecond
+        ten_minutes = timedelta(seconds=600, milliseconds=1)
+        assert asked_from - ten_minutes <= first < answered_by - timedelta(seconds=599)
         shown = everything["times"][-5]  # as the page has it: local, to the millisecond
         fresh = client.get("/api/rooms/live/live", params={"after": shown}).json()
         assert fresh["times"] == everything["times"][-4:]
