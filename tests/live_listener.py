@@ -24,12 +24,22 @@ def pcm(samples: np.ndarray) -> bytes:
 
 
 class LiveListener:
-    """`listen --input - --serve` fed `samples` (16 kHz) at their own pace; stdin is closed
-    after the last one, which ends the listener. `base` is the dashboard's URL."""
+    """`listen --input - --serve` (without --serve when `serve` is False) fed `samples`
+    (16 kHz) at their own pace; stdin is closed after the last one, which ends the listener.
+    `base` is the dashboard's URL; `lines` what it printed (stdout and stderr)."""
 
-    def __init__(self, samples: np.ndarray, *, room: str, db: Path, args: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        samples: np.ndarray,
+        *,
+        room: str,
+        db: Path,
+        args: tuple[str, ...] = (),
+        serve: bool = True,
+    ):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        serving = ("--serve", "--serve_port", str(self.port)) if serve else ()
         self.process = subprocess.Popen(
             [
                 *cli_command(),
@@ -41,14 +51,12 @@ class LiveListener:
                 "--db",
                 str(db),
                 "--no-clips",
-                "--serve",
-                "--serve_port",
-                str(self.port),
+                *serving,
                 *args,
             ],
             stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             env=cli_env(),
         )
         self.lines: list[str] = []
@@ -59,7 +67,7 @@ class LiveListener:
         self._feeder.start()
 
     def wait_for(self, text: str, *, timeout_s: float = WAIT_S) -> str:
-        """The first stderr line holding `text`, waiting for it."""
+        """The first line printed holding `text`, waiting for it."""
         deadline_s = time.monotonic() + timeout_s
         with self._heard:
             while True:
@@ -95,8 +103,8 @@ class LiveListener:
             self.process.wait()
 
     def _read(self) -> None:
-        assert self.process.stderr is not None
-        for raw in self.process.stderr:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
             with self._heard:
                 self.lines.append(raw.decode("utf-8", "replace"))
                 self._heard.notify_all()

@@ -17,6 +17,7 @@ import pytest
 import soundfile as sf
 
 from conftest import CliRunner, assert_one_error_line, cli_command, cli_env
+from miserymeter.audio.archive import segment_path
 from miserymeter.audio.episode_clips import ClipSettings, EpisodeClipKeeper
 from miserymeter.audio.io import read_audio
 from miserymeter.capture.sources import FileSource, SourceBlock, StdinSource
@@ -542,6 +543,42 @@ def test_start_replays_a_recording_onto_its_night(night: Path, run_cli: CliRunne
     assert datetime.fromisoformat(tokyo["start"]) == datetime(
         2026, 12, 5, 12, 0, tzinfo=UTC
     ) + timedelta(seconds=tokyo["start_s"])
+
+
+def first_episode_start(run_cli: CliRunner, path: Path) -> tuple[datetime, float]:
+    """The first episode `listen --input path` (no --start) finds: its start, and its offset."""
+    process = run_cli("listen", "--input", path, "--json", "--no-clips", "--no-db")
+    assert process.returncode == 0, process.stderr
+    (episode,) = [json.loads(line) for line in process.stdout.splitlines()]
+    return datetime.fromisoformat(episode["start"]), episode["start_s"]
+
+
+def test_a_file_that_carries_its_time_replays_at_it(
+    night: Path, run_cli: CliRunner, tmp_path: Path
+) -> None:
+    """`record`'s segment names and a FLAC/WAV date tag date a replay; other files: now."""
+    recorded = datetime(2026, 12, 5, 20, 0, 30, tzinfo=UTC)
+    segment = segment_path(tmp_path / "archive", recorded)  # the name `record` gives it
+    segment.parent.mkdir(parents=True)
+    segment.write_bytes(night.read_bytes())
+    tagged = tmp_path / "phone-recorder.flac"
+    samples, rate_hz = sf.read(night)
+    with sf.SoundFile(tagged, "w", rate_hz, 1, format="FLAC") as f:
+        f.date = "2026-12-05T22:15:00+01:00"
+        f.write(samples)
+    day_only = tmp_path / "day-only.wav"
+    with sf.SoundFile(day_only, "w", rate_hz, 1, format="WAV") as f:
+        f.date = "2026-12-05"  # a day alone dates no sample
+        f.write(samples)
+    for path, heard_from in [
+        (segment, recorded),
+        (tagged, datetime(2026, 12, 5, 21, 15, tzinfo=UTC)),
+    ]:
+        start, start_s = first_episode_start(run_cli, path)
+        assert start == heard_from + timedelta(seconds=start_s), path.name
+    before = datetime.now(UTC)
+    start, start_s = first_episode_start(run_cli, day_only)
+    assert before <= start - timedelta(seconds=start_s) <= datetime.now(UTC)
 
 
 @pytest.mark.parametrize(

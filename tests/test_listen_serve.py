@@ -137,7 +137,8 @@ def test_the_dashboard_serves_while_listening_and_bad_requests_never_stop_it(
         seconds = store.seconds(ROOM, now - timedelta(hours=1), now)
         assert len(seconds) == 16
         (status,) = store.statuses(ROOM)  # less than a minute: the one written at the end
-        assert status.period_s > 10 and status.n_dropped == 0 and status.cpu_percent > 0
+        # its period: from the start (after the model loaded, however slowly) to the end
+        assert 0 < status.period_s < 60 and status.n_dropped == 0 and status.cpu_percent > 0
 
 
 def test_a_dashboard_that_fails_only_says_so() -> None:

@@ -510,3 +510,26 @@ def test_a_live_page_gets_the_seconds_after_its_last_one(tmp_path: Path) -> None
             store.write([shifted(episode("live", 0.0, 10.0), now - timedelta(seconds=30))])
         late = client.get("/api/rooms/live/live", params={"after": shown}).json()["episodes"]
         assert [e["duration_s"] for e in late] == [10.0]
+
+
+def test_a_live_page_learns_when_nobody_listens(tmp_path: Path) -> None:
+    """/live's gaps: more than 30 s without a second, or a stopped listener's silence at once
+    (from its last second to now); none while a listener stores its seconds."""
+    db = tmp_path / "gaps.db"
+    now = datetime.now(UTC).replace(microsecond=0)
+    with open_store(db) as store:
+        store.write(seconds_heard("live", [0.05] * 20, last_at=now - timedelta(seconds=2)))
+        store.write(seconds_heard("quiet", [0.05] * 20, last_at=now - timedelta(seconds=50)))
+        store.write(seconds_heard("stopped", [0.05] * 20, last_at=now - timedelta(seconds=5)))
+        store.write([ListenerEvent("stopped", now - timedelta(seconds=4), "stopped", "stopped")])
+    after = (now - timedelta(seconds=25)).astimezone(ZONE).replace(tzinfo=None).isoformat()
+
+    def gap_starts(web: TestClient, room: str) -> list[datetime]:
+        live = web.get(f"/api/rooms/{room}/live", params={"after": after}).json()
+        assert all(g["end"] == live["now"] for g in live["gaps"])  # open: up to now
+        return [datetime.fromisoformat(g["start"]).replace(tzinfo=ZONE) for g in live["gaps"]]
+
+    with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as web:
+        assert gap_starts(web, "live") == []
+        assert gap_starts(web, "quiet") == [now - timedelta(seconds=49)]  # its last second's end
+        assert gap_starts(web, "stopped") == [now - timedelta(seconds=4)]

@@ -106,6 +106,7 @@ def test_clicking_an_episode_on_the_chart_opens_its_page(
     p = page
     open_night(p, base, gap_night.night)
     mark = p.locator("#timeline .scatterlayer .point").last  # type: ignore[attr-defined]
+    mark.scroll_into_view_if_needed()  # on a phone, the chart reaches below the first screen
     box = mark.bounding_box()
     p.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # type: ignore[attr-defined]
     p.wait_for_url(re.compile(r"/rooms/nursery/episodes/"))  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from typing import Protocol, cast
 
 import numpy as np
 
-from miserymeter.audio.archive import segment_start
+from miserymeter.audio.recorded_time import recorded_start
 from miserymeter.audio.stream import BLOCK_FRAMES, inspect_source, mono_blocks
 from miserymeter.capture.live import LiveInput, LiveInputConfig, RunEnded
 from miserymeter.errors import AudioError
@@ -60,7 +60,7 @@ class AudioSource(Protocol):
 
 
 class FileSource:
-    """A recording, read as fast as the CPU allows; an archive segment knows its start time."""
+    """A recording, read as fast as the CPU allows; dated by its name or tag when it can be."""
 
     is_live = False
     is_device_paced = False
@@ -69,13 +69,13 @@ class FileSource:
     def __init__(
         self, path: Path, *, clock: Callable[[], datetime], start: datetime | None = None
     ) -> None:
-        """Its first sample is at `start`, else at the time its name carries (an archive
-        segment's), else now (`clock`)."""
+        """Its first sample is at `start`, else at the time the file carries (an archive
+        segment's name, a `date` tag: `recorded_start`), else now (`clock`)."""
         info = inspect_source(path)
         self.name = str(path)
         self.path = path
         self.sample_rate_hz = info.sample_rate_hz
-        self._start = start or segment_start(path) or clock()
+        self._start = start or recorded_start(path) or clock()
 
     def blocks(self, stop: threading.Event) -> Iterator[SourceBlock]:
         run_start: datetime | None = self._start

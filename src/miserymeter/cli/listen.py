@@ -31,7 +31,8 @@ def listen(
         "--start",
         help='With --input FILE: when its first sample was heard, "2026-12-05 21:00" (local '
         "time) or with an offset, so a recording replays onto its night. Default: the time "
-        "an archive segment's name carries, else now.",
+        "the file carries (a `record` archive segment's name, or a FLAC/WAV date tag with a "
+        "time of day), else now.",
     ),
     device: str | None = typer.Option(
         None, "--device", help="Microphone: index or part of its name (`miserymeter devices`)."

@@ -14,7 +14,7 @@ from miserymeter.audio.io import read_audio
 from miserymeter.clock import utc_now
 from miserymeter.nights import night_of
 from miserymeter.web.context import Dashboard
-from miserymeter.web.health import room_health
+from miserymeter.web.health import room_health, rooms_heard
 from miserymeter.web.level import room_level
 from miserymeter.web.night_reports import last_nights, night_reports, report_json
 from miserymeter.web.now import room_now
@@ -69,12 +69,14 @@ def api_router(dashboard: Dashboard) -> APIRouter:
     def live(room: str, after: str | None = None) -> dict[str, Any]:
         if after is None:
             raise RequestError(400, "send after= (the time of the last second the page shows)")
+        checked, now = dashboard.check_room(room), utc_now()
         return live_seconds(
             dashboard.store,
-            dashboard.check_room(room),
+            checked,
             after=parse_time(after, name="after", zone=zone),
-            now=utc_now(),
+            now=now,
             zone=zone,
+            heard=rooms_heard(dashboard.store, now=now, zone=zone, room=checked)[checked],
             stored_late_s=dashboard.settings.detection.merge_gap_s + STORED_LATE_MARGIN_S,
         )
 

@@ -19,6 +19,7 @@ from miserymeter.detect.minutes import CRYING_PROBABILITY
 from miserymeter.events import episode_url
 from miserymeter.records import Episode, MinuteSummary
 from miserymeter.store import Store, Summary
+from miserymeter.web.health import OFFLINE_AFTER_S, Heard
 from miserymeter.web.params import TimeRange
 
 SECONDS_UP_TO_S = 3600.0
@@ -98,18 +99,21 @@ def live_seconds(
     after: datetime,
     now: datetime,
     zone: tzinfo,
+    heard: Heard,
     stored_late_s: float = 0.0,
 ) -> dict[str, Any]:
     """The seconds of `room` stored after `after` (a time the page showed last; at most the
     last `LIVE_UP_TO_S`), and the episodes that ended since: what a live page adds. An episode
     is stored only once the detector's merge gap has passed after its end, so episodes that
-    ended up to `stored_late_s` before `after` come too (the page knows them by id)."""
+    ended up to `stored_late_s` before `after` come too (the page knows them by id). `gaps`
+    are the stretches since then that no listener heard (`live_gaps`)."""
     until = now + timedelta(minutes=1)  # a listener's clock a little ahead of ours
     after = min(after, until)
     since = max(after + SHOWN_PRECISION, now - timedelta(seconds=LIVE_UP_TO_S))
     seconds = store.seconds(room, since, until)
     late = timedelta(seconds=stored_late_s)
     episodes = store.episodes(room, max(after, EARLIEST + late) - late, until)
+    gaps = live_gaps([s.at for s in seconds], since=since, now=now, heard=heard)
     return {
         "room": room,
         "now": local_iso(now, zone),
@@ -117,7 +121,24 @@ def live_seconds(
         "level_dbfs": [s.level_dbfs for s in seconds],
         "crying_probability": [s.crying_probability for s in seconds],
         "episodes": [episode_json(e, zone=zone) for e in episodes],
+        "gaps": [{"start": local_iso(a, zone), "end": local_iso(b, zone)} for a, b in gaps],
     }
+
+
+def live_gaps(
+    times: Sequence[datetime], *, since: datetime, now: datetime, heard: Heard
+) -> list[tuple[datetime, datetime]]:
+    """The stretches of `since`..`now` between the seconds heard at `times` longer than a room
+    stays listening without a second (`OFFLINE_AFTER_S`); and, while the room is offline (its
+    listener stopped), the stretch from its last second to now, however short or old."""
+    heard_s = ((at, SECOND_S) for at in times)
+    gaps = not_heard(heard_s, since=since, until=now, step_s=2 * OFFLINE_AFTER_S)
+    if heard.status == "offline":
+        heard_until = since if heard.last_at is None else heard.last_at + timedelta(seconds=1)
+        gaps = [g for g in gaps if g[1] < now]  # the stretch since the last second, if long
+        if heard_until < now:
+            gaps.append((heard_until, now))
+    return gaps
 
 
 def _summed(

@@ -111,7 +111,9 @@ async function showHealth() {
   }
 }
 
-// "Crying now — 2 min" (a stop-watch), "Quiet since 03:12", "Not listening since 03:12".
+// "Crying now — 2 min" (a stop-watch), "Quiet since 03:12", "Not listening since 03:12";
+// asked this often, so crying shows within 3 s of the listener storing its confirmation.
+const NOW_EVERY_MS = 1500;
 const now = { said: null, fetchedAt: 0 };
 
 function drawNow() {
@@ -168,7 +170,7 @@ function startPage() {
   showNow();
   showWaiting().catch(() => {});
   setInterval(showHealth, 15000);
-  setInterval(showNow, 5000);
+  setInterval(showNow, NOW_EVERY_MS);
   setInterval(drawNow, 1000);
 }
 

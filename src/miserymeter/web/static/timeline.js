@@ -69,20 +69,28 @@ function nightName(night) {
   return `${first} – ${day(morning)} ${month(morning)}`;
 }
 
+let storyHeard = true;  // whether the night told had been heard (else it is told again)
+
 async function tellTheNight(data) {
   const story = document.getElementById("night-story");
   const hours = (Date.parse(data.until) - Date.parse(data.since)) / 3600000;
-  story.hidden = true;
-  if (Math.round(hours) !== 24 || data.since.slice(11, 13) !== "12") return;
+  if (Math.round(hours) !== 24 || data.since.slice(11, 13) !== "12") {
+    story.hidden = true;
+    return;
+  }
   const night = data.since.slice(0, 10);
   const [n] = await mm.getJSON(`/api/rooms/${mm.roomUrl(mm.room())}/nights?last=${night}&n=1`);
+  storyHeard = Boolean(n.listened_h);
+  const yet = data.now < data.until ? " yet" : "";  // the night under way
   let said;
   if (n.n_episodes) {
     const wakeUps = n.n_episodes === 1 ? "1 wake-up" : `${n.n_episodes} wake-ups`;
     const times = n.n_episodes === 1 ? `at ${n.first_wake}` : `first at ${n.first_wake}, last at ${n.last_wake}`;
     said = `${wakeUps}, ${mm.duration(n.crying_min * 60)} crying, the longest ${mm.duration(n.longest_min * 60)}; ${times}`;
+  } else if (n.listened_h || data.times.length || tail.times.length) {
+    said = yet ? "no wake-ups yet" : "no crying";  // seconds heard live count before their minute
   } else {
-    said = n.listened_h ? "no crying" : "nothing recorded";
+    said = `nothing recorded${yet}`;
   }
   document.getElementById("night-name").textContent = nightName(night);
   document.getElementById("night-said").textContent = said;
@@ -345,12 +353,14 @@ function shownUntil(data) {
 }
 
 async function follow() {
-  // Add the seconds heard since the last ones drawn, while the range shown reaches now.
+  // Add the seconds heard since the last ones drawn, while the range shown reaches now: the
+  // episodes that ended, the stretches nobody heard (a listener stopped or started), the story.
   if (following || !isLive()) return;
   following = true;
   try {
     const url = `/api/rooms/${mm.roomUrl(mm.room())}/live?${query({ after: tail.after })}`;
     const fresh = await mm.getJSON(url);
+    const shownNow = lastData.now;
     lastData.now = fresh.now;
     const target = lastData.resolution === "seconds" ? lastData : tail;
     for (const key of ["times", "level_dbfs", "crying_probability"]) target[key].push(...fresh[key]);
@@ -358,15 +368,40 @@ async function follow() {
     const known = new Set(lastData.episodes.map((e) => e.id));
     const ended = fresh.episodes.filter((e) => !known.has(e.id));
     lastData.episodes.push(...ended);
+    const gapsMoved = followGaps(fresh, shownNow);
     if (tail.times.length > TAIL_MAX_POINTS) await load();
-    else if (fresh.times.length || ended.length) draw(lastData);
+    else if (fresh.times.length || ended.length || gapsMoved) draw(lastData);
     if (ended.length && !view) listEpisodes(lastData.episodes);
+    if (!view && (ended.length || (fresh.times.length && !storyHeard))) tellTheNight(lastData).catch(() => {});
     showHealth();
   } catch (e) {
     // a missed update: the next one asks again from the same second
   } finally {
     following = false;
   }
+}
+
+const GAP_ROUNDING_MS = 1000;
+
+function followGaps(fresh, shownNow) {
+  // The gaps drawn, the one still open (it ended at the last update's now) running on until
+  // the first second heard since, with those the server found since the last second drawn (a
+  // listener stopped: from its last second to now). Whether any moved.
+  const ms = (t) => Date.parse(`${t}Z`);  // local wall-clock times: no zone arithmetic
+  const heardFrom = fresh.times.length ? fresh.times[0] : fresh.now;
+  const drawn = lastData.gaps
+    .map((g) => ({ ...g, end: g.end === shownNow || g.end > heardFrom ? heardFrom : g.end }))
+    .filter((g) => ms(g.end) - ms(g.start) >= GAP_ROUNDING_MS);
+  const gaps = [];
+  for (const gap of [...drawn, ...fresh.gaps].sort((a, b) => ms(a.start) - ms(b.start))) {
+    const last = gaps[gaps.length - 1];
+    if (last && ms(gap.start) - ms(last.end) <= GAP_ROUNDING_MS) {
+      if (gap.end > last.end) last.end = gap.end;
+    } else gaps.push({ ...gap });
+  }
+  const moved = JSON.stringify(gaps) !== JSON.stringify(lastData.gaps);
+  lastData.gaps = gaps;
+  return moved;
 }
 
 document.addEventListener("DOMContentLoaded", () => {
