@@ -2,15 +2,18 @@
 and 390x844 at once: the room page is opened before anything is heard tonight; a real
 `listen --input -`, fed audio through a pipe in real time, writes into the store that the
 dashboard reads. "Crying now" shows within two of the page's checks (1.5 s apart) of the
-detector confirming the crying, the night's story fills in, a stopped listener's silence is
-shaded "not listening" and the shading ends when a listener starts again."""
+dashboard's API having the detector's confirmation (the listener prints it, then stores it),
+the night's story fills in, a stopped listener's silence is shaded "not listening" and the
+shading ends when a listener starts again."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -48,6 +51,14 @@ BANDS_JS = """(document.getElementById("timeline").layout?.shapes || [])
 LAST_DRAWN_JS = """document.getElementById("timeline").data
   .filter((t) => t.name === "loudness").flatMap((t) => t.x).filter(Boolean).sort().pop()"""
 NOTHING_RECORDED = "#nothing-recorded:has-text('Nothing recorded yet')"
+
+
+def wait_for_state(url: str, state: str, *, timeout_s: float = WAIT_MS / 1000) -> None:
+    """Ask the dashboard's API for the state now until it is `state`."""
+    deadline = datetime.now(UTC) + timedelta(seconds=timeout_s)
+    while httpx.get(url).json()["state"] != state:
+        assert datetime.now(UTC) < deadline, f"{url} never said {state!r}"
+        time.sleep(0.2)  # between questions, not a wait for an outcome
 
 
 @pytest.fixture
@@ -90,6 +101,7 @@ def test_a_parent_follows_the_night_live_on_a_laptop_and_a_phone(
         args = ("--merge_gap_s", "5")
         with LiveListener(a_night(25), room=ROOM, db=db, args=args, serve=False) as live:
             live.wait_for(f"crying in {ROOM}")  # the detector is sure: parents hear of it now
+            wait_for_state(f"{base}/api/rooms/{ROOM}/now", "crying")  # and it is stored
             asked = {size: p.evaluate("window.nowAsked") for size, p in pages.items()}  # type: ignore[attr-defined]
             for p in pages.values():  # the page's checks, that often: within 3 s
                 assert CHECKS_WITHIN * p.evaluate("NOW_EVERY_MS") <= 3000  # type: ignore[attr-defined]
