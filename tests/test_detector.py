@@ -15,6 +15,7 @@ from miserymeter.detect.episodes import (
     EpisodeDetector,
 )
 from miserymeter.detect.replay import (
+    A_BREATH_S,
     Replayed,
     RollingReplay,
     last_burst,
@@ -197,3 +198,24 @@ def test_a_rolling_replay_cannot_replay_a_burst_from_before_what_it_knows() -> N
         for k, p in enumerate([0.0, 0.0, 0.9, 0.9])
     ]
     assert not RollingReplay(SETTINGS, hop_s=1.0, since=first_at).extend(seconds)
+
+
+def test_crying_now_holds_through_a_breath_not_a_longer_pause() -> None:
+    """With off = on (no hysteresis) the detector goes idle in every dip of a cry; a parent's
+    "crying now" holds through a pause of up to A_BREATH_S, then says quiet while the episode
+    is still open (inside the merge gap)."""
+    settings = DetectorSettings()
+    first_at = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+
+    def heard(scores: list[float]) -> list[SecondRecord]:
+        return [
+            SecondRecord("nursery", first_at + timedelta(seconds=k), float(k), -30.0, p, None)
+            for k, p in enumerate(scores)
+        ]
+
+    crying = [0.95] * 20
+    breath = replay(heard(crying + [0.1] * 6), settings, hop_s=1.0)
+    assert breath.open_episode is not None and breath.crying_now
+    pause = replay(heard(crying + [0.1] * int(A_BREATH_S + 5)), settings, hop_s=1.0)
+    assert pause.open_episode is not None and not pause.crying_now
+    assert settings.merge_gap_s > A_BREATH_S + 5

@@ -113,7 +113,7 @@ def test_a_parent_follows_the_night_live_on_a_laptop_and_a_phone(
                 shot(p, f"live-crying-now-{size}.png")
             for p in pages.values():
                 p.wait_for_selector("#night-said:has-text('1 wake-up, ')")  # type: ignore[attr-defined]
-                assert p.locator("#episodes tr.episode").count() == 1  # type: ignore[attr-defined]
+                assert p.locator("#episodes tr.episode").count() == 1, p.inner_text("#episodes")  # type: ignore[attr-defined]
                 assert not p.is_visible(NOTHING_RECORDED)  # type: ignore[attr-defined]
             assert live.finish() == 0, live.stderr
         for size, p in pages.items():  # the listener stopped: its silence is shaded at once

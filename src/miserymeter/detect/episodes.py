@@ -63,11 +63,17 @@ class EpisodeDetector:
         self._recent: deque[tuple[float, float]] = deque(maxlen=n_smoothing)  # (start_s, p)
         self._open: _OpenEpisode | None = None
         self._active = False
+        self._heard_until_s = 0.0
 
     @property
     def open_since_s(self) -> float | None:
         """Start of the episode in progress (crying now, or within the merge gap), if any."""
         return self._open.start_s if self._open is not None else None
+
+    @property
+    def heard_until_s(self) -> float:
+        """The end of the last hop fed."""
+        return self._heard_until_s
 
     @property
     def is_crying(self) -> bool:
@@ -80,6 +86,7 @@ class EpisodeDetector:
             probability = self._recent[-1][1] if self._recent else 0.0
         settings = self.settings
         start_s = end_s - self.hop_s
+        self._heard_until_s = end_s
         self._recent.append((start_s, probability))
         smoothed = sum(p for _, p in self._recent) / len(self._recent)
         outputs: list[DetectorOutput] = []

@@ -23,11 +23,14 @@ from miserymeter.detect.episodes import DetectedEpisode, EpisodeDetector, n_smoo
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.records import SecondRecord
 
+# A baby draws breath between cries: a pause this short is still "crying now" to a parent.
+A_BREATH_S = 10.0
+
 
 @dataclass(frozen=True)
 class Replayed:
     """After the last second: the confirmed episode still open (None: none), and whether its
-    crying was on then (not in the pause that may yet end it)."""
+    crying was on then (heard within A_BREATH_S; not in the longer pause that may yet end it)."""
 
     open_episode: DetectedEpisode | None
     crying_now: bool
@@ -49,7 +52,10 @@ def _feed(detector: EpisodeDetector, second: SecondRecord) -> None:
 
 def _replayed(detector: EpisodeDetector) -> Replayed:
     episode = detector.in_progress()
-    return Replayed(episode, detector.is_crying and episode is not None)
+    if episode is None:
+        return Replayed(None, crying_now=False)
+    paused_s = detector.heard_until_s - episode.end_s
+    return Replayed(episode, crying_now=detector.is_crying or paused_s <= A_BREATH_S)
 
 
 def settled_after_s(settings: DetectorSettings, *, hop_s: float) -> float:

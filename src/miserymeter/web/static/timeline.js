@@ -272,12 +272,19 @@ function listenToTheChart() {
 
 let shownEpisodes = [];
 
+function isStored(since, episodes) {
+  // The listener stored the episode in progress (its merge gap may be shorter than ours).
+  // Both are local wall-clock times, `since` with its offset: compared to the second.
+  const wall = (t) => Date.parse(`${t.slice(0, 19)}Z`);
+  return episodes.some((e) => Math.abs(wall(e.start) - wall(since)) < 2000);
+}
+
 function listEpisodes(episodes) {
   // Newest first; the episode in progress (not stored until it ends) is the top row.
   shownEpisodes = episodes;
   const body = document.querySelector("#episodes tbody");
   body.replaceChildren();
-  if (now.said && now.said.state === "crying") {
+  if (now.said && now.said.state === "crying" && !isStored(now.said.since, episodes)) {
     const row = body.insertRow();
     row.className = "episode in-progress";
     mm.cell(row, `${mm.day(now.said.since)} ${mm.clock(now.said.since)}`);
