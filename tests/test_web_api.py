@@ -19,6 +19,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.pool import Pool
 
 from conftest import DemoNight
+from miserymeter.detect.replay import A_BREATH_S
 from miserymeter.events import events_from
 from miserymeter.nights import night_of
 from miserymeter.records import Episode, ListenerEvent, ListenerStatus
@@ -235,10 +236,11 @@ def test_now_says_crying_since_when_quiet_since_when_or_not_listening(tmp_path: 
     db = tmp_path / "now.db"
     now = datetime.now(UTC).replace(microsecond=0)
     quiet, crying = [0.05] * 60, [0.9] * 25
+    pause_s = int(A_BREATH_S) + 5  # longer than a breath, inside the merge gap
     with open_store(db) as store:
         store.write(seconds_heard("crying", quiet + crying, last_at=now))
         store.write(
-            seconds_heard("paused", quiet + crying + [0.05] * 10, last_at=now)
+            seconds_heard("paused", quiet + crying + [0.05] * pause_s, last_at=now)
         )  # in the gap
         store.write(seconds_heard("calm", quiet, last_at=now))
         store.write([Episode("calm", now - timedelta(minutes=30), now - timedelta(minutes=28),
@@ -254,7 +256,7 @@ def test_now_says_crying_since_when_quiet_since_when_or_not_listening(tmp_path: 
     assert abs(since["crying"] - (now - timedelta(seconds=24))) <= timedelta(seconds=2)
     assert 22 <= said["crying"]["for_s"] <= 60
     assert said["paused"]["state"] == "quiet"  # the episode may yet go on, but no one cries
-    assert abs(since["paused"] - (now - timedelta(seconds=10))) <= timedelta(seconds=3)
+    assert abs(since["paused"] - (now - timedelta(seconds=pause_s))) <= timedelta(seconds=3)
     assert said["calm"] == {
         "state": "quiet",
         "since": (now - timedelta(minutes=28)).astimezone(since["calm"].tzinfo).isoformat(),
