@@ -63,7 +63,6 @@ class EpisodeDetector:
         self._recent: deque[tuple[float, float]] = deque(maxlen=n_smoothing)  # (start_s, p)
         self._open: _OpenEpisode | None = None
         self._active = False
-        self._heard_until_s = 0.0
 
     @property
     def open_since_s(self) -> float | None:
@@ -72,8 +71,8 @@ class EpisodeDetector:
 
     @property
     def heard_until_s(self) -> float:
-        """The end of the last hop fed."""
-        return self._heard_until_s
+        """The end of the last hop fed (0 before any)."""
+        return self._recent[-1][0] + self.hop_s if self._recent else 0.0
 
     @property
     def is_crying(self) -> bool:
@@ -86,7 +85,6 @@ class EpisodeDetector:
             probability = self._recent[-1][1] if self._recent else 0.0
         settings = self.settings
         start_s = end_s - self.hop_s
-        self._heard_until_s = end_s
         self._recent.append((start_s, probability))
         smoothed = sum(p for _, p in self._recent) / len(self._recent)
         outputs: list[DetectorOutput] = []
