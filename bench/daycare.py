@@ -1,7 +1,8 @@
 """A daycare on one server: `make bench-daycare` (ROOMS=50 MINUTES=10 by default).
 
 `--rooms` `listen --input -` processes, each fed a night of the bundled clips on standard input
-at real-time pace (each room from another point of it), write to one PostgreSQL and publish to
+at real-time pace (each room from another point of it, its seconds starting at one of the ten
+tenths of a second: rooms' microphones are not in step), write to one PostgreSQL and publish to
 one mosquitto, both real servers on loopback, for `--minutes`, while `serve` on the same
 database answers the all-rooms view (`/api/overview`) once a second. Measured: how far each
 listener fell behind real time (the PCM waiting in its pipe, which holds 32 s: a microphone's
@@ -51,6 +52,7 @@ from postgres_server import PostgresServer, free_port, postgres_available  # noq
 RATE_HZ = 16_000
 BYTES_PER_S = 2 * RATE_HZ  # S16_LE mono
 CHUNK_S = 0.1  # what a microphone hands over at a time
+PHASES = 10  # the rooms' seconds start at one of this many chunks
 PIPE_BYTES = 1 << 20  # 32 s of PCM: the feeder never blocks, the backlog is measured instead
 MAX_LAG_S = 5.0  # listen's --max_lag_s
 MAX_FEEDER_LATE_S = 1.0
@@ -392,16 +394,20 @@ def waiting_s(listener: Listener) -> float:
 
 
 def feed(listeners: list[Listener], pcm: bytes, *, seconds: float) -> float:
-    """Feed every listener `seconds` of audio at real-time pace, a chunk at a time; returns how
-    late the feeder itself fell at worst (s)."""
+    """Feed every listener `seconds` of audio at real-time pace, a chunk at a time, each room's
+    seconds starting at its own tenth of a second (microphones in different rooms are not in
+    step); returns how late the feeder itself fell at worst (s)."""
     started_s, late_s = time.monotonic(), 0.0
-    for tick in range(round(seconds / CHUNK_S)):
+    n_ticks = round(seconds / CHUNK_S)
+    for tick in range(n_ticks + PHASES - 1):
         wait_s = started_s + tick * CHUNK_S - time.monotonic()
         if wait_s > 0:
             time.sleep(wait_s)
         late_s = max(late_s, -wait_s)
-        for listener in listeners:
-            listener.feed(pcm, tick)
+        for k, listener in enumerate(listeners):
+            own_tick = tick - k % PHASES
+            if 0 <= own_tick < n_ticks:
+                listener.feed(pcm, own_tick)
     return late_s
 
 

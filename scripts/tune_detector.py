@@ -26,13 +26,12 @@ from pathlib import Path
 
 from miserymeter.audio.io import read_audio
 from miserymeter.capture.sources import FileSource
-from miserymeter.constants import CRY_BAND_HZ, DEFAULT_GATE_DB
+from miserymeter.constants import DEFAULT_GATE_DB
 from miserymeter.detect.episodes import DetectedEpisode, EpisodeDetector
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.evaluation.event_scores import EventScores, score_events
 from miserymeter.evaluation.truth import TruthEvent, read_night_truth
-from miserymeter.frontend.loudness import band_dbfs
-from miserymeter.frontend.noise_floor import NoiseFloor
+from miserymeter.frontend.loudness_gate import LoudnessGate
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import Listener, ListenSettings
@@ -84,18 +83,14 @@ def score_night(path: Path, classifier: Classifier, *, gate_db: float | None) ->
 
 
 def _quiet_seconds(path: Path, rate_hz: int, gate_db: float | None) -> tuple[bool, ...]:
-    """Per second, whether the window ending there is within `gate_db` of the crying band's
-    noise floor (the listener's gate, with its 1 s hops and the model's 2 s window)."""
+    """Per second, whether the listener's gate finds the window ending there quiet (its 1 s
+    hops and the model's 2 s window)."""
     samples = read_audio(path, sample_rate_hz=rate_hz).samples
-    floor = NoiseFloor(hop_s=1.0)
+    gate = LoudnessGate(gate_db=gate_db, sample_rate_hz=rate_hz, hop_s=1.0)
     quiet = []
     for i in range(len(samples) // rate_hz):
-        hop = samples[i * rate_hz : (i + 1) * rate_hz]
-        floor.add(band_dbfs(hop, sample_rate_hz=rate_hz, band_hz=CRY_BAND_HZ))
-        window = samples[max(0, (i - 1) * rate_hz) : (i + 1) * rate_hz]
-        level = band_dbfs(window, sample_rate_hz=rate_hz, band_hz=CRY_BAND_HZ)
-        known = floor.floor_dbfs
-        quiet.append(gate_db is not None and known is not None and level < known + gate_db)
+        gate.add_hop(samples[i * rate_hz : (i + 1) * rate_hz])
+        quiet.append(gate.is_quiet(samples[max(0, (i - 1) * rate_hz) : (i + 1) * rate_hz]))
     return tuple(quiet)
 
 

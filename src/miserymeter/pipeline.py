@@ -1,8 +1,8 @@
 """The one place that wires a source to the sinks: audio → hops → model → detector → records.
 
 Every hop (1 s by default) of audio at the model's rate gets a loudness; the model scores the
-latest window of its clip duration unless the window's level in the crying band
-(`CRY_BAND_HZ`) is within `gate_db` of that band's noise floor and no episode is open (or the
+latest window of its clip duration unless the loudness gate finds it quiet (`frontend.
+loudness_gate`: within `gate_db` of the crying band's noise floor) and no episode is open (or the
 listener has fallen behind live input, when stale windows are dropped and counted); the
 detector turns the scores into episodes; every fact becomes a record handed to the sinks.
 Time comes from sample counts, anchored to the wall clock once per run of the input (and on a
@@ -25,7 +25,6 @@ from miserymeter.capture.clock_slew import ClockSlew
 from miserymeter.capture.sources import AudioSource, FileSource, SourceBlock
 from miserymeter.clock import utc_now
 from miserymeter.constants import (
-    CRY_BAND_HZ,
     DEFAULT_GATE_DB,
     DEFAULT_HOP_S,
     DEFAULT_MAX_LAG_S,
@@ -37,7 +36,8 @@ from miserymeter.detect.settings import DetectorSettings
 from miserymeter.errors import ConfigError, MiseryMeterError
 from miserymeter.frontend.hops import HopFramer, SlidingWindow
 from miserymeter.frontend.level_meter import LevelMeter
-from miserymeter.frontend.loudness import band_dbfs, rms_dbfs
+from miserymeter.frontend.loudness import rms_dbfs
+from miserymeter.frontend.loudness_gate import LoudnessGate
 from miserymeter.frontend.noise_floor import NoiseFloor
 from miserymeter.inference.labels import crying_label
 from miserymeter.inference.model import Classifier, Scorer
@@ -127,7 +127,9 @@ class Listener:
         self._detector = EpisodeDetector(settings.detection, hop_s=settings.hop_s)
         self._minutes = MinuteSummarizer()
         self._noise_floor = NoiseFloor(hop_s=settings.hop_s)
-        self._gate_floor = NoiseFloor(hop_s=settings.hop_s)  # of the crying band
+        self._gate = LoudnessGate(
+            gate_db=settings.gate_db, sample_rate_hz=info.sample_rate_hz, hop_s=settings.hop_s
+        )
         self._clips = (
             EpisodeClipKeeper(
                 settings.clips,
@@ -259,7 +261,7 @@ class Listener:
         run.window.advance(hop)
         level_dbfs = rms_dbfs(hop)
         self._noise_floor.add(level_dbfs)
-        self._gate_floor.add(self._cry_band_dbfs(hop))
+        self._gate.add_hop(hop)
         probability, top_label, detector_input = self._score(run.window, level_dbfs)
         second = SecondRecord(
             settings.room,
@@ -309,16 +311,9 @@ class Listener:
 
     def _is_quiet(self, window: SlidingWindow) -> bool:
         """Whether the loudness gate may skip the model for this window."""
-        floor_dbfs = self._gate_floor.floor_dbfs
-        if self.settings.gate_db is None or floor_dbfs is None:
-            return False
         if self._detector.open_since_s is not None:
             return False  # never cut an episode short to save CPU
-        return self._cry_band_dbfs(window.samples) < floor_dbfs + self.settings.gate_db
-
-    def _cry_band_dbfs(self, samples: np.ndarray) -> float:
-        rate_hz = self.classifier.info.sample_rate_hz
-        return band_dbfs(samples, sample_rate_hz=rate_hz, band_hz=CRY_BAND_HZ)
+        return self._gate.is_quiet(window.samples)
 
     def _handle_detector(self, outputs: Sequence[EpisodeConfirmed | DetectedEpisode]) -> None:
         for output in outputs:

@@ -3,11 +3,14 @@
 Every window of the training clips is heard by YAMNet (`inference.second_opinion`); a logistic
 regression over its 1024-d embedding learns the wanted label against everything else (the
 other labels' clips and the background noise), each clip weighing the same and both classes
-balanced, with an L2 penalty. Its bias is then shifted so that a probability of CALIBRATED_AT
-flags at most FLAGGED_NON_TARGET of the validation clips that are not the label (the detector
-starts an episode from 0.7: fewer still), each clip scored as `classify` scores a file: by its
-highest window (the head's probability times YAMNet's guard). Recipe and constants chosen on
-the default model's validation split (model card).
+balanced, with an L2 penalty. It is then fitted again with the other sounds it took for the
+label weighing more (up to 1 + HARD_NEGATIVE_BOOST times: an angry cat or a laugh that sounds
+like crying teaches more than one more door), the classes still balanced. Its bias is then
+shifted so that a probability of CALIBRATED_AT flags at most FLAGGED_NON_TARGET of the
+validation clips that are not the label (the detector starts an episode from 0.7: fewer still),
+each clip scored as `classify` scores a file: by its highest window (the head's probability
+times YAMNet's guard). Recipe and constants chosen on the default model's validation split
+(model card).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from miserymeter.inference.second_opinion import (
 )
 
 L2_STRENGTH = 1 / 0.3  # the inverse of scikit-learn's C = 0.3
+HARD_NEGATIVE_BOOST = 10.0
 FLAGGED_NON_TARGET = 0.03
 CALIBRATED_AT = 0.6
 _LBFGS_STEPS = 200
@@ -76,18 +80,30 @@ def hear_clips(
 
 
 def fit_embedding_head(training: HeardClips, validation: HeardClips) -> EmbeddingHead:
-    """The logistic head on `training`, its bias set on `validation` (see the module)."""
-    head = _logistic_regression(training)
+    """The logistic head on `training`, refitted on its hard negatives, its bias set on
+    `validation` (see the module)."""
+    first = _logistic_regression(training, np.ones(training.is_target.size))
+    emphasis = 1.0 + HARD_NEGATIVE_BOOST * _clip_maxima(
+        first.probability(_embeddings(training)), training
+    )
+    emphasis[training.is_target] = 1.0
+    head = _logistic_regression(training, emphasis)
     return _calibrated(head, validation if validation.is_target.size else training)
 
 
-def _logistic_regression(heard: HeardClips) -> EmbeddingHead:
-    """L2-penalised logistic regression on standardised embeddings, folded back to raw ones."""
-    embeddings = heard.opinions.embeddings.astype(np.float64)
+def _embeddings(heard: HeardClips) -> np.ndarray:
+    """Every window's embedding, in float64."""
+    return heard.opinions.embeddings.astype(np.float64)
+
+
+def _logistic_regression(heard: HeardClips, emphasis: np.ndarray) -> EmbeddingHead:
+    """L2-penalised logistic regression on standardised embeddings, folded back to raw ones,
+    each clip weighing its `emphasis` within its class."""
+    embeddings = _embeddings(heard)
     mean, scale = embeddings.mean(axis=0), embeddings.std(axis=0) + 1e-6
     x = torch.from_numpy((embeddings - mean) / scale)
     target = torch.from_numpy(heard.is_target[heard.clip_of_window].astype(np.float64))
-    weight = torch.from_numpy(_sample_weights(heard))
+    weight = torch.from_numpy(_sample_weights(heard, emphasis))
     coef = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
     bias = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.LBFGS(
@@ -109,26 +125,28 @@ def _logistic_regression(heard: HeardClips) -> EmbeddingHead:
     return EmbeddingHead(weights, float(bias.item() - weights @ mean))
 
 
-def _sample_weights(heard: HeardClips) -> np.ndarray:
-    """Each clip weighs one (its windows share it), and each class weighs as much in all as
-    balanced class weights give it (n / (2 n_class) per clip)."""
+def _sample_weights(heard: HeardClips, emphasis: np.ndarray) -> np.ndarray:
+    """Each clip weighs its share of its class's emphasis (its windows share it), and each
+    class weighs as much in all as balanced class weights give it (n / 2)."""
     n_windows = np.bincount(heard.clip_of_window, minlength=heard.is_target.size)
     n_clips = heard.is_target.size
-    n_target = int(heard.is_target.sum())
-    per_class = {
-        True: n_clips / (2 * max(n_target, 1)),
-        False: n_clips / (2 * max(n_clips - n_target, 1)),
-    }
-    per_clip = np.array([per_class[bool(t)] for t in heard.is_target]) / np.maximum(n_windows, 1)
+    in_class = np.where(
+        heard.is_target, emphasis[heard.is_target].sum(), emphasis[~heard.is_target].sum()
+    )
+    per_clip = n_clips / 2 * emphasis / np.maximum(in_class, 1e-12) / np.maximum(n_windows, 1)
     return per_clip[heard.clip_of_window]
+
+
+def _clip_maxima(windows: np.ndarray, heard: HeardClips) -> np.ndarray:
+    """Each clip's highest value of `windows` (one value per window)."""
+    maxima = np.zeros(heard.is_target.size)
+    np.maximum.at(maxima, heard.clip_of_window, windows)
+    return maxima
 
 
 def clip_scores(head: EmbeddingHead, heard: HeardClips) -> np.ndarray:
     """Each clip's highest window: the head's probability times YAMNet's guard."""
-    windows = head.probability(heard.opinions.embeddings) * heard.opinions.guard
-    scores = np.zeros(heard.is_target.size)
-    np.maximum.at(scores, heard.clip_of_window, windows)
-    return scores
+    return _clip_maxima(head.probability(_embeddings(heard)) * heard.opinions.guard, heard)
 
 
 def _calibrated(head: EmbeddingHead, validation: HeardClips) -> EmbeddingHead:
