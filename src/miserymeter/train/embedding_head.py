@@ -6,10 +6,10 @@ other labels' clips and the background noise), each clip weighing the same and b
 balanced, with an L2 penalty. It is then fitted again with the other sounds it took for the
 label weighing more (up to 1 + HARD_NEGATIVE_BOOST times: an angry cat or a laugh that sounds
 like crying teaches more than one more door), the classes still balanced. Its bias is then
-shifted so that a probability of CALIBRATED_AT flags at most FLAGGED_NON_TARGET of the
-validation clips that are not the label (the detector starts an episode from 0.7: fewer still),
-each clip scored as `classify` scores a file: by its highest window (the head's probability
-times YAMNet's guard). Recipe and constants chosen on the default model's validation split
+shifted so that CALIBRATED_AT, the detector's default threshold to start an episode, flags at
+most FLAGGED_NON_TARGET of the validation clips that are not the label, each clip scored as
+`classify` scores a file: by its highest window (the head's probability times YAMNet's
+guard). Recipe and constants chosen on the default model's validation split
 (model card).
 """
 
@@ -33,7 +33,7 @@ from miserymeter.inference.second_opinion import (
 L2_STRENGTH = 1 / 0.3  # the inverse of scikit-learn's C = 0.3
 HARD_NEGATIVE_BOOST = 10.0
 FLAGGED_NON_TARGET = 0.03
-CALIBRATED_AT = 0.6
+CALIBRATED_AT = 0.7  # the detector's default on_probability
 _LBFGS_STEPS = 200
 CRYING_LABEL = "crying"
 
