@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -173,6 +174,33 @@ def test_a_stopped_server_gets_everything_in_order_when_it_returns(
     courier.close()
     assert receiver.events == [e.to_json() for e in events]
     assert reports.kinds() == ["delivery_failed", "delivery_resumed"]
+
+
+def test_an_event_sent_while_the_store_cannot_record_it_is_not_sent_again(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    """Another program locks the database as the first event arrives: the courier cannot take
+    the events it sent out of the outbox, and must not send them again when it reads them."""
+    path = tmp_path / "outbox.db"
+    locker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    def lock_the_database(_body: dict[str, Any]) -> int:
+        receiver.answer = lambda _body: 200  # once
+        locker.execute("BEGIN EXCLUSIVE")
+        return 200
+
+    with open_store(path, busy_timeout_s=0.05) as store:
+        hook = WebhookDestination(WebhookSettings(receiver.url()))
+        events = queue(store, hook, 0, 3)
+        receiver.answer = lock_the_database
+        courier = courier_for(store, hook, Reports())
+        courier.start()
+        receiver.wait_until(lambda: len(receiver.events) >= 3)
+        locker.execute("ROLLBACK")
+        receiver.wait_until(lambda: store.outbox_counts(hook.name) == OutboxCounts(0, 0))
+        courier.close()
+        assert receiver.events == [e.to_json() for e in events]
+    locker.close()
 
 
 def test_an_event_due_during_the_backoff_is_tried_at_once(

@@ -6,7 +6,10 @@ or refused, so a destination gets a room's events in order. A destination that i
 (`DeliveryError`) is tried again after 1 s, 2 s, 4 s, then every 5 s for the first 10 minutes
 of the outage, then doubling up to `Backoff.max_s`, forever, and at once whenever a new event
 is due: its events wait in the store meanwhile, across restarts. An event it refuses for good
-(`EventRejected`) is marked so in the outbox and the next one goes. New entries wake the
+(`EventRejected`) is marked so in the outbox and the next one goes. An event sent while the
+store cannot record it (a database restarting or locked) is not sent again: the courier
+remembers it and forgets it in the outbox once the store answers (a restart in between sends
+it twice: delivery is at least once). New entries wake the
 courier at once (`wake`). Outages are reported to `on_event(kind, message)` once each:
 `delivery_failed` when one begins, `delivery_resumed` (with how many events went since) when the
 backlog is delivered; `delivery_rejected` once per run of refused events.
@@ -82,6 +85,7 @@ class Courier:
         self._outage_since_s: float | None = None
         self._n_since_outage = 0
         self._rejecting = False
+        self._sent_unforgotten: set[int] = set()  # outbox seqs sent, still in the outbox
         self._thread = threading.Thread(
             target=self._deliver_forever, name=f"courier {destination.name}", daemon=True
         )
@@ -144,6 +148,10 @@ class Courier:
         for entry in batch:
             if self._closing.is_set() and time.monotonic() > self._deadline_s:
                 return True
+            if entry.seq in self._sent_unforgotten:
+                if not self._forget(entry.seq):
+                    return False  # the store still cannot record it: wait, never send it twice
+                continue
             try:
                 self.destination.send(entry.event)
             except EventRejected as e:
@@ -161,8 +169,18 @@ class Courier:
         self.n_delivered += 1
         if self._outage_since_s is not None:
             self._n_since_outage += 1
-        with suppress(StorageError):  # else it stays in the outbox and goes again: at least once
-            self.store.delivered(entry.seq)
+        self._sent_unforgotten.add(entry.seq)
+        self._forget(entry.seq)
+
+    def _forget(self, seq: int) -> bool:
+        """Take the delivered entry `seq` out of the outbox; False while the store cannot (it
+        stays remembered as sent)."""
+        try:
+            self.store.delivered(seq)
+        except StorageError:
+            return False
+        self._sent_unforgotten.discard(seq)
+        return True
 
     def _failed(self, entry: PendingEntry, error: str) -> None:
         self._n_failures += 1
