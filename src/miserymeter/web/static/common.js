@@ -127,8 +127,9 @@ function drawNow() {
     quiet: said.since ? [`Quiet since ${at}`, `${mm.duration(elapsed)} without crying`] : ["Quiet", "no crying in the past day"],
     "not listening": said.since ? [`Not listening since ${at}`, "check the listener and its microphone"] : ["Not listening", "nothing heard from this room yet"],
   }[said.state];
-  const inProgress = document.getElementById("in-progress-duration");
-  if (inProgress && said.state === "crying") inProgress.textContent = mm.duration(elapsed);
+  if (said.state === "crying") {
+    for (const stopWatch of document.querySelectorAll(".crying-for")) stopWatch.textContent = mm.duration(elapsed);
+  }
   section.dataset.state = said.state.replace(" ", "-");
   document.getElementById("now-state").textContent = lines[0];
   document.getElementById("now-detail").textContent = lines[1];
