@@ -18,16 +18,16 @@ import httpx
 import numpy as np
 import pytest
 
+from conftest import SIZES
 from live_listener import LiveListener
 from miserymeter.store import open_store
 from miserymeter.web import create_app
 from store_records import seconds_heard
 from test_listen import CRYING, clip, quiet
-from web_helpers import running_server, settings_for, shot
+from web_helpers import lines_of, running_server, settings_for, shot
 
 pytestmark = pytest.mark.browser
 
-SIZES = {"laptop": (1366, 900), "phone": (390, 844)}
 WAIT_MS = 60_000
 ROOM = "nursery"
 # The page's checks of the state now, counted, and how many it had made when crying first showed.
@@ -119,6 +119,7 @@ def test_a_parent_follows_the_night_live_on_a_laptop_and_a_phone(
                 assert shown_after - asked[size] <= CHECKS_WITHIN, (size, asked, shown_after)
                 assert p.is_visible("#episodes tr.in-progress")  # type: ignore[attr-defined]
                 p.wait_for_function(STORY_COUNTS_THE_EPISODE_IN_PROGRESS_JS)  # type: ignore[attr-defined]
+                assert lines_of(p, "#episodes tr.in-progress td:first-child") == [1], size
                 shot(p, f"live-crying-now-{size}.png")
             for p in pages.values():
                 p.wait_for_selector("#night-said:has-text('1 wake-up, ')")  # type: ignore[attr-defined]

@@ -18,12 +18,11 @@ from miserymeter.store import open_store
 from miserymeter.web import create_app
 from miserymeter.web.passwords import hash_password
 from store_records import seconds_heard
-from test_web_browser import PASSWORD, WAIT_MS, demo_episodes
-from web_helpers import ZONE, running_server, settings_for, shot
+from test_web_browser import PASSWORD, demo_episodes
+from web_helpers import ZONE, lines_of, running_server, settings_for, shot
 
 pytestmark = pytest.mark.browser
 
-SIZES = {"laptop": (1366, 900), "phone": (390, 844)}
 TOUCH_PX = 44
 # What a finger taps: a checkbox is tapped through its label.
 TAPPABLE = (
@@ -43,16 +42,6 @@ BOXES_JS = """([chart, parts]) => parts.map((part) => {
   return r.width && r.height ? [r.left, r.top, r.right, r.bottom] : null;
 })"""
 OPERATOR_FIGURES = ("CPU", "window(s) dropped", "reviewed clip(s)")
-
-
-@pytest.fixture(params=list(SIZES))
-def page(request: pytest.FixtureRequest, browser: object) -> Iterator[object]:
-    width, height = SIZES[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
-    opened = context.new_page()
-    opened.set_default_timeout(WAIT_MS)
-    yield opened
-    context.close()
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +104,8 @@ def test_every_page_is_tapped_with_a_finger(
     p.wait_for_selector("#night-story:not([hidden])")  # type: ignore[attr-defined]
     check_the_legend_is_clear(p, "timeline")
     check_the_page(p, "timeline")
+    starts = lines_of(p, "#episodes tr.episode td:first-child")
+    assert starts and set(starts) == {1}, f"an episode's start wraps: {starts} lines"
 
     p.goto(f"{base}/rooms/demo/nights")  # type: ignore[attr-defined]
     p.wait_for_selector("#nights-chart .main-svg .legend")  # type: ignore[attr-defined]

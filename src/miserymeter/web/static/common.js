@@ -5,6 +5,9 @@
 const NOT_LISTENING_ACROSS_PX = 100;
 const NOT_LISTENING_UPRIGHT_PX = 18;
 
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
 const mm = {
   room: () => document.body.dataset.room,
   csrf: () => document.querySelector('meta[name="csrf-token"]').content,
@@ -39,6 +42,11 @@ const mm = {
   clock: (localIso) => localIso.slice(11, 19),
   when: (localIso) => localIso.replace("T", " ").slice(0, 19),
   day: (localIso) => localIso.slice(0, 10),
+  // "Sun 6 Dec, 22:48": a local time as a parent reads it (a list's cell never breaks it).
+  dayAndTime(localIso) {
+    const day = new Date(`${localIso.slice(0, 10)}T00:00:00Z`);
+    return `${DAYS[day.getUTCDay()]} ${day.getUTCDate()} ${MONTHS[day.getUTCMonth()]}, ${localIso.slice(11, 16)}`;
+  },
 
   // Shaded bands over the stretches no listener heard, "not listening" where there is room.
   notListening(gaps, { range, widthPx }) {

@@ -55,9 +55,6 @@ async function load() {
 }
 
 // A night shown whole: its story in words above the chart.
-const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
 function nightName(night) {
   // The evening and the morning after: "Sat 5 – Sun 6 Dec".
   const evening = new Date(`${night}T00:00:00Z`);
@@ -320,7 +317,7 @@ function listEpisodes(episodes) {
   if (now.said && now.said.state === "crying" && !isStored(now.said.since, episodes)) {
     const row = body.insertRow();
     row.className = "episode in-progress";
-    mm.cell(row, `${mm.day(now.said.since)} ${mm.clock(now.said.since)}`);
+    mm.cell(row, mm.dayAndTime(now.said.since)).className = "when";
     mm.cell(row, mm.duration(now.said.for_s)).className = "crying-for";
     mm.cell(row, "crying now").colSpan = 3;
   }
@@ -328,9 +325,10 @@ function listEpisodes(episodes) {
     const row = body.insertRow();
     row.className = "episode";
     const start = mm.cell(row, "");
+    start.className = "when";
     const link = document.createElement("a");
     link.href = e.url;
-    link.textContent = `${mm.day(e.start)} ${mm.clock(e.start)}`;
+    link.textContent = mm.dayAndTime(e.start);
     start.appendChild(link);
     mm.cell(row, mm.duration(e.duration_s));
     mm.cell(row, e.peak_probability.toFixed(2));
