@@ -1,5 +1,6 @@
 """Every page as a parent taps it, in headless Chromium at 1366x900 and 390x844: on a phone
-every button, link, field and player is a 44x44 px touch target and nothing scrolls sideways;
+every button, link, field and player is a 44x44 px touch target and nothing scrolls sideways,
+not even inside a table (episodes and nights are cards there, their players full width);
 the header shows no operator figures (the listener's CPU, clip counts: those wait, folded,
 in the page's listener details); a chart's toolbar never covers its legend.
 Screenshots go to build/test-artifacts/web/ (with the other browser tests')."""
@@ -41,6 +42,10 @@ BOXES_JS = """([chart, parts]) => parts.map((part) => {
   const r = e.getBoundingClientRect();
   return r.width && r.height ? [r.left, r.top, r.right, r.bottom] : null;
 })"""
+# The tables that scroll sideways inside the page (a phone shows episodes and nights as cards).
+TABLES_SCROLLING_JS = """[...document.querySelectorAll("table")].filter((t) => t.checkVisibility())
+  .filter((t) => t.scrollWidth > t.clientWidth)
+  .map((t) => `#${t.id}: ${t.scrollWidth} px in ${t.clientWidth}`)"""
 OPERATOR_FIGURES = ("CPU", "window(s) dropped", "reviewed clip(s)")
 
 
@@ -70,6 +75,7 @@ def check_the_page(page: object, name: str) -> None:
     """No sideways scrolling; on a phone, nothing to tap smaller than a fingertip."""
     width = page.viewport_size["width"]  # type: ignore[attr-defined]
     assert page.evaluate("document.documentElement.scrollWidth") <= width, name  # type: ignore[attr-defined]
+    assert page.evaluate(TABLES_SCROLLING_JS) == [], name  # type: ignore[attr-defined]
     if is_phone(page):
         too_small = page.evaluate(TOO_SMALL_JS, [TAPPABLE, TOUCH_PX])  # type: ignore[attr-defined]
         assert too_small == [], f"{name}: touch targets under {TOUCH_PX} px: {too_small}"

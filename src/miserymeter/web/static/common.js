@@ -42,6 +42,16 @@ const mm = {
   clock: (localIso) => localIso.slice(11, 19),
   when: (localIso) => localIso.replace("T", " ").slice(0, 19),
   day: (localIso) => localIso.slice(0, 10),
+  nightName(night) {
+    // The evening and the morning after: "Sat 5 – Sun 6 Dec".
+    const evening = new Date(`${night}T00:00:00Z`);
+    const morning = new Date(evening);
+    morning.setUTCDate(morning.getUTCDate() + 1);
+    const day = (d) => `${DAYS[d.getUTCDay()]} ${d.getUTCDate()}`;
+    const month = (d) => MONTHS[d.getUTCMonth()];
+    const first = evening.getUTCMonth() === morning.getUTCMonth() ? day(evening) : `${day(evening)} ${month(evening)}`;
+    return `${first} – ${day(morning)} ${month(morning)}`;
+  },
   // "Sun 6 Dec, 22:48": a local time as a parent reads it (a list's cell never breaks it).
   dayAndTime(localIso) {
     const day = new Date(`${localIso.slice(0, 10)}T00:00:00Z`);
@@ -72,9 +82,11 @@ const mm = {
     return { shapes, annotations };
   },
 
-  cell(row, text) {
+  // A table's cell; `label` names it where a phone shows the row as a card, without the header.
+  cell(row, text, label) {
     const td = document.createElement("td");
     td.textContent = text;
+    if (label) td.dataset.label = label;
     row.appendChild(td);
     return td;
   },

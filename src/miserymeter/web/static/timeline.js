@@ -55,17 +55,6 @@ async function load() {
 }
 
 // A night shown whole: its story in words above the chart.
-function nightName(night) {
-  // The evening and the morning after: "Sat 5 – Sun 6 Dec".
-  const evening = new Date(`${night}T00:00:00Z`);
-  const morning = new Date(evening);
-  morning.setUTCDate(morning.getUTCDate() + 1);
-  const day = (d) => `${DAYS[d.getUTCDay()]} ${d.getUTCDate()}`;
-  const month = (d) => MONTHS[d.getUTCMonth()];
-  const first = evening.getUTCMonth() === morning.getUTCMonth() ? day(evening) : `${day(evening)} ${month(evening)}`;
-  return `${first} – ${day(morning)} ${month(morning)}`;
-}
-
 let storyHeard = true;  // whether the night told had been heard (else it is told again)
 let toldUnstored = null;  // the episode not yet stored that the story counts, and the state
 let cryingSince = null;  // the start of the last crying seen, until the listener stores it
@@ -110,7 +99,7 @@ async function tellTheNight(data) {
   } else {
     said = `nothing recorded${yet}`;
   }
-  document.getElementById("night-name").textContent = nightName(night);
+  document.getElementById("night-name").textContent = mm.nightName(night);
   document.getElementById("night-said").replaceChildren(...[said].flat());
   story.hidden = false;
   drawNow();  // the stop-watch, at once
@@ -331,8 +320,8 @@ function listEpisodes(episodes) {
     link.textContent = mm.dayAndTime(e.start);
     start.appendChild(link);
     mm.cell(row, mm.duration(e.duration_s));
-    mm.cell(row, e.peak_probability.toFixed(2));
-    mm.cell(row, e.mean_probability.toFixed(2));
+    mm.cell(row, e.peak_probability.toFixed(2), "peak");
+    mm.cell(row, e.mean_probability.toFixed(2), "mean");
     const play = mm.cell(row, "");
     if (e.has_audio) {
       const audio = document.createElement("audio");
