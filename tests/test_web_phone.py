@@ -19,7 +19,7 @@ from miserymeter.store import open_store
 from miserymeter.web import create_app
 from miserymeter.web.passwords import hash_password
 from store_records import seconds_heard
-from test_web_browser import PASSWORD, demo_episodes
+from test_web_browser import PASSWORD, as_a_parent_reads, demo_episodes
 from web_helpers import ZONE, lines_of, running_server, settings_for, shot
 
 pytestmark = pytest.mark.browser
@@ -124,7 +124,9 @@ def test_every_page_is_tapped_with_a_finger(
     p.click("#episodes tr.episode a >> nth=1")  # type: ignore[attr-defined]
     p.wait_for_selector('#spectrogram[data-ready="true"]')  # type: ignore[attr-defined]
     p.wait_for_selector("#review-state:has-text('Not reviewed yet')")  # type: ignore[attr-defined]
-    assert first.start.astimezone(ZONE).strftime("%H:%M:%S") in p.text_content("#episode-title")  # type: ignore[attr-defined]
+    assert as_a_parent_reads(first.start) in p.text_content("#episode-title")  # type: ignore[attr-defined]
+    assert first.start.astimezone(ZONE).strftime("%H:%M:%S") in p.text_content("#episode-facts")  # type: ignore[attr-defined]
+    assert lines_of(p, "#episode-title .when") == [1], "the episode's date wraps"
     check_the_page(p, "episode")
 
     p.goto(f"{base}/rooms/demo/calibrate")  # type: ignore[attr-defined]

@@ -41,7 +41,6 @@ const mm = {
   },
   clock: (localIso) => localIso.slice(11, 19),
   when: (localIso) => localIso.replace("T", " ").slice(0, 19),
-  day: (localIso) => localIso.slice(0, 10),
   nightName(night) {
     // The evening and the morning after: "Sat 5 – Sun 6 Dec".
     const evening = new Date(`${night}T00:00:00Z`);
