@@ -21,7 +21,7 @@ run: $(RUNTIME_STAMP)  ## set up the runtime and listen on the default microphon
 	fi
 
 demo: $(RUNTIME_STAMP)  ## listen to a 3-minute example night built from the bundled clips
-	$(BIN)/python scripts/make_night.py --examples --seed 1 --out $(DEMO_DIR)/night.flac
+	$(BIN)/python scripts/make_night.py --examples --seed 1 --ending_now --out $(DEMO_DIR)/night.flac
 	rm -f $(DEMO_DIR)/demo.db*
 	$(BIN)/miserymeter listen --input $(DEMO_DIR)/night.flac --room demo \
 		--db $(DEMO_DIR)/demo.db --clips $(DEMO_DIR)/clips

@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import sys
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,12 @@ def main() -> int:
         "--bed", type=Path, help="Audio looped under the night (a white-noise machine's loop)."
     )
     parser.add_argument("--bed_dbfs", type=float, default=-55.0, help="Its level (RMS dBFS).")
+    parser.add_argument(
+        "--ending_now",
+        action="store_true",
+        help="Date the audio (its date tag) to end now: `listen` replays it onto the minutes "
+        "just past, not the next ones (the demo).",
+    )
     args = parser.parse_args()
     if args.hours is not None and args.hours <= 0:
         parser.error(f"--hours {args.hours:g}: must be above 0")
@@ -61,7 +68,9 @@ def main() -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     truth = args.truth or args.out.with_suffix(".csv")
-    write_night(night, args.out, truth)
+    ended = datetime.now().astimezone()
+    recorded_at = ended - timedelta(seconds=night.duration_s) if args.ending_now else None
+    write_night(night, args.out, truth, recorded_at=recorded_at)
     print(summary(night, args.out, truth))
     return 0
 

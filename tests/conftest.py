@@ -493,3 +493,19 @@ def browser(chromium_path: str) -> Iterator[object]:
         )
         yield launched
         launched.close()
+
+
+# The sizes every page is tried at: a laptop's window and a phone's.
+SIZES = {"laptop": (1366, 900), "phone": (390, 844)}
+PAGE_WAIT_MS = 15_000
+
+
+@pytest.fixture(params=list(SIZES))
+def page(request: pytest.FixtureRequest, browser: object) -> Iterator[object]:
+    """A fresh page at each of `SIZES`, in a browser context of its own."""
+    width, height = SIZES[request.param]
+    context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+    opened = context.new_page()
+    opened.set_default_timeout(PAGE_WAIT_MS)
+    yield opened
+    context.close()

@@ -7,12 +7,14 @@ import dataclasses
 import itertools
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from miserymeter.audio.recorded_time import recorded_start
 from miserymeter.evaluation.night import (
     Clip,
     NightSettings,
@@ -172,6 +174,25 @@ def test_make_night_script_builds_a_demo_from_the_bundled_examples(tmp_path: Pat
     kinds = {e.kind for e in events}
     assert "crying" in kinds and kinds <= {"crying", "cat", "dog", "laughing", "music", "speech"}
     assert f"{sum(e.kind == 'crying' for e in events)} crying episodes" in process.stdout
+
+
+def test_the_demo_night_ends_when_it_is_made_not_in_the_future(tmp_path: Path) -> None:
+    """`make demo`'s night carries the time it began, so `listen` replays it onto the minutes
+    just past: a dashboard opened at once shows no episode after now."""
+    out = tmp_path / "demo.flac"
+    before = datetime.now(UTC)
+    process = subprocess.run(
+        [sys.executable, SCRIPT, "--examples", "--ending_now", "--out", out],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    after = datetime.now(UTC)
+    assert process.returncode == 0, process.stderr
+    start = recorded_start(out)
+    assert start is not None, "the night carries no time"
+    ended = start + timedelta(seconds=sf.info(out).duration)
+    assert before - timedelta(seconds=1) <= ended <= after  # the tag keeps whole seconds
 
 
 def write_fake_corpus(corpus: Path) -> None:

@@ -20,8 +20,6 @@ from web_helpers import ZONE, running_server, settings_for, shot
 
 pytestmark = pytest.mark.browser
 
-SIZES = {"laptop": (1366, 900), "phone": (390, 844)}
-WAIT_MS = 15_000
 RUNS_AT = (time(21, 0), time(2, 0))  # the evening's and the next morning's listening
 LEGEND_ENTRIES = "#{chart} .legend .traces"
 
@@ -48,16 +46,6 @@ def gap_night(demo_night: DemoNight, tmp_path_factory: pytest.TempPathFactory) -
         )  # fmt: skip
         assert listened.returncode == 0, listened.stderr
     return found
-
-
-@pytest.fixture(params=list(SIZES))
-def page(request: pytest.FixtureRequest, browser: object) -> Iterator[object]:
-    width, height = SIZES[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
-    opened = context.new_page()
-    opened.set_default_timeout(WAIT_MS)
-    yield opened
-    context.close()
 
 
 @pytest.fixture

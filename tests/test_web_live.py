@@ -3,7 +3,8 @@ and 390x844 at once: the room page is opened before anything is heard tonight; a
 `listen --input -`, fed audio through a pipe in real time, writes into the store that the
 dashboard reads. "Crying now" shows within two of the page's checks (1.5 s apart) of the
 dashboard's API having the detector's confirmation (the listener prints it, then stores it),
-the night's story fills in, a stopped listener's silence is shaded "not listening" and the
+the night's story counts the episode in progress ("1 wake-up so far, crying now for 9 s") and
+then the stored one, a stopped listener's silence is shaded "not listening" and the
 shading ends when a listener starts again."""
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ import httpx
 import numpy as np
 import pytest
 
+from conftest import SIZES
 from live_listener import LiveListener
 from miserymeter.store import open_store
 from miserymeter.web import create_app
 from store_records import seconds_heard
 from test_listen import CRYING, clip, quiet
-from web_helpers import running_server, settings_for, shot
+from web_helpers import lines_of, running_server, settings_for, shot
 
 pytestmark = pytest.mark.browser
 
-SIZES = {"laptop": (1366, 900), "phone": (390, 844)}
 WAIT_MS = 60_000
 ROOM = "nursery"
 # The page's checks of the state now, counted, and how many it had made when crying first showed.
@@ -51,6 +52,13 @@ BANDS_JS = """(document.getElementById("timeline").layout?.shapes || [])
 LAST_DRAWN_JS = """document.getElementById("timeline").data
   .filter((t) => t.name === "loudness").flatMap((t) => t.x).filter(Boolean).sort().pop()"""
 NOTHING_RECORDED = "#nothing-recorded:has-text('Nothing recorded yet')"
+# The night's story counts the first episode while it is still in progress (stored only once
+# its merge gap has passed), with a stop-watch: told while its row is still the live one.
+STORY_COUNTS_THE_EPISODE_IN_PROGRESS_JS = """
+/^1 wake-up so far, crying now for \\d+ (s|min)$/
+  .test(document.getElementById("night-said").textContent)
+  && document.querySelectorAll("#episodes tr.episode").length === 1
+  && document.querySelector("#episodes tr.in-progress") !== null"""
 
 
 def wait_for_state(url: str, state: str, *, timeout_s: float = WAIT_MS / 1000) -> None:
@@ -110,6 +118,8 @@ def test_a_parent_follows_the_night_live_on_a_laptop_and_a_phone(
                 shown_after = p.evaluate("window.cryingShownAfter")  # type: ignore[attr-defined]
                 assert shown_after - asked[size] <= CHECKS_WITHIN, (size, asked, shown_after)
                 assert p.is_visible("#episodes tr.in-progress")  # type: ignore[attr-defined]
+                p.wait_for_function(STORY_COUNTS_THE_EPISODE_IN_PROGRESS_JS)  # type: ignore[attr-defined]
+                assert lines_of(p, "#episodes tr.in-progress td:first-child") == [1], size
                 shot(p, f"live-crying-now-{size}.png")
             for p in pages.values():
                 p.wait_for_selector("#night-said:has-text('1 wake-up, ')")  # type: ignore[attr-defined]

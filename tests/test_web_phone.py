@@ -1,5 +1,6 @@
 """Every page as a parent taps it, in headless Chromium at 1366x900 and 390x844: on a phone
-every button, link, field and player is a 44x44 px touch target and nothing scrolls sideways;
+every button, link, field and player is a 44x44 px touch target and nothing scrolls sideways,
+not even inside a table (episodes and nights are cards there, their players full width);
 the header shows no operator figures (the listener's CPU, clip counts: those wait, folded,
 in the page's listener details); a chart's toolbar never covers its legend.
 Screenshots go to build/test-artifacts/web/ (with the other browser tests')."""
@@ -18,12 +19,11 @@ from miserymeter.store import open_store
 from miserymeter.web import create_app
 from miserymeter.web.passwords import hash_password
 from store_records import seconds_heard
-from test_web_browser import PASSWORD, WAIT_MS, demo_episodes
-from web_helpers import ZONE, running_server, settings_for, shot
+from test_web_browser import PASSWORD, as_a_parent_reads, demo_episodes
+from web_helpers import ZONE, lines_of, running_server, settings_for, shot
 
 pytestmark = pytest.mark.browser
 
-SIZES = {"laptop": (1366, 900), "phone": (390, 844)}
 TOUCH_PX = 44
 # What a finger taps: a checkbox is tapped through its label.
 TAPPABLE = (
@@ -42,17 +42,11 @@ BOXES_JS = """([chart, parts]) => parts.map((part) => {
   const r = e.getBoundingClientRect();
   return r.width && r.height ? [r.left, r.top, r.right, r.bottom] : null;
 })"""
+# The tables that scroll sideways inside the page (a phone shows episodes and nights as cards).
+TABLES_SCROLLING_JS = """[...document.querySelectorAll("table")].filter((t) => t.checkVisibility())
+  .filter((t) => t.scrollWidth > t.clientWidth)
+  .map((t) => `#${t.id}: ${t.scrollWidth} px in ${t.clientWidth}`)"""
 OPERATOR_FIGURES = ("CPU", "window(s) dropped", "reviewed clip(s)")
-
-
-@pytest.fixture(params=list(SIZES))
-def page(request: pytest.FixtureRequest, browser: object) -> Iterator[object]:
-    width, height = SIZES[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
-    opened = context.new_page()
-    opened.set_default_timeout(WAIT_MS)
-    yield opened
-    context.close()
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +75,7 @@ def check_the_page(page: object, name: str) -> None:
     """No sideways scrolling; on a phone, nothing to tap smaller than a fingertip."""
     width = page.viewport_size["width"]  # type: ignore[attr-defined]
     assert page.evaluate("document.documentElement.scrollWidth") <= width, name  # type: ignore[attr-defined]
+    assert page.evaluate(TABLES_SCROLLING_JS) == [], name  # type: ignore[attr-defined]
     if is_phone(page):
         too_small = page.evaluate(TOO_SMALL_JS, [TAPPABLE, TOUCH_PX])  # type: ignore[attr-defined]
         assert too_small == [], f"{name}: touch targets under {TOUCH_PX} px: {too_small}"
@@ -115,6 +110,8 @@ def test_every_page_is_tapped_with_a_finger(
     p.wait_for_selector("#night-story:not([hidden])")  # type: ignore[attr-defined]
     check_the_legend_is_clear(p, "timeline")
     check_the_page(p, "timeline")
+    starts = lines_of(p, "#episodes tr.episode td:first-child")
+    assert starts and set(starts) == {1}, f"an episode's start wraps: {starts} lines"
 
     p.goto(f"{base}/rooms/demo/nights")  # type: ignore[attr-defined]
     p.wait_for_selector("#nights-chart .main-svg .legend")  # type: ignore[attr-defined]
@@ -127,7 +124,9 @@ def test_every_page_is_tapped_with_a_finger(
     p.click("#episodes tr.episode a >> nth=1")  # type: ignore[attr-defined]
     p.wait_for_selector('#spectrogram[data-ready="true"]')  # type: ignore[attr-defined]
     p.wait_for_selector("#review-state:has-text('Not reviewed yet')")  # type: ignore[attr-defined]
-    assert first.start.astimezone(ZONE).strftime("%H:%M:%S") in p.text_content("#episode-title")  # type: ignore[attr-defined]
+    assert as_a_parent_reads(first.start) in p.text_content("#episode-title")  # type: ignore[attr-defined]
+    assert first.start.astimezone(ZONE).strftime("%H:%M:%S") in p.text_content("#episode-facts")  # type: ignore[attr-defined]
+    assert lines_of(p, "#episode-title .when") == [1], "the episode's date wraps"
     check_the_page(p, "episode")
 
     p.goto(f"{base}/rooms/demo/calibrate")  # type: ignore[attr-defined]

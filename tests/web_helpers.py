@@ -81,3 +81,21 @@ def shot(page: object, name: str) -> Path:
     path = ARTIFACTS / name
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+# The lines each element's text is laid out on: the distinct tops of its words' boxes.
+LINES_JS = """(selector) => [...document.querySelectorAll(selector)].map((e) => {
+  const words = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+  const tops = new Set();
+  for (let node = words.nextNode(); node; node = words.nextNode()) {
+    const text = document.createRange();
+    text.selectNodeContents(node);
+    for (const box of text.getClientRects()) tops.add(Math.round(box.top));
+  }
+  return tops.size;
+})"""
+
+
+def lines_of(page: object, selector: str) -> list[int]:
+    """How many lines the text of each element `selector` finds takes up on `page`."""
+    return page.evaluate(LINES_JS, selector)  # type: ignore[attr-defined]

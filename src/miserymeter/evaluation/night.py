@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -217,9 +218,16 @@ def example_night_clips(*, sample_rate_hz: int) -> tuple[list[Clip], list[Clip],
     return cries, noises, room_tone
 
 
-def write_night(night: Night, audio_path: Path, truth_path: Path) -> None:
-    """The audio as 16-bit FLAC (or whatever `audio_path`'s suffix says) and the truth CSV."""
+def write_night(
+    night: Night, audio_path: Path, truth_path: Path, *, recorded_at: datetime | None = None
+) -> None:
+    """The audio as 16-bit FLAC (or whatever `audio_path`'s suffix says) and the truth CSV;
+    `recorded_at` (timezone-aware), when given, in the audio's date tag: `listen` replays the
+    night from then."""
     audio_path.parent.mkdir(parents=True, exist_ok=True)
     truth_path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(audio_path, night.samples, night.sample_rate_hz, subtype="PCM_16")
+    with sf.SoundFile(audio_path, "w", night.sample_rate_hz, 1, subtype="PCM_16") as f:
+        if recorded_at is not None:
+            f.date = recorded_at.isoformat(timespec="seconds")
+        f.write(night.samples)
     write_truth(night.events, truth_path)

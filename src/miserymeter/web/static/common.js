@@ -5,6 +5,9 @@
 const NOT_LISTENING_ACROSS_PX = 100;
 const NOT_LISTENING_UPRIGHT_PX = 18;
 
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
 const mm = {
   room: () => document.body.dataset.room,
   csrf: () => document.querySelector('meta[name="csrf-token"]').content,
@@ -38,7 +41,21 @@ const mm = {
   },
   clock: (localIso) => localIso.slice(11, 19),
   when: (localIso) => localIso.replace("T", " ").slice(0, 19),
-  day: (localIso) => localIso.slice(0, 10),
+  nightName(night) {
+    // The evening and the morning after: "Sat 5 – Sun 6 Dec".
+    const evening = new Date(`${night}T00:00:00Z`);
+    const morning = new Date(evening);
+    morning.setUTCDate(morning.getUTCDate() + 1);
+    const day = (d) => `${DAYS[d.getUTCDay()]} ${d.getUTCDate()}`;
+    const month = (d) => MONTHS[d.getUTCMonth()];
+    const first = evening.getUTCMonth() === morning.getUTCMonth() ? day(evening) : `${day(evening)} ${month(evening)}`;
+    return `${first} – ${day(morning)} ${month(morning)}`;
+  },
+  // "Sun 6 Dec, 22:48": a local time as a parent reads it (a list's cell never breaks it).
+  dayAndTime(localIso) {
+    const day = new Date(`${localIso.slice(0, 10)}T00:00:00Z`);
+    return `${DAYS[day.getUTCDay()]} ${day.getUTCDate()} ${MONTHS[day.getUTCMonth()]}, ${localIso.slice(11, 16)}`;
+  },
 
   // Shaded bands over the stretches no listener heard, "not listening" where there is room.
   notListening(gaps, { range, widthPx }) {
@@ -64,9 +81,11 @@ const mm = {
     return { shapes, annotations };
   },
 
-  cell(row, text) {
+  // A table's cell; `label` names it where a phone shows the row as a card, without the header.
+  cell(row, text, label) {
     const td = document.createElement("td");
     td.textContent = text;
+    if (label) td.dataset.label = label;
     row.appendChild(td);
     return td;
   },
@@ -127,8 +146,9 @@ function drawNow() {
     quiet: said.since ? [`Quiet since ${at}`, `${mm.duration(elapsed)} without crying`] : ["Quiet", "no crying in the past day"],
     "not listening": said.since ? [`Not listening since ${at}`, "check the listener and its microphone"] : ["Not listening", "nothing heard from this room yet"],
   }[said.state];
-  const inProgress = document.getElementById("in-progress-duration");
-  if (inProgress && said.state === "crying") inProgress.textContent = mm.duration(elapsed);
+  if (said.state === "crying") {
+    for (const stopWatch of document.querySelectorAll(".crying-for")) stopWatch.textContent = mm.duration(elapsed);
+  }
   section.dataset.state = said.state.replace(" ", "-");
   document.getElementById("now-state").textContent = lines[0];
   document.getElementById("now-detail").textContent = lines[1];

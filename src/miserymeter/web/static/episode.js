@@ -6,10 +6,10 @@ const base = () => `/api/rooms/${mm.roomUrl(mm.room())}/episodes/${encodeURIComp
 
 async function showEpisode() {
   const e = await mm.getJSON(base());
-  document.getElementById("episode-title").textContent =
-    `Crying in ${e.room}, ${mm.day(e.start)} ${mm.clock(e.start)}`;
+  const when = Object.assign(document.createElement("span"), { className: "when", textContent: mm.dayAndTime(e.start) });
+  document.getElementById("episode-title").replaceChildren(`Crying in ${e.room}, `, when);
   document.getElementById("episode-facts").textContent =
-    `${mm.duration(e.duration_s)} (until ${mm.clock(e.end)}), peak ${e.peak_probability.toFixed(2)}, ` +
+    `${mm.duration(e.duration_s)} (${mm.clock(e.start)} – ${mm.clock(e.end)}), peak ${e.peak_probability.toFixed(2)}, ` +
     `mean ${e.mean_probability.toFixed(2)}, detector ${e.detector}`;
   showReviewed(e.reviewed_as);
   if (!e.has_audio) {

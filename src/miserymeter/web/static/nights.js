@@ -62,18 +62,18 @@ function listNights(nights) {
     row.className = n.listened_h ? "night" : "night not-listening";
     const link = document.createElement("a");
     link.href = `/rooms/${mm.roomUrl(mm.room())}?night=${n.night}`;
-    link.textContent = n.night;
+    link.textContent = mm.nightName(n.night);
     mm.cell(row, "").appendChild(link);
     if (!n.listened_h) {
       mm.cell(row, "not listening").colSpan = 6;
       continue;
     }
-    mm.cell(row, String(n.n_episodes));
-    mm.cell(row, mm.duration(n.crying_min * 60));
-    mm.cell(row, mm.duration(n.longest_min * 60));
-    mm.cell(row, n.first_wake || "–");
-    mm.cell(row, n.last_wake || "–");
-    mm.cell(row, mm.duration(n.listened_h * 3600));
+    mm.cell(row, String(n.n_episodes), "wake-ups");
+    mm.cell(row, mm.duration(n.crying_min * 60), "crying");
+    mm.cell(row, mm.duration(n.longest_min * 60), "longest");
+    mm.cell(row, n.first_wake || "–", "first");
+    mm.cell(row, n.last_wake || "–", "last");
+    mm.cell(row, mm.duration(n.listened_h * 3600), "heard");
   }
 }
 

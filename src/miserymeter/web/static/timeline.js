@@ -55,21 +55,24 @@ async function load() {
 }
 
 // A night shown whole: its story in words above the chart.
-const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+let storyHeard = true;  // whether the night told had been heard (else it is told again)
+let toldUnstored = null;  // the episode not yet stored that the story counts, and the state
+let cryingSince = null;  // the start of the last crying seen, until the listener stores it
 
-function nightName(night) {
-  // The evening and the morning after: "Sat 5 – Sun 6 Dec".
-  const evening = new Date(`${night}T00:00:00Z`);
-  const morning = new Date(evening);
-  morning.setUTCDate(morning.getUTCDate() + 1);
-  const day = (d) => `${DAYS[d.getUTCDay()]} ${d.getUTCDate()}`;
-  const month = (d) => MONTHS[d.getUTCMonth()];
-  const first = evening.getUTCMonth() === morning.getUTCMonth() ? day(evening) : `${day(evening)} ${month(evening)}`;
-  return `${first} – ${day(morning)} ${month(morning)}`;
+function unstoredEpisode(data) {
+  // The start of the night's episode in progress (or in its merge gap), which the listener
+  // stores only once it ends: null when there is none, or it is stored.
+  if (now.said && now.said.state === "crying") cryingSince = now.said.since;
+  if (now.said && now.said.state === "not listening") cryingSince = null;
+  if (!cryingSince || isStored(cryingSince, data.episodes)) return (cryingSince = null);
+  const inNight = cryingSince.slice(0, 19) >= data.since.slice(0, 19) && data.now < data.until;
+  return inNight ? cryingSince : null;
 }
 
-let storyHeard = true;  // whether the night told had been heard (else it is told again)
+function unstoredTold(data) {
+  const since = unstoredEpisode(data);
+  return since && `${since} ${now.said.state}`;
+}
 
 async function tellTheNight(data) {
   const story = document.getElementById("night-story");
@@ -79,11 +82,15 @@ async function tellTheNight(data) {
     return;
   }
   const night = data.since.slice(0, 10);
+  toldUnstored = unstoredTold(data);
+  const unstored = unstoredEpisode(data);
   const [n] = await mm.getJSON(`/api/rooms/${mm.roomUrl(mm.room())}/nights?last=${night}&n=1`);
   storyHeard = Boolean(n.listened_h);
   const yet = data.now < data.until ? " yet" : "";  // the night under way
   let said;
-  if (n.n_episodes) {
+  if (unstored) {
+    said = storySoFar(n, unstored);
+  } else if (n.n_episodes) {
     const wakeUps = n.n_episodes === 1 ? "1 wake-up" : `${n.n_episodes} wake-ups`;
     const times = n.n_episodes === 1 ? `at ${n.first_wake}` : `first at ${n.first_wake}, last at ${n.last_wake}`;
     said = `${wakeUps}, ${mm.duration(n.crying_min * 60)} crying, the longest ${mm.duration(n.longest_min * 60)}; ${times}`;
@@ -92,9 +99,21 @@ async function tellTheNight(data) {
   } else {
     said = `nothing recorded${yet}`;
   }
-  document.getElementById("night-name").textContent = nightName(night);
-  document.getElementById("night-said").textContent = said;
+  document.getElementById("night-name").textContent = mm.nightName(night);
+  document.getElementById("night-said").replaceChildren(...[said].flat());
   story.hidden = false;
+  drawNow();  // the stop-watch, at once
+}
+
+function storySoFar(n, since) {
+  // "2 wake-ups so far, crying now for 3 min; first at 21:05": the stored ones and this one.
+  const count = n.n_episodes + 1;
+  const wakeUps = `${count === 1 ? "1 wake-up" : `${count} wake-ups`} so far, `;
+  const first = n.n_episodes ? `; first at ${n.first_wake}` : "";
+  if (!(now.said && now.said.state === "crying")) return [`${wakeUps}the last at ${since.slice(11, 16)}${first}`];
+  const forHowLong = document.createElement("span");
+  forHowLong.className = "crying-for";
+  return [`${wakeUps}crying now for `, forHowLong, first];
 }
 
 // Crying per point: a probability each second; per minute, the seconds counted as crying;
@@ -287,21 +306,22 @@ function listEpisodes(episodes) {
   if (now.said && now.said.state === "crying" && !isStored(now.said.since, episodes)) {
     const row = body.insertRow();
     row.className = "episode in-progress";
-    mm.cell(row, `${mm.day(now.said.since)} ${mm.clock(now.said.since)}`);
-    mm.cell(row, mm.duration(now.said.for_s)).id = "in-progress-duration";
+    mm.cell(row, mm.dayAndTime(now.said.since)).className = "when";
+    mm.cell(row, mm.duration(now.said.for_s)).className = "crying-for";
     mm.cell(row, "crying now").colSpan = 3;
   }
   for (const e of [...episodes].reverse()) {
     const row = body.insertRow();
     row.className = "episode";
     const start = mm.cell(row, "");
+    start.className = "when";
     const link = document.createElement("a");
     link.href = e.url;
-    link.textContent = `${mm.day(e.start)} ${mm.clock(e.start)}`;
+    link.textContent = mm.dayAndTime(e.start);
     start.appendChild(link);
     mm.cell(row, mm.duration(e.duration_s));
-    mm.cell(row, e.peak_probability.toFixed(2));
-    mm.cell(row, e.mean_probability.toFixed(2));
+    mm.cell(row, e.peak_probability.toFixed(2), "peak");
+    mm.cell(row, e.mean_probability.toFixed(2), "mean");
     const play = mm.cell(row, "");
     if (e.has_audio) {
       const audio = document.createElement("audio");
@@ -426,6 +446,10 @@ document.addEventListener("DOMContentLoaded", () => {
     if (from) pick({ from, to });
   });
   load();
-  document.addEventListener("mm-now", () => { if (!view) listEpisodes(shownEpisodes); });
+  document.addEventListener("mm-now", () => {
+    if (view) return;
+    listEpisodes(shownEpisodes);
+    if (lastData && unstoredTold(lastData) !== toldUnstored) tellTheNight(lastData).catch(() => {});
+  });
   setInterval(follow, LIVE_EVERY_MS);
 });
