@@ -162,3 +162,16 @@ def test_the_header_keeps_the_listeners_figures_folded_away(page: object, base: 
     details = p.inner_text("#listener-details")  # type: ignore[attr-defined]
     assert all(f in details for f in OPERATOR_FIGURES), details
     check_the_page(p, "listener-details")
+
+
+def test_the_state_now_comes_with_the_page(page: object, base: str) -> None:
+    """Every room page says the state now without asking for it: on a slow phone the page's
+    first answer from /now waited behind plotly's run (5-10 s on the simulated phone)."""
+    p = page
+    p.route("**/api/rooms/*/now", lambda route: route.abort())  # type: ignore[attr-defined]
+    for path in ("", "/nights", "/calibrate", "/level"):
+        p.goto(f"{base}/rooms/demo{path}")  # type: ignore[attr-defined]
+        p.wait_for_selector('#now[data-state="not-listening"]')  # type: ignore[attr-defined]
+        assert p.text_content("#now-state").startswith("Not listening since ")  # type: ignore[attr-defined]
+    p.goto(f"{base}/rooms/bees")  # type: ignore[attr-defined]
+    p.wait_for_selector('#now[data-state="quiet"]')  # type: ignore[attr-defined]

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from miserymeter.clock import utc_now
 from miserymeter.web.assets import PLOTLY, REVALIDATE, url
 from miserymeter.web.context import Dashboard
+from miserymeter.web.now import room_now
 from miserymeter.web.params import RequestError, UnknownRoom
 from miserymeter.web.passwords import verify_password
 from miserymeter.web.sessions import Session, csrf_matches
@@ -39,12 +43,15 @@ def render(
     room: str = "",
     scripts: Sequence[str] = (),
     markup: Mapping[str, str] | None = None,
+    said_now: Mapping[str, Any] | None = None,
     status_code: int = 200,
     **values: str,
 ) -> HTMLResponse:
     """Page `name` inside the layout, every value HTML-escaped; `markup`: holes filled with
     HTML made here. `scripts` are static files run in order once the page is parsed (plotly
-    first on the pages that draw charts)."""
+    first on the pages that draw charts). `said_now`, the room's state now as its API tells it,
+    comes with the page: the first script says it at once, not once a request returns (on a
+    slow phone, after plotly has run)."""
     session: Session = request.state.session
     common = {
         "title": title,
@@ -59,6 +66,7 @@ def render(
         body = body.replace("{{" + hole + "}}", made)
     page = _fill(template("layout.html"), common)
     page = page.replace("{{scripts}}", _script_tags([COMMON_JS, *scripts]))
+    page = page.replace("{{said_now}}", _json_data("now-first", said_now))
     return HTMLResponse(
         page.replace("{{body}}", body),
         status_code=status_code,
@@ -70,6 +78,14 @@ def _fill(text: str, values: dict[str, str]) -> str:
     for name, value in values.items():
         text = text.replace("{{" + name + "}}", html.escape(value))
     return text
+
+
+def _json_data(element_id: str, data: Mapping[str, Any] | None) -> str:
+    """`data` as a JSON block a script reads (never runs), or nothing."""
+    if data is None:
+        return ""
+    text = json.dumps(data).replace("<", "\\u003c")  # no "</script>" inside
+    return f'<script type="application/json" id="{element_id}">{text}</script>'
 
 
 def _script_tags(names: Sequence[str]) -> str:
@@ -100,6 +116,20 @@ def pages_router(dashboard: Dashboard) -> APIRouter:
     """The pages a parent opens."""
     router = APIRouter()
 
+    def room_page(name: str, request: Request, room: str, **given: Any) -> HTMLResponse:
+        """A room's page, with its state now."""
+        checked = dashboard.check_room(room)
+        settings = dashboard.settings
+        said = room_now(
+            dashboard.store,
+            checked,
+            settings.detection,
+            now=utc_now(),
+            zone=settings.zone,
+            replays=dashboard.replays,
+        )
+        return render(name, request, room=checked, said_now=said, **given)
+
     @router.get("/", response_model=None)
     def home(request: Request) -> Response:
         rooms = dashboard.store.rooms()
@@ -111,56 +141,52 @@ def pages_router(dashboard: Dashboard) -> APIRouter:
 
     @router.get("/rooms/{room:room}")
     def room_timeline(request: Request, room: str) -> HTMLResponse:
-        dashboard.check_room(room)
-        return render(
+        return room_page(
             "timeline.html",
             request,
+            room,
             title=f"{room}: timeline",
-            room=room,
             scripts=(PLOTLY, "timeline.js"),
         )
 
     @router.get("/rooms/{room:room}/nights")
     def room_nights(request: Request, room: str) -> HTMLResponse:
-        dashboard.check_room(room)
-        return render(
+        return room_page(
             "nights.html",
             request,
+            room,
             title=f"{room}: nights",
-            room=room,
             scripts=(PLOTLY, "nights.js"),
         )
 
     @router.get("/rooms/{room:room}/calibrate")
     def room_calibrate(request: Request, room: str) -> HTMLResponse:
-        dashboard.check_room(room)
-        return render(
+        return room_page(
             "calibrate.html",
             request,
+            room,
             title=f"{room}: calibrate",
-            room=room,
             scripts=(PLOTLY, "calibrate.js"),
         )
 
     @router.get("/rooms/{room:room}/level")
     def room_level(request: Request, room: str) -> HTMLResponse:
-        dashboard.check_room(room)
-        return render(
+        return room_page(
             "level.html",
             request,
+            room,
             title=f"{room}: test the microphone",
-            room=room,
             scripts=("level.js",),
         )
 
     @router.get("/rooms/{room:room}/episodes/{start}")
     def episode(request: Request, room: str, start: str) -> HTMLResponse:
         found = dashboard.find_episode(room, start)
-        return render(
+        return room_page(
             "episode.html",
             request,
+            room,
             title=f"{room}: crying at {start}",
-            room=room,
             scripts=(PLOTLY, "episode.js"),
             start=start,
             clip=str(found.clip_path is not None).lower(),

@@ -185,6 +185,12 @@ function startPage() {
     location.href = "/login";
   });
   if (location.pathname === "/login") return;
+  const first = document.getElementById("now-first");  // the state now, come with the page
+  if (first) {
+    now.said = JSON.parse(first.textContent);
+    now.fetchedAt = Date.now();
+    drawNow();
+  }
   showRooms().catch(() => {});
   showHealth();
   showNow();
