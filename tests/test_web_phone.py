@@ -164,7 +164,7 @@ def test_the_header_keeps_the_listeners_figures_folded_away(page: object, base: 
     check_the_page(p, "listener-details")
 
 
-def test_the_state_now_comes_with_the_page(page: object, base: str) -> None:
+def test_the_state_now_comes_with_the_page(page: object, base: str, two_rooms: Path) -> None:
     """Every room page says the state now without asking for it: on a slow phone the page's
     first answer from /now waited behind plotly's run (5-10 s on the simulated phone)."""
     p = page
@@ -173,5 +173,7 @@ def test_the_state_now_comes_with_the_page(page: object, base: str) -> None:
         p.goto(f"{base}/rooms/demo{path}")  # type: ignore[attr-defined]
         p.wait_for_selector('#now[data-state="not-listening"]')  # type: ignore[attr-defined]
         assert p.text_content("#now-state").startswith("Not listening since ")  # type: ignore[attr-defined]
+    with open_store(two_rooms) as store:  # heard just now, whenever this test runs
+        store.write(seconds_heard("bees", [0.05] * 5, last_at=datetime.now(UTC)))
     p.goto(f"{base}/rooms/bees")  # type: ignore[attr-defined]
     p.wait_for_selector('#now[data-state="quiet"]')  # type: ignore[attr-defined]
