@@ -20,11 +20,12 @@ import pytest
 
 from conftest import SIZES
 from live_listener import LiveListener
+from miserymeter.nights import night_of
 from miserymeter.store import open_store
 from miserymeter.web import create_app
 from store_records import seconds_heard
 from test_listen import CRYING, clip, quiet
-from web_helpers import lines_of, running_server, settings_for, shot
+from web_helpers import ZONE, lines_of, running_server, settings_for, shot
 
 pytestmark = pytest.mark.browser
 
@@ -52,6 +53,7 @@ BANDS_JS = """(document.getElementById("timeline").layout?.shapes || [])
 LAST_DRAWN_JS = """document.getElementById("timeline").data
   .filter((t) => t.name === "loudness").flatMap((t) => t.x).filter(Boolean).sort().pop()"""
 NOTHING_RECORDED = "#nothing-recorded:has-text('Nothing recorded yet')"
+NEXT_CHECK_JS = "new Promise((told) => document.addEventListener('mm-now', told, { once: true }))"
 # The night's story counts the first episode while it is still in progress (stored only once
 # its merge gap has passed), with a stop-watch: told while its row is still the live one.
 STORY_COUNTS_THE_EPISODE_IN_PROGRESS_JS = """
@@ -92,6 +94,21 @@ def a_night(crying_s: float) -> np.ndarray:
     return np.concatenate([quiet(6), np.tile(crying, repeats), quiet(12)])
 
 
+def last_night(page: object, base: str) -> None:
+    """Last night's page, opened while the room cries: its list has no row for tonight's
+    crying, its story no wake-up."""
+    p = page.context.new_page()  # type: ignore[attr-defined]
+    p.set_default_timeout(WAIT_MS)
+    night = night_of(datetime.now(UTC), zone=ZONE) - timedelta(days=1)
+    p.goto(f"{base}/rooms/{ROOM}?night={night.isoformat()}")
+    p.wait_for_selector("#night-said:has-text('nothing recorded')")
+    p.wait_for_selector('#now[data-state="crying"]')
+    p.evaluate(NEXT_CHECK_JS)  # the list and the story were told again with crying now
+    assert p.locator("#episodes tr.in-progress").count() == 0, p.inner_text("#episodes")
+    assert p.text_content("#night-said") == "nothing recorded"
+    p.close()
+
+
 def test_a_parent_follows_the_night_live_on_a_laptop_and_a_phone(
     pages: dict[str, object], tmp_path: Path
 ) -> None:
@@ -107,7 +124,7 @@ def test_a_parent_follows_the_night_live_on_a_laptop_and_a_phone(
             p.evaluate("window.notReloaded = true")  # type: ignore[attr-defined]
 
         args = ("--merge_gap_s", "5")
-        with LiveListener(a_night(25), room=ROOM, db=db, args=args, serve=False) as live:
+        with LiveListener(a_night(35), room=ROOM, db=db, args=args, serve=False) as live:
             live.wait_for(f"crying in {ROOM}")  # the detector is sure: parents hear of it now
             wait_for_state(f"{base}/api/rooms/{ROOM}/now", "crying")  # and it is stored
             asked = {size: p.evaluate("window.nowAsked") for size, p in pages.items()}  # type: ignore[attr-defined]
@@ -121,6 +138,7 @@ def test_a_parent_follows_the_night_live_on_a_laptop_and_a_phone(
                 p.wait_for_function(STORY_COUNTS_THE_EPISODE_IN_PROGRESS_JS)  # type: ignore[attr-defined]
                 assert lines_of(p, "#episodes tr.in-progress td:first-child") == [1], size
                 shot(p, f"live-crying-now-{size}.png")
+            last_night(pages["laptop"], base)
             for p in pages.values():
                 p.wait_for_selector("#night-said:has-text('1 wake-up, ')")  # type: ignore[attr-defined]
                 assert p.locator("#episodes tr.episode").count() == 1, p.inner_text("#episodes")  # type: ignore[attr-defined]

@@ -82,6 +82,8 @@ def room_now(
 ) -> dict[str, Any]:
     """The room's state now, since when (local ISO time, None: all night) and for how long."""
     heard = rooms_heard(store, now=now, zone=zone, room=room)
+    if room not in heard:  # a listener's own room, before its first second is stored
+        return _state(NOT_LISTENING, None, now=now, zone=zone)
     return rooms_now(store, heard, detection, now=now, zone=zone, replays=replays)[room]
 
 

@@ -303,7 +303,8 @@ function listEpisodes(episodes) {
   shownEpisodes = episodes;
   const body = document.querySelector("#episodes tbody");
   body.replaceChildren();
-  if (now.said && now.said.state === "crying" && !isStored(now.said.since, episodes)) {
+  const crying = now.said && now.said.state === "crying";
+  if (crying && isLive() && !isStored(now.said.since, episodes)) {  // in a range reaching now
     const row = body.insertRow();
     row.className = "episode in-progress";
     mm.cell(row, mm.dayAndTime(now.said.since)).className = "when";
