@@ -250,8 +250,10 @@ function draw(data) {
   document.getElementById("range-label").textContent = shownRange(data).replace(" to ", " – ");
   const resolution = document.getElementById("resolution");
   resolution.dataset.resolution = data.resolution;
-  const live = data.resolution !== "seconds" && tail.times.length ? ` + ${tail.times.length} seconds live` : "";
-  resolution.textContent = `${data.times.length} ${data.resolution}${live}`;
+  // "12 minutes + 8 seconds live"; "8 seconds live" before the first minute is stored.
+  const points = data.times.length ? [`${data.times.length} ${data.resolution}`] : [];
+  if (data.resolution !== "seconds" && tail.times.length) points.push(`${tail.times.length} seconds live`);
+  resolution.textContent = points.join(" + ");
   if (nothingRecorded(data)) return;
   const traces = [
     ...loudnessTraces(data), ...cryingTraces(data), ...thresholdTraces(data), episodeTrace(data),
