@@ -17,7 +17,6 @@ from miserymeter.web.context import Dashboard
 from miserymeter.web.health import room_health, rooms_heard
 from miserymeter.web.level import room_level
 from miserymeter.web.night_reports import last_nights, night_reports, report_json
-from miserymeter.web.now import room_now
 from miserymeter.web.overview import rooms_overview
 from miserymeter.web.params import (
     MAX_NIGHTS,
@@ -127,16 +126,7 @@ def api_router(dashboard: Dashboard) -> APIRouter:
 
     @router.get("/rooms/{room:room}/now")
     def now_state(room: str) -> dict[str, Any]:
-        checked = dashboard.check_room(room)
-        detection = dashboard.settings.detection
-        return room_now(
-            dashboard.store,
-            checked,
-            detection,
-            now=utc_now(),
-            zone=zone,
-            replays=dashboard.replays,
-        )
+        return dashboard.said_now(room)
 
     @router.get("/rooms/{room:room}/level")
     def level(room: str) -> dict[str, Any]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from miserymeter.clock import iso_utc
+from miserymeter.clock import iso_utc, utc_now
 from miserymeter.inference.model import ModelInfo
 from miserymeter.records import Episode
 from miserymeter.store import Store
 from miserymeter.web.level import LiveLevel
 from miserymeter.web.login_throttle import LoginThrottle
-from miserymeter.web.now import RoomReplays
+from miserymeter.web.now import RoomReplays, room_now
 from miserymeter.web.params import RequestError, UnknownRoom, parse_time
 from miserymeter.web.review import ReviewTarget
 from miserymeter.web.sessions import SessionSigner
@@ -47,6 +48,17 @@ class Dashboard:
         if room not in rooms:
             raise UnknownRoom(room, rooms)
         return room
+
+    def said_now(self, room: str) -> dict[str, Any]:
+        """The state now of `room` (checked), as `/api/rooms/<room>/now` and the pages say it."""
+        return room_now(
+            self.store,
+            self.check_room(room),
+            self.settings.detection,
+            now=utc_now(),
+            zone=self.settings.zone,
+            replays=self.replays,
+        )
 
     def find_episode(self, room: str, start: str) -> Episode:
         """The episode of `room` that started at `start` (to the millisecond, as its URL has it)."""

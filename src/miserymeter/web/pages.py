@@ -15,10 +15,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from miserymeter.clock import utc_now
 from miserymeter.web.assets import PLOTLY, REVALIDATE, url
 from miserymeter.web.context import Dashboard
-from miserymeter.web.now import room_now
 from miserymeter.web.params import RequestError, UnknownRoom
 from miserymeter.web.passwords import verify_password
 from miserymeter.web.sessions import Session, csrf_matches
@@ -117,18 +115,8 @@ def pages_router(dashboard: Dashboard) -> APIRouter:
     router = APIRouter()
 
     def room_page(name: str, request: Request, room: str, **given: Any) -> HTMLResponse:
-        """A room's page, with its state now."""
-        checked = dashboard.check_room(room)
-        settings = dashboard.settings
-        said = room_now(
-            dashboard.store,
-            checked,
-            settings.detection,
-            now=utc_now(),
-            zone=settings.zone,
-            replays=dashboard.replays,
-        )
-        return render(name, request, room=checked, said_now=said, **given)
+        """A room's page, with its state now (`room` checked there)."""
+        return render(name, request, room=room, said_now=dashboard.said_now(room), **given)
 
     @router.get("/", response_model=None)
     def home(request: Request) -> Response:
