@@ -8,11 +8,12 @@ Every row is measured in the same run, on the same audio:
 - **shipped**: the bundled model as `listen` runs it (the network, confirmed by YAMNet).
 
 Clips (each scored by its highest window, as `classify` scores a file): the test split of the
-cry corpus as the default model's training lays it out (phone and full-band cries, cats, dogs,
-laughter and every other sound), eval-only's full-band cries and white-noise-machine loops, and
-made baby sounds (`bench/baby_sounds.py`: babble, infant laughter). Nights: `--nights` test
-nights of an hour of those cries among those sounds, each on a white-noise-machine loop, run
-through `listen`'s pipeline and scored as `evaluate --night` scores them.
+cry corpus as the default model's training lays it out (phone and full-band cries, cats,
+laughter and every other sound), made baby sounds (`bench/baby_sounds.py`: babble, infant
+laughter), dogs from Debian's packages (`bench/night_clips.py`), and eval-only's full-band
+cries and white-noise-machine loops. Nights: `--nights` test nights of an hour of those cries
+among those sounds, each on a white-noise-machine loop, run through `listen`'s pipeline and
+scored as `evaluate --night` scores them.
 """
 
 from __future__ import annotations
@@ -29,9 +30,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from baby_sounds import babble, infant_laughter
 from miserymeter.audio.io import read_audio
-from miserymeter.constants import UNKNOWN_LABEL
+from miserymeter.constants import SECOND_OPINION_HEAD_KEY, UNKNOWN_LABEL
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.evaluation.classification import roc_auc, threshold_for_fpr
 from miserymeter.evaluation.event_scores import EventScores, score_events
@@ -40,18 +40,18 @@ from miserymeter.evaluation.truth import TruthEvent, read_night_truth
 from miserymeter.frontend.windows import cover_with_windows
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, YAMNET_MODEL_PATH
 from miserymeter.inference.model import Classifier, ModelInfo
-from miserymeter.inference.second_opinion import ASK_FROM_PROBABILITY, SecondOpinion
+from miserymeter.inference.second_opinion import (
+    ASK_FROM_PROBABILITY,
+    EmbeddingHead,
+    Opinions,
+    SecondOpinion,
+)
 from miserymeter.pipeline import detect_file
 from miserymeter.records import Episode
-from miserymeter.train.corpus import DEBIAN_PACKAGES_DIR, default_model_split, prepare_cry_corpus
+from night_clips import CRY_KINDS, KINDS, RATE_HZ, split_clips
 
 ROOT = Path(__file__).resolve().parents[1]
-RATE_HZ = 16_000
 THRESHOLD = DetectorSettings().on_probability
-# The corpus's 4 dog recordings are all in the default model's training split: no dog column.
-KINDS = ("phone cries", "full-band cries", "laughter", "babble", "cats", "white noise")
-CRY_KINDS = KINDS[:2]
-N_BABBLE = 40
 
 
 class YamnetAlone:
@@ -94,7 +94,34 @@ class ShareRule:
         return probabilities
 
 
-Scorer = Classifier | YamnetAlone | ShareRule
+class VoicesMasked(SecondOpinion):
+    """YAMNet as session 16 heard it: a bed of noise masks even a voice or an animal it names
+    above the bed."""
+
+    def opinions(self, windows: np.ndarray) -> Opinions:
+        heard = super().opinions(windows)
+        return replace(heard, voice_or_animal=np.zeros_like(heard.voice_or_animal))
+
+
+class BedMasksVoices:
+    """A Scorer of the bundled model under the rule shipped before voices unmasked a bed
+    (its network and head, YAMNet as `VoicesMasked`); measured with that day's detector
+    defaults (PREVIOUS_SETTINGS)."""
+
+    def __init__(self, path: Path) -> None:
+        self._network = Classifier(path, second_opinion=False)
+        self.info = self._network.info
+        self._yamnet = VoicesMasked(YAMNET_MODEL_PATH)
+        self._head = EmbeddingHead.from_json(self.info.metadata[SECOND_OPINION_HEAD_KEY])
+        self._crying = self.info.labels.index("crying")
+
+    def score(self, windows: np.ndarray) -> np.ndarray:
+        probabilities = self._network.score(windows)
+        return self._yamnet.confirm(probabilities, windows, head=self._head, label=self._crying)
+
+
+Scorer = Classifier | YamnetAlone | ShareRule | BedMasksVoices
+PREVIOUS_SETTINGS = DetectorSettings(off_probability=0.7, smoothing_s=2.0, min_duration_s=2.0)
 
 
 @dataclass(frozen=True)
@@ -107,33 +134,13 @@ class Row:
 
 
 def test_clips(corpus: Path, eval_only: Path, work: Path, rng: np.random.Generator) -> list[Clip]:
-    """Every test clip at RATE_HZ with its kind (KINDS, or `other`)."""
-    data_dir = prepare_cry_corpus(corpus, work, packages_dir=DEBIAN_PACKAGES_DIR).data_dir
-    clips, laughs = [], []
-    for path in sorted(data_dir.glob("*/*.flac")):
-        if path.parent.name.startswith("_") or default_model_split(path) != "testing":
-            continue
-        kind = _kind(path)
-        clips.append(Clip(read_audio(path, sample_rate_hz=RATE_HZ).samples, kind))
-        if kind == "laughter":
-            laughs.append(path)
+    """Every test clip at RATE_HZ with its kind (KINDS, or `other`): the test split's and
+    eval-only's full-band cries and white-noise-machine loops."""
+    clips = split_clips(corpus, work, "testing", rng)
     for path in sorted(eval_only.glob("*/*.flac")):
         kind = "full-band cries" if path.parent.name == "crying" else "white noise"
         clips.append(Clip(read_audio(path, sample_rate_hz=RATE_HZ).samples, kind))
-    clips += [Clip(s, "laughter") for s in infant_laughter(laughs, rng=rng)]
-    clips += [Clip(s, "babble") for s in babble(N_BABBLE, rng=rng)]
     return clips
-
-
-def _kind(path: Path) -> str:
-    name, folder = path.resolve().name, path.parent.name
-    if folder == "crying":
-        return "full-band cries" if name.startswith("esc50") else "phone cries"
-    if folder == "cat" or name.startswith("cat__") or "__cat__" in name:
-        return "cats"
-    if folder == "laughing" or "__laughing__" in name or name.startswith("baby__laugh"):
-        return "laughter"
-    return "other"
 
 
 def clip_score(scorer: Scorer, samples: np.ndarray) -> float:
@@ -158,23 +165,30 @@ def nights(clips: list[Clip], n_nights: int, work: Path, rng: np.random.Generato
     return paths
 
 
-def measure(name: str, scorer: Scorer, clips: list[Clip], night_paths: list[Path]) -> Row:
+def measure(
+    name: str,
+    scorer: Scorer,
+    clips: list[Clip],
+    night_paths: list[Path],
+    settings: DetectorSettings | None = None,
+) -> Row:
     scores = np.array([clip_score(scorer, c.samples) for c in clips])
     kinds = np.array([c.kind for c in clips])
     positive = np.isin(kinds, CRY_KINDS)
     point = threshold_for_fpr(scores, positive, max_false_positive_rate=0.01)
     flagged = {k: float((scores[kinds == k] >= THRESHOLD).mean()) for k in KINDS}
-    return Row(name, roc_auc(scores, positive), point.recall, flagged, _nights(scorer, night_paths))
+    nights = _nights(scorer, night_paths, settings)
+    return Row(name, roc_auc(scores, positive), point.recall, flagged, nights)
 
 
-def _nights(scorer: Scorer, paths: list[Path]) -> EventScores:
+def _nights(scorer: Scorer, paths: list[Path], settings: DetectorSettings | None) -> EventScores:
     """All nights scored as one long night."""
     detections: list[Episode] = []
     truth: list[TruthEvent] = []
     offset_s = 0.0
     for path in paths:
         duration_s, events = read_night_truth(path, path.with_suffix(".csv"))
-        found = detect_file(path, classifier=scorer)  # type: ignore[arg-type]
+        found = detect_file(path, classifier=scorer, settings=settings)  # type: ignore[arg-type]
         detections += [
             replace(
                 e,
@@ -219,16 +233,17 @@ def main() -> int:
         clips = test_clips(args.corpus, args.eval_only, work, rng)
         night_paths = nights(clips, args.nights, work, rng)
         shipped = Classifier(DEFAULT_MODEL_PATH)
-        scorers: list[tuple[str, Scorer]] = [
-            (f"before ({args.baseline})", ShareRule(baseline_model(args.baseline, work))),
-            ("YAMNet alone", YamnetAlone(shipped.info)),
-            ("network alone", Classifier(DEFAULT_MODEL_PATH, second_opinion=False)),
-            ("shipped: network + YAMNet", shipped),
+        scorers: list[tuple[str, Scorer, DetectorSettings | None]] = [
+            (f"before ({args.baseline})", ShareRule(baseline_model(args.baseline, work)), None),
+            ("YAMNet alone", YamnetAlone(shipped.info), None),
+            ("network alone", Classifier(DEFAULT_MODEL_PATH, second_opinion=False), None),
+            ("a bed masks voices (9c2dd92)", BedMasksVoices(DEFAULT_MODEL_PATH), PREVIOUS_SETTINGS),
+            ("shipped: network + YAMNet", shipped, None),
         ]
         rows = []
-        for name, scorer in scorers:
+        for name, scorer, settings in scorers:
             console.print(f"measuring {name} …")
-            rows.append(measure(name, scorer, clips, night_paths))
+            rows.append(measure(name, scorer, clips, night_paths, settings))
     counts = {k: sum(c.kind == k for c in clips) for k in KINDS}
     hours = rows[0].nights.duration_s / 3600
     table = Table(

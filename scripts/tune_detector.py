@@ -9,8 +9,11 @@ crying, not laughter"); among those, the lowest median latency wins (a parent is
 then the most episodes found, then the fewest pieces per episode (one cry, one notification),
 then the fewest false alarms.
 
-    python scripts/make_night.py --split validation --hours 1 --seed 1 --out build/nights/v1.flac
-    python scripts/tune_detector.py build/nights/v1.flac build/nights/v2.flac
+    make validation-nights   # bench/validation_nights.py: 7 nights on made white-noise machines
+    python scripts/tune_detector.py build/validation-nights/*.flac
+
+The threshold to start an episode stays where the bundled model's head is calibrated and
+clips are flagged (`--on_probability` to search others): the rest is tuned around it.
 """
 
 from __future__ import annotations
@@ -155,10 +158,11 @@ def evaluate(nights: Sequence[ScoredNight], settings: DetectorSettings) -> Outco
     )
 
 
-def grid() -> list[DetectorSettings]:
-    names = list(GRID)
+def grid(on_probabilities: Sequence[float] = GRID["on_probability"]) -> list[DetectorSettings]:
+    values_of = {**GRID, "on_probability": tuple(on_probabilities)}
+    names = list(values_of)
     settings = []
-    for values in itertools.product(*GRID.values()):
+    for values in itertools.product(*values_of.values()):
         chosen = dict(zip(names, values, strict=True))
         if chosen["off_probability"] <= chosen["on_probability"]:
             settings.append(replace(DetectorSettings(), **chosen))
@@ -181,10 +185,18 @@ def main() -> int:
     parser.add_argument("nights", type=Path, nargs="+", help="Night FLACs, each with its .csv")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--gate_db", type=float, default=DEFAULT_GATE_DB)
+    parser.add_argument(
+        "--on_probability",
+        type=float,
+        nargs="+",
+        default=[DetectorSettings().on_probability],
+        help="Thresholds to start an episode at (default: today's, where clips are flagged "
+        f"and the model's head is calibrated; the grid has {GRID['on_probability']}).",
+    )
     args = parser.parse_args()
     classifier = Classifier(args.model)
     nights = [score_night(path, classifier, gate_db=args.gate_db) for path in args.nights]
-    outcomes = [evaluate(nights, settings) for settings in grid()]
+    outcomes = [evaluate(nights, settings) for settings in grid(args.on_probability)]
     print(f"defaults now: {describe(evaluate(nights, DetectorSettings()))}")
     eligible = sorted((o for o in outcomes if o.meets_targets), key=Outcome.key)
     if not eligible:

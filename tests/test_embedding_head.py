@@ -30,7 +30,9 @@ def _cries_above_hard(seed: int) -> float:
     )
     n = len(embeddings)
     zeros = np.zeros(n)
-    heard = HeardClips(Opinions(zeros, zeros, zeros, embeddings), np.arange(n), np.arange(n) < 60)
+    heard = HeardClips(
+        Opinions(zeros, zeros, zeros, zeros, embeddings), np.arange(n), np.arange(n) < 60
+    )
     head = fit_embedding_head(heard, heard)
     unseen = np.random.default_rng(seed + 100)
     cries = head.probability(_around(CRY, 1000, unseen))

@@ -20,6 +20,7 @@ from sqlalchemy.pool import Pool
 
 from conftest import DemoNight
 from miserymeter.detect.replay import A_BREATH_S
+from miserymeter.detect.settings import DetectorSettings
 from miserymeter.events import events_from
 from miserymeter.nights import night_of
 from miserymeter.records import Episode, ListenerEvent, ListenerStatus
@@ -89,7 +90,8 @@ def test_a_night_is_drawn_by_the_minute_and_a_zoom_by_the_second(client: TestCli
         "2026-11-24T20:00:00"
     )
     assert [e["start"][11:16] for e in night["episodes"]] == ["20:10", "20:20", "06:00"]
-    assert night["thresholds"] == {"on": 0.7, "off": 0.7}
+    defaults = DetectorSettings()
+    assert night["thresholds"] == {"on": defaults.on_probability, "off": defaults.off_probability}
     zoom = client.get(
         "/api/rooms/nursery/timeline?since=2026-11-24T20:05:00&until=2026-11-24T20:15:00"
     ).json()

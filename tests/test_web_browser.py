@@ -68,7 +68,10 @@ def as_a_parent_reads(episode_time: datetime) -> str:
 def test_timeline_zoom_play_and_review(page: object, demo_night: DemoNight, tmp_path: Path) -> None:
     first, second = demo_episodes(demo_night)
     night = night_of(first.start, zone=ZONE)
-    settings = settings_for(demo_night.db, tmp_path, clips_dir=demo_night.clips_dir)
+    equal = DetectorSettings(on_probability=0.7, off_probability=0.7)
+    settings = settings_for(
+        demo_night.db, tmp_path, clips_dir=demo_night.clips_dir, detection=equal
+    )
     p = page  # the playwright Page
     with running_server(create_app(settings)) as base:
         p.goto(f"{base}/rooms/demo?night={night.isoformat()}")  # type: ignore[attr-defined]
@@ -112,7 +115,7 @@ def test_timeline_zoom_play_and_review(page: object, demo_night: DemoNight, tmp_
             [zoom_from, zoom_to],
         )
         assert 60 < n_points <= 3 * 60 + 1
-        # the defaults: on and off equal, one line named for both
+        # on and off equal: one line named for both
         assert p.evaluate(THRESHOLDS_DRAWN) == [["threshold on/off", 0.7]]  # type: ignore[attr-defined]
         shot(p, "timeline-zoomed.png")
 

@@ -7,9 +7,9 @@ opinions may keep the window's crying probability up; it takes the larger:
 
 - **YAMNet's labels**: the network's probability times the square root of the share YAMNet's
   own scores give crying among crying and laughter, babbling, a dog or a cat; where YAMNet
-  hears a bed of noise (a white-noise machine, a fan, water, wind) more surely than either
-  crying or those sounds, its labels cannot tell them apart under it, and the share counts
-  as at least MASKED_SHARE;
+  hears a bed of noise (a white-noise machine, a fan, water, wind) more surely than crying,
+  those sounds, a voice or an animal, its labels cannot tell them apart under it, and the
+  share counts as at least MASKED_SHARE;
 - **YAMNet's embedding**: a logistic head over its 1024-d embedding, trained on the model's own
   labelled clips (`train.embedding_head`, carried in the exported file's metadata), times a
   guard that holds it back where YAMNet is sure of one of those sounds (score above
@@ -39,6 +39,7 @@ YAMNET_INPUT = "waveform"
 YAMNET_SCORES = "scores"
 YAMNET_EMBEDDING = "embedding"
 EMBEDDING_SIZE = 1024
+YAMNET_CLASSES = 521
 
 # AudioSet classes (index: display name), from YAMNet's class map.
 CRYING_CLASSES = {19: "Crying, sobbing", 20: "Baby cry, infant cry"}
@@ -95,6 +96,14 @@ MASKING_CLASSES = {
     516: "Throbbing",
     517: "Vibration",
 }
+# A voice or an animal YAMNet names above the bed: heard through it, so the bed masks nothing
+# (babble under a white-noise machine is "Speech" to YAMNet, not "Babbling").
+HEARD_THROUGH_BED_CLASSES = {
+    0: "Speech",
+    1: "Child speech, kid speaking",
+    67: "Animal",
+    68: "Domestic animals, pets",
+}
 SHARE_EPSILON = 0.001
 # A bed masks from this score (and when it beats the crying and confusing scores); there
 # crying's share counts as at least MASKED_SHARE.
@@ -138,12 +147,14 @@ class EmbeddingHead:
 
 @dataclass(frozen=True)
 class Opinions:
-    """Per window, YAMNet's highest crying score, highest score of a confusing sound and of
-    a bed of noise (over the window's patches), and its embedding (their mean)."""
+    """Per window, YAMNet's highest crying score, highest score of a confusing sound, of a
+    bed of noise and of a voice or an animal (over the window's patches), and its embedding
+    (their mean)."""
 
     crying: np.ndarray
     confusing: np.ndarray
     bed: np.ndarray
+    voice_or_animal: np.ndarray
     embeddings: np.ndarray
 
     @property
@@ -153,9 +164,10 @@ class Opinions:
 
     @property
     def masked(self) -> np.ndarray:
-        """Where YAMNet hears a bed of noise (from MASKED_FROM) above crying and the
-        confusing sounds."""
-        return (self.bed >= MASKED_FROM) & (self.bed > np.maximum(self.crying, self.confusing))
+        """Where YAMNet hears a bed of noise (from MASKED_FROM) above crying, the confusing
+        sounds, a voice and an animal."""
+        heard = np.maximum.reduce([self.crying, self.confusing, self.voice_or_animal])
+        return (self.bed >= MASKED_FROM) & (self.bed > heard)
 
     @property
     def labels_factor(self) -> np.ndarray:
@@ -182,6 +194,7 @@ class SecondOpinion:
         self._crying = list(CRYING_CLASSES)
         self._confusing = list(CONFUSING_CLASSES)
         self._masking = list(MASKING_CLASSES)
+        self._heard_through = list(HEARD_THROUGH_BED_CLASSES)
 
     def heard(self, patch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """YAMNet's 521 AudioSet scores and its embedding of one patch of 15,600 samples,
@@ -197,17 +210,21 @@ class SecondOpinion:
         return self.heard(patch)[0]
 
     def opinions(self, windows: np.ndarray) -> Opinions:
-        """The highest crying, confusing-sound and bed scores over each window's patches, and
-        the window's mean embedding."""
-        crying, confusing, bed, embeddings = [], [], [], []
+        """The highest crying, confusing-sound, bed and voice-or-animal scores over each
+        window's patches, and the window's mean embedding."""
+        best, embeddings = [], []
         for window in windows:
             heard = [self.heard(p) for p in patches(window)]
-            scores = np.stack([s for s, _ in heard]).max(axis=0)
-            crying.append(scores[self._crying].max())
-            confusing.append(scores[self._confusing].max())
-            bed.append(scores[self._masking].max())
+            best.append(np.stack([s for s, _ in heard]).max(axis=0))
             embeddings.append(np.mean([e for _, e in heard], axis=0))
-        return Opinions(np.array(crying), np.array(confusing), np.array(bed), np.array(embeddings))
+        scores = np.stack(best) if best else np.zeros((0, YAMNET_CLASSES))
+        return Opinions(
+            crying=scores[:, self._crying].max(axis=1),
+            confusing=scores[:, self._confusing].max(axis=1),
+            bed=scores[:, self._masking].max(axis=1),
+            voice_or_animal=scores[:, self._heard_through].max(axis=1),
+            embeddings=np.array(embeddings),
+        )
 
     def confirm(
         self,

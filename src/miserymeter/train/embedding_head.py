@@ -74,6 +74,7 @@ def hear_clips(
         crying=np.concatenate([p.crying for p in parts]),
         confusing=np.concatenate([p.confusing for p in parts]),
         bed=np.concatenate([p.bed for p in parts]),
+        voice_or_animal=np.concatenate([p.voice_or_animal for p in parts]),
         embeddings=np.concatenate([p.embeddings for p in parts]),
     )
     return HeardClips(opinions, np.concatenate(owners), np.asarray(is_target, dtype=bool))
