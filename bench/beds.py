@@ -4,9 +4,11 @@ Each bed is a minute of 16 kHz audio (looped under a night), drawn from its own 
 
 - `white`, `pink`, `brown`: the colours of noise the machines sell;
 - `ocean`: pink noise swelling and ebbing every 6-12 s, like surf;
-- `fan`: brown noise with a motor's hum (100 Hz and harmonics) and a blade tone;
+- `fan`: brown noise with some pink noise over it;
 - `rain`: soft white noise with thousands of drops (short decaying clicks) a second;
-- `shush`: a parent's "shhh" loop — noise band-passed to 2-6 kHz, a second on, half off.
+- `shush`: a parent's "shhh" loop — noise above 1.5 kHz, swelling every 1.2-2 s;
+- `stream`: pink noise above 200 Hz, its level wobbling 4-12 times a second;
+- `shower`: noise above 1 kHz with dense droplets.
 
 The eval-only loops (fan, ocean, shower, stream, waterfall, white noise, "shhhh") are the
 test's beds; these stand in for them on the validation side, where the detector is tuned.
@@ -42,11 +44,8 @@ def ocean(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def fan(n: int, rng: np.random.Generator) -> np.ndarray:
-    t = np.arange(n) / RATE_HZ
-    hum = sum(np.sin(2 * np.pi * 100.0 * k * t) / k for k in (1, 2, 3))
-    blade_hz = rng.uniform(150.0, 300.0)
-    noise = brown(n, rng)
-    return noise / noise.std() + 0.15 * hum + 0.05 * np.sin(2 * np.pi * blade_hz * t)
+    rumble, hiss = brown(n, rng), pink(n, rng)
+    return rumble / rumble.std() + 0.7 * hiss / hiss.std()
 
 
 def rain(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -58,13 +57,24 @@ def rain(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def shush(n: int, rng: np.random.Generator) -> np.ndarray:
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    hz = np.fft.rfftfreq(n, 1 / RATE_HZ)
-    spectrum[(hz < 2000) | (hz > 6000)] = 0
-    band = np.fft.irfft(spectrum, n=n)
+    hiss = _band(white(n, rng), low_hz=1500.0)
     t = np.arange(n) / RATE_HZ
-    envelope = np.clip(np.sin(2 * np.pi * t / 1.5) * 3 + 1.5, 0.0, 1.0)
-    return band * envelope
+    period_s = rng.uniform(1.2, 2.0)
+    return hiss * (0.5 + 0.5 * np.sin(np.pi * t / period_s) ** 2)
+
+
+def stream(n: int, rng: np.random.Generator) -> np.ndarray:
+    t = np.arange(n) / RATE_HZ
+    wobble = sum(
+        np.sin(2 * np.pi * rng.uniform(4.0, 12.0) * t + rng.uniform(0, 6.3)) for _ in range(3)
+    )
+    return _band(pink(n, rng), low_hz=200.0) * (1.0 + 0.1 * wobble)
+
+
+def shower(n: int, rng: np.random.Generator) -> np.ndarray:
+    hiss = _band(white(n, rng), low_hz=1000.0)
+    drops = rain(n, rng)
+    return hiss / hiss.std() + 0.5 * drops / drops.std()
 
 
 BEDS: dict[str, Callable[[int, np.random.Generator], np.ndarray]] = {
@@ -75,6 +85,8 @@ BEDS: dict[str, Callable[[int, np.random.Generator], np.ndarray]] = {
     "fan": fan,
     "rain": rain,
     "shush": shush,
+    "stream": stream,
+    "shower": shower,
 }
 
 
@@ -82,6 +94,13 @@ def make_bed(name: str, rng: np.random.Generator) -> np.ndarray:
     """A minute of the named bed at RATE_HZ, peak-normalised to 0.5."""
     samples = BEDS[name](round(BED_S * RATE_HZ), rng)
     return (0.5 * samples / np.abs(samples).max()).astype(np.float32)
+
+
+def _band(samples: np.ndarray, *, low_hz: float) -> np.ndarray:
+    """`samples` with everything below `low_hz` taken out."""
+    spectrum = np.fft.rfft(samples)
+    spectrum[np.fft.rfftfreq(len(samples), 1 / RATE_HZ) < low_hz] = 0
+    return np.fft.irfft(spectrum, n=len(samples))
 
 
 def _coloured(n: int, rng: np.random.Generator, *, exponent: float) -> np.ndarray:

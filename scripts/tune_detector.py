@@ -9,7 +9,7 @@ crying, not laughter"); among those, the lowest median latency wins (a parent is
 then the most episodes found, then the fewest pieces per episode (one cry, one notification),
 then the fewest false alarms.
 
-    make validation-nights   # bench/validation_nights.py: 7 nights on made white-noise machines
+    make validation-nights   # bench/validation_nights.py: 9 nights on made white-noise machines
     python scripts/tune_detector.py build/validation-nights/*.flac
 
 The threshold to start an episode stays where the bundled model's head is calibrated and
@@ -199,16 +199,19 @@ def main() -> int:
     outcomes = [evaluate(nights, settings) for settings in grid(args.on_probability)]
     print(f"defaults now: {describe(evaluate(nights, DetectorSettings()))}")
     eligible = sorted((o for o in outcomes if o.meets_targets), key=Outcome.key)
-    if not eligible:
-        print(
-            f"no setting reaches recall {MIN_RECALL} with at most "
-            f"{MAX_FALSE_ALARMS_PER_HOUR} false alarms per hour",
-            file=sys.stderr,
-        )
-        return 1
-    for outcome in eligible[:10]:
+    if eligible:
+        for outcome in eligible[:10]:
+            print(describe(outcome))
+        return 0
+    print(
+        f"no setting reaches recall {MIN_RECALL} with at most {MAX_FALSE_ALARMS_PER_HOUR} "
+        "false alarms per hour; the most episodes within that many false alarms:",
+        file=sys.stderr,
+    )
+    within = [o for o in outcomes if o.false_alarms_per_hour <= MAX_FALSE_ALARMS_PER_HOUR]
+    for outcome in sorted(within, key=lambda o: (-o.recall, o.latency_median_s))[:10]:
         print(describe(outcome))
-    return 0
+    return 1
 
 
 if __name__ == "__main__":
