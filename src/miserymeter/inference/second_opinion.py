@@ -105,8 +105,8 @@ HEARD_THROUGH_BED_CLASSES = {
     68: "Domestic animals, pets",
 }
 SHARE_EPSILON = 0.001
-# A bed masks from this score (and when it beats the crying and confusing scores); there
-# crying's share counts as at least MASKED_SHARE.
+# A bed masks from this score (and when it beats crying, the confusing sounds, a voice and an
+# animal); there crying's share counts as at least MASKED_SHARE.
 MASKED_FROM = 0.3
 MASKED_SHARE = 0.8
 # YAMNet is sure of a confusing sound from this score (and when it beats its crying score).
