@@ -6,7 +6,7 @@ import html
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -110,6 +110,16 @@ def error_page(request: Request, e: RequestError) -> HTMLResponse:
     )
 
 
+# A room's pages that need nothing but the room: the path after /rooms/<room>, the template,
+# what the title says after the room's name, and the page's scripts.
+ROOM_PAGES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("", "timeline.html", "timeline", (PLOTLY, "timeline.js")),
+    ("/nights", "nights.html", "nights", (PLOTLY, "nights.js")),
+    ("/calibrate", "calibrate.html", "calibrate", (PLOTLY, "calibrate.js")),
+    ("/level", "level.html", "test the microphone", ("level.js",)),
+)
+
+
 def pages_router(dashboard: Dashboard) -> APIRouter:
     """The pages a parent opens."""
     router = APIRouter()
@@ -127,44 +137,20 @@ def pages_router(dashboard: Dashboard) -> APIRouter:
             return render("overview.html", request, title="All rooms", scripts=("overview.js",))
         return render("empty.html", request, title="Misery Meter")
 
-    @router.get("/rooms/{room:room}")
-    def room_timeline(request: Request, room: str) -> HTMLResponse:
-        return room_page(
-            "timeline.html",
-            request,
-            room,
-            title=f"{room}: timeline",
-            scripts=(PLOTLY, "timeline.js"),
-        )
+    def plain_room_page(
+        template: str, about: str, scripts: tuple[str, ...]
+    ) -> Callable[[Request, str], HTMLResponse]:
+        def page(request: Request, room: str) -> HTMLResponse:
+            return room_page(template, request, room, title=f"{room}: {about}", scripts=scripts)
 
-    @router.get("/rooms/{room:room}/nights")
-    def room_nights(request: Request, room: str) -> HTMLResponse:
-        return room_page(
-            "nights.html",
-            request,
-            room,
-            title=f"{room}: nights",
-            scripts=(PLOTLY, "nights.js"),
-        )
+        return page
 
-    @router.get("/rooms/{room:room}/calibrate")
-    def room_calibrate(request: Request, room: str) -> HTMLResponse:
-        return room_page(
-            "calibrate.html",
-            request,
-            room,
-            title=f"{room}: calibrate",
-            scripts=(PLOTLY, "calibrate.js"),
-        )
-
-    @router.get("/rooms/{room:room}/level")
-    def room_level(request: Request, room: str) -> HTMLResponse:
-        return room_page(
-            "level.html",
-            request,
-            room,
-            title=f"{room}: test the microphone",
-            scripts=("level.js",),
+    for path, template, about, scripts in ROOM_PAGES:
+        router.add_api_route(
+            f"/rooms/{{room:room}}{path}",
+            plain_room_page(template, about, scripts),
+            methods=["GET"],
+            name=template.removesuffix(".html"),
         )
 
     @router.get("/rooms/{room:room}/episodes/{start}")
