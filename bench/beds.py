@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from miserymeter.evaluation.night import coloured_noise
+
 RATE_HZ = 16_000
 BED_S = 60.0
 
@@ -29,11 +31,11 @@ def white(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def pink(n: int, rng: np.random.Generator) -> np.ndarray:
-    return _coloured(n, rng, exponent=0.5)
+    return coloured_noise(n, exponent=0.5, rng=rng)
 
 
 def brown(n: int, rng: np.random.Generator) -> np.ndarray:
-    return _coloured(n, rng, exponent=1.0)
+    return coloured_noise(n, exponent=1.0, rng=rng)
 
 
 def ocean(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -101,10 +103,3 @@ def _band(samples: np.ndarray, *, low_hz: float) -> np.ndarray:
     spectrum = np.fft.rfft(samples)
     spectrum[np.fft.rfftfreq(len(samples), 1 / RATE_HZ) < low_hz] = 0
     return np.fft.irfft(spectrum, n=len(samples))
-
-
-def _coloured(n: int, rng: np.random.Generator, *, exponent: float) -> np.ndarray:
-    """Noise whose amplitude spectrum falls as 1 / f**exponent."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    f = np.maximum(np.arange(len(spectrum)), 1)
-    return np.fft.irfft(spectrum / f**exponent, n=n)

@@ -184,8 +184,14 @@ def _bed(
 
 def pink_noise(n: int, *, rng: np.random.Generator) -> np.ndarray:
     """`n` samples of pink (1/f power) noise, peak-normalised."""
+    return coloured_noise(n, exponent=0.5, rng=rng)
+
+
+def coloured_noise(n: int, *, exponent: float, rng: np.random.Generator) -> np.ndarray:
+    """`n` samples of noise whose amplitude spectrum falls as 1 / f**exponent (0: white,
+    0.5: pink, 1: brown), peak-normalised."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
-    noise = np.fft.irfft(spectrum / np.sqrt(np.maximum(np.arange(len(spectrum)), 1)), n=n)
+    noise = np.fft.irfft(spectrum / np.maximum(np.arange(len(spectrum)), 1) ** exponent, n=n)
     return (noise / np.abs(noise).max()).astype(np.float32)
 
 
