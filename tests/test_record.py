@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,14 @@ import pytest
 import soundfile as sf
 
 from conftest import EXAMPLES_DIR, cli_command
-from file_microphone import DEVICE_NAME, RATE_HZ, WAIT_S, FileMicrophone, MicrophoneProcess
+from file_microphone import (
+    ASOUNDRC,
+    DEVICE_NAME,
+    RATE_HZ,
+    WAIT_S,
+    FileMicrophone,
+    MicrophoneProcess,
+)
 from miserymeter.audio.archive import list_segments, segment_path
 from miserymeter.audio.io import read_audio
 from miserymeter.capture.recorder import EVENTS_FILE
@@ -253,6 +261,35 @@ def test_portaudio_that_cannot_start_is_one_clear_error(
         assert process.stderr.count("\n") == 1, process.stderr
         assert process.stderr.startswith("error: PortAudio could not start (Error initializing")
         assert "arecord -l" in process.stderr
+
+
+def test_portaudio_that_fails_to_start_once_is_started_again(
+    file_microphone: FileMicrophone,
+) -> None:
+    """A PortAudio that fails to start (ALSA's configuration broken) and works on the next try
+    is a pause, not an error: the configuration is mended during the pause between tries."""
+    file_microphone.break_config()
+    program = f"""
+import pathlib, sys
+from miserymeter.capture import microphone
+def mend(pause_s):
+    print(f"paused {{pause_s}} s", file=sys.stderr)
+    pathlib.Path({str(file_microphone.config)!r}).write_text({ASOUNDRC!r})
+microphone.time.sleep = mend
+sd = microphone.sounddevice()
+print([d["name"] for d in sd.query_devices()])
+"""
+    process = subprocess.run(
+        [sys.executable, "-c", program],
+        env=file_microphone.env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
+
+    assert process.returncode == 0, process.stderr
+    assert process.stderr.count("paused") == 1
+    assert DEVICE_NAME in process.stdout
 
 
 def write_segment_file(archive: Path, start: datetime, duration_s: float) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -18,20 +19,31 @@ from miserymeter.audio.io import c_stderr_silenced
 from miserymeter.errors import MicrophoneError
 
 BLOCK_TIMEOUT_S = 0.25
+# How often PortAudio is started before its failure is an error, and the pause in between.
+START_ATTEMPTS = 3
+START_RETRY_S = 0.5
 CLOSE_TIMEOUT_S = 5.0
 
 
 def sounddevice() -> ModuleType:
-    """The sounddevice module, or a clear error if the PortAudio library is missing."""
-    try:
-        import sounddevice as sd
-    except OSError as e:  # sounddevice raises OSError when libportaudio is not found
-        raise MicrophoneError(
-            "the PortAudio library is missing; install it with `sudo apt install libportaudio2`"
-        ) from e
-    except Exception as e:  # PortAudioError from Pa_Initialize, raised while importing
-        raise MicrophoneError(_not_started(e)) from e
-    return sd
+    """The sounddevice module, or a clear error if the PortAudio library is missing or will not
+    start. A failed start is tried again: ALSA's probe of the devices can fail once and then
+    work (seen on a busy machine), and a recorder started at boot should not die of it."""
+    attempt = 1
+    while True:
+        try:
+            import sounddevice as sd
+
+            return sd
+        except OSError as e:  # sounddevice raises OSError when libportaudio is not found
+            raise MicrophoneError(
+                "the PortAudio library is missing; install it with `sudo apt install libportaudio2`"
+            ) from e
+        except Exception as e:  # PortAudioError from Pa_Initialize, raised while importing
+            if attempt == START_ATTEMPTS:
+                raise MicrophoneError(_not_started(e)) from e
+        attempt += 1
+        time.sleep(START_RETRY_S)
 
 
 def rescan_devices() -> None:
