@@ -16,6 +16,7 @@ the samples.
 
 from __future__ import annotations
 
+import ctypes.util
 import os
 import queue
 import shutil
@@ -63,10 +64,8 @@ def alsa_capture_available() -> str | None:
     missing = []
     if shutil.which("arecord") is None:
         missing.append("alsa-utils (arecord)")
-    try:
-        import sounddevice  # noqa: F401
-    except OSError:
-        missing.append("libportaudio2")
+    if ctypes.util.find_library("portaudio") is None:  # not importing sounddevice here: that
+        missing.append("libportaudio2")  # starts PortAudio, which can fail once on a busy machine
     return ", ".join(missing) or None
 
 

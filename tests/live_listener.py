@@ -16,6 +16,7 @@ from postgres_server import free_port
 RATE_HZ = 16_000
 CHUNK_S = 0.1
 WAIT_S = 30.0
+STARTED = " started: "  # the listener's log line once it reads its input
 
 
 def pcm(samples: np.ndarray) -> bytes:
@@ -25,8 +26,10 @@ def pcm(samples: np.ndarray) -> bytes:
 
 class LiveListener:
     """`listen --input - --serve` (without --serve when `serve` is False) fed `samples`
-    (16 kHz) at their own pace; stdin is closed after the last one, which ends the listener.
-    `base` is the dashboard's URL; `lines` what it printed (stdout and stderr)."""
+    (16 kHz) at their own pace from the moment it says it started (audio from standard input
+    is dated by its sample count from then: fed earlier, on a machine slow to start it, the
+    backlog would be dated into the future); stdin is closed after the last one, which ends
+    the listener. `base` is the dashboard's URL; `lines` what it printed (stdout and stderr)."""
 
     def __init__(
         self,
@@ -108,9 +111,18 @@ class LiveListener:
             with self._heard:
                 self.lines.append(raw.decode("utf-8", "replace"))
                 self._heard.notify_all()
+        with self._heard:  # the listener is gone: wake whoever waits for a line
+            self._heard.notify_all()
 
     def _feed(self, data: bytes) -> None:
         assert self.process.stdin is not None
+        with self._heard:
+            self._heard.wait_for(
+                lambda: (
+                    any(STARTED in line for line in self.lines) or self.process.poll() is not None
+                ),
+                timeout=WAIT_S,
+            )
         chunk_bytes = 2 * round(CHUNK_S * RATE_HZ)
         started_s = time.monotonic()
         try:

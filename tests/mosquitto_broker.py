@@ -29,7 +29,7 @@ from postgres_server import free_port
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 MOSQUITTO_PASSWD = "mosquitto_passwd"
 START_TIMEOUT_S = 10.0
-WAIT_S = 10.0
+WAIT_S = 30.0
 
 
 def mosquitto_available() -> str | None:

@@ -240,7 +240,7 @@ def test_closing_is_bounded_and_leaves_the_rest_for_the_next_courier(
     courier.start()
     started_s = time.monotonic()
     courier.close()  # in its 60 s backoff: one last try, then it gives up
-    assert time.monotonic() - started_s < 2.0
+    assert time.monotonic() - started_s < 10.0  # not the backoff's 60 s (a busy machine's margin)
     assert [p.event for p in store.pending(hook.name, room=ROOM)] == events
     assert reports.kinds() == ["delivery_failed"]  # the start-up check: the port is closed
     receiver.start()
@@ -261,7 +261,7 @@ def test_a_server_that_never_answers_times_out() -> None:
         started_s = time.monotonic()
         with pytest.raises(DeliveryError, match=r"no answer within 0.2 s") as failed:
             hook.send(event)
-        assert time.monotonic() - started_s < 2.0
+        assert time.monotonic() - started_s < 10.0  # not forever (a busy machine's margin)
         assert not isinstance(failed.value, EventRejected)
         hook.close()
 

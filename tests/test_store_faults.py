@@ -79,8 +79,8 @@ def test_a_lock_released_within_the_busy_timeout_is_waited_for(tmp_path: Path) -
     other_writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other_writer.execute("BEGIN IMMEDIATE")
     other_writer.execute("UPDATE schema_version SET version = version")
+    started_s = time.monotonic()  # before the timer starts: it cannot fire earlier than 0.3 s on
     threading.Timer(0.3, other_writer.execute, ["COMMIT"]).start()
-    started_s = time.monotonic()
     # Opening reads the schema, then writes: it must wait for the lock before it reads.
     with open_store(path) as store:
         assert time.monotonic() - started_s >= 0.25

@@ -158,9 +158,9 @@ def test_off_localhost_the_page_asks_for_the_password(
 def test_listen_serve_moves_the_meter_and_grows_the_timeline_without_a_reload(
     page: object, tmp_path: Path
 ) -> None:
-    """A real `listen --serve` on audio fed in real time: 8 s of a quiet room, 12 s of crying,
+    """A real `listen --serve` on audio fed in real time: 15 s of a quiet room, 12 s of crying,
     10 s quiet; a room name that needs encoding."""
-    audio = np.concatenate([quiet(8), np.tile(clip(CRYING), 3), quiet(10)])
+    audio = np.concatenate([quiet(15), np.tile(clip(CRYING), 3), quiet(10)])
     p = page
     with LiveListener(audio, room="Room 2/B", db=tmp_path / "live.db") as live:
         live.wait_for("serving the dashboard on")
@@ -281,14 +281,18 @@ def heard(db: Path, room: str) -> bool:
 
 
 def feed_quiet_room(listener: subprocess.Popen[bytes], stop: threading.Event) -> None:
-    """A quiet room (white noise at -60 dBFS) into `listen --input -`, in real time."""
+    """A quiet room (white noise at -60 dBFS) into `listen --input -`, in real time: tenths
+    of a second on a fixed schedule, so that a busy machine's late wake-ups do not add up."""
     rng = np.random.default_rng(8)
     assert listener.stdin is not None
+    started_s = time.monotonic()
+    n_chunks = 0
     while not stop.is_set():
-        noise = np.clip(rng.normal(0.0, 32.8, 16_000), -32768, 32767).astype("<i2")
+        noise = np.clip(rng.normal(0.0, 32.8, 1_600), -32768, 32767).astype("<i2")
         listener.stdin.write(noise.tobytes())
         listener.stdin.flush()
-        stop.wait(1.0)
+        n_chunks += 1
+        stop.wait(max(0.0, started_s + n_chunks * 0.1 - time.monotonic()))
     listener.stdin.close()
 
 

@@ -77,6 +77,8 @@ def test_a_chart_page_draws_once_the_deferred_gzipped_plotly_arrives(
     screen: tuple[str, object], daycare_db: Path, tmp_path: Path
 ) -> None:
     size, p = screen
+    with open_store(daycare_db) as store:  # heard just now, however late this test runs
+        store.write(seconds_heard("bees", [0.05] * 5, last_at=datetime.now(UTC)))
     with running_server(create_app(settings_for(daycare_db, tmp_path))) as base:
         with p.expect_response(lambda r: "/static/plotly.min.js" in r.url) as plotly:  # type: ignore[attr-defined]
             p.goto(f"{base}/rooms/bees")  # type: ignore[attr-defined]

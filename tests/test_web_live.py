@@ -124,7 +124,7 @@ def test_a_parent_follows_the_night_live_on_a_laptop_and_a_phone(
             p.evaluate("window.notReloaded = true")  # type: ignore[attr-defined]
 
         args = ("--merge_gap_s", "5")
-        with LiveListener(a_night(35), room=ROOM, db=db, args=args, serve=False) as live:
+        with LiveListener(a_night(45), room=ROOM, db=db, args=args, serve=False) as live:
             live.wait_for(f"crying in {ROOM}")  # the detector is sure: parents hear of it now
             wait_for_state(f"{base}/api/rooms/{ROOM}/now", "crying")  # and it is stored
             asked = {size: p.evaluate("window.nowAsked") for size, p in pages.items()}  # type: ignore[attr-defined]
@@ -140,8 +140,8 @@ def test_a_parent_follows_the_night_live_on_a_laptop_and_a_phone(
                 assert not p.text_content("#resolution").startswith("0 "), size  # type: ignore[attr-defined]
                 shot(p, f"live-crying-now-{size}.png")
             last_night(pages["laptop"], base)
-            for p in pages.values():
-                p.wait_for_selector("#night-said:has-text('1 wake-up, ')")  # type: ignore[attr-defined]
+            for p in pages.values():  # once the crying is over (its end may be a minute away)
+                p.wait_for_selector("#night-said:has-text('1 wake-up, ')", timeout=3 * WAIT_MS)  # type: ignore[attr-defined]
                 assert p.locator("#episodes tr.episode").count() == 1, p.inner_text("#episodes")  # type: ignore[attr-defined]
                 assert not p.is_visible(NOTHING_RECORDED)  # type: ignore[attr-defined]
             assert live.finish() == 0, live.stderr
