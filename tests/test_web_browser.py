@@ -159,8 +159,8 @@ def test_listen_serve_moves_the_meter_and_grows_the_timeline_without_a_reload(
     page: object, tmp_path: Path
 ) -> None:
     """A real `listen --serve` on audio fed in real time: 15 s of a quiet room, 12 s of crying,
-    10 s quiet; a room name that needs encoding."""
-    audio = np.concatenate([quiet(15), np.tile(clip(CRYING), 3), quiet(10)])
+    20 s quiet; a room name that needs encoding."""
+    audio = np.concatenate([quiet(15), np.tile(clip(CRYING), 3), quiet(20)])
     p = page
     with LiveListener(audio, room="Room 2/B", db=tmp_path / "live.db") as live:
         live.wait_for("serving the dashboard on")
@@ -169,7 +169,7 @@ def test_listen_serve_moves_the_meter_and_grows_the_timeline_without_a_reload(
         meter = "Number(document.getElementById('meter').dataset.levelDbfs || 0)"
         p.wait_for_function(f"{meter} < -50")  # type: ignore[attr-defined]
         assert "good" in p.text_content("#verdict")  # type: ignore[attr-defined]
-        p.wait_for_function(f"{meter} > -30")  # type: ignore[attr-defined]
+        p.wait_for_function(f"{meter} > -30", timeout=3 * WAIT_MS)  # type: ignore[attr-defined]
         shot(p, "level.png")
 
         p.click("#nav-timeline")  # type: ignore[attr-defined]
