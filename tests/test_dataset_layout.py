@@ -4,6 +4,7 @@ users of the rule import nothing of training."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,11 +13,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import cli_env
+from conftest import CliRunner, cli_env
 from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.errors import DatasetError
 from miserymeter.evaluation.clips import dataset_clips as evaluation_clips
-from miserymeter.prepare.layout import labelled_clips
+from miserymeter.prepare.layout import labelled_clips, left_out_warning
 from miserymeter.prepare.stats import dataset_stats
 from miserymeter.train.dataset import scan_dataset
 from miserymeter.web.calibration import dataset_clips as calibration_clips
@@ -111,3 +112,64 @@ def test_the_dashboard_and_evaluation_import_nothing_of_training() -> None:
     )
     assert process.returncode == 0, process.stderr
     assert process.stdout.strip() == "[]"
+
+
+# The start of an AAC voice memo in an MP4 box ("ftyp M4A "): what a phone shares.
+M4A_HEADER = b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom\x00\x00\x00\x00"
+
+
+def test_aiff_opus_and_caf_recordings_are_clips_and_are_read(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    tone = 0.1 * np.sin(np.arange(RATE_HZ) * 2 * np.pi * 440 / RATE_HZ).astype(np.float32)
+    (data / "crying").mkdir(parents=True)
+    sf.write(data / "crying" / "a.aiff", tone, RATE_HZ)
+    sf.write(data / "crying" / "b.opus", tone, 48_000, format="OGG", subtype="OPUS")
+    sf.write(data / "crying" / "c.caf", tone, RATE_HZ)
+    clips = labelled_clips(data)
+    assert relative(clips, data) == [
+        (f"crying/{n}", "crying") for n in ("a.aiff", "b.opus", "c.caf")
+    ]
+    stats = dataset_stats(data)
+    assert stats.unreadable == ()
+    assert stats.labels[0].n_clips == 3
+
+
+def test_audio_soundfile_cannot_read_is_left_out_and_named_with_the_fix(
+    data_dir: Path, run_cli: CliRunner
+) -> None:
+    for name in ("memo 1.m4a", "memo 2.M4A", "memo 3.aac"):
+        (data_dir / "crying" / name).write_bytes(M4A_HEADER)
+    assert relative(labelled_clips(data_dir), data_dir) == EXPECTED
+    warning = left_out_warning(data_dir)
+    assert warning == (
+        f"{data_dir}: 3 audio files left out, .aac, .m4a cannot be read (crying/memo 1.m4a, "
+        "crying/memo 2.M4A and 1 more); convert them, e.g. `ffmpeg -i 'memo 1.m4a' 'memo 1.flac'`"
+    )
+    assert [u.path.name for u in dataset_stats(data_dir).unreadable] == [
+        "memo 1.m4a",
+        "memo 2.M4A",
+        "memo 3.aac",
+    ]
+
+    process = run_cli("evaluate", "--data_dir", data_dir, "--json")
+    assert process.returncode == 0, process.stderr
+    assert json.loads(process.stdout)["n_clips"] == len(EXPECTED)
+    assert process.stderr.strip() == f"warning: {warning}"
+
+
+def test_a_label_of_only_unreadable_audio_is_one_error_with_the_fix(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_clip(data / "noise" / "fan_nohash_0.wav")
+    (data / "crying").mkdir()
+    (data / "crying" / "memo.m4a").write_bytes(M4A_HEADER)
+    expected = (
+        f"{data}: 1 audio file left out, .m4a cannot be read (crying/memo.m4a); "
+        "convert it, e.g. `ffmpeg -i memo.m4a memo.flac`"
+    )
+    with pytest.raises(DatasetError) as raised:
+        scan_dataset(data, wanted_words=["crying"], validation_percentage=10, testing_percentage=10)
+    assert str(raised.value) == expected
+    (data / "noise" / "fan_nohash_0.wav").unlink()
+    with pytest.raises(DatasetError) as raised:
+        evaluation_clips(data)
+    assert str(raised.value) == expected

@@ -21,8 +21,10 @@ SILENCE_LABEL = "_silence_"
 UNKNOWN_LABEL = "_unknown_"
 BACKGROUND_NOISE_DIR = "_background_noise_"
 
-# Files in a dataset folder that are audio.
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+# Files in a dataset folder that are audio (what soundfile reads).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".caf")
+# Audio soundfile cannot read (phones' voice memos, video): left out of a dataset, and said.
+UNREADABLE_AUDIO_SUFFIXES = (".m4a", ".aac", ".wma", ".webm", ".mp4", ".amr", ".3gp")
 
 # The metadata key that marks an ONNX file as a Misery Meter classifier, and its format version.
 MODEL_FORMAT_KEY = "miserymeter_format"

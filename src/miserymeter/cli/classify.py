@@ -17,7 +17,7 @@ from miserymeter.cli._app import app, console, reports_errors
 def classify(
     files: list[Path] = typer.Argument(
         None,
-        help="Audio files (WAV, FLAC, OGG, MP3), any rate and length.",
+        help="Audio files (WAV, FLAC, OGG, Opus, MP3, AIFF), any rate and length.",
         readable=False,  # an unreadable file is one error line from the reader, not a usage box
     ),
     model: Path | None = typer.Option(

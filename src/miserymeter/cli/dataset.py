@@ -31,7 +31,7 @@ app.add_typer(dataset_app, name="dataset")
 def slice_command(
     inputs: list[Path] = typer.Argument(
         ...,
-        help="Recordings (WAV, FLAC, OGG, MP3) or folders of them.",
+        help="Recordings (WAV, FLAC, OGG, Opus, MP3, AIFF) or folders of them.",
         show_default=False,
         readable=False,  # an unreadable file is one error line from the reader, not a usage box
     ),

@@ -12,7 +12,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from miserymeter.cli._app import app, console, reports_errors
+from miserymeter.cli._app import app, console, error_console, reports_errors
 
 if TYPE_CHECKING:
     from miserymeter.evaluation.clips import ClipEvaluation
@@ -98,6 +98,7 @@ def _evaluate_clips(
         score_clips,
     )
     from miserymeter.inference.model import Classifier
+    from miserymeter.prepare.layout import left_out_warning
 
     if not 0.0 <= threshold <= 1.0:
         raise ConfigError(f"--threshold {threshold:g}: a probability, from 0 to 1")
@@ -106,6 +107,8 @@ def _evaluate_clips(
     if plots is not None:
         from miserymeter.train import evaluation_plots  # fails early without matplotlib
     clips = dataset_clips(data_dir)
+    if warning := left_out_warning(data_dir):
+        error_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     classifier = Classifier(model_path)
     check_wanted_word(
         clips, wanted_word, labels=classifier.info.labels, data_dir=data_dir, model=model_path

@@ -24,7 +24,7 @@ from miserymeter.evaluation.classification import (
 )
 from miserymeter.inference.classify import classify_file
 from miserymeter.inference.model import Classifier
-from miserymeter.prepare.layout import labelled_clips
+from miserymeter.prepare.layout import labelled_clips, left_out_warning
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,8 @@ def dataset_clips(data_dir: Path) -> list[tuple[Path, str]]:
     clips = labelled_clips(data_dir)
     if not clips:
         raise DatasetError(
-            f"{data_dir}: no audio files ({', '.join(AUDIO_SUFFIXES)}) in label folders; "
+            left_out_warning(data_dir)
+            or f"{data_dir}: no audio files ({', '.join(AUDIO_SUFFIXES)}) in label folders; "
             "lay it out as data/<label>/<clip>"
         )
     return clips

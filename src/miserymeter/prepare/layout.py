@@ -7,16 +7,21 @@
       .cache/...                      hidden folders are skipped,
       crying/._episode12_nohash_3.wav and hidden files (macOS copies leave these beside clips)
 
-A clip is an audio file (`AUDIO_SUFFIXES`, any case). This is the rule training scans by
-(`train.dataset.scan_dataset`); `evaluate` on labelled clips, `dataset stats` and the
-dashboard's calibration use it too, so all of them see the clips training sees. Runtime-only.
+A clip is an audio file (`AUDIO_SUFFIXES`, any case); audio soundfile cannot read (`.m4a`,
+`.aac` ...: `UNREADABLE_AUDIO_SUFFIXES`) is left out, and `left_out_warning` says so. This is
+the rule training scans by (`train.dataset.scan_dataset`); `evaluate` on labelled clips,
+`dataset stats` and the dashboard's calibration use it too, so all of them see the clips
+training sees. Runtime-only.
 """
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
-from miserymeter.constants import AUDIO_SUFFIXES, BACKGROUND_NOISE_DIR
+from miserymeter.constants import AUDIO_SUFFIXES, BACKGROUND_NOISE_DIR, UNREADABLE_AUDIO_SUFFIXES
+
+N_NAMED = 2  # left-out files a warning names
 
 
 def label_folders(data_dir: Path) -> list[Path]:
@@ -26,11 +31,40 @@ def label_folders(data_dir: Path) -> list[Path]:
 
 def audio_files(folder: Path) -> list[Path]:
     """The audio files in `folder` and its sub-folders, by path; hidden ones left out."""
+    return _files(folder, AUDIO_SUFFIXES)
+
+
+def left_out_audio(data_dir: Path, *, label: str | None = None) -> list[Path]:
+    """The audio files in `data_dir`'s label folders (or only `label`'s) that soundfile cannot
+    read, by path."""
+    folders = [f for f in label_folders(data_dir) if label in (None, f.name)]
+    return [p for f in folders for p in _files(f, UNREADABLE_AUDIO_SUFFIXES)]
+
+
+def left_out_warning(data_dir: Path, *, label: str | None = None) -> str | None:
+    """One line on the audio files of `data_dir` (or of its `label` folder) left out for their
+    format; None if none."""
+    paths = left_out_audio(data_dir, label=label)
+    if not paths:
+        return None
+    suffixes = ", ".join(sorted({p.suffix.lower() for p in paths}))
+    named = ", ".join(str(p.relative_to(data_dir)) for p in paths[:N_NAMED])
+    more = f" and {len(paths) - N_NAMED} more" if len(paths) > N_NAMED else ""
+    example = paths[0].name
+    converted = shlex.quote(f"{Path(example).stem}.flac")
+    files, them = ("file", "it") if len(paths) == 1 else ("files", "them")
+    return (
+        f"{data_dir}: {len(paths)} audio {files} left out, {suffixes} cannot be read "
+        f"({named}{more}); convert {them}, e.g. `ffmpeg -i {shlex.quote(example)} {converted}`"
+    )
+
+
+def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     return sorted(
         p
         for p in folder.rglob("*")
         if p.is_file()
-        and p.suffix.lower() in AUDIO_SUFFIXES
+        and p.suffix.lower() in suffixes
         and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 

@@ -21,7 +21,7 @@ from miserymeter.audio.io import c_stderr_silenced
 from miserymeter.audio.stream import first_line
 from miserymeter.errors import DatasetError
 from miserymeter.frontend.loudness import rms_dbfs
-from miserymeter.prepare.layout import audio_files, label_folders
+from miserymeter.prepare.layout import audio_files, label_folders, left_out_audio
 from miserymeter.prepare.slicing import NOHASH
 from miserymeter.prepare.split import SPLITS, Split, which_set
 
@@ -113,6 +113,10 @@ def dataset_stats(
                 unreadable.append(result)
             else:
                 clips.append(result)
+    unreadable += [
+        Unreadable(path, f"a {path.suffix.lower()} file, which soundfile cannot read")
+        for path in left_out_audio(data_dir)
+    ]
     if not clips and not unreadable:
         raise DatasetError(
             f"{data_dir}: no audio files in label folders ({data_dir}/<label>/*.wav); "

@@ -17,7 +17,7 @@ from miserymeter.constants import (
     UNKNOWN_LABEL,
 )
 from miserymeter.errors import DatasetError
-from miserymeter.prepare.layout import audio_files, label_folders
+from miserymeter.prepare.layout import audio_files, label_folders, left_out_warning
 from miserymeter.prepare.split import SPLITS, Split, which_set
 
 
@@ -78,7 +78,8 @@ def scan_dataset(
             )
         if not files_by_folder[word]:
             raise DatasetError(
-                f"{data_dir / word}: folder has no audio files ({', '.join(AUDIO_SUFFIXES)}); "
+                left_out_warning(data_dir, label=word)
+                or f"{data_dir / word}: folder has no audio files ({', '.join(AUDIO_SUFFIXES)}); "
                 "add clips or drop it from --wanted_words"
             )
     examples = []

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch.utils.tensorboard import SummaryWriter
 
@@ -23,6 +24,7 @@ from miserymeter.errors import DatasetError, ModelError, RunInterrupted
 from miserymeter.frontend.melspec import FrontEndConfig, used_bin_frequencies_hz
 from miserymeter.inference.bundled import YAMNET_MODEL_PATH
 from miserymeter.inference.second_opinion import EmbeddingHead, SecondOpinion
+from miserymeter.prepare.layout import left_out_warning
 from miserymeter.prepare.split import SPLITS, Split
 from miserymeter.train import tables
 from miserymeter.train.augment import AugmentConfig, augment_batch, noise_bank
@@ -208,6 +210,8 @@ def _set_up(config: TrainConfig, console: Console) -> _Run:
     )
     if not index.background_paths:
         console.print(f"no {BACKGROUND_NOISE_DIR}/ folder: `_silence_` is synthetic room tone")
+    if warning := left_out_warning(config.data_dir):
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     for line in conversions.lines(
         sample_rate_hz=config.sample_rate, clip_duration_ms=config.clip_duration_ms
     ):
