@@ -47,3 +47,8 @@ def tile_to(path: Path, n_samples: int) -> np.ndarray:
     """An example clip repeated until `n_samples` long (float32, its own rate)."""
     samples, _ = read_float(path)
     return np.resize(samples, n_samples).astype(np.float32)
+
+
+# The start of an AAC voice memo in an MP4 box ("ftyp M4A "): what a phone shares, and
+# soundfile cannot read.
+M4A_HEADER = b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom\x00\x00\x00\x00"

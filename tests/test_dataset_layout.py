@@ -21,6 +21,7 @@ from miserymeter.prepare.layout import labelled_clips, left_out_warning
 from miserymeter.prepare.stats import dataset_stats
 from miserymeter.train.dataset import scan_dataset
 from miserymeter.web.calibration import dataset_clips as calibration_clips
+from prepare_helpers import M4A_HEADER
 from test_runtime_without_torch import without_training_modules
 
 RATE_HZ = 16_000
@@ -112,10 +113,6 @@ def test_the_dashboard_and_evaluation_import_nothing_of_training() -> None:
     )
     assert process.returncode == 0, process.stderr
     assert process.stdout.strip() == "[]"
-
-
-# The start of an AAC voice memo in an MP4 box ("ftyp M4A "): what a phone shares.
-M4A_HEADER = b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom\x00\x00\x00\x00"
 
 
 def test_aiff_opus_and_caf_recordings_are_clips_and_are_read(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from miserymeter.audio.io import read_audio
 from miserymeter.prepare.split import which_set
 from prepare_helpers import (
     DOG,
+    M4A_HEADER,
     PHONE_CRYING,
     QUIET_ROOM,
     SPEECH,
@@ -169,6 +170,29 @@ def test_a_folder_is_sliced_file_by_file(run_cli: RunCli, tmp_path: Path) -> Non
     assert process.returncode == 0, process.stderr
     assert len(clips_in(out)) == 4
     assert "wrote 4 clips" in process.stdout
+
+
+def test_voice_memos_in_a_folder_are_named_with_the_fix_not_skipped_silently(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    (recordings / "night 2.m4a").write_bytes(M4A_HEADER)
+    fix = "convert it, e.g. `ffmpeg -i 'night 2.m4a' 'night 2.flac'`"
+
+    line = assert_one_error_line(
+        run_cli("slice", recordings, "--out", tmp_path / "none"), recordings
+    )
+    assert line.endswith(f"1 audio file left out, .m4a cannot be read (night 2.m4a); {fix}")
+
+    shutil.copy(DOG, recordings / DOG.name)
+    process = run_cli(
+        "slice", recordings, "--out", tmp_path / "clips", "--clip_duration_ms", "2000"
+    )
+    assert process.returncode == 0, process.stderr
+    assert f"warning: {recordings}: 1 audio file left out" in process.stdout
+    assert fix in process.stdout
+    assert len(clips_in(tmp_path / "clips")) == 2
 
 
 def test_a_recording_shorter_than_a_clip_gives_no_clip(run_cli: RunCli, tmp_path: Path) -> None:

@@ -65,7 +65,8 @@ def require_whole_wav(path: Path) -> None:
 
 
 def read_audio(path: Path, *, sample_rate_hz: int) -> Audio:
-    """Read `path` (WAV, FLAC, OGG, Opus, MP3, AIFF), mix it down to mono and resample it with soxr."""
+    """Read `path` (WAV, FLAC, OGG, Opus, MP3, AIFF), mix it down to mono and resample it
+    with soxr."""
     require_readable_file(path)
     try:
         with c_stderr_silenced():

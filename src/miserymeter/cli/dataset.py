@@ -56,6 +56,7 @@ def slice_command(
     ),
 ) -> None:
     """Cut recordings into mono clips named <recording>_nohash_<offset>ms.wav (sox's step)."""
+    from miserymeter.prepare.layout import describe_left_out, unreadable_audio_files
     from miserymeter.prepare.output import ClipWriter
     from miserymeter.prepare.slicing import (
         SliceSettings,
@@ -73,6 +74,9 @@ def slice_command(
     )
     sources = find_sources(inputs)
     refuse_sliced_before(sources, out_dir=out)
+    for folder in (path for path in inputs if path.is_dir()):
+        if warning := describe_left_out(unreadable_audio_files(folder), root=folder):
+            console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     results = []
     with ClipWriter(sample_rate_hz=sample_rate) as writer:
         for source in sources:

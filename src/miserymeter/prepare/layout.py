@@ -38,23 +38,33 @@ def left_out_audio(data_dir: Path, *, label: str | None = None) -> list[Path]:
     """The audio files in `data_dir`'s label folders (or only `label`'s) that soundfile cannot
     read, by path."""
     folders = [f for f in label_folders(data_dir) if label in (None, f.name)]
-    return [p for f in folders for p in _files(f, UNREADABLE_AUDIO_SUFFIXES)]
+    return [p for f in folders for p in unreadable_audio_files(f)]
+
+
+def unreadable_audio_files(folder: Path) -> list[Path]:
+    """The audio files in `folder` and its sub-folders that soundfile cannot read, by path."""
+    return _files(folder, UNREADABLE_AUDIO_SUFFIXES)
 
 
 def left_out_warning(data_dir: Path, *, label: str | None = None) -> str | None:
     """One line on the audio files of `data_dir` (or of its `label` folder) left out for their
     format; None if none."""
-    paths = left_out_audio(data_dir, label=label)
+    return describe_left_out(left_out_audio(data_dir, label=label), root=data_dir)
+
+
+def describe_left_out(paths: list[Path], *, root: Path) -> str | None:
+    """One line on `paths` (under `root`), left out for their format, and how to convert them;
+    None if there are none."""
     if not paths:
         return None
     suffixes = ", ".join(sorted({p.suffix.lower() for p in paths}))
-    named = ", ".join(str(p.relative_to(data_dir)) for p in paths[:N_NAMED])
+    named = ", ".join(str(p.relative_to(root)) for p in paths[:N_NAMED])
     more = f" and {len(paths) - N_NAMED} more" if len(paths) > N_NAMED else ""
     example = paths[0].name
     converted = shlex.quote(f"{Path(example).stem}.flac")
     files, them = ("file", "it") if len(paths) == 1 else ("files", "them")
     return (
-        f"{data_dir}: {len(paths)} audio {files} left out, {suffixes} cannot be read "
+        f"{root}: {len(paths)} audio {files} left out, {suffixes} cannot be read "
         f"({named}{more}); convert {them}, e.g. `ffmpeg -i {shlex.quote(example)} {converted}`"
     )
 

@@ -20,6 +20,7 @@ from miserymeter import constants
 from miserymeter.audio.stream import SourceInfo, inspect_source, mono_blocks, resampled
 from miserymeter.errors import AudioError, ConfigError, DatasetError
 from miserymeter.prepare.clip_cutting import apply_gain, cut_at, level_dbfs, n_resampled
+from miserymeter.prepare.layout import describe_left_out, unreadable_audio_files
 from miserymeter.prepare.output import CLIP_SUFFIX, ClipWriter
 
 DEFAULT_CLIP_DURATION_MS = 5_000  # the original project's `trim 0 5`
@@ -125,8 +126,10 @@ def find_sources(inputs: Sequence[Path]) -> list[SourceInfo]:
                 if p.is_file() and p.suffix.lower() in constants.AUDIO_SUFFIXES
             )
             if not found:
+                suffixes = ", ".join(constants.AUDIO_SUFFIXES)
                 raise AudioError(
-                    f"{path}: folder holds no audio files ({', '.join(constants.AUDIO_SUFFIXES)})"
+                    describe_left_out(unreadable_audio_files(path), root=path)
+                    or f"{path}: folder holds no audio files ({suffixes})"
                 )
             paths.extend(found)
         else:
