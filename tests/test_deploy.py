@@ -16,6 +16,7 @@ import soundfile as sf
 from conftest import CliRunner, cli_command, cli_env
 from miserymeter.delivery.notify.settings import notify_settings
 from miserymeter.store import open_store
+from miserymeter.wiring.listen_options import ListenOptions
 from postgres_server import free_port
 from test_listen import RATE_HZ, small_night
 
@@ -64,6 +65,20 @@ def test_the_example_config_sets_the_defaults_it_documents(
         for p in (shipped, default)
     ]
     assert spans[0] == spans[1] and len(spans[0]) == 1
+
+
+def test_every_value_the_example_config_sets_is_listens_default() -> None:
+    """deploy/listen.toml sets the defaults it documents, so a Pi installed from it runs the
+    detector as tuned (it once set on 0.6 and a 6 dB gate, long after the defaults moved)."""
+    table = tomllib.loads((DEPLOY_DIR / "listen.toml").read_text())["listen"]
+    defaults = ListenOptions()
+    differ = {
+        key: (value, getattr(defaults, key))
+        for key, value in table.items()
+        if key != "room" and value != getattr(defaults, key)
+    }
+    assert differ == {}, "deploy/listen.toml (value, default): " + repr(differ)
+    assert {"on_probability", "smoothing_s", "min_duration_s", "gate_db"} <= set(table)
 
 
 def test_the_servers_example_config_starts_serve_with_its_offline_watch(
