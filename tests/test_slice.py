@@ -195,6 +195,28 @@ def test_voice_memos_in_a_folder_are_named_with_the_fix_not_skipped_silently(
     assert len(clips_in(tmp_path / "clips")) == 2
 
 
+def test_a_folder_is_sliced_without_its_hidden_files_and_folders(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """A folder copied from a Mac holds `._` AppleDouble files beside the recordings, and a
+    hidden `.trash/`: slice reads the recordings only, as training does."""
+    recordings = tmp_path / "recordings"
+    (recordings / ".trash").mkdir(parents=True)
+    shutil.copy(DOG, recordings / DOG.name)
+    (recordings / f"._{DOG.name}").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    shutil.copy(DOG, recordings / ".trash" / "deleted.flac")
+
+    process = run_cli(
+        "slice", recordings, "--out", tmp_path / "clips", "--clip_duration_ms", "2000"
+    )
+
+    assert process.returncode == 0, process.stderr
+    assert clips_in(tmp_path / "clips") == [
+        f"{DOG.stem}_nohash_00000000ms.wav",
+        f"{DOG.stem}_nohash_00002000ms.wav",
+    ]
+
+
 def test_a_recording_shorter_than_a_clip_gives_no_clip(run_cli: RunCli, tmp_path: Path) -> None:
     out = tmp_path / "clips"
 

@@ -380,9 +380,12 @@ def test_a_review_writes_the_crying_part_into_the_dataset_once(
         headers={"X-CSRF-Token": token},
     )
     assert other.status_code == 201
+    (tmp_path / "dataset" / "cat").mkdir()
+    (tmp_path / "dataset" / ".cache").mkdir()  # hidden: not a label
     reviews = demo.get("/api/reviews").json()
     assert reviews["waiting"] == len(files) + len(other.json()["files"])
     assert "music" in reviews["other_labels"] and "crying" not in reviews["other_labels"]
+    assert "cat" in reviews["other_labels"] and ".cache" not in reviews["other_labels"]
 
 
 def test_changes_need_the_csrf_token_and_a_folder_name_label(demo: TestClient) -> None:

@@ -20,7 +20,7 @@ from miserymeter import constants
 from miserymeter.audio.stream import SourceInfo, inspect_source, mono_blocks, resampled
 from miserymeter.errors import AudioError, ConfigError, DatasetError
 from miserymeter.prepare.clip_cutting import apply_gain, cut_at, level_dbfs, n_resampled
-from miserymeter.prepare.layout import describe_left_out, unreadable_audio_files
+from miserymeter.prepare.layout import audio_files, describe_left_out, unreadable_audio_files
 from miserymeter.prepare.output import CLIP_SUFFIX, ClipWriter
 
 DEFAULT_CLIP_DURATION_MS = 5_000  # the original project's `trim 0 5`
@@ -116,15 +116,12 @@ def _start_sample(offset_ms: int, settings: SliceSettings) -> int:
 
 
 def find_sources(inputs: Sequence[Path]) -> list[SourceInfo]:
-    """Every recording to slice: files as given, folders by their audio files; all readable."""
+    """Every recording to slice: files as given, folders by the dataset layout's rule (hidden
+    files and folders, like macOS `._` copies, left out); all readable."""
     paths: list[Path] = []
     for path in inputs:
         if path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in constants.AUDIO_SUFFIXES
-            )
+            found = audio_files(path)
             if not found:
                 suffixes = ", ".join(constants.AUDIO_SUFFIXES)
                 raise AudioError(

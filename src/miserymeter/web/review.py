@@ -23,6 +23,7 @@ from miserymeter.audio.episode_clips import DEFAULT_PRE_ROLL_S, PRIVATE_DIR_MODE
 from miserymeter.audio.io import read_audio
 from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.errors import StorageError
+from miserymeter.prepare.layout import label_folders
 from miserymeter.records import Episode
 from miserymeter.web.params import RequestError
 
@@ -118,7 +119,7 @@ def _write_problem(folder: Path, error: Exception) -> str:
 
 def review_labels(data_dir: Path, *, crying_label: str) -> list[str]:
     """Labels offered for "not crying": the dataset's folders and a few usual ones."""
-    folders = {p.name for p in data_dir.iterdir() if p.is_dir()} if data_dir.is_dir() else set()
+    folders = {p.name for p in label_folders(data_dir)} if data_dir.is_dir() else set()
     return sorted((folders | set(OTHER_LABELS)) - {crying_label, BACKGROUND_NOISE_DIR})
 
 
