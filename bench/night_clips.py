@@ -4,7 +4,8 @@ Shared by `bench/detector.py` (the test split, with eval-only's recordings) and
 `bench/validation_nights.py` (the validation split, for tuning): the cry corpus as the default
 model's training lays it out (phone and full-band cries, cats, laughter and every other sound,
 Debian's clips included), infant laughter made from the split's laughter and espeak-ng babble
-(`baby_sounds.py`), and, for testing, dogs from Debian's packages that no model trains on.
+(`baby_sounds.py`), and, for testing, dogs, music and singing from Debian's packages that no
+model trains on.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from miserymeter.train.corpus import DEBIAN_PACKAGES_DIR, default_model_split, p
 from miserymeter.train.packaged_sounds import PackagedSound, fetch_packaged_sounds
 
 RATE_HZ = 16_000
-KINDS = ("phone cries", "full-band cries", "laughter", "babble", "cats", "dogs", "white noise")
+KINDS = (
+    "phone cries",
+    "full-band cries",
+    "laughter",
+    "babble",
+    "cats",
+    "dogs",
+    "music",
+    "white noise",
+)
 CRY_KINDS = KINDS[:2]
 N_BABBLE = 40
 
@@ -41,9 +51,52 @@ MEASURED_DOGS = (
 )
 
 
+_SCRATCH_SOUNDS = "usr/share/scratch/Media/Sounds"
+# The corpus's 5 music recordings are all in the default model's training split: Scratch's
+# music loops (a xylophone lullaby, guitar chords, a medieval tune, drums ...) and its sung
+# phrases, never trained on, are the test's music.
+MEASURED_MUSIC = tuple(
+    PackagedSound("scratch", f"{_SCRATCH_SOUNDS}/{name}", "music", "scratch-music")
+    for name in (
+        "Music Loops/Cave.mp3",
+        "Music Loops/DripDrop.mp3",
+        "Music Loops/Drum.mp3",
+        "Music Loops/DrumMachine.mp3",
+        "Music Loops/DrumSet1.mp3",
+        "Music Loops/DrumSet2.mp3",
+        "Music Loops/Eggs.mp3",
+        "Music Loops/Garden.mp3",
+        "Music Loops/GuitarChords1.mp3",
+        "Music Loops/GuitarChords2.mp3",
+        "Music Loops/HipHop.mp3",
+        "Music Loops/HumanBeatbox1.mp3",
+        "Music Loops/HumanBeatbox2.mp3",
+        "Music Loops/Jungle.mp3",
+        "Music Loops/Medieval1.mp3",
+        "Music Loops/Medieval2.mp3",
+        "Music Loops/Techno.mp3",
+        "Music Loops/Techno2.mp3",
+        "Music Loops/Triumph.mp3",
+        "Music Loops/Xylo1.mp3",
+        "Music Loops/Xylo2.mp3",
+        "Music Loops/Xylo3.mp3",
+        "Music Loops/xylo4.mp3",
+        "Vocals/Come-and-play.mp3",
+        "Vocals/Doy-doy-doy.mp3",
+        "Vocals/Got-inspiration.mp3",
+        "Vocals/Hey-yay-hey.mp3",
+        "Vocals/Join-us.mp3",
+        "Vocals/Oooo-badada.mp3",
+        "Vocals/Sing-me-a-song.mp3",
+        "Vocals/Singer1.wav",
+        "Vocals/Singer2.wav",
+    )
+)
+
+
 def split_clips(corpus: Path, work: Path, split: Split, rng: np.random.Generator) -> list[Clip]:
     """Every clip of `split` at RATE_HZ with its kind (KINDS, or `other`), made baby sounds
-    included; for `testing`, the measured dogs too."""
+    included; for `testing`, the measured dogs and music too."""
     data_dir = prepare_cry_corpus(corpus, work, packages_dir=DEBIAN_PACKAGES_DIR).data_dir
     clips, laughs = [], []
     for path in sorted(data_dir.glob("*/*.flac")):
@@ -54,10 +107,9 @@ def split_clips(corpus: Path, work: Path, split: Split, rng: np.random.Generator
         if kind == "laughter":
             laughs.append(path)
     if split == "testing":
-        dogs = fetch_packaged_sounds(
-            work / "dogs", cache_dir=DEBIAN_PACKAGES_DIR, sounds=MEASURED_DOGS
-        )
-        clips += [Clip(read_audio(p, sample_rate_hz=RATE_HZ).samples, "dogs") for p in dogs]
+        for kind, sounds in (("dogs", MEASURED_DOGS), ("music", MEASURED_MUSIC)):
+            paths = fetch_packaged_sounds(work / kind, cache_dir=DEBIAN_PACKAGES_DIR, sounds=sounds)
+            clips += [Clip(read_audio(p, sample_rate_hz=RATE_HZ).samples, kind) for p in paths]
     clips += [Clip(s, "laughter") for s in infant_laughter(laughs, rng=rng)]
     clips += [Clip(s, "babble") for s in babble(N_BABBLE, rng=rng)]
     return clips

@@ -130,6 +130,19 @@ def test_the_guard_holds_back_only_where_yamnet_is_sure_of_a_confusing_sound() -
     assert guard[4] == 1.0  # sure of a dog, surer of crying
 
 
+def test_music_is_a_confusing_sound_its_labels_take_crying_back_from() -> None:
+    """A lullaby the network takes for crying: YAMNet names it "Music" and nothing of crying,
+    so its labels keep little of the network's probability (where it heard neither, they kept
+    sqrt(1/2) = 0.71, above the detector's 0.7: held-out music pieces were flagged)."""
+    yamnet = SecondOpinion(YAMNET_MODEL_PATH)
+    (music,) = [p for p in example_clips() if p.name.startswith("music")]
+    samples = read_audio(music, sample_rate_hz=YAMNET_SAMPLE_RATE_HZ).samples
+    heard = yamnet.opinions(samples[: 2 * 32_000].reshape(2, 32_000))  # its 4 s
+    assert (heard.confusing > 0.5).all()
+    assert (heard.labels_factor < 0.2).all()
+    assert (heard.guard < 0.2).all()
+
+
 def test_a_cry_under_a_white_noise_bed_is_masked_not_taken_back() -> None:
     """Under white noise louder than the cry YAMNet hears the bed above crying or laughter: its
     labels cannot tell them apart there, so they no longer take the network's crying back (the

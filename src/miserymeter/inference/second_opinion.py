@@ -6,7 +6,7 @@ babble, a cat or a dog for it. Where it finds a window likely enough to be cryin
 opinions may keep the window's crying probability up; it takes the larger:
 
 - **YAMNet's labels**: the network's probability times the square root of the share YAMNet's
-  own scores give crying among crying and laughter, babbling, a dog or a cat; where YAMNet
+  own scores give crying among crying and laughter, babbling, a dog, a cat or music; where YAMNet
   hears a bed of noise (a white-noise machine, a fan, water, wind) more surely than crying,
   those sounds, a voice or an animal, its labels cannot tell them apart under it, and the
   share counts as at least MASKED_SHARE;
@@ -25,6 +25,7 @@ windows our model already finds likely to be crying, so a quiet night costs noth
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,7 @@ CONFUSING_CLASSES = {
     77: "Purr",
     78: "Meow",
     80: "Caterwaul",
+    132: "Music",
 }
 # What a white-noise machine, a fan or an empty room sounds like to YAMNet: heard above crying
 # and the confusing sounds, such a bed masks what is under it.
@@ -187,12 +189,18 @@ class Opinions:
 class SecondOpinion:
     """An ONNX Runtime session over YAMNet, scoring windows of any length at 16 kHz."""
 
-    def __init__(self, path: Path, *, n_threads: int = 1) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_threads: int = 1,
+        confusing_classes: Collection[int] = tuple(CONFUSING_CLASSES),
+    ) -> None:
         if not path.is_file():
             raise ModelError(f"{path}: no such file; reinstall miserymeter (it ships YAMNet)")
         self._session = cpu_session(path, n_threads=n_threads)
         self._crying = list(CRYING_CLASSES)
-        self._confusing = list(CONFUSING_CLASSES)
+        self._confusing = list(confusing_classes)
         self._masking = list(MASKING_CLASSES)
         self._heard_through = list(HEARD_THROUGH_BED_CLASSES)
 
