@@ -1,7 +1,8 @@
 """Validation nights like `make bench`'s test nights, for tuning: `make validation-nights`.
 
 Each night is an hour of the validation split's cries among its other sounds (cats, laughter,
-made infant laughter and babble, household sounds, music, speech: `night_clips.py`) on one of
+made infant laughter and babble, household and animal sounds: `night_clips.py`; the corpus's
+music and speech are all in the training split) on one of
 the made white-noise machines (`beds.py`) at -50 to -32 dBFS. Tune the detector on them with
 `scripts/tune_detector.py build/validation-nights/*.flac`; the test nights stay for reporting.
 """

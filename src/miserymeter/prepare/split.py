@@ -24,11 +24,17 @@ def which_set(path: Path, *, validation_percentage: float, testing_percentage: f
     Everything after `_nohash_` in a file name is ignored, so clips cut from one recording,
     family or episode (`episode12_nohash_3.wav`) always land in the same split.
     """
-    group = _NOHASH.sub("", path.name)
-    digest = int(hashlib.sha1(group.encode("utf-8")).hexdigest(), 16)
-    percentage = (digest % (_MAX_FILES_PER_CLASS + 1)) * (100.0 / _MAX_FILES_PER_CLASS)
+    percentage = group_percentage(path)
     if percentage < validation_percentage:
         return "validation"
     if percentage < validation_percentage + testing_percentage:
         return "testing"
     return "training"
+
+
+def group_percentage(path: Path) -> float:
+    """Where in [0, 100] the file's group (its name up to `_nohash_`) hashes: the split is
+    cut by this, and so are the folds of an out-of-fold run (`bench/out_of_fold.py`)."""
+    group = _NOHASH.sub("", path.name)
+    digest = int(hashlib.sha1(group.encode("utf-8")).hexdigest(), 16)
+    return (digest % (_MAX_FILES_PER_CLASS + 1)) * (100.0 / _MAX_FILES_PER_CLASS)
