@@ -162,6 +162,28 @@ def train_args(data_dir: Path, train_dir: Path, *overrides: str) -> list[str]:
     ]
 
 
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("--learning_rate=nan", "--learning_rate='nan': every value must be positive"),
+        ("--window_stride_ms=-1", "--window_stride_ms must be positive"),
+        ("--feature_bin_count=0", "--feature_bin_count must be positive"),
+        ("--silence_percentage=-10", "--silence_percentage=-10.0: must be 0 or more"),
+        ("--validation_percentage=nan", "--validation_percentage=nan: must be 0 or more"),
+        ("--background_volume=-1", "--background_volume=-1.0: must be 0 or more"),
+        ("--background_frequency=2", "--background_frequency=2.0: use a fraction in [0, 1]"),
+    ],
+)
+def test_train_options_out_of_range_are_refused_before_anything_is_read(
+    run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path, flag: str, message: str
+) -> None:
+    """These crashed mid-training (nan rate, a negative stride) or were taken silently."""
+    train_dir = tmp_path / "run"
+    line = assert_one_error_line(run_cli(*train_args(synthetic_dataset, train_dir, flag)))
+    assert line == f"error: {message}"
+    assert not train_dir.exists()
+
+
 def test_train_missing_data_dir(run_cli: RunCli, tmp_path: Path) -> None:
     missing, train_dir = tmp_path / "no-data", tmp_path / "run"
 

@@ -153,6 +153,25 @@ def test_file_names_with_brackets_are_printed_verbatim(run_cli: RunCli, tmp_path
     assert process.stdout.splitlines()[0].startswith(f"{clip}  4.0 s")
 
 
+def test_a_bad_file_among_many_is_one_line_and_the_rest_are_classified(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """classify stopped at the first file it could not read; the files after it went unheard."""
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio")
+    first, last = EXAMPLES_DIR / CRYING[0], EXAMPLES_DIR / NOT_CRYING[0]
+
+    process = run_cli("classify", first, text, last, "--json")
+
+    assert process.returncode == 1
+    assert [json.loads(line)["file"] for line in process.stdout.splitlines()] == [
+        str(first),
+        str(last),
+    ]
+    (error,) = process.stderr.strip().splitlines()
+    assert error.startswith(f"error: {text}: ")
+
+
 @pytest.fixture(scope="module")
 def long_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """30.5 s at 44.1 kHz: the full-band cry first, then every other example, then repeats."""

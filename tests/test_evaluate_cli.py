@@ -92,6 +92,20 @@ def test_clip_level_tables_and_plots(run_cli: RunCli, examples_data: Path, tmp_p
         assert f"wrote {plots / name}" in process.stdout
 
 
+def test_plots_into_a_file_is_one_error_before_scoring(
+    run_cli: RunCli, examples_data: Path, tmp_path: Path
+) -> None:
+    in_the_way = tmp_path / "plots"
+    in_the_way.write_text("a file")
+    process = run_cli("evaluate", "--data_dir", examples_data, "--plots", in_the_way)
+    assert process.returncode == 1
+    assert process.stderr.strip().splitlines() == [
+        f"error: {in_the_way}: cannot write there (a file is in the way); pass --plots a "
+        "folder you can write"
+    ]
+    assert process.stdout == ""
+
+
 def test_plots_without_matplotlib_say_which_extra(examples_data: Path, tmp_path: Path) -> None:
     hidden = tmp_path / "no-matplotlib" / "matplotlib"
     hidden.mkdir(parents=True)

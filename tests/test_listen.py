@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import threading
 import time
@@ -356,11 +357,24 @@ def test_episode_audio_is_saved_with_pre_and_post_roll(
 def test_an_episode_whose_audio_cannot_be_saved_is_still_recorded_and_announced(
     night: Path, tmp_path: Path, run_cli: CliRunner
 ) -> None:
-    """--clips naming a file: the clip fails, the episode does not (it was lost before)."""
-    not_a_folder = tmp_path / "clips"
-    not_a_folder.write_text("a file")
+    """The night's folder in --clips is a file: the clip fails, the episode does not (it was
+    lost before)."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    (clips / "2026-01-01").write_text("a file where the night's folder goes")
     db = tmp_path / "night.db"
-    process = run_cli("listen", "--input", night, "--json", "--clips", not_a_folder, "--db", db)
+    process = run_cli(
+        "listen",
+        "--input",
+        night,
+        "--start",
+        "2026-01-01 00:00+00:00",
+        "--json",
+        "--clips",
+        clips,
+        "--db",
+        db,
+    )
     assert process.returncode == 0, process.stderr
     (line,) = process.stdout.splitlines()
     assert json.loads(line)["clip"] is None
@@ -369,6 +383,27 @@ def test_an_episode_whose_audio_cannot_be_saved_is_still_recorded_and_announced(
     assert "Traceback" not in process.stderr
     (stored,) = open_store(db).episodes("nursery")
     assert stored.clip_path is None
+
+
+def test_clips_that_cannot_be_kept_are_refused_when_listening_starts(
+    night: Path, tmp_path: Path, run_cli: CliRunner
+) -> None:
+    """--clips naming a file listened all night and kept no audio: refused at the start."""
+    not_a_folder = tmp_path / "clips"
+    not_a_folder.write_text("a file")
+    process = run_cli(
+        "listen", "--input", night, "--clips", not_a_folder, "--db", tmp_path / "night.db"
+    )
+    assert process.returncode == 1
+    assert process.stderr.strip().splitlines() == [
+        f"error: {not_a_folder}: cannot write there (a file is in the way); pass --clips a "
+        "folder you can write, or --no-clips"
+    ]
+    kept = run_cli(
+        "listen", "--input", night, "--clips", tmp_path / "new" / "clips", "--no-db", "--json"
+    )
+    assert kept.returncode == 0, kept.stderr
+    assert stat.S_IMODE((tmp_path / "new" / "clips").stat().st_mode) == 0o700
 
 
 def test_a_full_disk_fails_the_clip_in_one_error_and_leaves_no_partial_file(
@@ -593,3 +628,15 @@ def test_a_bad_start_is_one_clear_error(
 ) -> None:
     args = [str(night) if a == "NIGHT" else a for a in args]
     assert_one_error_line(run_cli("listen", *args, "--no-db"), *names)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--hop_s", "nan"), ("--hop_s", "0"), ("--duration_s", "nan")]
+)
+def test_a_duration_that_is_not_positive_is_one_line(
+    night: Path, tmp_path: Path, run_cli: CliRunner, flag: str, value: str
+) -> None:
+    """--hop_s nan passed the check (nan <= 0 is false) and crashed converting it to samples."""
+    process = run_cli("listen", "--input", night, "--no-db", flag, value)
+    assert process.returncode == 1
+    assert process.stderr.strip().splitlines() == [f"error: {flag} must be positive, not {value}"]

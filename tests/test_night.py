@@ -15,6 +15,7 @@ import pytest
 import soundfile as sf
 
 from miserymeter.audio.recorded_time import recorded_start
+from miserymeter.errors import DatasetError
 from miserymeter.evaluation.night import (
     Clip,
     NightSettings,
@@ -268,3 +269,19 @@ def test_heldout_sounds_are_the_default_models_split_of_the_prepared_corpus(
 def test_truth_events_know_which_are_crying() -> None:
     assert TruthEvent(0.0, 1.0, "crying").is_crying
     assert not TruthEvent(0.0, 1.0, "cat").is_crying
+
+
+def test_a_spreadsheets_truth_csv_reads_and_one_in_another_encoding_is_one_error(
+    tmp_path: Path,
+) -> None:
+    """Excel's "CSV UTF-8" starts with a byte-order mark and may capitalise the kind: the
+    header read as "\\ufeffstart_s" ("no start_s column") and "Crying" counted as another sound.
+    A Latin-1 file was a UnicodeDecodeError traceback."""
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes("start_s,end_s,kind\r\n12.5,40,Crying\r\n50,52,dog\r\n".encode("utf-8-sig"))
+    assert read_truth(excel) == (TruthEvent(12.5, 40.0, "crying"), TruthEvent(50.0, 52.0, "dog"))
+    assert read_truth(excel)[0].is_crying
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("start_s,end_s,kind\n1,2,bébé\n".encode("latin-1"))
+    with pytest.raises(DatasetError, match=r"latin1\.csv: not UTF-8 text; save it as CSV UTF-8"):
+        read_truth(latin1)

@@ -291,6 +291,10 @@ def test_two_recordings_with_one_name(run_cli: RunCli, tmp_path: Path) -> None:
         (("--hop_ms", "-5"), "--hop_ms -5: must be a positive"),
         (("--gain_db", "6", "--normalize"), "--gain_db and --normalize exclude each other"),
         (("--normalize", "--target_dbfs", "3"), "--target_dbfs 3: must be below 0 dBFS"),
+        (("--normalize", "--target_dbfs", "nan"), "--target_dbfs nan: must be below 0 dBFS"),
+        (("--gain_db", "nan"), "--gain_db nan: must be between -60 and 60 dB"),
+        (("--gain_db", "1e308"), "--gain_db 1e+308: must be between -60 and 60 dB"),
+        (("--gain_db", "-inf"), "--gain_db -inf: must be between -60 and 60 dB"),
     ],
 )
 def test_bad_options(run_cli: RunCli, tmp_path: Path, flags: tuple[str, ...], message: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -254,6 +255,61 @@ def test_checkpoint_of_another_architecture_names_the_right_flag(
     assert "--model_architecture=conv" in line
 
 
+def test_no_validation_split_still_finishes_and_neither_split_is_refused_before_training(
+    run_cli: RunCli, train_flags: TrainFlags, tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """With --validation_percentage=0 the run crashed after training, while teaching YAMNet's
+    head, and kept no final checkpoint: the head is now calibrated on the training split. With
+    no testing split either, the run is refused before it trains."""
+    flags = train_flags("--how_many_training_steps=2", "--learning_rate=0.001")
+    no_validation = run_cli(
+        "train",
+        f"--data_dir={tiny_dataset}",
+        f"--train_dir={tmp_path / 'run'}",
+        *flags,
+        "--validation_percentage=0",
+        "--testing_percentage=30",
+    )
+    assert no_validation.returncode == 0, no_validation.stderr
+    exported = run_cli(
+        "export",
+        f"--start_checkpoint={tmp_path / 'run' / 'tcresnet.ckpt-2.pt'}",
+        f"--output_file={tmp_path / 'm.onnx'}",
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert "second_opinion_head" in onnx_metadata(tmp_path / "m.onnx")
+    neither = run_cli(
+        "train",
+        f"--data_dir={tiny_dataset}",
+        f"--train_dir={tmp_path / 'none'}",
+        *flags,
+        "--validation_percentage=0",
+        "--testing_percentage=0",
+    )
+    assert neither.returncode == 1
+    assert neither.stderr.strip().splitlines() == [
+        f"error: {tiny_dataset}: no file falls in the testing or validation split; add clips "
+        "or raise --testing_percentage"
+    ]
+    assert not list((tmp_path / "none").glob("*.pt"))
+
+
+def test_a_train_dir_that_is_a_file_is_one_error_before_training(
+    run_cli: RunCli, train_flags: TrainFlags, tiny_dataset: Path, tmp_path: Path
+) -> None:
+    in_the_way = tmp_path / "run"
+    in_the_way.write_text("a file")
+    process = run_cli(
+        "train", f"--data_dir={tiny_dataset}", f"--train_dir={in_the_way}", *train_flags()
+    )
+    assert process.returncode == 1
+    assert process.stderr.strip().splitlines() == [
+        f"error: {in_the_way}: cannot write there (a file is in the way); pass --train_dir a "
+        "folder you can write"
+    ]
+    assert "final checkpoint" not in process.stdout  # refused before training
+
+
 def test_resume_with_other_labels_is_refused(
     run_cli: RunCli,
     train_dir: Path,
@@ -416,6 +472,34 @@ def test_freeze_is_an_alias_of_export(
     np.testing.assert_allclose(
         Classifier(output_file).score(batch), Classifier(exported_model).score(batch), atol=1e-6
     )
+
+
+def test_export_never_writes_over_its_checkpoint_or_into_a_folder(
+    run_cli: RunCli, train_dir: Path, tmp_path: Path
+) -> None:
+    """Exporting a checkpoint onto itself destroyed the training run; a folder or a file in
+    the way got a traceback. Each is one line, and nothing is written."""
+    checkpoint = tmp_path / "run.pt"
+    shutil.copy(train_dir / "tcresnet.ckpt-40.pt", checkpoint)
+    before = checkpoint.read_bytes()
+    in_the_way = tmp_path / "afile"
+    in_the_way.write_text("not a folder")
+    cases = {
+        checkpoint: f"{checkpoint}: is the checkpoint being exported; pass another "
+        "--output_file, e.g. model.onnx",
+        tmp_path: f"{tmp_path}: is a folder; pass a file to write, e.g. "
+        f"--output_file={tmp_path / 'model.onnx'}",
+        in_the_way / "m.onnx": f"{in_the_way / 'm.onnx'}: cannot make its folder (File "
+        "exists); pass an --output_file in a folder you can write",
+    }
+    for output_file, message in cases.items():
+        refused = run_cli(
+            "export", f"--start_checkpoint={checkpoint}", f"--output_file={output_file}"
+        )
+        assert refused.returncode == 1
+        assert refused.stderr.strip().splitlines() == [f"error: {message}"]
+    assert checkpoint.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "run.pt"]
 
 
 @pytest.mark.parametrize("duration_s", [1.0, 2.5, 4.0])

@@ -92,7 +92,8 @@ class EpisodeClipKeeper:
             with contextlib.suppress(OSError):  # no partial clip left, where one could be
                 path.unlink(missing_ok=True)
             raise StorageError(
-                f"{path}: cannot save the episode's audio ({e}); free some space or pass --clips"
+                f"{path}: cannot save the episode's audio ({e}); free some space, or pass "
+                "--clips a folder you can write"
             ) from e
         return relative.as_posix()
 

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from miserymeter.cli._app import app, console, reports_errors
+from miserymeter.cli._app import EXIT_ERROR, app, console, error_console, reports_errors
 
 
 @app.command(short_help="Rank a model's labels for each audio file.")
@@ -29,8 +29,10 @@ def classify(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per file, per line."),
     windows: bool = typer.Option(False, "--windows", help="Also print every window's top label."),
 ) -> None:
-    """Rank the labels of each file (the tutorial's label_wav), scoring long files in windows."""
-    from miserymeter.errors import ConfigError
+    """Rank the labels of each file (the tutorial's label_wav), scoring long files in windows.
+
+    A file that cannot be read is one error line; the others are still classified."""
+    from miserymeter.errors import AudioError, ConfigError
     from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, example_clips
     from miserymeter.inference.classify import classify_file
     from miserymeter.inference.model import Classifier
@@ -39,8 +41,14 @@ def classify(
     if not paths:
         raise ConfigError("no files to classify: name some files, or pass --examples")
     classifier = Classifier(model or DEFAULT_MODEL_PATH)
+    n_failed = 0
     for path in paths:
-        scores = classify_file(classifier, path)
+        try:
+            scores = classify_file(classifier, path)
+        except AudioError as e:  # one line for this file, then the next file
+            error_console.print(f"error: {e}", markup=False)
+            n_failed += 1
+            continue
         if as_json:
             print(json.dumps(_scores_json(scores)), flush=True)
             continue
@@ -60,6 +68,8 @@ def classify(
                     f"    {window.start_s:7.2f} s  {top} {window.probabilities[top]:.3f}",
                     highlight=False,
                 )
+    if n_failed:
+        raise typer.Exit(EXIT_ERROR)
 
 
 def _scores_json(scores: Any) -> dict[str, Any]:

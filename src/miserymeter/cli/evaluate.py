@@ -105,7 +105,10 @@ def _evaluate_clips(
     if not 0.0 < target_fpr < 1.0:
         raise ConfigError(f"--target_fpr {target_fpr:g}: a rate between 0 and 1, e.g. 0.01")
     if plots is not None:
+        from miserymeter.paths import writable_folder
         from miserymeter.train import evaluation_plots  # fails early without matplotlib
+
+        writable_folder(plots, option="--plots")
     clips = dataset_clips(data_dir)
     if warning := left_out_warning(data_dir):
         error_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")

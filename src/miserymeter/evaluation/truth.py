@@ -47,14 +47,20 @@ def read_truth(path: Path) -> tuple[TruthEvent, ...]:
     """Read a truth CSV; a missing file, a missing column or a bad row is a DatasetError."""
     if not path.is_file():
         raise DatasetError(f"{path}: no such truth CSV; pass the --truth file make_night wrote")
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in TRUTH_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
+    # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark.
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        try:
+            reader = csv.DictReader(f)
+            missing = [c for c in TRUTH_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DatasetError(
+                    f"{path}: no {', '.join(missing)} column; the header must be start_s,end_s,kind"
+                )
+            return tuple(_event(row, path, line=reader.line_num) for row in reader)
+        except UnicodeDecodeError:
             raise DatasetError(
-                f"{path}: no {', '.join(missing)} column; the header must be start_s,end_s,kind"
-            )
-        return tuple(_event(row, path, line=reader.line_num) for row in reader)
+                f"{path}: not UTF-8 text; save it as CSV UTF-8 (start_s,end_s,kind)"
+            ) from None
 
 
 def _event(row: dict[str, str], path: Path, *, line: int) -> TruthEvent:
@@ -67,6 +73,8 @@ def _event(row: dict[str, str], path: Path, *, line: int) -> TruthEvent:
             f"got {row['start_s']!r}, {row['end_s']!r}"
         ) from None
     kind = (row["kind"] or "").strip()
+    if kind.lower() == CRYING_KIND:  # "Crying", as a spreadsheet capitalises it
+        kind = CRYING_KIND
     if not (math.isfinite(start_s) and math.isfinite(end_s)) or not 0 <= start_s < end_s:
         raise DatasetError(f"{where}: needs 0 <= start_s < end_s, got {start_s:g}, {end_s:g}")
     if not kind:

@@ -231,7 +231,7 @@ class SecondOpinion:
             confusing=scores[:, self._confusing].max(axis=1),
             bed=scores[:, self._masking].max(axis=1),
             voice_or_animal=scores[:, self._heard_through].max(axis=1),
-            embeddings=np.array(embeddings),
+            embeddings=np.array(embeddings) if embeddings else np.zeros((0, EMBEDDING_SIZE)),
         )
 
     def confirm(

@@ -26,7 +26,12 @@ from miserymeter.errors import AudioError, ConfigError
 from miserymeter.prepare.clip_cutting import apply_gain, cut_at, n_resampled
 from miserymeter.prepare.noted_episodes import Episode, check_label, show_time
 from miserymeter.prepare.output import CLIP_SUFFIX, ClipWriter
-from miserymeter.prepare.slicing import DEFAULT_CLIP_DURATION_MS, NOHASH, check_clip_settings
+from miserymeter.prepare.slicing import (
+    DEFAULT_CLIP_DURATION_MS,
+    NOHASH,
+    check_clip_settings,
+    check_gain_db,
+)
 
 DEFAULT_LABEL = "silence"
 DEFAULT_MARGIN_S = 5.0
@@ -47,6 +52,7 @@ class LabelSettings:
         check_clip_settings(
             clip_duration_ms=self.clip_duration_ms, sample_rate_hz=self.sample_rate_hz
         )
+        check_gain_db(self.gain_db)
         check_label(self.default_label, where="--default_label")
         if not self.margin_s >= 0:
             raise ConfigError(f"--margin_s {self.margin_s:g}: must be 0 or more seconds")

@@ -26,6 +26,7 @@ from miserymeter.prepare.output import CLIP_SUFFIX, ClipWriter
 DEFAULT_CLIP_DURATION_MS = 5_000  # the original project's `trim 0 5`
 DEFAULT_TARGET_DBFS = -20.0
 NOHASH = "_nohash_"
+MAX_GAIN_DB = 60.0  # a gain or a level further than this is a typo, not a recording
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,15 @@ class SliceSettings:
         )
         if self.hop_ms is not None and self.hop_ms <= 0:
             raise ConfigError(f"--hop_ms {self.hop_ms}: must be a positive number of ms")
+        check_gain_db(self.gain_db)
         if self.normalize_to_dbfs is not None and self.gain_db != 0.0:
             raise ConfigError("--gain_db and --normalize exclude each other: choose one")
-        if self.normalize_to_dbfs is not None and self.normalize_to_dbfs >= 0.0:
+        if self.normalize_to_dbfs is not None and not (
+            -MAX_GAIN_DB <= self.normalize_to_dbfs < 0.0
+        ):
             raise ConfigError(
-                f"--target_dbfs {self.normalize_to_dbfs:g}: must be below 0 dBFS, e.g. -20"
+                f"--target_dbfs {self.normalize_to_dbfs:g}: must be below 0 dBFS and at least "
+                f"-{MAX_GAIN_DB:g}, e.g. -20"
             )
 
     @property
@@ -58,6 +63,15 @@ class SliceSettings:
     @property
     def step_ms(self) -> int:
         return self.clip_duration_ms if self.hop_ms is None else self.hop_ms
+
+
+def check_gain_db(gain_db: float) -> None:
+    """Reject a gain no recording needs (a NaN or an overflow wrote junk or crashed)."""
+    if not -MAX_GAIN_DB <= gain_db <= MAX_GAIN_DB:
+        raise ConfigError(
+            f"--gain_db {gain_db:g}: must be between -{MAX_GAIN_DB:g} and {MAX_GAIN_DB:g} dB, "
+            "e.g. 6"
+        )
 
 
 def check_clip_settings(*, clip_duration_ms: int, sample_rate_hz: int) -> None:

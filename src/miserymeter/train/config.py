@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,7 @@ def parse_positive_list(
         raise ConfigError(
             f"{flag}={text!r}: expected comma-separated numbers, e.g. {example}"
         ) from e
-    if not values or min(values) <= 0:
+    if not values or not all(v > 0 and math.isfinite(v) for v in values):
         raise ConfigError(f"{flag}={text!r}: every value must be positive")
     return values
 
@@ -94,9 +95,35 @@ def check(config: TrainConfig) -> None:
         raise ConfigError(
             f"--ema_decay={config.ema_decay}: use 0 (off) or a fraction below 1, e.g. 0.995"
         )
-    for name in ("batch_size", "eval_step_interval", "save_step_interval"):
-        if getattr(config, name) <= 0:
+    for name in (
+        "batch_size",
+        "eval_step_interval",
+        "save_step_interval",
+        "window_size_ms",
+        "window_stride_ms",
+        "feature_bin_count",
+    ):
+        if not _finite(getattr(config, name)) > 0:
             raise ConfigError(f"--{name} must be positive")
+    for name in (
+        "validation_percentage",
+        "testing_percentage",
+        "silence_percentage",
+        "unknown_percentage",
+        "background_volume",
+        "time_shift_ms",
+    ):
+        if not _finite(getattr(config, name)) >= 0:
+            raise ConfigError(f"--{name}={getattr(config, name)}: must be 0 or more")
+    if not 0.0 <= config.background_frequency <= 1.0:
+        raise ConfigError(
+            f"--background_frequency={config.background_frequency}: use a fraction in [0, 1]"
+        )
     duplicates = {w for w in config.wanted_words if config.wanted_words.count(w) > 1}
     if duplicates:
         raise ConfigError(f"--wanted_words names {', '.join(sorted(duplicates))} twice")
+
+
+def _finite(value: float) -> float:
+    """`value`, or NaN (which fails every comparison) where it is infinite."""
+    return value if math.isfinite(value) else math.nan

@@ -64,8 +64,8 @@ class HeardClips:
 def hear_clips(
     clips: list[np.ndarray], is_target: list[bool], *, n_window: int, yamnet: SecondOpinion
 ) -> HeardClips:
-    """YAMNet's opinion of each window covering each clip."""
-    parts, owners = [], []
+    """YAMNet's opinion of each window covering each clip (none for no clips)."""
+    parts, owners = [yamnet.opinions(np.zeros((0, n_window)))], [np.zeros(0, dtype=int)]
     for k, clip in enumerate(clips):
         _, windows = cover_with_windows(clip, n_window)
         parts.append(yamnet.opinions(windows))

@@ -29,8 +29,8 @@ HISTOGRAM_PNG = "scores.png"
 
 
 def plot_evaluation(evaluation: ClipEvaluation, folder: Path) -> list[Path]:
-    """Write the ROC curve and the score histograms into `folder`; returns their paths."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write the ROC curve and the score histograms into `folder` (made by the caller);
+    returns their paths."""
     paths = [folder / ROC_PNG, folder / HISTOGRAM_PNG]
     plot_roc(evaluation, paths[0])
     plot_score_histograms(evaluation, paths[1])

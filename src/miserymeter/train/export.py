@@ -7,6 +7,7 @@ import copy
 import io
 import json
 import logging
+import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,11 +51,33 @@ def export_checkpoint(
     `second_opinion`: `yamnet` confirms the crying label with YAMNet at run time (see
     `inference.second_opinion`), `none` does not, `auto` does for a 16 kHz model with a
     `crying` label."""
+    _check_output_file(checkpoint_file, output_file)
     checkpoint = load_checkpoint(checkpoint_file)
     metadata = _metadata(checkpoint)
     metadata.update(_second_opinion_metadata(checkpoint_file, checkpoint, second_opinion))
     _export(checkpoint_file, checkpoint, output_file, metadata)
     return metadata
+
+
+def _check_output_file(checkpoint_file: Path, output_file: Path) -> None:
+    """Refuse an `output_file` that is the checkpoint itself, a folder, or cannot be made."""
+    if output_file.is_dir():
+        raise ModelError(
+            f"{output_file}: is a folder; pass a file to write, e.g. "
+            f"--output_file={output_file / 'model.onnx'}"
+        )
+    if output_file.exists() and output_file.resolve() == checkpoint_file.resolve():
+        raise ModelError(
+            f"{output_file}: is the checkpoint being exported; pass another --output_file, "
+            "e.g. model.onnx"
+        )
+    try:
+        output_file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ModelError(
+            f"{output_file}: cannot make its folder ({e.strerror}); pass an --output_file in "
+            "a folder you can write"
+        ) from e
 
 
 def _second_opinion_metadata(
@@ -112,7 +135,6 @@ def _export(
     samples = torch.export.Dim(
         "samples", min=rate * MIN_WINDOW_MS // 1000, max=rate * _MAX_WINDOW_S
     )
-    output_file.parent.mkdir(parents=True, exist_ok=True)
     with _quiet_exporter(), torch.no_grad():
         program = torch.onnx.export(
             for_export,
@@ -128,8 +150,26 @@ def _export(
     proto = program.model_proto
     _compute_dft_kernels_on_load(proto, config.frontend)
     onnx.helper.set_model_props(proto, metadata)
-    onnx.save_model(proto, str(output_file), save_as_external_data=False)
-    _check_agreement(trained, output_file, n_window=config.n_window)
+    _save_checked(proto, trained, output_file, n_window=config.n_window)
+
+
+def _save_checked(
+    proto: onnx.ModelProto, trained: torch.nn.Module, output_file: Path, *, n_window: int
+) -> None:
+    """Write `proto` beside `output_file`, check it agrees with `trained`, then move it into
+    place: a model already there is replaced only by one that works, never half-written."""
+    partial = output_file.with_name(f".{output_file.name}.partial")
+    try:
+        onnx.save_model(proto, str(partial), save_as_external_data=False)
+        _check_agreement(trained, partial, n_window=n_window, name=output_file)
+        os.replace(partial, output_file)
+    except OSError as e:
+        raise ModelError(
+            f"{output_file}: cannot write it ({e.strerror}); free some space or pass another "
+            "--output_file"
+        ) from e
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _compute_dft_kernels_on_load(proto: onnx.ModelProto, frontend: FrontEndConfig) -> None:
@@ -215,9 +255,9 @@ def _metadata(checkpoint: Checkpoint) -> dict[str, str]:
     }
 
 
-def _check_agreement(model: torch.nn.Module, path: Path, *, n_window: int) -> None:
-    """ONNX Runtime must give what the trained PyTorch model (torch.stft front end) gives, at
-    the clip length and a longer one."""
+def _check_agreement(model: torch.nn.Module, path: Path, *, n_window: int, name: Path) -> None:
+    """ONNX Runtime must give on `path` (to be `name`) what the trained PyTorch model
+    (torch.stft front end) gives, at the clip length and a longer one."""
     rng = np.random.default_rng(0)
     classifier = Classifier(path, second_opinion=False)
     for n_samples in (n_window, n_window + n_window // 2 + 7):
@@ -227,6 +267,6 @@ def _check_agreement(model: torch.nn.Module, path: Path, *, n_window: int) -> No
         difference = float(np.abs(classifier.score(waveform) - expected).max())
         if difference > _AGREEMENT_TOLERANCE:
             raise ModelError(
-                f"{path}: ONNX Runtime differs from PyTorch by {difference:.2g}; "
+                f"{name}: ONNX Runtime differs from PyTorch by {difference:.2g}; "
                 "report this with the checkpoint attached"
             )

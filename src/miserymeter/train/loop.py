@@ -24,6 +24,7 @@ from miserymeter.errors import DatasetError, ModelError, RunInterrupted
 from miserymeter.frontend.melspec import FrontEndConfig, used_bin_frequencies_hz
 from miserymeter.inference.bundled import YAMNET_MODEL_PATH
 from miserymeter.inference.second_opinion import EmbeddingHead, SecondOpinion
+from miserymeter.paths import writable_folder
 from miserymeter.prepare.layout import left_out_warning
 from miserymeter.prepare.split import SPLITS, Split
 from miserymeter.train import tables
@@ -203,6 +204,11 @@ def _set_up(config: TrainConfig, console: Console) -> _Run:
             f"{config.data_dir}: no file falls in the training split; add clips or lower "
             "--validation_percentage/--testing_percentage"
         )
+    if not (splits["validation"].clip_set.clips or splits["testing"].clip_set.clips):
+        raise DatasetError(
+            f"{config.data_dir}: no file falls in the testing or validation split; add "
+            "clips or raise --testing_percentage"
+        )
     console.print(
         tables.split_table(
             index.labels, index.counts(), {s: d.n_silence for s, d in splits.items()}
@@ -218,7 +224,7 @@ def _set_up(config: TrainConfig, console: Console) -> _Run:
         console.print(f"converted: {line}")
     data_hash = data_sha256(index)
 
-    config.train_dir.mkdir(parents=True, exist_ok=True)
+    writable_folder(config.train_dir, option="--train_dir")  # made once the dataset is good
     writer = SummaryWriter(log_dir=str(config.train_dir / "logs"))
     sampler = BatchSampler(
         splits["training"].clip_set,
@@ -332,11 +338,7 @@ def _finish(run: _Run, console: Console) -> TrainResult:
     test = _evaluate(final, run.splits["testing"], labels) or _evaluate(
         final, run.splits["validation"], labels
     )
-    if test is None:
-        raise DatasetError(
-            f"{config.data_dir}: no file falls in the testing or validation split; "
-            "add clips or raise --testing_percentage"
-        )
+    assert test is not None  # _set_up refuses a dataset with neither split
     console.print(tables.confusion_table(test, title="Final test"))
     console.print(tables.metrics_table(test))
     plot_confusion_matrix(test.matrix, labels, config.train_dir / "confusion_matrix.png")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
-from miserymeter.audio.episode_clips import ClipSettings
+from miserymeter.audio.episode_clips import PRIVATE_DIR_MODE, ClipSettings
 from miserymeter.capture.live import LiveInputConfig
 from miserymeter.capture.microphone import input_devices, parse_device
 from miserymeter.capture.sources import AudioSource, FileSource, MicrophoneSource, StdinSource
@@ -26,7 +26,7 @@ from miserymeter.errors import ConfigError, MicrophoneError, StorageError
 from miserymeter.frontend.level_meter import LevelMeter
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
-from miserymeter.paths import data_dir, default_db_path
+from miserymeter.paths import data_dir, default_db_path, writable_folder
 from miserymeter.pipeline import Listener, ListenSettings, ListenSummary
 from miserymeter.records import ListenerEvent, RecordSink
 from miserymeter.sinks.console import ConsoleSink, JsonLinesSink, Terminal
@@ -89,6 +89,13 @@ def run_listen(
             teardown.callback(couriers.close)  # which closes the destinations
         classifier = Classifier(options.model or DEFAULT_MODEL_PATH)
         settings = listen_settings(options)
+        if settings.clips is not None:  # checked now, not at the night's first cry
+            writable_folder(
+                settings.clips.clips_dir,
+                option="--clips",
+                mode=PRIVATE_DIR_MODE,
+                or_else="--no-clips",
+            )
         metrics = MetricsSink() if options.metrics_port is not None else None
         if metrics is not None and options.metrics_port is not None:
             server = MetricsServer(

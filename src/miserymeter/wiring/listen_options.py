@@ -73,12 +73,12 @@ class ListenOptions:
         if self.detector not in DETECTORS:
             raise ConfigError(f"--detector {self.detector!r}: choose one of {', '.join(DETECTORS)}")
         for name in _POSITIVE:
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"--{name} must be positive, not {getattr(self, name)}")
+            if not getattr(self, name) > 0:  # NaN too
+                raise ConfigError(f"--{name} must be positive, not {getattr(self, name):g}")
         for name in _POSITIVE_OR_UNSET:
             value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ConfigError(f"--{name} must be positive, not {value}")
+            if value is not None and not value > 0:
+                raise ConfigError(f"--{name} must be positive, not {value:g}")
         if self.sample_rate is not None:
             require_microphone_rate(self.sample_rate)
         if self.start is not None:
