@@ -206,3 +206,22 @@ def test_a_dataset_without_audio(run_cli: RunCli, tmp_path: Path) -> None:
     line = assert_one_error_line(run_cli("dataset", "stats", tmp_path / "data"))
 
     assert "no audio files in label folders" in line
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--validation_percentage", "-5"), "--validation_percentage=-5.0: must be 0 or more"),
+        (("--testing_percentage", "nan"), "--testing_percentage=nan: must be 0 or more"),
+        (
+            ("--validation_percentage", "60", "--testing_percentage", "60"),
+            "--validation_percentage plus --testing_percentage must stay below 100",
+        ),
+    ],
+)
+def test_split_percentages_train_refuses_are_refused_here_too(
+    run_cli: RunCli, sliced: Path, flags: tuple[str, ...], message: str
+) -> None:
+    """stats showed a split for percentages training refuses."""
+    line = assert_one_error_line(run_cli("dataset", "stats", sliced, *flags))
+    assert line == f"error: {message}"

@@ -6,9 +6,12 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from pathlib import Path
 from typing import Literal
+
+from miserymeter.errors import ConfigError
 
 Split = Literal["training", "validation", "testing"]
 SPLITS: tuple[Split, ...] = ("training", "validation", "testing")
@@ -16,6 +19,18 @@ SPLITS: tuple[Split, ...] = ("training", "validation", "testing")
 # As in the tutorial: the hash is taken modulo this, so percentages have a fine resolution.
 _MAX_FILES_PER_CLASS = 2**27 - 1
 _NOHASH = re.compile(r"_nohash_.*$")
+
+
+def check_split_percentages(*, validation_percentage: float, testing_percentage: float) -> None:
+    """Refuse percentages no split can be cut by (negative, NaN, or 100 together)."""
+    for name, value in (
+        ("validation_percentage", validation_percentage),
+        ("testing_percentage", testing_percentage),
+    ):
+        if not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"--{name}={value}: must be 0 or more")
+    if validation_percentage + testing_percentage >= 100:
+        raise ConfigError("--validation_percentage plus --testing_percentage must stay below 100")
 
 
 def which_set(path: Path, *, validation_percentage: float, testing_percentage: float) -> Split:

@@ -23,7 +23,7 @@ from miserymeter.errors import DatasetError
 from miserymeter.frontend.loudness import rms_dbfs
 from miserymeter.prepare.layout import audio_files, label_folders, left_out_audio
 from miserymeter.prepare.slicing import NOHASH
-from miserymeter.prepare.split import SPLITS, Split, which_set
+from miserymeter.prepare.split import SPLITS, Split, check_split_percentages, which_set
 
 QUIET_DBFS = -60.0  # RMS level below which a clip is "very quiet"
 FULL_SCALE = 0.999  # |sample| at or above this is at full scale
@@ -97,6 +97,9 @@ def dataset_stats(
     data_dir: Path, *, validation_percentage: float = 10.0, testing_percentage: float = 10.0
 ) -> DatasetStats:
     """Read every clip under `data_dir/<label>/` and describe the dataset."""
+    check_split_percentages(
+        validation_percentage=validation_percentage, testing_percentage=testing_percentage
+    )
     if not data_dir.is_dir():
         raise DatasetError(f"{data_dir}: no such dataset folder; pass a folder of label folders")
     clips: list[ClipStats] = []

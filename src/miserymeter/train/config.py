@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from miserymeter.errors import ConfigError
+from miserymeter.prepare.split import check_split_percentages
 
 Number = TypeVar("Number", int, float)
 
@@ -85,8 +86,10 @@ def check(config: TrainConfig) -> None:
         raise ConfigError(f"--clip_duration_ms={config.clip_duration_ms}: use at least 1000 ms")
     if config.sample_rate < 4000:
         raise ConfigError(f"--sample_rate={config.sample_rate}: use at least 4000 Hz")
-    if config.validation_percentage + config.testing_percentage >= 100:
-        raise ConfigError("--validation_percentage plus --testing_percentage must stay below 100")
+    check_split_percentages(
+        validation_percentage=config.validation_percentage,
+        testing_percentage=config.testing_percentage,
+    )
     if not 0.0 <= config.unknown_mix_frequency <= 1.0:
         raise ConfigError(
             f"--unknown_mix_frequency={config.unknown_mix_frequency}: use a fraction in [0, 1]"
@@ -106,8 +109,6 @@ def check(config: TrainConfig) -> None:
         if not _finite(getattr(config, name)) > 0:
             raise ConfigError(f"--{name} must be positive")
     for name in (
-        "validation_percentage",
-        "testing_percentage",
         "silence_percentage",
         "unknown_percentage",
         "background_volume",
