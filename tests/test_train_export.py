@@ -255,12 +255,13 @@ def test_checkpoint_of_another_architecture_names_the_right_flag(
     assert "--model_architecture=conv" in line
 
 
-def test_no_validation_split_still_finishes_and_neither_split_is_refused_before_training(
+def test_no_validation_split_finishes_a_rerun_warns_and_no_split_at_all_is_refused(
     run_cli: RunCli, train_flags: TrainFlags, tiny_dataset: Path, tmp_path: Path
 ) -> None:
     """With --validation_percentage=0 the run crashed after training, while teaching YAMNet's
-    head, and kept no final checkpoint: the head is now calibrated on the training split. With
-    no testing split either, the run is refused before it trains."""
+    head, and kept no final checkpoint: the head is now calibrated on the training split. A
+    second run into the same --train_dir says it writes over the first. With no testing split
+    either, the run is refused before it trains."""
     flags = train_flags("--how_many_training_steps=2", "--learning_rate=0.001")
     no_validation = run_cli(
         "train",
@@ -286,6 +287,20 @@ def test_no_validation_split_still_finishes_and_neither_split_is_refused_before_
         "--validation_percentage=0",
         "--testing_percentage=0",
     )
+    again = run_cli(
+        "train",
+        f"--data_dir={tiny_dataset}",
+        f"--train_dir={tmp_path / 'run'}",
+        *flags,
+        "--validation_percentage=0",
+        "--testing_percentage=30",
+    )
+    assert again.returncode == 0, again.stderr
+    assert (
+        f"warning: {tmp_path / 'run'} holds an earlier run (tcresnet.ckpt-2.pt): this run "
+        "writes over its checkpoints" in " ".join(again.stdout.split())
+    )
+    assert "holds an earlier run" not in no_validation.stdout
     assert neither.returncode == 1
     assert neither.stderr.strip().splitlines() == [
         f"error: {tiny_dataset}: no file falls in the testing or validation split; add clips "

@@ -224,6 +224,13 @@ def _set_up(config: TrainConfig, console: Console) -> _Run:
         console.print(f"converted: {line}")
     data_hash = data_sha256(index)
 
+    if config.start_checkpoint is None and (earlier := _earlier_checkpoints(config.train_dir)):
+        console.print(
+            f"[yellow]warning:[/yellow] {escape(str(config.train_dir))} holds an earlier run "
+            f"({escape(earlier[-1].name)}): this run writes over its checkpoints, logs and "
+            "plots; pass another --train_dir to keep them",
+            highlight=False,
+        )
     writable_folder(config.train_dir, option="--train_dir")  # made once the dataset is good
     writer = SummaryWriter(log_dir=str(config.train_dir / "logs"))
     sampler = BatchSampler(
@@ -327,6 +334,12 @@ def _save(run: _Run, *, embedding_head: EmbeddingHead | None = None) -> Path:
         embedding_head=None if embedding_head is None else embedding_head.to_json(),
     ).save(path)
     return path
+
+
+def _earlier_checkpoints(train_dir: Path) -> list[Path]:
+    """The checkpoints a run left in `train_dir` (`<architecture>.ckpt-<step>.pt`), by step."""
+    found = [p for p in train_dir.glob("*.ckpt-*.pt") if p.stem.rpartition("-")[2].isdigit()]
+    return sorted(found, key=lambda p: int(p.stem.rpartition("-")[2]))
 
 
 def _finish(run: _Run, console: Console) -> TrainResult:
