@@ -89,7 +89,17 @@ def test_classify_missing_file(run_cli: RunCli, tmp_path: Path) -> None:
     assert "no such file" in line
 
 
-def test_classify_stops_at_the_first_bad_file_after_the_good_ones(
+def test_classify_a_pipe_says_how_to_read_one(run_cli: RunCli, tmp_path: Path) -> None:
+    fifo = tmp_path / "mic.fifo"
+    os.mkfifo(fifo)
+
+    line = assert_one_error_line(run_cli("classify", fifo), fifo)
+    assert line.endswith(
+        "not a regular file; copy it to a file, or pipe it into `listen --input -`"
+    )
+
+
+def test_classify_a_bad_file_after_a_good_one_is_one_line_after_its_result(
     run_cli: RunCli, tmp_path: Path
 ) -> None:
     corrupt = write_garbage(tmp_path / "corrupt.wav")

@@ -39,9 +39,14 @@ class Audio:
 
 def require_readable_file(path: Path) -> None:
     """An AudioError naming what is wrong with `path` before libsndfile calls it a "System
-    error": no such file, a folder, or no permission to read it."""
+    error": no such file, a folder, a pipe, or no permission to read it."""
     if not path.is_file():
-        problem = "is a folder, not an audio file" if path.is_dir() else "no such file"
+        if path.is_dir():
+            problem = "is a folder, not an audio file"
+        elif path.exists():  # a FIFO or a device: read it from stdin (`listen --input -`)
+            problem = "not a regular file; copy it to a file, or pipe it into `listen --input -`"
+        else:
+            problem = "no such file"
         raise AudioError(f"{path}: {problem}")
     if not os.access(path, os.R_OK):
         raise AudioError(f"{path}: permission denied; make it readable (chmod a+r) or copy it")
