@@ -169,11 +169,27 @@ def measure(
 ) -> Row:
     scores = np.array([clip_score(scorer, c.samples) for c in clips])
     kinds = np.array([c.kind for c in clips])
-    positive = np.isin(kinds, CRY_KINDS)
-    point = threshold_for_fpr(scores, positive, max_false_positive_rate=0.01)
     flagged = {k: float((scores[kinds == k] >= THRESHOLD).mean()) for k in KINDS}
     nights = _nights(scorer, night_paths, settings)
-    return Row(name, roc_auc(scores, positive), point.recall, flagged, nights)
+    return Row(name, *ranking(scores, kinds), flagged, nights)
+
+
+def ranking(scores: np.ndarray, kinds: np.ndarray) -> tuple[float, float]:
+    """How clips' scores rank the cries (CRY_KINDS) above the rest: ROC-AUC, and the recall
+    at 1 % false positives."""
+    positive = np.isin(kinds, CRY_KINDS)
+    point = threshold_for_fpr(scores, positive, max_false_positive_rate=0.01)
+    return roc_auc(scores, positive), point.recall
+
+
+def clip_columns(title: str, counts: dict[str, int]) -> Table:
+    """A table with the clip columns: a row's name, ROC-AUC, recall @ 1% FPR, one per kind."""
+    table = Table(title=title, title_justify="left")
+    for column in ("", "clip ROC-AUC", "recall @ 1% FPR"):
+        table.add_column(column, justify="left" if not column else "right")
+    for kind, n in counts.items():
+        table.add_column(f"{kind} ({n})", justify="right")
+    return table
 
 
 def _nights(scorer: Scorer, paths: list[Path], settings: DetectorSettings | None) -> EventScores:
@@ -241,15 +257,11 @@ def main() -> int:
             rows.append(measure(name, scorer, clips, night_paths, settings))
     counts = {k: sum(c.kind == k for c in clips) for k in KINDS}
     hours = rows[0].nights.duration_s / 3600
-    table = Table(
-        title=f"Detector benchmark: {len(clips)} test clips, {hours:.0f} test nights on "
+    table = clip_columns(
+        f"Detector benchmark: {len(clips)} test clips, {hours:.0f} test nights on "
         f"white-noise beds ({time.perf_counter() - start:.0f} s); flagged at {THRESHOLD}",
-        title_justify="left",
+        counts,
     )
-    for column in ("", "clip ROC-AUC", "recall @ 1% FPR"):
-        table.add_column(column, justify="left" if not column else "right")
-    for kind in KINDS:
-        table.add_column(f"{kind} ({counts[kind]})", justify="right")
     for column in ("episodes found", "false alarms / h", "latency median s"):
         table.add_column(column, justify="right")
     for r in rows:

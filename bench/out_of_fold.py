@@ -22,10 +22,9 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from detector import THRESHOLD, Scorer, WithoutMusic, clip_score
+from detector import THRESHOLD, Scorer, WithoutMusic, clip_columns, clip_score, ranking
 from miserymeter.audio.io import read_audio
 from miserymeter.constants import BACKGROUND_NOISE_DIR
-from miserymeter.evaluation.classification import roc_auc, threshold_for_fpr
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
 from miserymeter.prepare.layout import labelled_clips
@@ -157,22 +156,18 @@ def main() -> int:
 def table(scores: dict[str, list[float]], kinds: np.ndarray, elapsed_s: float) -> Table:
     """One row per scorer: ROC-AUC, recall at 1 % false positives, flagged per kind."""
     positive = np.isin(kinds, CRY_KINDS)
-    result = Table(
-        title=f"Out-of-fold: {positive.sum()} cries, {(~positive).sum()} other sounds "
+    result = clip_columns(
+        f"Out-of-fold: {positive.sum()} cries, {(~positive).sum()} other sounds "
         f"({elapsed_s:.0f} s); flagged at {THRESHOLD}",
-        title_justify="left",
+        {kind: int((kinds == kind).sum()) for kind in KINDS},
     )
-    for column in ("", "clip ROC-AUC", "recall @ 1% FPR"):
-        result.add_column(column, justify="left" if not column else "right")
-    for kind in KINDS:
-        result.add_column(f"{kind} ({(kinds == kind).sum()})", justify="right")
     for name, values in scores.items():
         row = np.array(values)
-        point = threshold_for_fpr(row, positive, max_false_positive_rate=0.01)
+        roc_auc, recall = ranking(row, kinds)
         result.add_row(
             name,
-            f"{roc_auc(row, positive):.3f}",
-            f"{point.recall:.2f}",
+            f"{roc_auc:.3f}",
+            f"{recall:.2f}",
             *(f"{(row[kinds == k] >= THRESHOLD).sum()}" for k in KINDS),
         )
     return result
