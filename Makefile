@@ -55,7 +55,7 @@ out-of-fold: $(DEV_STAMP)  ## score the training split by models trained without
 bench-train: $(DEV_STAMP)  ## training and inference benchmark of the architectures
 	$(BIN)/python bench/train.py --corpus $(CORPUS)
 
-bench-listen: $(RUNTIME_STAMP)  ## CPU, memory, start-up and database size of `listen` on an hour
+bench-listen: $(RUNTIME_STAMP)  ## CPU, memory, start-up and database size of `listen` on an hour; `classify`'s memory
 	$(BIN)/python bench/listen.py
 
 bench-record: $(DEV_STAMP) $(SYSTEM_STAMP)  ## CPU and memory of `record` on real-time input

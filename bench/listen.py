@@ -1,10 +1,11 @@
-"""Speed and footprint of `miserymeter listen`: `make bench-listen` (prints a table).
+"""Speed and footprint of `miserymeter listen`: `make bench-listen` (prints two tables).
 
 Runs the real command on an hour of audio (a generated night from the bundled examples, or
 `--night`), as fast as it goes, into a SQLite database: CPU time of the whole process minus
 that of a 1-second run (start-up) is the pipeline's cost, given as % of one core for real-time
 audio. Also: peak RSS, start-up time, the database's size per 12-hour night, and what the
-loudness gate saves on an hour of quiet room.
+loudness gate saves on an hour of quiet room. Then `miserymeter classify` on the same hour:
+it streams a file as `listen` does, so its memory does not grow with the recording's length.
 """
 
 from __future__ import annotations
@@ -70,6 +71,20 @@ def listen(audio: Path, work: Path, *options: str) -> Run:
     return Run(wall_s, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, db_bytes)
 
 
+def classify(audio: Path) -> Run:
+    started_s = time.monotonic()
+    process = subprocess.Popen(
+        [str(MISERYMETER), "classify", str(audio)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    wall_s = time.monotonic() - started_s
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"classify failed on {audio}")
+    return Run(wall_s, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, 0)
+
+
 def write(path: Path, samples: np.ndarray, rate_hz: int = RATE_HZ) -> Path:
     sf.write(path, samples, rate_hz, subtype="PCM_16")
     return path
@@ -131,6 +146,10 @@ def main() -> int:
             "quiet room": (listen(quiet, work), night_s),
             "quiet room, no gate": (listen(quiet, work, "--no-gate"), night_s),
         }
+        classified = {
+            "night, 16 kHz": classify(night),
+            "night, 44.1 kHz (resampled)": classify(night_44k),
+        }
     table = Table(
         "input",
         "audio (min)",
@@ -153,7 +172,25 @@ def main() -> int:
             f"{run.peak_rss_mb:.0f}",
             f"{run.db_bytes * NIGHT_HOURS * 3600 / audio_s / 1e6:.2f}",
         )
-    Console(width=140).print(table)
+    console = Console(width=140)
+    console.print(table)
+    classify_table = Table(
+        "input",
+        "audio (min)",
+        "wall (s)",
+        "CPU (s)",
+        "peak RSS (MB)",
+        title="miserymeter classify, one process, the whole file",
+    )
+    for name, run in classified.items():
+        classify_table.add_row(
+            name,
+            f"{night_s / 60:.0f}",
+            f"{run.wall_s:.1f}",
+            f"{run.cpu_s:.1f}",
+            f"{run.peak_rss_mb:.0f}",
+        )
+    console.print(classify_table)
     return 0
 
 

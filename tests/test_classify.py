@@ -15,6 +15,7 @@ import pytest
 import soundfile as sf
 
 from miserymeter.audio.io import read_audio
+from miserymeter.frontend.windows import cover_with_windows
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, EXAMPLES_DIR, example_clips
 from miserymeter.inference.classify import classify_file
 from miserymeter.inference.model import Classifier
@@ -211,6 +212,19 @@ def test_classify_file_scores_equal_for_any_batch_size(long_recording: Path) -> 
         assert a.start_s == b.start_s
         for label, probability in a.probabilities.items():
             assert b.probabilities[label] == pytest.approx(probability, abs=2e-4)
+
+
+def test_a_file_streamed_a_block_at_a_time_scores_as_if_read_whole(long_recording: Path) -> None:
+    classifier = Classifier(DEFAULT_MODEL_PATH)
+    whole = read_audio(long_recording, sample_rate_hz=classifier.info.sample_rate_hz).samples
+    starts, windows = cover_with_windows(whole, classifier.info.n_window)
+
+    streamed = classify_file(classifier, long_recording)
+
+    assert [w.start_s * classifier.info.sample_rate_hz for w in streamed.windows] == starts.tolist()
+    for window, expected in zip(streamed.windows, classifier.score(windows), strict=True):
+        got = [window.probabilities[label] for label in classifier.info.labels]
+        np.testing.assert_allclose(got, expected, atol=2e-4)
 
 
 CLASSIFY_WITHOUT_TORCH = """

@@ -274,3 +274,10 @@ def test_event_level_bad_input(
         assert_one_error_line(
             run_cli("evaluate", "--night", bad_night, "--truth", truth), bad_night
         )
+
+    fifo = tmp_path / "night.fifo"
+    os.mkfifo(fifo)
+    line = assert_one_error_line(run_cli("evaluate", "--night", fifo, "--truth", truth), fifo)
+    assert "not a regular file" in line
+    line = assert_one_error_line(run_cli("evaluate", "--night", tmp_path, "--truth", truth))
+    assert "is a folder" in line

@@ -17,7 +17,7 @@ from miserymeter.frontend.melspec import (
     mel_filterbank,
     mel_to_hz,
 )
-from miserymeter.frontend.windows import cover_with_windows
+from miserymeter.frontend.windows import cover_with_windows, stream_windows
 from miserymeter.inference.bundled import EXAMPLES_DIR
 from miserymeter.train.models import LogMel
 
@@ -209,3 +209,19 @@ def test_cover_with_windows_of_an_empty_recording_is_one_silent_window() -> None
 
     np.testing.assert_array_equal(starts, [0])
     np.testing.assert_array_equal(windows, np.zeros((1, 500)))
+
+
+@pytest.mark.parametrize("n_samples", [700, 1_000, 3_000, 3_456, 40_000])
+@pytest.mark.parametrize("block_frames", [1, 333, 1_000, 65_536])
+def test_streamed_windows_are_the_windows_of_the_whole_recording(
+    n_samples: int, block_frames: int
+) -> None:
+    cry = read_audio(EXAMPLES_DIR / "crying-phone-donateacry-c10e2b0f.flac", sample_rate_hz=16_000)
+    recording = cry.samples[:n_samples]
+    blocks = (recording[i : i + block_frames] for i in range(0, len(recording), block_frames))
+
+    streamed = list(stream_windows(blocks, 1_000))
+
+    starts, windows = cover_with_windows(recording, 1_000)
+    assert [start for start, _ in streamed] == starts.tolist()
+    np.testing.assert_array_equal(np.stack([window for _, window in streamed]), windows)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from miserymeter.audio.io import c_stderr_silenced
+from miserymeter.audio.io import c_stderr_silenced, require_readable_file
 from miserymeter.errors import AudioError, DatasetError
 
 CRYING_KIND = "crying"
@@ -85,8 +85,9 @@ def _event(row: dict[str, str], path: Path, *, line: int) -> TruthEvent:
 def read_night_truth(night_path: Path, truth_path: Path) -> tuple[float, tuple[TruthEvent, ...]]:
     """A night's length (s) and its truth, which must end within it."""
     events = read_truth(truth_path)
-    if not night_path.is_file():
+    if not night_path.exists():
         raise AudioError(f"{night_path}: no such recording; pass the --night file make_night wrote")
+    require_readable_file(night_path)  # a folder, a pipe, no permission
     try:
         with c_stderr_silenced():
             duration_s = sf.info(str(night_path)).duration

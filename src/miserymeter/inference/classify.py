@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from miserymeter.audio.io import read_audio
+from miserymeter.audio.stream import inspect_source, mono_blocks, resampled
 from miserymeter.errors import AudioError
-from miserymeter.frontend.windows import cover_with_windows
+from miserymeter.frontend.windows import stream_windows
 from miserymeter.inference.model import Classifier
 
 
@@ -41,27 +42,32 @@ MIN_DURATION_S = 0.1
 
 
 def classify_file(classifier: Classifier, path: Path, *, batch_size: int = 16) -> FileScores:
-    """Score `path` in consecutive windows of the model's clip duration."""
+    """Score `path` in consecutive windows of the model's clip duration, streamed: a night's
+    recording is read a block at a time."""
     info = classifier.info
-    audio = read_audio(path, sample_rate_hz=info.sample_rate_hz)
-    if audio.duration_s < MIN_DURATION_S:
+    source = inspect_source(path)
+    if source.duration_s < MIN_DURATION_S:
         raise AudioError(
-            f"{path}: {audio.duration_s * 1000:.1f} ms of audio, too short to hear anything "
+            f"{path}: {source.duration_s * 1000:.1f} ms of audio, too short to hear anything "
             f"(at least {MIN_DURATION_S * 1000:.0f} ms); pass a longer recording"
         )
-    starts, windows = cover_with_windows(audio.samples, info.n_window)
-    probabilities = np.concatenate(
-        [classifier.score(windows[i : i + batch_size]) for i in range(0, len(windows), batch_size)]
-    )
+    samples = resampled(mono_blocks(path), from_hz=source.sample_rate_hz, to_hz=info.sample_rate_hz)
+    starts: list[int] = []
+    probabilities: list[np.ndarray] = []
+    windows = stream_windows(samples, info.n_window)
+    while batch := list(itertools.islice(windows, batch_size)):
+        starts += [start for start, _ in batch]
+        probabilities.append(classifier.score(np.stack([window for _, window in batch])))
+    scores = np.concatenate(probabilities)
     return FileScores(
         path=path,
-        duration_s=audio.duration_s,
+        duration_s=source.duration_s,
         windows=tuple(
-            WindowScores(float(start) / info.sample_rate_hz, _by_label(info.labels, row))
-            for start, row in zip(starts, probabilities, strict=True)
+            WindowScores(start / info.sample_rate_hz, _by_label(info.labels, row))
+            for start, row in zip(starts, scores, strict=True)
         ),
-        mean=_by_label(info.labels, probabilities.mean(axis=0)),
-        peak=_by_label(info.labels, probabilities.max(axis=0)),
+        mean=_by_label(info.labels, scores.mean(axis=0)),
+        peak=_by_label(info.labels, scores.max(axis=0)),
     )
 
 
