@@ -66,6 +66,21 @@ def test_a_burst_of_crying_is_one_episode_with_exact_bounds() -> None:
     ]
 
 
+def test_crying_is_timed_from_its_rise_and_confirmed_as_on_is_reached_when_long_enough() -> None:
+    settings = DetectorSettings(
+        on_probability=0.7, off_probability=0.3, smoothing_s=2.0, min_duration_s=3.0
+    )
+    # Doubtful hops (0.5, at or above "off") from 5 s, sure ones from 8 s: smoothed over 2 hops
+    # the score reaches "on" with the hop ending at 9 s. The rise counts back the minimum
+    # duration's 3 hops (to 6 s), so the crying has lasted 3 s and is confirmed then.
+    outputs = run([0.0] * 5 + [0.5] * 3 + [1.0] * 5 + [0.0] * 40, settings)
+
+    assert outputs[0] == EpisodeConfirmed(start_s=6.0, confirmed_s=9.0)
+    (episode,) = episodes(outputs)
+    assert (episode.start_s, episode.end_s) == (6.0, 13.0)
+    assert episode.mean_probability == pytest.approx((2 * 0.5 + 5 * 1.0) / 7)
+
+
 def test_the_episode_is_handed_out_once_the_merge_gap_has_passed() -> None:
     detector = EpisodeDetector(SETTINGS, hop_s=1.0)
     scores = [1.0] * 8 + [0.0] * 10

@@ -30,7 +30,12 @@ from miserymeter.constants import (
     DEFAULT_MAX_LAG_S,
     DEFAULT_ROOM,
 )
-from miserymeter.detect.episodes import DetectedEpisode, EpisodeConfirmed, EpisodeDetector
+from miserymeter.detect.episodes import (
+    DetectedEpisode,
+    EpisodeConfirmed,
+    EpisodeDetector,
+    n_lead_hops,
+)
 from miserymeter.detect.minutes import MinuteSummarizer
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.errors import ConfigError, MiseryMeterError
@@ -134,7 +139,8 @@ class Listener:
             EpisodeClipKeeper(
                 settings.clips,
                 sample_rate_hz=info.sample_rate_hz,
-                lookback_s=settings.detection.smoothing_s + 2 * settings.hop_s,
+                lookback_s=(n_lead_hops(settings.detection, hop_s=settings.hop_s) + 2)
+                * settings.hop_s,
             )
             if settings.clips is not None
             else None

@@ -1,13 +1,14 @@
 """Hysteresis over smoothed scores: a hop-by-hop state machine that finds crying episodes.
 
 Fed one score per hop, in order, with the hop's end time in seconds from the start of the
-input. An episode opens when the smoothed score reaches the "on" threshold (starting at the
-first hop of the smoothing window that was already at or above "off"), stays open while the
-smoothed score holds at or above "off", and ends at the last hop whose own score was at or
-above "off". It is announced (`EpisodeConfirmed`) once its crying has lasted the minimum
-duration, and handed out (`DetectedEpisode`) once the merge gap has passed without crying, or
-at `flush`.
-Episodes that never reach the minimum duration are dropped.
+input. An episode opens when the smoothed score reaches the "on" threshold, starting where
+the crying rose: at the first hop of the smoothing window that was already at or above "off",
+or before it, as far as the hops before it held at or above "off" (up to the minimum duration
+back); it stays open while the smoothed score holds at or above "off", and ends at the last
+hop whose own score was at or above "off". It is announced (`EpisodeConfirmed`) once its
+crying has lasted the minimum duration, and handed out (`DetectedEpisode`) once the merge gap
+has passed without crying, or at `flush`. Episodes that never reach the minimum duration are
+dropped.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ def n_smoothing_hops(settings: DetectorSettings, *, hop_s: float) -> int:
     return max(1, round(settings.smoothing_s / hop_s))
 
 
+def n_lead_hops(settings: DetectorSettings, *, hop_s: float) -> int:
+    """How many hops before the one that opens an episode its start may lie: the smoothing
+    window, or the minimum duration when longer."""
+    return max(n_smoothing_hops(settings, hop_s=hop_s), round(settings.min_duration_s / hop_s))
+
+
 class EpisodeDetector:
     """The state machine of the module docstring, for hops of `hop_s` seconds."""
 
@@ -61,6 +68,7 @@ class EpisodeDetector:
         self.hop_s = hop_s
         n_smoothing = n_smoothing_hops(settings, hop_s=hop_s)
         self._recent: deque[tuple[float, float]] = deque(maxlen=n_smoothing)  # (start_s, p)
+        self._lead: deque[tuple[float, float]] = deque(maxlen=n_lead_hops(settings, hop_s=hop_s))
         self._open: _OpenEpisode | None = None
         self._active = False
 
@@ -86,6 +94,7 @@ class EpisodeDetector:
         settings = self.settings
         start_s = end_s - self.hop_s
         self._recent.append((start_s, probability))
+        self._lead.append((start_s, probability))
         smoothed = sum(p for _, p in self._recent) / len(self._recent)
         outputs: list[DetectorOutput] = []
         if self._open is not None:
@@ -124,18 +133,30 @@ class EpisodeDetector:
 
     def _activate(self, end_s: float) -> list[DetectorOutput]:
         outputs: list[DetectorOutput] = []
-        start_s = min(s for s, p in self._recent if p >= self.settings.off_probability)
+        start_s = self._rise_start_s()
         episode = self._open
         if episode is not None and start_s - episode.last_on_end_s > self.settings.merge_gap_s:
             outputs += self._close()
             episode = None
         if episode is None:
             episode = _OpenEpisode(start_s, end_s)
-            episode.hops = [(s + self.hop_s, p) for s, p in self._recent if s >= start_s]
+            episode.hops = [(s + self.hop_s, p) for s, p in self._lead if s >= start_s]
             self._open = episode
         episode.last_on_end_s = end_s
         self._active = True
         return outputs
+
+    def _rise_start_s(self) -> float:
+        """Where the crying that reached "on" rose: the first hop of the smoothing window at or
+        above "off", or the first of the hops at or above "off" that lead up to it."""
+        off = self.settings.off_probability
+        start_s = min(s for s, p in self._recent if p >= off)
+        for s, p in reversed(self._lead):
+            if s < start_s:
+                if p < off:
+                    break
+                start_s = s
+        return start_s
 
     def _confirm_if_long_enough(self, end_s: float) -> list[DetectorOutput]:
         episode = self._open
