@@ -27,12 +27,13 @@ def receiver() -> Iterator[WebhookReceiver]:
     server.stop()
 
 
-def notify_config(folder: Path, server: WebhookReceiver) -> Path:
+def notify_config(folder: Path, server: WebhookReceiver, *more_urls: str) -> Path:
     config = folder / "listen.toml"
+    urls = [server.url("/push").replace("http://", "json://"), *more_urls]
     config.write_text(
         '[listen]\nroom = "blue"\ndashboard_url = "http://pi.local:8000"\n'
         "[notify]\n"
-        f'urls = ["{server.url("/push").replace("http://", "json://")}"]\n'
+        f"urls = [{', '.join(f'{url!r}' for url in urls)}]\n"
         "on_end = true\ncooldown_min = 0\n"
     )
     return config
@@ -65,6 +66,23 @@ def test_pushes_for_each_episode_and_when_listening_stops(
         .splitlines()[-1]
         .startswith("http://pi.local:8000/rooms/blue/episodes/2026-11-25T01:")
     )
+
+
+def test_a_url_apprise_cannot_read_is_left_out_and_the_others_still_get_pushes(
+    nights: tuple[Path, Path],
+    receiver: WebhookReceiver,
+    run_cli: CliRunner,
+    tmp_path: Path,
+) -> None:
+    config = notify_config(tmp_path, receiver, "notaservice://foo")
+    args = ("--no-clips", "--db", tmp_path / "night.db", "--config", config, *FAST_RETRY)
+    process = run_cli("listen", "--input", nights[0], *args)
+    assert process.returncode == 0, process.stderr
+    (warning,) = [line for line in process.stderr.splitlines() if "notaservice" in line]
+    assert "notaservice:// (URL 2 of 2 in urls) is not a URL apprise can use" in warning
+    assert "pushes go to the other URLs" in warning
+    assert titles(receiver)[0] == "Crying in blue"
+    assert titles(receiver)[-1] == "Monitor in blue stopped listening"
 
 
 def test_pushes_wait_in_the_outbox_while_the_service_is_down(

@@ -6,8 +6,9 @@ webhook) or a single table such as `[mqtt]`. A part is imported only when it is 
 
 A destination whose settings are wrong (a malformed URL, a misspelt key, a variable that is
 not set) is left out, with a message naming its table and key and the fix: a typo in one
-webhook must not stop the listening, nor the other destinations. A config file that cannot be
-read at all is still an error.
+webhook must not stop the listening, nor the other destinations. A destination that can do
+without the part that is wrong (one push URL of several) is used without it, with a message
+as well. A config file that cannot be read at all is still an error.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from miserymeter.config import expand_variables, read_document
-from miserymeter.delivery.destination import Destination
+from miserymeter.delivery.destination import Destination, PartlyLeftOut
 from miserymeter.errors import ConfigError
 from miserymeter.store import Store
 
@@ -75,6 +76,8 @@ def build_destinations(
             continue
         seen[destination.name] = where
         usable.append(destination)
+        if isinstance(destination, PartlyLeftOut):
+            left_out += destination.left_out
     return Destinations(tuple(usable), tuple(left_out))
 
 

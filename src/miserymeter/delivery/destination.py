@@ -46,6 +46,14 @@ class Reachable(Protocol):
 
 
 @runtime_checkable
+class PartlyLeftOut(Protocol):
+    """A destination used without some of its settings (one push URL of several is wrong):
+    one message per part left out, naming it and the fix."""
+
+    left_out: tuple[str, ...]
+
+
+@runtime_checkable
 class WithLiveState(Protocol):
     """A destination that also takes the live state of every second (MQTT's retained topics)."""
 

@@ -83,6 +83,8 @@ def _offline_watcher(path: Path, db: str, terminal: Terminal) -> OfflineWatcher 
     except ConfigError as e:
         terminal.warn(f"{e}; serve runs without offline pushes until it is fixed")
         return None
+    for message in destination.left_out:
+        terminal.warn(message)
     if not destination.settings.alerts:
         return None
     return OfflineWatcher(

@@ -2,7 +2,9 @@
 
 `wants` is the policy's (`policy.py`); `send` pushes one event to every configured URL;
 `check` connects to each service's server without pushing (at start-up).
-A URL that failed is tried again on the next `send` of the same event, the others are not:
+A URL apprise cannot read is left out (with a message) and the others are used; with none
+left, the destination is a ConfigError. A URL that failed is tried again on the next `send` of
+the same event, the others are not:
 a retry never pushes twice to a service that already took the event. Errors name the
 service's scheme and the URL's position in `urls`, never the URL itself (it holds tokens).
 """
@@ -44,9 +46,16 @@ class NotifyDestination:
 
     name = NAME
 
-    def __init__(self, settings: NotifySettings, services: Sequence[Service]) -> None:
+    def __init__(
+        self,
+        settings: NotifySettings,
+        services: Sequence[Service],
+        *,
+        left_out: Sequence[str] = (),
+    ) -> None:
         self.settings = settings
         self.services = tuple(services)
+        self.left_out = tuple(left_out)  # one message per URL left out
         self._policy = NotifyPolicy(settings)
         self._took: dict[str, set[int]] = {}  # event id → services that took it already
 
@@ -86,24 +95,30 @@ class NotifyDestination:
 def from_config(table: dict[str, Any], *, where: str) -> NotifyDestination:
     """The destination a config file's `[notify]` table describes; `where` names the table."""
     settings = notify_settings(table, where=where)
-    return NotifyDestination(settings, services(settings.urls, where=where))
+    found, unusable = services(settings.urls, where=where)
+    if not found:
+        raise ConfigError("; ".join(unusable))
+    left_out = [f"{message}; pushes go to the other URLs until it is fixed" for message in unusable]
+    return NotifyDestination(settings, found, left_out=left_out)
 
 
-def services(urls: Sequence[str], *, where: str) -> list[Service]:
-    """One apprise object per URL; a URL apprise cannot read is a ConfigError naming its place."""
+def services(urls: Sequence[str], *, where: str) -> tuple[list[Service], list[str]]:
+    """One apprise object per URL apprise can read, and for each it cannot, a message naming
+    its place and the fix."""
     import apprise
 
-    found = []
+    found, unusable = [], []
     for index, url in enumerate(urls):
         label = f"{scheme(url)}:// (URL {index + 1} of {len(urls)} in urls)"
         service = apprise.Apprise()
-        if not service.add(url):
-            raise ConfigError(
+        if service.add(url):
+            found.append(Service(label, service))
+        else:
+            unusable.append(
                 f"{where}: {label} is not a URL apprise can use; fix it after the forms at "
                 f"{APPRISE_URLS_HELP}"
             )
-        found.append(Service(label, service))
-    return found
+    return found, unusable
 
 
 def scheme(url: str) -> str:
