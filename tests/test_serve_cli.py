@@ -6,6 +6,7 @@ import re
 import signal
 import socket
 import subprocess
+import tomllib
 from pathlib import Path
 
 import httpx
@@ -13,9 +14,11 @@ import httpx
 from conftest import CliRunner, DemoNight, assert_one_error_line, cli_command, cli_env
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.web.passwords import verify_password
+from miserymeter.wiring.dashboard import password_hash_in
 from postgres_server import free_port
 
 PASSWORD = "the baby sleeps"
+DEPLOY_DIR = Path(__file__).resolve().parent.parent / "deploy"
 START_TIMEOUT_S = 30.0
 
 
@@ -63,6 +66,43 @@ def test_hash_password_asks_on_stderr_so_stdout_is_only_the_config_line() -> Non
     found = re.fullmatch(r'password_hash = "(scrypt\$[^"]+)"\n', process.stdout)
     assert found is not None and verify_password(PASSWORD, found.group(1))
     assert "Password" in process.stderr
+
+
+def test_hash_password_writes_the_line_into_the_serve_table_of_a_config(
+    run_cli: CliRunner, tmp_path: Path
+) -> None:
+    """deploy/serve.toml ends with [notify]: the line goes under [serve], the rest stays."""
+    config = tmp_path / "serve.toml"
+    original = (DEPLOY_DIR / "serve.toml").read_text()
+    config.write_text(original)
+    for password in ("first password", PASSWORD):  # the second replaces the first
+        process = run_cli("hash-password", "--password", password, "--config", config)
+        assert process.returncode == 0, process.stderr
+    assert verify_password(PASSWORD, tomllib.loads(config.read_text())["serve"]["password_hash"])
+    added = [x for x in config.read_text().splitlines() if x not in original.splitlines()]
+    assert len(added) == 1 and added[0].startswith("password_hash = ")
+
+    made = tmp_path / "new" / "listen.toml"
+    made.parent.mkdir()
+    assert run_cli("hash-password", "--password", PASSWORD, "--config", made).returncode == 0
+    assert verify_password(PASSWORD, password_hash_in(made) or "")
+    assert made.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_password_hash_outside_serve_is_one_error_saying_where_it_belongs(
+    run_cli: CliRunner, demo_night: DemoNight, tmp_path: Path
+) -> None:
+    """What `hash-password >> serve.toml` did to a file ending with another table."""
+    line = run_cli("hash-password", "--password", PASSWORD).stdout
+    appended = tmp_path / "serve.toml"
+    appended.write_text((DEPLOY_DIR / "serve.toml").read_text() + line)
+    process = run_cli("serve", "--db", demo_night.db, "--config", appended, "--host", "0.0.0.0")
+    assert_one_error_line(process, appended, "password_hash is in [notify]", "[serve]")
+
+    alone = tmp_path / "alone.toml"
+    alone.write_text(line)
+    process = run_cli("serve", "--db", demo_night.db, "--config", alone)
+    assert_one_error_line(process, alone, "outside any table", "hash-password --config")
 
 
 def test_serve_reads_its_config_and_asks_for_the_password(

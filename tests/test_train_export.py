@@ -610,6 +610,10 @@ def test_second_opinion_on_a_model_yamnet_cannot_hear_is_one_line(
         ),
     )
     assert run.returncode == 0, run.stderr
+    assert (
+        "no YAMNet second opinion: the model listens at 8000 Hz and YAMNet at 16000 Hz; "
+        "train at --sample_rate=16000" in run.stdout
+    )
     checkpoint = tmp_path / "run" / "tcresnet.ckpt-2.pt"
     refused = run_cli(
         "export",

@@ -27,6 +27,8 @@ from miserymeter.errors import ConfigError
 # Every table a config file may hold: the commands', then the parts'.
 KNOWN_TABLES = ("listen", "serve", "record", "mqtt", "webhook", "notify")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_TABLE_HEADER = re.compile(r"^\s*\[")
+PASSWORD_HASH = "password_hash"
 
 
 def read_config(path: Path, *, command: str, known_keys: set[str]) -> dict[str, Any]:
@@ -86,6 +88,7 @@ def read_document(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: no such config file") from e
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"{path}: not a readable TOML file ({e}); fix it or remove it") from e
+    _require_password_hash_in_serve(path, document)
     unknown_tables = sorted(set(document) - set(KNOWN_TABLES))
     if unknown_tables:
         raise ConfigError(
@@ -93,3 +96,70 @@ def read_document(path: Path) -> dict[str, Any]:
             f"a config file holds {', '.join(f'[{t}]' for t in KNOWN_TABLES)}"
         )
     return document
+
+
+def _require_password_hash_in_serve(path: Path, document: dict[str, Any]) -> None:
+    """A ConfigError where the dashboard's `password_hash` sits outside [serve] (a line
+    appended after another table), saying where it belongs."""
+    if PASSWORD_HASH in document:
+        place = "outside any table"
+    else:
+        place = next(
+            (
+                f"in [{name}]"
+                for name, table in document.items()
+                if name != "serve" and isinstance(table, dict) and PASSWORD_HASH in table
+            ),
+            "",
+        )
+    if place:
+        raise ConfigError(
+            f"{path}: {PASSWORD_HASH} is {place}; it belongs in [serve]: move the line there, "
+            f"or run `miserymeter hash-password --config {path}`"
+        )
+
+
+def set_in_table(path: Path, table: str, key: str, value: str) -> None:
+    """Write `key = "value"` into `table` of the config file `path`, replacing the key's line
+    there or adding it under the table's header; the table is added at the end if missing,
+    the file made if missing (readable by its owner only). Everything else stays as written."""
+    if path.exists():
+        read_document(path)  # refuse a file that does not parse as it is
+        lines = path.read_text(encoding="utf-8").splitlines()
+    else:
+        lines = []
+    line = f'{key} = "{value}"'
+    header = next((i for i, x in enumerate(lines) if x.split("#")[0].strip() == f"[{table}]"), None)
+    if header is None:
+        lines += ([""] if lines and lines[-1].strip() else []) + [f"[{table}]", line]
+    else:
+        end = next(
+            (i for i in range(header + 1, len(lines)) if _TABLE_HEADER.match(lines[i])),
+            len(lines),
+        )
+        at = next(
+            (i for i in range(header + 1, end) if re.match(rf"\s*{re.escape(key)}\s*=", lines[i])),
+            None,
+        )
+        if at is None:
+            lines.insert(header + 1, line)
+        else:
+            lines[at] = line
+    text = "\n".join(lines) + "\n"
+    if tomllib.loads(text).get(table, {}).get(key) != value:
+        raise ConfigError(
+            f"{path}: could not add {key} to [{table}]; write this line there: {line}"
+        )
+    partial = path.with_name(f".{path.name}.partial")
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    try:
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(partial, mode)
+        os.replace(partial, path)
+    except OSError as e:
+        partial.unlink(missing_ok=True)
+        raise ConfigError(
+            f"{path}: cannot write it ({e.strerror}); {line} goes in [{table}]"
+        ) from e

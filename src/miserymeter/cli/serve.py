@@ -88,13 +88,26 @@ def hash_password_command(
         help="The dashboard's password; asked for (twice, on stderr) when not given.",
         show_default=False,
     ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="Write the line into this config file's [serve] table (added if missing) "
+        "instead of printing it.",
+        show_default=False,
+    ),
 ) -> None:
-    """Print the [serve] config line that sets the dashboard's password (a salted scrypt hash);
-    only that line goes to stdout: `miserymeter hash-password >> serve.toml` works."""
+    """Print the [serve] config line that sets the dashboard's password (a salted scrypt hash),
+    or write it into a config file with --config. Only that line goes to stdout."""
+    from miserymeter.config import PASSWORD_HASH, set_in_table
     from miserymeter.web.passwords import hash_password
 
     if password is None:
         password = typer.prompt(
             "Password", hide_input=True, confirmation_prompt=True, err=True, type=str
         )
-    console.print(f'password_hash = "{hash_password(password)}"', markup=False)
+    hashed = hash_password(password)
+    if config is None:
+        console.print(f'{PASSWORD_HASH} = "{hashed}"', markup=False)
+        return
+    set_in_table(config, "serve", PASSWORD_HASH, hashed)
+    console.print(f"{config}: [serve] {PASSWORD_HASH} set", markup=False)

@@ -52,6 +52,20 @@ def confirmed_label(labels: tuple[str, ...], sample_rate_hz: int) -> str:
     return CRYING_LABEL if CRYING_LABEL in wanted else (wanted[0] if len(wanted) == 1 else "")
 
 
+def why_unconfirmed(labels: tuple[str, ...], sample_rate_hz: int) -> str:
+    """Why YAMNet cannot confirm any label of such a model (`confirmed_label` gives "")."""
+    if sample_rate_hz != YAMNET_SAMPLE_RATE_HZ:
+        return (
+            f"the model listens at {sample_rate_hz} Hz and YAMNet at {YAMNET_SAMPLE_RATE_HZ} Hz; "
+            f"train at --sample_rate={YAMNET_SAMPLE_RATE_HZ} for YAMNet to confirm crying "
+            "(it tells laughter, babble and pets from it)"
+        )
+    return (
+        f"it confirms '{CRYING_LABEL}' or a single wanted word, and the wanted words are "
+        f"{', '.join(wanted_labels(labels)) or 'none'}"
+    )
+
+
 @dataclass(frozen=True)
 class HeardClips:
     """YAMNet's opinions of every window of a set of clips, and which clip each came from."""

@@ -45,6 +45,7 @@ from miserymeter.train.embedding_head import (
     confirmed_label,
     fit_embedding_head,
     hear_clips,
+    why_unconfirmed,
 )
 from miserymeter.train.evaluation import EvalResult, clip_peaks, predict, summarise
 from miserymeter.train.models import ModelConfig, build_model
@@ -377,6 +378,8 @@ def _embedding_head(run: _Run, console: Console) -> EmbeddingHead | None:
     labels, n_window = run.index.labels, run.model_config.n_window
     label = confirmed_label(labels, run.config.sample_rate)
     if not label:
+        reason = why_unconfirmed(labels, run.config.sample_rate)
+        console.print(f"no YAMNet second opinion: {reason}", markup=False)
         return None
     console.print(f"teaching YAMNet's embedding what '{label}' is …", markup=False)
     yamnet = SecondOpinion(YAMNET_MODEL_PATH)

@@ -49,9 +49,9 @@ class ServeSettings:
         if self.password_hash is None and not is_loopback(self.host):
             raise ConfigError(
                 f"--{self.option_prefix}host {self.host}: serving other machines needs a "
-                "password; run "
-                "`miserymeter hash-password` and put its password_hash line in the [serve] "
-                "table of --config, or serve on 127.0.0.1"
+                "password; run `miserymeter hash-password --config FILE` (it writes the "
+                "password_hash into FILE's [serve] table) and pass --config FILE, or serve on "
+                "127.0.0.1"
             )
 
 
