@@ -578,6 +578,19 @@ def test_start_replays_a_recording_onto_its_night(night: Path, run_cli: CliRunne
     assert datetime.fromisoformat(tokyo["start"]) == datetime(
         2026, 12, 5, 12, 0, tzinfo=UTC
     ) + timedelta(seconds=tokyo["start_s"])
+    assert tokyo["start"].endswith("+00:00") and tokyo["end"].endswith("+00:00")  # UTC
+
+
+def test_lines_show_the_machines_local_time_whatever_the_recordings_offset(night: Path) -> None:
+    """Heard from 21:00 in Tokyo (12:00 UTC): 13:00 on a machine one hour east of UTC."""
+    process = subprocess.run(
+        [*cli_command(), "listen", "--input", str(night), "--no-clips", "--no-db",
+         "--start", "2026-12-05T21:00+09:00"],
+        capture_output=True, text=True, env={**cli_env(), "TZ": "CET-1"}, timeout=120,
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    crying, episode = process.stdout.splitlines()
+    assert crying.startswith("2026-12-05 13:0") and episode.startswith("2026-12-05 13:0")
 
 
 def first_episode_start(run_cli: CliRunner, path: Path) -> tuple[datetime, float]:

@@ -16,7 +16,6 @@ from file_microphone import (
     WAIT_S,
     FileMicrophone,
     MicrophoneProcess,
-    alsa_capture_available,
 )
 from test_listen import small_night
 
@@ -94,11 +93,8 @@ def test_a_missing_microphone_is_retried_not_fatal(file_microphone: FileMicropho
     assert "no-such-mic" in first and "miserymeter devices" in first
 
 
+@pytest.mark.usefixtures("no_microphone")
 def test_no_microphone_at_all_is_one_clear_error_pointing_to_input(run_cli: CliRunner) -> None:
-    from miserymeter.capture.microphone import input_devices
-
-    if alsa_capture_available() is not None or input_devices():
-        pytest.skip("this machine has a microphone (or no PortAudio)")
     process = run_cli("listen", "--no-clips")
     line = assert_one_error_line(process, "--input")
     assert "no microphone found" in line

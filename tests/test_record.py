@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import EXAMPLES_DIR, cli_command
+from conftest import EXAMPLES_DIR, assert_one_error_line, cli_command, run_miserymeter
 from file_microphone import (
     ASOUNDRC,
     DEVICE_NAME,
@@ -392,6 +392,14 @@ def test_bad_record_options_are_one_clear_error(
     assert process.returncode == 1
     assert process.stderr.count("\n") == 1
     assert process.stderr.startswith(f"error: {said}")
+
+
+@pytest.mark.usefixtures("no_microphone")
+def test_no_microphone_at_all_is_one_clear_error_naming_device(tmp_path: Path) -> None:
+    process = run_miserymeter("record", "--out", tmp_path / "archive", "--duration_s", "2")
+    line = assert_one_error_line(process, "--device")
+    assert "no microphone found" in line
+    assert not (tmp_path / "archive").exists()
 
 
 def test_a_missing_microphone_is_waited_for_not_fatal(

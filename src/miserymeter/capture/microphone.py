@@ -98,6 +98,15 @@ def input_devices() -> list[InputDevice]:
     ]
 
 
+def require_a_microphone(device: str | None, *, or_else: str) -> None:
+    """A MicrophoneError when no `--device` is named and the machine has no input at all (a
+    named device may be plugged in later: it is waited for); `or_else` says what else to do."""
+    if device is None and not input_devices():
+        raise MicrophoneError(
+            f"no microphone found: plug one in (`miserymeter devices` lists them), or {or_else}"
+        )
+
+
 def parse_device(text: str | None) -> str | int | None:
     """A `--device` value: None (the default input), an index, or (part of) a name."""
     if text is None or text == "":

@@ -1,11 +1,14 @@
-"""A person at a terminal: episodes as lines (or JSON lines), and the listener's log on stderr."""
+"""A person at a terminal: episodes as lines (or JSON lines), and the listener's log on stderr.
+
+Lines show times in the machine's local time zone (`TZ`); JSON gives them in UTC.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -30,7 +33,7 @@ class Terminal:
 
     def event(self, at: datetime, kind: str, message: str) -> None:
         """One line of a long-running command's log: `<date> <time> <kind>: <message>`."""
-        self.say(f"{at:%Y-%m-%d %H:%M:%S} {kind}: {message}")
+        self.say(f"{at.astimezone():%Y-%m-%d %H:%M:%S} {kind}: {message}")
 
 
 class ConsoleSink:
@@ -43,14 +46,15 @@ class ConsoleSink:
         for record in records:
             if isinstance(record, CryingStarted):
                 self.terminal.out.print(
-                    f"{record.start:%Y-%m-%d %H:%M:%S} crying in {record.room} "
+                    f"{record.start.astimezone():%Y-%m-%d %H:%M:%S} crying in {record.room} "
                     f"(sure after {record.confirmed_offset_s - record.start_offset_s:.0f} s)",
                     markup=False,
                 )
             elif isinstance(record, Episode):
                 clip = f", audio: {record.clip_path}" if record.clip_path else ""
                 self.terminal.out.print(
-                    f"{record.start:%Y-%m-%d %H:%M:%S} - {record.end:%H:%M:%S} crying "
+                    f"{record.start.astimezone():%Y-%m-%d %H:%M:%S} - "
+                    f"{record.end.astimezone():%H:%M:%S} crying "
                     f"{record.duration_s:.0f} s in {record.room} "
                     f"(peak {record.peak_probability:.2f}, mean {record.mean_probability:.2f})"
                     f"{clip}",
@@ -81,8 +85,8 @@ def episode_json(episode: Episode) -> dict[str, Any]:
         "start_s": episode.start_offset_s,
         "end_s": episode.end_offset_s,
         "confirmed_s": episode.confirmed_offset_s,
-        "start": episode.start.isoformat(),
-        "end": episode.end.isoformat(),
+        "start": episode.start.astimezone(UTC).isoformat(),
+        "end": episode.end.astimezone(UTC).isoformat(),
         "duration_s": round(episode.duration_s, 3),
         "peak_probability": episode.peak_probability,
         "mean_probability": episode.mean_probability,

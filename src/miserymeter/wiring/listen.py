@@ -14,7 +14,7 @@ from pathlib import Path
 
 from miserymeter.audio.episode_clips import PRIVATE_DIR_MODE, ClipSettings
 from miserymeter.capture.live import LiveInputConfig
-from miserymeter.capture.microphone import input_devices, parse_device
+from miserymeter.capture.microphone import parse_device, require_a_microphone
 from miserymeter.capture.sources import AudioSource, FileSource, MicrophoneSource, StdinSource
 from miserymeter.clock import utc_now
 from miserymeter.delivery.configure import build_destinations
@@ -22,7 +22,7 @@ from miserymeter.delivery.courier import Backoff, Couriers
 from miserymeter.delivery.destination import WithLiveState
 from miserymeter.delivery.notify.destination import NotifyDestination
 from miserymeter.delivery.notify.digest import DigestScheduler, morning_digests
-from miserymeter.errors import ConfigError, MicrophoneError, StorageError
+from miserymeter.errors import ConfigError, StorageError
 from miserymeter.frontend.level_meter import LevelMeter
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
@@ -219,12 +219,11 @@ def audio_source(
         return StdinSource(sample_rate_hz=sample_rate, n_channels=options.channels, clock=utc_now)
     if options.input is not None:
         return FileSource(Path(options.input), clock=utc_now, start=options.start_time)
-    # A named device may be plugged in later (it is waited for); no microphone at all is an error.
-    if options.device is None and not input_devices():
-        raise MicrophoneError(
-            "no microphone found: plug one in (`miserymeter devices` lists them), or listen to "
-            "a recording with --input night.flac (`make demo` plays an example night)"
-        )
+    require_a_microphone(
+        options.device,
+        or_else="listen to a recording with --input night.flac (`make demo` plays an example "
+        "night)",
+    )
     config = LiveInputConfig(
         device=parse_device(options.device),
         sample_rate_hz=sample_rate,

@@ -6,7 +6,7 @@ import os
 import sys
 import threading
 
-from miserymeter.capture.microphone import parse_device, sounddevice
+from miserymeter.capture.microphone import parse_device, require_a_microphone, sounddevice
 from miserymeter.capture.recorder import RecordConfig, Recorder, RecorderEvent
 from miserymeter.capture.retention import RetentionLimits
 from miserymeter.errors import StorageError
@@ -21,6 +21,9 @@ def run_record(options: RecordOptions, *, terminal: Terminal, stop: threading.Ev
     """Record as `options` say until `stop` is set (or --duration_s); audio that could not be
     written is a StorageError once the summary is said."""
     sounddevice()  # a missing PortAudio is an error now, not a retry loop
+    require_a_microphone(
+        options.device, or_else="name the one to wait for with --device (it is retried)"
+    )
     config = RecordConfig(
         archive_dir=options.out or default_archive_dir(),
         device=parse_device(options.device),
