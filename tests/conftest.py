@@ -51,7 +51,7 @@ TRAIN_FLAGS = (
 
 CRYING_EXAMPLES = (
     "crying-fullband-esc50-4-185575-B.flac",
-    "crying-phone-donateacry-c10e2b0f.flac",
+    "crying-phone-donateacry-d6cda191.flac",
 )
 NOISE_EXAMPLES = (
     "cat-esc50-4-133047-A.flac",

@@ -12,7 +12,7 @@ from miserymeter.audio.archive import segment_path
 from miserymeter.inference.bundled import EXAMPLES_DIR
 
 CRYING = EXAMPLES_DIR / "crying-fullband-esc50-4-185575-B.flac"
-PHONE_CRYING = EXAMPLES_DIR / "crying-phone-donateacry-c10e2b0f.flac"
+PHONE_CRYING = EXAMPLES_DIR / "crying-phone-donateacry-d6cda191.flac"
 DOG = EXAMPLES_DIR / "dog-esc50-4-184575-A.flac"
 QUIET_ROOM = EXAMPLES_DIR / "quiet-room-synthetic.flac"
 SPEECH = EXAMPLES_DIR / "speech-librispeech-198-209-0000.flac"

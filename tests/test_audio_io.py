@@ -13,7 +13,7 @@ from miserymeter.audio.io import Conversion, fit_length, read_audio
 from miserymeter.errors import AudioError
 from miserymeter.inference.bundled import EXAMPLES_DIR
 
-PHONE_CRY = EXAMPLES_DIR / "crying-phone-donateacry-c10e2b0f.flac"
+PHONE_CRY = EXAMPLES_DIR / "crying-phone-donateacry-d6cda191.flac"
 
 
 def dominant_frequency_hz(samples: np.ndarray, sample_rate_hz: int) -> float:

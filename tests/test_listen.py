@@ -44,7 +44,7 @@ from miserymeter.store import open_store
 RATE_HZ = 16_000
 CRYING = EXAMPLES_DIR / "crying-fullband-esc50-4-185575-B.flac"
 QUIET = EXAMPLES_DIR / "quiet-room-synthetic.flac"
-PHONE_CRYING = EXAMPLES_DIR / "crying-phone-donateacry-c10e2b0f.flac"
+PHONE_CRYING = EXAMPLES_DIR / "crying-phone-donateacry-d6cda191.flac"
 NOT_CRYING = ["speech-librispeech-198-209-0000.flac", "music-brahms-hungarian-dance-5.flac"]
 START = datetime(2026, 11, 25, 21, 30, tzinfo=UTC)
 

@@ -42,9 +42,9 @@ def test_cuts_resamples_and_names_clips_by_source_and_offset(
     )
 
     assert process.returncode == 0, process.stderr
-    stem = PHONE_CRYING.stem  # 6.86 s at 8 kHz: three whole 2 s clips, 0.86 s left over
+    stem = PHONE_CRYING.stem  # 6.84 s at 8 kHz: three whole 2 s clips, 0.84 s left over
     assert clips_in(out) == [f"{stem}_nohash_{ms:08d}ms.wav" for ms in (0, 2000, 4000)]
-    assert "3 clips (6.9 s at 8000 Hz, last 0.86 s left out)" in process.stdout
+    assert "3 clips (6.8 s at 8000 Hz, last 0.84 s left out)" in process.stdout
     assert "wrote 3 clips of 2000 ms at 22050 Hz" in process.stdout
     reference = read_audio(PHONE_CRYING, sample_rate_hz=22050).samples  # one-shot soxr
     for k, name in enumerate(clips_in(out)):
