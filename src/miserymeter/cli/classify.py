@@ -17,6 +17,7 @@ from miserymeter.cli._app import EXIT_ERROR, app, console, error_console, report
 def classify(
     files: list[Path] = typer.Argument(
         None,
+        metavar="FILE",
         help="Audio files (WAV, FLAC, OGG, Opus, MP3, AIFF), any rate and length.",
         readable=False,  # an unreadable file is one error line from the reader, not a usage box
     ),

@@ -31,6 +31,7 @@ app.add_typer(dataset_app, name="dataset")
 def slice_command(
     inputs: list[Path] = typer.Argument(
         ...,
+        metavar="INPUT",
         help="Recordings (WAV, FLAC, OGG, Opus, MP3, AIFF) or folders of them.",
         show_default=False,
         readable=False,  # an unreadable file is one error line from the reader, not a usage box
@@ -214,7 +215,9 @@ def _counts_table(plan: LabelPlan, *, title: str) -> Table:
 )
 @reports_errors
 def stats_command(
-    data_dir: Path = typer.Argument(..., help="Dataset folder: one sub-folder of clips per label."),
+    data_dir: Path = typer.Argument(
+        ..., metavar="DATA_DIR", help="Dataset folder: one sub-folder of clips per label."
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object instead of tables."),
     validation_percentage: float = typer.Option(
         10.0, "--validation_percentage", help="As for `train`: percent of groups for validation."

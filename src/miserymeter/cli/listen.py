@@ -56,7 +56,10 @@ def listen(
     ),
     room: str = typer.Option(LISTEN.room, "--room", help="Name of the room, stored with records."),
     detector: str = typer.Option(
-        LISTEN.detector, "--detector", help="'model', or 'rms' for the loudness-threshold baseline."
+        LISTEN.detector,
+        "--detector",
+        metavar="model|rms",
+        help="'model', or 'rms' for the loudness-threshold baseline.",
     ),
     hop_s: float = typer.Option(
         LISTEN.hop_s, "--hop_s", "--hop-s", help="Score every this many s."
@@ -154,6 +157,7 @@ def listen(
     webhook: list[str] | None = typer.Option(
         None,
         "--webhook",
+        metavar="URL",
         help="POST every event as JSON to this URL (repeatable); headers, secret and more "
         "in the config file's [[webhook]] tables.",
     ),

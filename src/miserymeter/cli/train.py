@@ -96,6 +96,7 @@ def train(
     model_architecture: str = typer.Option(
         constants.DEFAULT_ARCHITECTURE,
         "--model_architecture",
+        metavar="tcresnet|cnn2d|conv",
         help="tcresnet (default), cnn2d or conv (the tutorial's).",
     ),
     seed: int = typer.Option(59185, "--seed", help="Seed of every random choice."),
@@ -168,6 +169,7 @@ def _export(
     second_opinion: str = typer.Option(
         "auto",
         "--second_opinion",
+        metavar="auto|yamnet|none",
         help="yamnet: YAMNet (shipped with miserymeter) decides crying at run time through the "
         "head `train` fitted on its embedding, so laughter, babble and pets are not taken for "
         "it; none: the network alone; auto: yamnet for a 16 kHz `crying` model whose "
