@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import fields
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import typer.main
 
 from conftest import CliRunner, assert_one_error_line
 from miserymeter.cli import app
-from miserymeter.config import read_config, read_table
+from miserymeter.config import read_config, read_table, set_in_table
 from miserymeter.errors import ConfigError
 from miserymeter.wiring.listen_options import ListenOptions
 from miserymeter.wiring.record_options import RecordOptions
@@ -104,3 +106,66 @@ def test_help_prints_every_word_of_the_config_tables(
     for w in words:
         assert w in flat, f"{w!r} not in the help of {command}"
     assert "\\[" not in shown
+
+
+def test_a_key_is_set_through_a_link_keeping_line_endings_owner_group_and_mode(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "etc" / "serve.toml"
+    target.parent.mkdir()
+    target.write_bytes(
+        b"[ serve ]  # the dashboard\r\nport = 8080\r\n\r\n[notify]\r\nurls = []\r\n"
+    )
+    target.chmod(0o640)
+    if os.geteuid() == 0:  # as the deploy's `install -g miserymeter` leaves it
+        os.chown(target, 0, 65534)
+    before = target.stat()
+    link = tmp_path / "serve.toml"
+    link.symlink_to(target)
+
+    set_in_table(link, "serve", "password_hash", "scrypt$new")
+    set_in_table(link, "serve", "password_hash", "scrypt$newer")  # replaces its own line
+
+    assert link.is_symlink()
+    assert target.read_bytes() == (
+        b'[ serve ]  # the dashboard\r\npassword_hash = "scrypt$newer"\r\nport = 8080\r\n\r\n'
+        b"[notify]\r\nurls = []\r\n"
+    )
+    after = target.stat()
+    assert (after.st_mode, after.st_uid, after.st_gid) == (
+        before.st_mode,
+        before.st_uid,
+        before.st_gid,
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[[serve]]\nport = 1\n", "serve = { port = 1 }\n", 'serve.port = 1\n',
+     '[serve]\npassword_hash = """\nold"""\n'],
+)  # fmt: skip
+def test_a_table_written_another_way_is_one_error_with_the_line_to_paste(
+    text: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "serve.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=r"put this line under \[serve\] yourself: password_hash"):
+        set_in_table(config, "serve", "password_hash", "scrypt$new")
+    assert config.read_text() == text
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ('password_hash = "x"\n[serve]\n', "outside any table"),
+        ('[listen]\nroom = "a"\npassword_hash = "x"\n', "in [listen]"),
+        ('[[webhook]]\nurl = "http://pi/hook"\npassword_hash = "x"\n', "in [[webhook]]"),
+    ],
+)
+def test_a_password_hash_outside_serve_says_where_it_belongs(
+    text: str, place: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "listen.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(f"password_hash is {place}; it belongs in")):
+        read_table(config, "listen")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -101,65 +102,89 @@ def read_document(path: Path) -> dict[str, Any]:
 def _require_password_hash_in_serve(path: Path, document: dict[str, Any]) -> None:
     """A ConfigError where the dashboard's `password_hash` sits outside [serve] (a line
     appended after another table), saying where it belongs."""
-    if PASSWORD_HASH in document:
-        place = "outside any table"
-    else:
-        place = next(
-            (
-                f"in [{name}]"
-                for name, table in document.items()
-                if name != "serve" and isinstance(table, dict) and PASSWORD_HASH in table
-            ),
-            "",
-        )
+    place = "outside any table" if PASSWORD_HASH in document else ""
+    for name, value in document.items():
+        if name == "serve" or place:
+            continue
+        if isinstance(value, dict) and PASSWORD_HASH in value:
+            place = f"in [{name}]"
+        elif isinstance(value, list) and any(
+            isinstance(t, dict) and PASSWORD_HASH in t for t in value
+        ):
+            place = f"in [[{name}]]"
     if place:
         raise ConfigError(
-            f"{path}: {PASSWORD_HASH} is {place}; it belongs in [serve]: move the line there, "
-            f"or run `miserymeter hash-password --config {path}`"
+            f"{path}: {PASSWORD_HASH} is {place}; it belongs in [serve]: move the line there "
+            f"(or delete it and run `miserymeter hash-password --config {path}`)"
         )
 
 
 def set_in_table(path: Path, table: str, key: str, value: str) -> None:
-    """Write `key = "value"` into `table` of the config file `path`, replacing the key's line
-    there or adding it under the table's header; the table is added at the end if missing,
-    the file made if missing (readable by its owner only). Everything else stays as written."""
-    if path.exists():
-        read_document(path)  # refuse a file that does not parse as it is
-        lines = path.read_text(encoding="utf-8").splitlines()
-    else:
-        lines = []
+    """Write `key = "value"` into `table` of the config file `path` (through a symbolic link),
+    replacing the key's line there or adding it under the table's header; the table is added
+    at the end if missing, the file made if missing (readable by its owner only). The rest,
+    the line endings, the owner, group and mode stay as they were."""
+    target = path.resolve() if path.is_symlink() else path
+    original = ""
+    if target.exists():
+        read_document(target)  # refuse a file that does not parse as it is
+        original = target.read_bytes().decode("utf-8")
+    newline = "\r\n" if "\r\n" in original else "\n"
+    lines = original.splitlines()
     line = f'{key} = "{value}"'
-    header = next((i for i, x in enumerate(lines) if x.split("#")[0].strip() == f"[{table}]"), None)
-    if header is None:
+    header = re.compile(rf"\s*\[\s*{re.escape(table)}\s*\]\s*(#.*)?")
+    at_key = re.compile(rf"""\s*["']?{re.escape(key)}["']?\s*=""")
+    start = next((i for i, x in enumerate(lines) if header.fullmatch(x)), None)
+    if start is None:
         lines += ([""] if lines and lines[-1].strip() else []) + [f"[{table}]", line]
     else:
         end = next(
-            (i for i in range(header + 1, len(lines)) if _TABLE_HEADER.match(lines[i])),
+            (i for i in range(start + 1, len(lines)) if _TABLE_HEADER.match(lines[i])),
             len(lines),
         )
-        at = next(
-            (i for i in range(header + 1, end) if re.match(rf"\s*{re.escape(key)}\s*=", lines[i])),
-            None,
-        )
+        at = next((i for i in range(start + 1, end) if at_key.match(lines[i])), None)
         if at is None:
-            lines.insert(header + 1, line)
+            lines.insert(start + 1, line)
         else:
             lines[at] = line
-    text = "\n".join(lines) + "\n"
-    if tomllib.loads(text).get(table, {}).get(key) != value:
+    text = newline.join(lines) + newline
+    try:
+        written = tomllib.loads(text).get(table)
+    except tomllib.TOMLDecodeError:
+        written = None
+    if not isinstance(written, dict) or written.get(key) != value:
         raise ConfigError(
-            f"{path}: could not add {key} to [{table}]; write this line there: {line}"
+            f"{path}: its [{table}] is written in a way this command does not edit; "
+            f"put this line under [{table}] yourself: {line}"
         )
-    partial = path.with_name(f".{path.name}.partial")
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    try:
+        _write_keeping_owner(target, text)
+    except OSError as e:
+        raise ConfigError(
+            f"{path}: cannot write it ({e.strerror}); put this line under [{table}]: {line}"
+        ) from e
+
+
+def _write_keeping_owner(target: Path, text: str) -> None:
+    """`text` into `target`: written beside it and renamed over it, with the owner, group and
+    mode it had (0600 for a new file); in place where the folder cannot take the new file."""
+    try:
+        before: os.stat_result | None = target.stat()
+    except FileNotFoundError:
+        before = None
+    mode = 0o600 if before is None else stat.S_IMODE(before.st_mode)
+    partial = target.with_name(f".{target.name}.partial")
     try:
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as f:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as f:
             f.write(text)
         os.chmod(partial, mode)
-        os.replace(partial, path)
-    except OSError as e:
+        if before is not None:
+            os.chown(partial, before.st_uid, before.st_gid)
+        os.replace(partial, target)
+    except PermissionError:
         partial.unlink(missing_ok=True)
-        raise ConfigError(
-            f"{path}: cannot write it ({e.strerror}); {line} goes in [{table}]"
-        ) from e
+        if before is None:
+            raise
+        with target.open("w", encoding="utf-8", newline="") as f:
+            f.write(text)

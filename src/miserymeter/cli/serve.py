@@ -97,7 +97,7 @@ def hash_password_command(
     ),
 ) -> None:
     """Print the [serve] config line that sets the dashboard's password (a salted scrypt hash),
-    or write it into a config file with --config. Only that line goes to stdout."""
+    or write it into a config file with --config. The prompts go to stderr."""
     from miserymeter.config import PASSWORD_HASH, set_in_table
     from miserymeter.web.passwords import hash_password
 
