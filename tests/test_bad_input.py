@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -72,6 +73,35 @@ def test_a_wav_cut_short_is_one_error_naming_the_repair(
     line = assert_one_error_line(run_cli(command, *args), cut)
     assert "cut short" in line and "sox" in line
     assert run_cli("classify", whole).returncode == 0
+
+
+@pytest.mark.parametrize("riff_size", [0xFFFF_FFFF, 0x7FFF_FFFF, 0])
+def test_a_wav_written_to_a_pipe_is_read_whole(
+    run_cli: RunCli, tmp_path: Path, riff_size: int
+) -> None:
+    """`arecord > night.wav` and `ffmpeg ... pipe:` cannot know the length: not "cut short"."""
+    samples = np.tile(sf.read(DOG, dtype="float32")[0], 3)
+    piped = tmp_path / "piped.wav"
+    sf.write(piped, samples, 16_000, subtype="PCM_16")
+    data = bytearray(piped.read_bytes())
+    data[4:8] = riff_size.to_bytes(4, "little")
+    piped.write_bytes(bytes(data))
+    process = run_cli("classify", piped, "--json")
+    assert process.returncode == 0, process.stderr
+    assert json.loads(process.stdout)["duration_s"] == pytest.approx(len(samples) / 16_000)
+
+
+def test_an_mp3_shorter_than_its_header_says_is_read_to_its_end(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """An MP3's frame count is an estimate: a cut one is scored as far as it goes."""
+    whole = tmp_path / "whole.mp3"
+    sf.write(whole, np.tile(sf.read(DOG, dtype="float32")[0], 5), 16_000, format="MP3")
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    process = run_cli("classify", cut, "--json")
+    assert process.returncode == 0, process.stderr
+    assert 8.0 < json.loads(process.stdout)["duration_s"] < 12.0  # of 20 s
 
 
 def test_classify_a_file_of_one_sample(run_cli: RunCli, tmp_path: Path) -> None:

@@ -15,6 +15,10 @@ import soxr
 
 from miserymeter.errors import AudioError
 
+# A WAV written to a pipe cannot say how long it is: its RIFF size is 0, or 0x7FFFFFFF and up
+# (arecord, ffmpeg, sox), and the file is whole however long it is.
+STREAMED_RIFF_SIZE = 0x7FFF_0000
+
 
 @dataclass(frozen=True)
 class Conversion:
@@ -60,7 +64,10 @@ def require_whole_wav(path: Path) -> None:
         head = f.read(12)
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:] != b"WAVE":
         return
-    promised = int.from_bytes(head[4:8], "little") + 8
+    riff_size = int.from_bytes(head[4:8], "little")
+    if riff_size == 0 or riff_size >= STREAMED_RIFF_SIZE:
+        return  # written to a pipe (arecord, ffmpeg): the length was not known, all is there
+    promised = riff_size + 8
     held = path.stat().st_size
     if promised > held:
         raise AudioError(

@@ -60,10 +60,13 @@ def mono_blocks(
             f = sf.SoundFile(str(path))
         with f:
             remaining = f.frames - start_frame if n_frames is None else n_frames
+            estimated = f.format in ("MP3", "MPEG")  # an MP3's length is guessed from a header
             f.seek(start_frame)
             while remaining > 0:
                 with c_stderr_silenced():
                     block = f.read(min(BLOCK_FRAMES, remaining), dtype="float32", always_2d=True)
+                if len(block) == 0 and estimated:
+                    return
                 if len(block) == 0:
                     raise AudioError(
                         f"{path}: ends early (truncated file); re-export it or remove it"
@@ -79,6 +82,20 @@ def mono_blocks(
             f"{path}: not a readable audio file ({first_line(e)}); "
             "re-export it as WAV or FLAC, or remove it"
         ) from e
+
+
+class CountedBlocks:
+    """Blocks passed through as they are, counted: `n_frames` read so far (an MP3 may hold
+    fewer than its header says)."""
+
+    def __init__(self, blocks: Iterable[np.ndarray]) -> None:
+        self._blocks = blocks
+        self.n_frames = 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for block in self._blocks:
+            self.n_frames += len(block)
+            yield block
 
 
 def resampled(blocks: Iterable[np.ndarray], *, from_hz: int, to_hz: int) -> Iterator[np.ndarray]:

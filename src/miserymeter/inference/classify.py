@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from miserymeter.audio.stream import inspect_source, mono_blocks, resampled
+from miserymeter.audio.stream import CountedBlocks, inspect_source, mono_blocks, resampled
 from miserymeter.errors import AudioError
 from miserymeter.frontend.windows import stream_windows
 from miserymeter.inference.model import Classifier
@@ -51,7 +51,8 @@ def classify_file(classifier: Classifier, path: Path, *, batch_size: int = 16) -
             f"{path}: {source.duration_s * 1000:.1f} ms of audio, too short to hear anything "
             f"(at least {MIN_DURATION_S * 1000:.0f} ms); pass a longer recording"
         )
-    samples = resampled(mono_blocks(path), from_hz=source.sample_rate_hz, to_hz=info.sample_rate_hz)
+    read = CountedBlocks(mono_blocks(path))
+    samples = resampled(read, from_hz=source.sample_rate_hz, to_hz=info.sample_rate_hz)
     starts: list[int] = []
     probabilities: list[np.ndarray] = []
     windows = stream_windows(samples, info.n_window)
@@ -61,7 +62,7 @@ def classify_file(classifier: Classifier, path: Path, *, batch_size: int = 16) -
     scores = np.concatenate(probabilities)
     return FileScores(
         path=path,
-        duration_s=source.duration_s,
+        duration_s=read.n_frames / source.sample_rate_hz,
         windows=tuple(
             WindowScores(start / info.sample_rate_hz, _by_label(info.labels, row))
             for start, row in zip(starts, scores, strict=True)
