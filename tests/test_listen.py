@@ -563,6 +563,28 @@ def test_a_wav_header_on_stdin_is_one_clear_error() -> None:
     assert process.stderr.decode().splitlines()[-1].startswith("error: standard input")
 
 
+def test_a_closed_stdout_is_one_warning_and_every_episode_is_still_stored(
+    night: Path, tmp_path: Path
+) -> None:
+    """`listen --json | head -1`: the reader goes; listening goes on into the database."""
+    db = tmp_path / "night.db"
+    process = subprocess.Popen(
+        [*cli_command(), "listen", "--input", str(night), "--json", "--no-clips", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # before the first episode is printed
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr.decode()
+    assert "warning: standard output was closed" in stderr.decode()
+    assert "Traceback" not in stderr.decode()
+    with open_store(db) as store:
+        assert len(store.episodes("nursery")) == 1
+        assert [e.kind for e in store.events("nursery")][-1] == "stopped"
+
+
 def test_start_replays_a_recording_onto_its_night(night: Path, run_cli: CliRunner) -> None:
     process = run_cli("listen", "--input", night, "--json", "--no-clips", "--no-db",
                       "--start", "2026-12-05 21:00")  # fmt: skip

@@ -5,7 +5,9 @@ Lines show times in the machine's local time zone (`TZ`); JSON gives them in UTC
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,12 +18,29 @@ from rich.console import Console
 from miserymeter.records import CryingStarted, Episode, ListenerEvent, Record
 
 
-@dataclass(frozen=True)
+@dataclass
 class Terminal:
     """Where a command writes for a person: results to `out` (stdout), its log to `err`."""
 
     out: Console
     err: Console
+    out_closed: bool = False  # the program reading stdout has gone
+
+    def result(self, line: str) -> None:
+        """One line on stdout. When the program reading it has gone (`listen --json | head`),
+        one warning, and the rest goes nowhere: the command carries on and stores all."""
+        if self.out_closed:
+            return
+        try:
+            print(line, file=self.out.file, flush=True)
+        except BrokenPipeError:
+            self.out_closed = True
+            with contextlib.suppress(OSError, ValueError):  # no more errors on the way out
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.out.file.fileno())
+            self.warn(
+                "standard output was closed (the program reading it stopped): results are "
+                "no longer printed; the rest goes on"
+            )
 
     def say(self, message: str) -> None:
         """One line on stderr."""
@@ -45,20 +64,18 @@ class ConsoleSink:
     def handle(self, records: Sequence[Record]) -> None:
         for record in records:
             if isinstance(record, CryingStarted):
-                self.terminal.out.print(
+                self.terminal.result(
                     f"{record.start.astimezone():%Y-%m-%d %H:%M:%S} crying in {record.room} "
-                    f"(sure after {record.confirmed_offset_s - record.start_offset_s:.0f} s)",
-                    markup=False,
+                    f"(sure after {record.confirmed_offset_s - record.start_offset_s:.0f} s)"
                 )
             elif isinstance(record, Episode):
                 clip = f", audio: {record.clip_path}" if record.clip_path else ""
-                self.terminal.out.print(
+                self.terminal.result(
                     f"{record.start.astimezone():%Y-%m-%d %H:%M:%S} - "
                     f"{record.end.astimezone():%H:%M:%S} crying "
                     f"{record.duration_s:.0f} s in {record.room} "
                     f"(peak {record.peak_probability:.2f}, mean {record.mean_probability:.2f})"
-                    f"{clip}",
-                    markup=False,
+                    f"{clip}"
                 )
             elif isinstance(record, ListenerEvent):
                 self.terminal.event(record.at, record.kind, record.message)
@@ -73,7 +90,7 @@ class JsonLinesSink:
     def handle(self, records: Sequence[Record]) -> None:
         for record in records:
             if isinstance(record, Episode):
-                print(json.dumps(episode_json(record)), flush=True)
+                self.terminal.result(json.dumps(episode_json(record)))
             elif isinstance(record, ListenerEvent):
                 self.terminal.event(record.at, record.kind, record.message)
 
