@@ -563,6 +563,20 @@ def test_a_wav_header_on_stdin_is_one_clear_error() -> None:
     assert process.stderr.decode().splitlines()[-1].startswith("error: standard input")
 
 
+def test_a_summer_night_is_dated_in_summer_time_whatever_the_season_now(night: Path) -> None:
+    """New York is UTC-4 in July and UTC-5 in December: 21:00 on 5 July is 01:00 UTC."""
+    process = subprocess.run(
+        [*cli_command(), "listen", "--input", str(night), "--no-clips", "--no-db", "--json",
+         "--start", "2026-07-05 21:00"],
+        capture_output=True, text=True, env={**cli_env(), "TZ": "America/New_York"}, timeout=120,
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    (episode,) = [json.loads(line) for line in process.stdout.splitlines()]
+    assert datetime.fromisoformat(episode["start"]) == datetime(
+        2026, 7, 6, 1, 0, tzinfo=UTC
+    ) + timedelta(seconds=episode["start_s"])
+
+
 def test_a_closed_stdout_is_one_warning_and_every_episode_is_still_stored(
     night: Path, tmp_path: Path
 ) -> None:

@@ -7,15 +7,32 @@ Home Assistant's "minutes cried tonight", the morning digest) uses these two fun
 
 from __future__ import annotations
 
+import functools
+import os
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 NIGHT_STARTS_AT = time(12, 0)
+LOCALTIME = Path("/etc/localtime")
 
 
 def local_zone() -> tzinfo:
-    """The machine's time zone."""
-    zone = datetime.now().astimezone().tzinfo
-    return zone if zone is not None else UTC
+    """The machine's time zone with its daylight-saving rules (a summer night is told in
+    summer time in winter too): TZ's zone (Europe/Paris), else /etc/localtime's."""
+    return _zone(os.environ.get("TZ"))
+
+
+@functools.lru_cache(maxsize=4)
+def _zone(tz: str | None) -> tzinfo:
+    try:
+        if tz:
+            return ZoneInfo(tz.removeprefix(":"))
+        with LOCALTIME.open("rb") as f:
+            return ZoneInfo.from_file(f)
+    except (OSError, ValueError, KeyError):  # a POSIX rule such as "CET-1", or no zone files
+        zone = datetime.now().astimezone().tzinfo
+        return zone if zone is not None else UTC
 
 
 def night_of(at: datetime, *, zone: tzinfo | None = None) -> date:

@@ -20,6 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from miserymeter.errors import ConfigError
+from miserymeter.nights import local_zone
 
 COLUMNS = ("start", "end", "label")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -117,7 +118,7 @@ def parse_time(text: str | None, *, where: str, timezone: tzinfo | None) -> date
             "or 2026-11-25T01:30:00+01:00"
         ) from e
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone) if timezone else parsed.astimezone()
+        parsed = parsed.replace(tzinfo=timezone or local_zone())
     return parsed.astimezone(UTC)
 
 
@@ -134,5 +135,5 @@ def _refuse_overlaps(episodes: Sequence[Episode], *, path: Path, timezone: tzinf
 
 def show_time(time: datetime, timezone: tzinfo | None) -> str:
     """A time as the user likely wrote it: in their time zone, to the second."""
-    local = time.astimezone(timezone) if timezone else time.astimezone()
+    local = time.astimezone(timezone or local_zone())
     return local.strftime("%Y-%m-%d %H:%M:%S")

@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.console import Console
 
+from miserymeter.nights import local_zone
 from miserymeter.records import CryingStarted, Episode, ListenerEvent, Record
 
 
@@ -52,7 +53,7 @@ class Terminal:
 
     def event(self, at: datetime, kind: str, message: str) -> None:
         """One line of a long-running command's log: `<date> <time> <kind>: <message>`."""
-        self.say(f"{at.astimezone():%Y-%m-%d %H:%M:%S} {kind}: {message}")
+        self.say(f"{at.astimezone(local_zone()):%Y-%m-%d %H:%M:%S} {kind}: {message}")
 
 
 class ConsoleSink:
@@ -65,14 +66,15 @@ class ConsoleSink:
         for record in records:
             if isinstance(record, CryingStarted):
                 self.terminal.result(
-                    f"{record.start.astimezone():%Y-%m-%d %H:%M:%S} crying in {record.room} "
+                    f"{record.start.astimezone(local_zone()):%Y-%m-%d %H:%M:%S} crying in "
+                    f"{record.room} "
                     f"(sure after {record.confirmed_offset_s - record.start_offset_s:.0f} s)"
                 )
             elif isinstance(record, Episode):
                 clip = f", audio: {record.clip_path}" if record.clip_path else ""
                 self.terminal.result(
-                    f"{record.start.astimezone():%Y-%m-%d %H:%M:%S} - "
-                    f"{record.end.astimezone():%H:%M:%S} crying "
+                    f"{record.start.astimezone(local_zone()):%Y-%m-%d %H:%M:%S} - "
+                    f"{record.end.astimezone(local_zone()):%H:%M:%S} crying "
                     f"{record.duration_s:.0f} s in {record.room} "
                     f"(peak {record.peak_probability:.2f}, mean {record.mean_probability:.2f})"
                     f"{clip}"
