@@ -213,6 +213,19 @@ def test_a_url_apprise_cannot_use_is_left_out_naming_its_place() -> None:
     assert "s3cr3t" not in message
     with pytest.raises(ConfigError, match="URL 1 of 1"):
         destination("no-scheme-here")
+    with pytest.raises(ConfigError, match="none of its 2 urls") as raised:
+        destination("tgram://s3cr3t/", "no-scheme-here")
+    assert "s3cr3t" not in str(raised.value)
+
+
+def test_a_url_given_twice_is_pushed_to_once_with_a_warning() -> None:
+    twice = destination("json://127.0.0.1/push", "json://127.0.0.1/other", "json://127.0.0.1/push")
+    assert [s.label for s in twice.services] == [
+        "json:// (URL 1 of 3 in urls)",
+        "json:// (URL 2 of 3 in urls)",
+    ]
+    (message,) = twice.left_out
+    assert "(URL 3 of 3 in urls) is URL 1 again" in message
 
 
 def test_the_store_sink_keeps_crying_continues_out_of_the_database(

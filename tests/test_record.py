@@ -400,6 +400,8 @@ def test_no_microphone_at_all_is_one_clear_error_naming_device(tmp_path: Path) -
     line = assert_one_error_line(process, "--device")
     assert "no microphone found" in line
     assert not (tmp_path / "archive").exists()
+    line = assert_one_error_line(run_miserymeter("devices", "--test"), "--device")
+    assert "no microphone found" in line  # not PortAudio's "Error querying device -1"
 
 
 def test_a_missing_microphone_is_waited_for_not_fatal(

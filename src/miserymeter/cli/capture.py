@@ -35,9 +35,10 @@ def devices(
 ) -> None:
     """List the microphones, or check that one works (--test)."""
     from miserymeter.capture.level_check import check_level
-    from miserymeter.capture.microphone import input_devices, parse_device
+    from miserymeter.capture.microphone import input_devices, parse_device, require_a_microphone
 
     if test:
+        require_a_microphone(device, or_else="name the one to test with --device")
         check = check_level(parse_device(device), duration_s=3.0, sample_rate_hz=sample_rate)
         console.print(
             f"recorded {check.duration_s:.1f} s: level {check.rms_dbfs:.1f} dBFS RMS, "

@@ -95,30 +95,44 @@ class NotifyDestination:
 def from_config(table: dict[str, Any], *, where: str) -> NotifyDestination:
     """The destination a config file's `[notify]` table describes; `where` names the table."""
     settings = notify_settings(table, where=where)
-    found, unusable = services(settings.urls, where=where)
+    found, unreadable, repeated = services(settings.urls, where=where)
+    if not found and len(unreadable) == 1:
+        raise ConfigError(unreadable[0])
     if not found:
-        raise ConfigError("; ".join(unusable))
-    left_out = [f"{message}; pushes go to the other URLs until it is fixed" for message in unusable]
-    return NotifyDestination(settings, found, left_out=left_out)
+        raise ConfigError(
+            f"{where}: none of its {len(unreadable)} urls is one apprise can use; fix them "
+            f"after the forms at {APPRISE_URLS_HELP}"
+        )
+    left_out = [f"{m}; pushes go to the other URLs until it is fixed" for m in unreadable]
+    return NotifyDestination(settings, found, left_out=left_out + repeated)
 
 
-def services(urls: Sequence[str], *, where: str) -> tuple[list[Service], list[str]]:
-    """One apprise object per URL apprise can read, and for each it cannot, a message naming
-    its place and the fix."""
+def services(urls: Sequence[str], *, where: str) -> tuple[list[Service], list[str], list[str]]:
+    """One apprise object per URL apprise can read; a message naming the place and the fix of
+    each URL it cannot, and of each URL given again (pushed to once)."""
     import apprise
 
-    found, unusable = [], []
+    found: list[Service] = []
+    unreadable: list[str] = []
+    repeated: list[str] = []
+    first_of: dict[str, int] = {}
     for index, url in enumerate(urls):
         label = f"{scheme(url)}:// (URL {index + 1} of {len(urls)} in urls)"
         service = apprise.Apprise()
-        if service.add(url):
+        if url in first_of:
+            repeated.append(
+                f"{where}: {label} is URL {first_of[url] + 1} again: each push goes to it once; "
+                "remove one"
+            )
+        elif service.add(url):
+            first_of[url] = index
             found.append(Service(label, service))
         else:
-            unusable.append(
+            unreadable.append(
                 f"{where}: {label} is not a URL apprise can use; fix it after the forms at "
                 f"{APPRISE_URLS_HELP}"
             )
-    return found, unusable
+    return found, unreadable, repeated
 
 
 def scheme(url: str) -> str:
