@@ -68,19 +68,22 @@ def test_pushes_for_each_episode_and_when_listening_stops(
     )
 
 
-def test_a_url_apprise_cannot_read_is_left_out_and_the_others_still_get_pushes(
+def test_a_url_apprise_cannot_read_or_expand_is_left_out_and_the_others_get_pushes(
     nights: tuple[Path, Path],
     receiver: WebhookReceiver,
     run_cli: CliRunner,
     tmp_path: Path,
 ) -> None:
-    config = notify_config(tmp_path, receiver, "notaservice://foo")
+    config = notify_config(
+        tmp_path, receiver, "notaservice://foo", "tgram://${MISERYMETER_NOT_SET}/123"
+    )
     args = ("--no-clips", "--db", tmp_path / "night.db", "--config", config, *FAST_RETRY)
     process = run_cli("listen", "--input", nights[0], *args)
     assert process.returncode == 0, process.stderr
-    (warning,) = [line for line in process.stderr.splitlines() if "notaservice" in line]
-    assert "notaservice:// (URL 2 of 2 in urls) is not a URL apprise can use" in warning
-    assert "pushes go to the other URLs" in warning
+    bad_url, unset = [line for line in process.stderr.splitlines() if "(URL " in line]
+    assert "notaservice:// (URL 2 of 3 in urls) is not a URL apprise can use" in bad_url
+    assert "tgram:// (URL 3 of 3 in urls): environment variable MISERYMETER_NOT_SET" in unset
+    assert "pushes go to the other URLs" in bad_url and "pushes go to the other URLs" in unset
     assert titles(receiver)[0] == "Crying in blue"
     assert titles(receiver)[-1] == "Monitor in blue stopped listening"
 

@@ -20,6 +20,7 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +42,16 @@ def read_config(path: Path, *, command: str, known_keys: set[str]) -> dict[str, 
     return table
 
 
-def read_table(path: Path, name: str) -> dict[str, Any] | list[dict[str, Any]]:
-    """Table `name` of `path` (a list for an array of tables, `[[name]]`), variables expanded;
-    an empty table when the file has none."""
+def read_table(
+    path: Path, name: str, *, own_variables: Collection[str] = ()
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """Table `name` of `path` (a list for an array of tables, `[[name]]`), variables expanded
+    but those of the keys in `own_variables` (the part expands them itself); an empty table
+    when the file has none."""
     document = read_document(path)
-    return expand_variables(document.get(name, {}), where=f"{path}: [{name}]")
+    return expand_variables(
+        document.get(name, {}), where=f"{path}: [{name}]", own_variables=own_variables
+    )
 
 
 def check_keys(
@@ -60,14 +66,18 @@ def check_keys(
         )
 
 
-def expand_variables(value: Any, *, where: str) -> Any:
-    """`value` with every `${NAME}` in its strings replaced by the environment variable NAME."""
+def expand_variables(value: Any, *, where: str, own_variables: Collection[str] = ()) -> Any:
+    """`value` with every `${NAME}` in its strings replaced by the environment variable NAME;
+    a table's keys in `own_variables` are left as they are (their part expands them)."""
     if isinstance(value, str):
         return _VARIABLE.sub(lambda m: _variable(m.group(1), where=where), value)
     if isinstance(value, list):
-        return [expand_variables(v, where=where) for v in value]
+        return [expand_variables(v, where=where, own_variables=own_variables) for v in value]
     if isinstance(value, dict):
-        return {k: expand_variables(v, where=f"{where} {k}") for k, v in value.items()}
+        return {
+            k: v if k in own_variables else expand_variables(v, where=f"{where} {k}")
+            for k, v in value.items()
+        }
     return value
 
 

@@ -1,8 +1,10 @@
 """The destinations `listen` delivers to, from its options and the config file's tables.
 
-Each kind of destination is a module exposing `from_config(table, *, where) -> Destination`,
-registered in PARTS under its config table's name: `[[webhook]]` (an array: one table per
-webhook) or a single table such as `[mqtt]`. A part is imported only when it is configured.
+Each kind of destination is a module exposing `from_config(table, *, where) -> Destination`
+(also `room=`, `store=` for ROOM_PARTS), and optionally OWN_VARIABLES, the keys whose `${NAME}`
+variables it expands itself; it is registered in PARTS under its config table's name:
+`[[webhook]]` (an array: one table per webhook) or a single table such as `[mqtt]`. A part is
+imported only when it is configured.
 
 A destination whose settings are wrong (a malformed URL, a misspelt key, a variable that is
 not set) is left out, with a message naming its table and key and the fix: a typo in one
@@ -85,10 +87,12 @@ def _build(part: str, table: Any, *, where: str, room: str, store: Store | None)
     """The destination of one table, its `${NAME}` variables expanded; ConfigError if wrong."""
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: must be a table")
-    factory = _factory(part)
+    module = importlib.import_module(PARTS[part])
+    factory = cast(Callable[..., Destination], module.from_config)
     if part in ROOM_PARTS:
         factory = functools.partial(factory, room=room, store=store)
-    return factory(expand_variables(table, where=where), where=where)
+    own: frozenset[str] = getattr(module, "OWN_VARIABLES", frozenset())
+    return factory(expand_variables(table, where=where, own_variables=own), where=where)
 
 
 def _tables(document: dict[str, Any], config: Path, part: str) -> list[tuple[str, str, Any]]:
@@ -98,9 +102,3 @@ def _tables(document: dict[str, Any], config: Path, part: str) -> list[tuple[str
     if isinstance(found, list):
         return [(part, f"{config}: [[{part}]] #{k}", t) for k, t in enumerate(found, start=1)]
     return [(part, f"{config}: [{part}]", found)] if found else []
-
-
-def _factory(part: str) -> Callable[..., Destination]:
-    """`from_config(table, *, where)` of the part (also `room=`, `store=` for ROOM_PARTS)."""
-    module = importlib.import_module(PARTS[part])
-    return cast(Callable[..., Destination], module.from_config)

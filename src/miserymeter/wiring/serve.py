@@ -10,7 +10,7 @@ from pathlib import Path
 from miserymeter.clock import utc_now
 from miserymeter.config import read_table
 from miserymeter.constants import DEFAULT_GATE_DB
-from miserymeter.delivery.notify.destination import from_config
+from miserymeter.delivery.notify.destination import OWN_VARIABLES, from_config
 from miserymeter.delivery.notify.offline_watcher import OfflineWatcher
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.errors import ConfigError
@@ -74,7 +74,7 @@ def _offline_watcher(path: Path, db: str, terminal: Terminal) -> OfflineWatcher 
     alerts are not turned off). A [notify] table whose settings are wrong is one warning line:
     the dashboard is served without the watcher."""
     try:
-        table = read_table(path, "notify")
+        table = read_table(path, "notify", own_variables=OWN_VARIABLES)
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [[notify]]: write one [notify] table, with a list of urls")
         if not table:

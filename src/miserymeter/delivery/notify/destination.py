@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from miserymeter.config import expand_variables
 from miserymeter.delivery.destination import DeliveryError
 from miserymeter.delivery.notify.messages import Push, push_for
 from miserymeter.delivery.notify.policy import NotifyPolicy
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     import apprise
 
 NAME = "notify"
+# `urls` are expanded one by one: a variable not set in one leaves that URL out, not all.
+OWN_VARIABLES = frozenset({"urls"})
 APPRISE_URLS_HELP = "https://github.com/caronc/apprise/wiki"
 CHECK_TIMEOUT_S = 5.0
 
@@ -116,8 +119,13 @@ def services(urls: Sequence[str], *, where: str) -> tuple[list[Service], list[st
     unreadable: list[str] = []
     repeated: list[str] = []
     first_of: dict[str, int] = {}
-    for index, url in enumerate(urls):
-        label = f"{scheme(url)}:// (URL {index + 1} of {len(urls)} in urls)"
+    for index, written in enumerate(urls):
+        label = f"{scheme(written)}:// (URL {index + 1} of {len(urls)} in urls)"
+        try:
+            url = expand_variables(written, where=f"{where}: {label}")
+        except ConfigError as e:
+            unreadable.append(str(e))
+            continue
         service = apprise.Apprise()
         if url in first_of:
             repeated.append(
