@@ -66,9 +66,9 @@ class EpisodeDetector:
     def __init__(self, settings: DetectorSettings, *, hop_s: float) -> None:
         self.settings = settings
         self.hop_s = hop_s
-        n_smoothing = n_smoothing_hops(settings, hop_s=hop_s)
-        self._recent: deque[tuple[float, float]] = deque(maxlen=n_smoothing)  # (start_s, p)
-        self._lead: deque[tuple[float, float]] = deque(maxlen=n_lead_hops(settings, hop_s=hop_s))
+        self._n_smoothing = n_smoothing_hops(settings, hop_s=hop_s)
+        # (start_s, p) of the last hops: the smoothing window and, before it, the lead
+        self._hops: deque[tuple[float, float]] = deque(maxlen=n_lead_hops(settings, hop_s=hop_s))
         self._open: _OpenEpisode | None = None
         self._active = False
 
@@ -80,7 +80,7 @@ class EpisodeDetector:
     @property
     def heard_until_s(self) -> float:
         """The end of the last hop fed (0 before any)."""
-        return self._recent[-1][0] + self.hop_s if self._recent else 0.0
+        return self._hops[-1][0] + self.hop_s if self._hops else 0.0
 
     @property
     def is_crying(self) -> bool:
@@ -90,12 +90,12 @@ class EpisodeDetector:
     def feed(self, probability: float | None, *, end_s: float) -> list[DetectorOutput]:
         """Account for the hop ending at `end_s`; None means no score (repeat the last one)."""
         if probability is None:
-            probability = self._recent[-1][1] if self._recent else 0.0
+            probability = self._hops[-1][1] if self._hops else 0.0
         settings = self.settings
         start_s = end_s - self.hop_s
-        self._recent.append((start_s, probability))
-        self._lead.append((start_s, probability))
-        smoothed = sum(p for _, p in self._recent) / len(self._recent)
+        self._hops.append((start_s, probability))
+        recent = self._recent()
+        smoothed = sum(p for _, p in recent) / len(recent)
         outputs: list[DetectorOutput] = []
         if self._open is not None:
             self._open.hops.append((end_s, probability))
@@ -140,18 +140,22 @@ class EpisodeDetector:
             episode = None
         if episode is None:
             episode = _OpenEpisode(start_s, end_s)
-            episode.hops = [(s + self.hop_s, p) for s, p in self._lead if s >= start_s]
+            episode.hops = [(s + self.hop_s, p) for s, p in self._hops if s >= start_s]
             self._open = episode
         episode.last_on_end_s = end_s
         self._active = True
         return outputs
 
+    def _recent(self) -> list[tuple[float, float]]:
+        """The hops of the smoothing window, oldest first."""
+        return list(self._hops)[-self._n_smoothing :]
+
     def _rise_start_s(self) -> float:
         """Where the crying that reached "on" rose: the first hop of the smoothing window at or
         above "off", or the first of the hops at or above "off" that lead up to it."""
         off = self.settings.off_probability
-        start_s = min(s for s, p in self._recent if p >= off)
-        for s, p in reversed(self._lead):
+        start_s = min(s for s, p in self._recent() if p >= off)
+        for s, p in reversed(self._hops):
             if s < start_s:
                 if p < off:
                     break
