@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,7 @@ NIGHT_HOURS = 12
 
 @dataclass(frozen=True)
 class Run:
-    """One `listen` process: its wall and CPU time, peak memory and database size."""
+    """One `miserymeter` process: its wall and CPU time, peak memory and `listen`'s database."""
 
     wall_s: float
     cpu_s: float
@@ -48,40 +48,25 @@ class Run:
 
 def listen(audio: Path, work: Path, *options: str) -> Run:
     db = work / f"{audio.stem}-{len(list(work.glob('*.db*')))}.db"
-    started_s = time.monotonic()
-    process = subprocess.Popen(
-        [
-            str(MISERYMETER),
-            "listen",
-            "--input",
-            str(audio),
-            "--no-clips",
-            "--db",
-            str(db),
-            *options,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    wall_s = time.monotonic() - started_s
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"listen failed on {audio}")
+    run = measured("listen", "--input", str(audio), "--no-clips", "--db", str(db), *options)
     db_bytes = sum(p.stat().st_size for p in work.glob(f"{db.name}*"))
-    return Run(wall_s, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, db_bytes)
+    return replace(run, db_bytes=db_bytes)
 
 
 def classify(audio: Path) -> Run:
+    return measured("classify", str(audio))
+
+
+def measured(*args: str) -> Run:
+    """`miserymeter ARGS...` run to its end: its wall and CPU time and peak memory."""
     started_s = time.monotonic()
     process = subprocess.Popen(
-        [str(MISERYMETER), "classify", str(audio)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [str(MISERYMETER), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     _, status, usage = os.wait4(process.pid, 0)
     wall_s = time.monotonic() - started_s
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"classify failed on {audio}")
+        raise SystemExit(f"miserymeter {' '.join(args)} failed")
     return Run(wall_s, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, 0)
 
 
