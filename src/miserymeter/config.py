@@ -112,21 +112,22 @@ def read_document(path: Path) -> dict[str, Any]:
 def _require_password_hash_in_serve(path: Path, document: dict[str, Any]) -> None:
     """A ConfigError where the dashboard's `password_hash` sits outside [serve] (a line
     appended after another table), saying where it belongs."""
-    place = "outside any table" if PASSWORD_HASH in document else ""
-    for name, value in document.items():
-        if name == "serve" or place:
-            continue
-        if isinstance(value, dict) and PASSWORD_HASH in value:
-            place = f"in [{name}]"
-        elif isinstance(value, list) and any(
-            isinstance(t, dict) and PASSWORD_HASH in t for t in value
-        ):
-            place = f"in [[{name}]]"
-    if place:
+    if place := _password_hash_place(document):
         raise ConfigError(
             f"{path}: {PASSWORD_HASH} is {place}; it belongs in [serve]: move the line there "
             f"(or delete it and run `miserymeter hash-password --config {path}`)"
         )
+
+
+def _password_hash_place(document: dict[str, Any]) -> str:
+    """Where `password_hash` is outside [serve] ("in [notify]", "in [[webhook]]"), or ""."""
+    if PASSWORD_HASH in document:
+        return "outside any table"
+    for name, value in document.items():
+        tables = value if isinstance(value, list) else [value]
+        if name != "serve" and any(isinstance(t, dict) and PASSWORD_HASH in t for t in tables):
+            return f"in [[{name}]]" if isinstance(value, list) else f"in [{name}]"
+    return ""
 
 
 def set_in_table(path: Path, table: str, key: str, value: str) -> None:
