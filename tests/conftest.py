@@ -455,7 +455,16 @@ def demo_night(tmp_path_factory: pytest.TempPathFactory) -> DemoNight:
     folder = tmp_path_factory.mktemp("demo")
     script = Path(__file__).resolve().parent.parent / "scripts" / "make_night.py"
     made = subprocess.run(
-        [sys.executable, script, "--examples", "--seed", "1", "--out", folder / "night.flac"],
+        [
+            sys.executable,
+            script,
+            "--examples",
+            "--seed",
+            "1",
+            "--ending_now",
+            "--out",
+            folder / "night.flac",
+        ],  # as `make demo`: heard in the minutes just past
         capture_output=True,
         text=True,
         timeout=CLI_TIMEOUT_S,
