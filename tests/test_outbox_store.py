@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from miserymeter.store.schema import SCHEMA_VERSION
 START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 HOOK = "webhook:example.org/hook"
 OTHER = "mqtt:broker/miserymeter"
+NOTIFY = "notify"
 
 
 def minute(room: str, n: int) -> MinuteSummary:
@@ -104,6 +106,42 @@ def test_undelivered_counts_only_what_failed_per_destination(store_target: str) 
         assert store.undelivered("green", refused_since=tonight) == []
 
 
+def test_the_parts_that_took_an_entry_are_kept_until_it_is_delivered(store_target: str) -> None:
+    first, second, third = events_from([minute("blue", n) for n in range(3)])
+    with open_store(store_target) as store:
+        store.write([], outbox=entries([first, second], NOTIFY))
+        entry, _ = store.pending(NOTIFY, room="blue")
+        store.taken(entry.seq, "url-a")
+        store.taken(entry.seq, "url-b")
+        store.taken(entry.seq, "url-a")  # told twice: kept once
+        store.failed(entry.seq, "HTTP 500")
+    with open_store(store_target) as store:  # kept across a restart
+        retried, other = store.pending(NOTIFY, room="blue")
+        assert retried.event == first and retried.taken == {"url-a", "url-b"}
+        assert other.event == second and other.taken == frozenset()
+        store.delivered(other.seq)
+        store.delivered(retried.seq)
+        store.write([], outbox=entries([third], NOTIFY))  # SQLite may give it a delivered seq
+        (new,) = store.pending(NOTIFY, room="blue")
+        assert new.event == third and new.taken == frozenset()
+
+
+def test_a_version_3_database_gets_outbox_taken_and_keeps_its_outbox(store_target: str) -> None:
+    event = events_from([minute("blue", 0)])[0]
+    with open_store(store_target) as store:
+        store.write([], outbox=entries([event], NOTIFY))
+        with store._engine.begin() as connection:  # as version 3 left it
+            connection.exec_driver_sql("DROP TABLE outbox_taken")
+            connection.exec_driver_sql("UPDATE schema_version SET version = 3")
+    with open_store(store_target) as store:
+        with store._engine.connect() as connection:
+            version = connection.exec_driver_sql("SELECT version FROM schema_version").scalar()
+        assert version == SCHEMA_VERSION == 4
+        (entry,) = store.pending(NOTIFY, room="blue")
+        store.taken(entry.seq, "url-a")
+        assert store.pending(NOTIFY, room="blue") == [replace(entry, taken=frozenset({"url-a"}))]
+
+
 def test_listener_events_keep_their_fields(store_target: str) -> None:
     event = events_from([ListenerEvent("blue", START, "started", "listening to x")])[0]
     with open_store(store_target) as store:
@@ -116,6 +154,7 @@ def test_a_version_1_database_gets_the_outbox_and_keeps_its_records(store_target
     with open_store(store_target) as store:
         store.write([minute("blue", 0)])
         with store._engine.begin() as connection:  # as version 1 left it: no outbox
+            connection.exec_driver_sql("DROP TABLE outbox_taken")
             connection.exec_driver_sql("DROP TABLE outbox")
             connection.exec_driver_sql("DROP TABLE listener_status")
             connection.exec_driver_sql("UPDATE schema_version SET version = 1")
@@ -123,7 +162,7 @@ def test_a_version_1_database_gets_the_outbox_and_keeps_its_records(store_target
         assert "outbox" in inspect(store._engine).get_table_names()
         with store._engine.connect() as connection:
             version = connection.exec_driver_sql("SELECT version FROM schema_version").scalar()
-        assert version == SCHEMA_VERSION == 3
+        assert version == SCHEMA_VERSION == 4
         assert store.minutes("blue", START, START + timedelta(hours=1)) == [minute("blue", 0)]
         event = events_from([minute("blue", 1)])[0]
         store.write([], outbox=entries([event]))

@@ -199,7 +199,7 @@ def test_listener_statuses_read_back_per_room_in_order(store: Store) -> None:
     assert store.statuses("nursery", at(61.0), at(120.0)) == []
 
 
-def test_a_version_2_database_gets_listener_status_and_keeps_its_records(
+def test_a_version_2_database_gets_the_newer_tables_and_keeps_its_records(
     store_target: str,
 ) -> None:
     records = two_rooms(n_minutes=1)
@@ -207,11 +207,12 @@ def test_a_version_2_database_gets_listener_status_and_keeps_its_records(
         store.write(records)
         with store._engine.begin() as connection:  # as version 2 left it
             connection.exec_driver_sql("DROP TABLE listener_status")
+            connection.exec_driver_sql("DROP TABLE outbox_taken")
             connection.exec_driver_sql("UPDATE schema_version SET version = 2")
     with open_store(store_target) as store:
         with store._engine.connect() as connection:
             version = connection.exec_driver_sql("SELECT version FROM schema_version").scalar()
-        assert version == SCHEMA_VERSION == 3
+        assert version == SCHEMA_VERSION == 4
         assert store.events() == of_type(records, ListenerEvent)
         store.write([status("nursery", 0, n_dropped=1)])
         assert store.statuses("nursery", at(0.0), at(60.0)) == [status("nursery", 0, n_dropped=1)]

@@ -98,9 +98,10 @@ class StoreConnection:
         with self._faults("read"), self._connection() as connection:
             return [record_type(**row) for row in connection.execute(query).mappings()]
 
-    def _change_entry(self, statement: Any) -> None:
+    def _change_entry(self, *statements: Any) -> None:
         with self._faults("write to"), self._writer.begin() as connection:
-            connection.execute(statement)
+            for statement in statements:
+                connection.execute(statement)
 
     @contextmanager
     def _faults(self, action: str) -> Iterator[None]:

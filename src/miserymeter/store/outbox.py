@@ -4,7 +4,9 @@ An entry is queued in the same transaction as the records that made its event (`
 so nothing is announced that was not stored, and nothing stored is forgotten by a restart. A
 courier reads a destination's oldest pending entries of its room, in queue order (`seq`), and
 deletes each once delivered; an entry the destination refused for good is kept, marked
-rejected, and no longer read. Queuing an event twice for one destination stores it once.
+rejected, and no longer read. Queuing an event twice for one destination stores it once. For a
+destination of several parts (the push URLs of [notify]) it keeps which parts took an entry
+already (`outbox_taken`), so that a retry, also after a restart, goes to the others only.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from miserymeter.events import Event
 from miserymeter.store.connection import StoreConnection
-from miserymeter.store.schema import outbox, rooms
+from miserymeter.store.schema import outbox, outbox_taken, rooms
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,14 @@ class OutboxEntry:
 
 @dataclass(frozen=True)
 class PendingEntry:
-    """An entry waiting in the outbox: its place in the queue and how often it was tried."""
+    """An entry waiting in the outbox: its place in the queue, how often it was tried, and
+    which parts of its destination took it already."""
 
     seq: int
     event: Event
     attempts: int
     last_error: str | None
+    taken: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -91,10 +96,15 @@ def pending_query(destination: str, *, room: str, limit: int) -> Select[Any]:
     )
 
 
-def pending_entry(row: Any) -> PendingEntry:
-    """A row of `pending_query` as a PendingEntry."""
+def pending_entry(row: Any, *, taken: frozenset[str] = frozenset()) -> PendingEntry:
+    """A row of `pending_query` as a PendingEntry, taken already by the parts `taken`."""
     event = Event(row.event_id, row.room, row.at, row.kind, row.data)
-    return PendingEntry(row.seq, event, row.attempts, row.last_error)
+    return PendingEntry(row.seq, event, row.attempts, row.last_error, taken)
+
+
+def taken_query(seqs: list[int]) -> Select[Any]:
+    """(seq, part) of the parts that took the outbox entries `seqs` already."""
+    return select(outbox_taken.c.seq, outbox_taken.c.part).where(outbox_taken.c.seq.in_(seqs))
 
 
 def counts_query(destination: str, *, room: str | None) -> Select[Any]:
@@ -140,11 +150,26 @@ class OutboxQueue(StoreConnection):
         """The oldest `limit` entries of `room` waiting for `destination`, oldest first."""
         query = pending_query(destination, room=room, limit=limit)
         with self._faults("read"), self._engine.connect() as connection:
-            return [pending_entry(row) for row in connection.execute(query)]
+            rows = connection.execute(query).all()
+            taken: dict[int, set[str]] = {}
+            if rows:
+                for seq, part in connection.execute(taken_query([row.seq for row in rows])):
+                    taken.setdefault(seq, set()).add(part)
+        return [pending_entry(row, taken=frozenset(taken.get(row.seq, ()))) for row in rows]
 
     def delivered(self, seq: int) -> None:
-        """The outbox entry `seq` reached its destination: forget it."""
-        self._change_entry(delete(outbox).where(outbox.c.seq == seq))
+        """The outbox entry `seq` reached its destination: forget it (and its parts taken)."""
+        self._change_entry(
+            delete(outbox_taken).where(outbox_taken.c.seq == seq),
+            delete(outbox).where(outbox.c.seq == seq),
+        )
+
+    def taken(self, seq: int, part: str) -> None:
+        """The part `part` of its destination (one push URL) took entry `seq`: it is not sent
+        there again, also after a restart, while the other parts are tried."""
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(outbox_taken).on_conflict_do_nothing()
+        self._change_entry(insert.values(seq=seq, part=part))
 
     def failed(self, seq: int, error: str) -> None:
         """Delivering entry `seq` failed for now: count the attempt, keep the reason."""

@@ -42,9 +42,9 @@ from miserymeter.records import (
 # Bump when a table changes; a database of another version is refused unless it is in
 # UPGRADABLE_FROM: versions whose upgrade only adds tables (`create_all` adds them). An index
 # added to an existing table needs no bump: opening a database creates the missing ones.
-SCHEMA_VERSION = 3
-# 1 → 2 added `outbox`; 2 → 3 added `listener_status`.
-UPGRADABLE_FROM = (1, 2)
+SCHEMA_VERSION = 4
+# 1 → 2 added `outbox`; 2 → 3 added `listener_status`; 3 → 4 added `outbox_taken`.
+UPGRADABLE_FROM = (1, 2, 3)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
@@ -179,6 +179,17 @@ outbox = Table(
     Column("last_error", Text),
     UniqueConstraint("destination", "event_id"),
     Index("outbox_pending", "destination", "room_id", "rejected", "seq"),
+)
+
+# The parts of a destination (the push URLs of [notify]) that took an outbox entry already, so
+# that sending it again, also after a restart, goes to the others only; deleted with the entry
+# (SQLite reuses the `seq` of a deleted last entry).
+outbox_taken = Table(
+    "outbox_taken",
+    metadata,
+    Column("seq", ForeignKey("outbox.seq"), nullable=False),
+    Column("part", Text, nullable=False),
+    PrimaryKeyConstraint("seq", "part"),
 )
 
 # What the store keeps of the listener's records (all but the announcements, CryingStarted).
