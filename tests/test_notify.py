@@ -15,6 +15,7 @@ import soundfile as sf
 
 from miserymeter.capture.sources import FileSource
 from miserymeter.config import read_table
+from miserymeter.delivery.courier import Courier
 from miserymeter.delivery.destination import DeliveryError, Destination
 from miserymeter.delivery.notify.destination import NotifyDestination, from_config
 from miserymeter.delivery.notify.messages import duration_text
@@ -26,7 +27,8 @@ from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import Listener, ListenSettings
 from miserymeter.records import CryingContinues, Episode, ListenerEvent, Record
 from miserymeter.sinks.store import StoreSink
-from miserymeter.store import open_store
+from miserymeter.store import Store, open_store
+from miserymeter.store.outbox import OutboxCounts, OutboxEntry
 from push_receiver import PushReceiver, free_port
 from test_deploy import DEPLOY_DIR
 from test_listen import CRYING, RATE_HZ, START, clip, quiet
@@ -183,6 +185,45 @@ def test_a_failing_service_is_a_delivery_error_and_the_retry_pushes_once(
         assert len(receiver.pushes) == 1 and len(other.pushes) == 1
     finally:
         other.close()
+
+
+def run_courier_once(store: Store, target: NotifyDestination) -> None:
+    """A run of `listen`'s courier that is told to stop as it starts: it tries what waits in
+    the outbox once, then closes."""
+    courier = Courier(
+        store, target, room="nursery", on_event=lambda kind, message: None, close_timeout_s=60.0
+    )
+    courier.start()
+    courier.close()
+
+
+def test_the_services_that_took_a_push_are_not_pushed_to_again_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """listen stops (a crash, a power cut) while one of three services is down: its next run
+    pushes to that one only, not again to the two that had taken the push."""
+    receivers = [PushReceiver() for _ in range(3)]
+    try:
+        table = {"urls": [r.url() for r in receivers], "time_zone": "UTC"}
+        (event,) = events_from([ListenerEvent("nursery", START, "microphone_lost", "gone")])
+        receivers[2].status = 500
+        with open_store(tmp_path / "outbox.db") as store:
+            first_run = from_config(table, where=WHERE)
+            assert first_run.wants(event)
+            store.write([], outbox=[OutboxEntry(first_run.name, event)])
+            run_courier_once(store, first_run)
+            (waiting,) = store.pending(first_run.name, room="nursery")
+            assert waiting.attempts == 1 and "URL 3 of 3" in (waiting.last_error or "")
+        assert [len(r.pushes) for r in receivers] == [1, 1, 0]
+        receivers[2].status = 200
+        with open_store(tmp_path / "outbox.db") as store:  # the next run: a new process
+            next_run = from_config(table, where=WHERE)
+            run_courier_once(store, next_run)
+            assert store.outbox_counts(next_run.name) == OutboxCounts(0, 0)
+        assert [r.titles() for r in receivers] == [["Monitor in nursery is not hearing"]] * 3
+    finally:
+        for receiver in receivers:
+            receiver.close()
 
 
 def test_a_service_that_is_down_is_a_delivery_error() -> None:

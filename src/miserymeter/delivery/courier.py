@@ -9,7 +9,9 @@ is due: its events wait in the store meanwhile, across restarts. An event it ref
 (`EventRejected`) is marked so in the outbox and the next one goes. An event sent while the
 store cannot record it (a database restarting or locked) is not sent again: the courier
 remembers it and forgets it in the outbox once the store answers (a restart in between sends
-it twice: delivery is at least once). New entries wake the
+it twice: delivery is at least once). A destination of several parts (`SentInParts`: the push
+URLs of [notify]) has each part that takes an event recorded in the outbox at once, so that
+a retry, also by the next run, goes only to the parts that did not. New entries wake the
 courier at once (`wake`). Outages are reported to `on_event(kind, message)` once each:
 `delivery_failed` when one begins, `delivery_resumed` (with how many events went since) when the
 backlog is delivered; `delivery_rejected` once per run of refused events.
@@ -22,12 +24,14 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 
 from miserymeter.delivery.destination import (
     DeliveryError,
     Destination,
     EventRejected,
     Reachable,
+    SentInParts,
 )
 from miserymeter.errors import StorageError
 from miserymeter.store import Store
@@ -153,7 +157,7 @@ class Courier:
                     return False  # the store still cannot record it: wait, never send it twice
                 continue
             try:
-                self.destination.send(entry.event)
+                self._send(entry)
             except EventRejected as e:
                 self._rejected(entry, str(e))
                 continue
@@ -162,6 +166,17 @@ class Courier:
                 return False
             self._delivered(entry)
         return True
+
+    def _send(self, entry: PendingEntry) -> None:
+        if isinstance(self.destination, SentInParts):
+            taken = partial(self._taken, entry.seq)
+            self.destination.send_to_rest(entry.event, taken=entry.taken, on_taken=taken)
+        else:
+            self.destination.send(entry.event)
+
+    def _taken(self, seq: int, part: str) -> None:
+        with suppress(StorageError):  # the destination remembers it until the next run
+            self.store.taken(seq, part)
 
     def _delivered(self, entry: PendingEntry) -> None:
         self._n_failures = 0

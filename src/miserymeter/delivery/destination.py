@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Protocol, runtime_checkable
 
 from miserymeter.errors import MiseryMeterError
@@ -42,6 +43,20 @@ class Reachable(Protocol):
 
     def check(self) -> None:
         """Raise DeliveryError if the destination cannot be reached now (a start-up check)."""
+        ...
+
+
+@runtime_checkable
+class SentInParts(Protocol):
+    """A destination that sends each event to several parts (the push URLs of [notify]), each
+    of which takes it or not. The courier keeps in the outbox which parts took an event, so
+    that sending it again, also after a restart, goes to the others only."""
+
+    def send_to_rest(
+        self, event: Event, *, taken: Collection[str], on_taken: Callable[[str], None]
+    ) -> None:
+        """`send`, to the parts not in `taken` only; `on_taken(part)` as each part takes it
+        (a part is a short name, stable across restarts)."""
         ...
 
 

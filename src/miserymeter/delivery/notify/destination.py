@@ -5,15 +5,18 @@
 A URL apprise cannot read is left out (with a message) and the others are used; with none
 left, the destination is a ConfigError. A URL that failed is tried again on the next `send` of
 the same event, the others are not:
-a retry never pushes twice to a service that already took the event. Errors name the
+a retry never pushes twice to a service that already took the event. Through the outbox
+(`send_to_rest`) the courier records each URL that took an event, under a hash of the URL, so
+this holds across restarts of `listen` too. Errors name the
 service's scheme and the URL's position in `urls`, never the URL itself (it holds tokens).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -42,6 +45,7 @@ class Service:
 
     label: str  # "ntfy:// (URL 1 of 2)": names the URL without its secrets
     apprise: apprise.Apprise
+    key: str  # a hash of the URL: the outbox's name for it, stable across restarts
 
 
 class NotifyDestination:
@@ -60,21 +64,30 @@ class NotifyDestination:
         self.services = tuple(services)
         self.left_out = tuple(left_out)  # one message per URL left out
         self._policy = NotifyPolicy(settings)
-        self._took: dict[str, set[int]] = {}  # event id → services that took it already
+        self._took: dict[str, set[str]] = {}  # event id → keys of the services that took it
 
     def wants(self, event: Event) -> bool:
         return self._policy.wants(event)
 
     def send(self, event: Event) -> None:
+        self.send_to_rest(event, taken=(), on_taken=lambda key: None)
+
+    def send_to_rest(
+        self, event: Event, *, taken: Collection[str], on_taken: Callable[[str], None]
+    ) -> None:
+        """`send`, but not to the services whose key is in `taken` (they took it in an earlier
+        run); `on_taken(key)` as each service takes the push."""
         push = push_for(event, zone=self.settings.zone)
         took = self._took.setdefault(event.id, set())
+        took.update(taken)
         failures = []
-        for index, service in enumerate(self.services):
-            if index in took:
+        for service in self.services:
+            if service.key in took:
                 continue
             reason = _push(service, push)
             if reason is None:
-                took.add(index)
+                took.add(service.key)
+                on_taken(service.key)
             else:
                 failures.append(f"{service.label}: {reason}")
         if failures:
@@ -134,13 +147,19 @@ def services(urls: Sequence[str], *, where: str) -> tuple[list[Service], list[st
             )
         elif service.add(url):
             first_of[url] = index
-            found.append(Service(label, service))
+            found.append(Service(label, service, url_key(url)))
         else:
             unreadable.append(
                 f"{where}: {label} is not a URL apprise can use; fix it after the forms at "
                 f"{APPRISE_URLS_HELP}"
             )
     return found, unreadable, repeated
+
+
+def url_key(url: str) -> str:
+    """A short hash of `url` (its variables expanded): names it in the outbox without its
+    secrets, and stays the same across restarts and reorderings of `urls`."""
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
 def scheme(url: str) -> str:
