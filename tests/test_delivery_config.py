@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from miserymeter.delivery.configure import Destinations, build_destinations
+from miserymeter.delivery.notify.destination import NotifyDestination
 from miserymeter.delivery.webhook.destination import WebhookDestination, destination_name, redacted
 from miserymeter.errors import ConfigError
 
@@ -100,3 +101,21 @@ def test_a_config_file_that_cannot_be_read_is_still_an_error(tmp_path: Path) -> 
     config.write_text("[[webhook]\nurl = 'https://example.org/hook'\n")
     with pytest.raises(ConfigError, match="not a readable TOML file"):
         build_destinations(room="nursery", config=config)
+
+
+def test_a_push_url_that_is_not_a_string_is_left_out_and_the_others_are_used(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "listen.toml"
+    config.write_text('[notify]\nurls = ["json://127.0.0.1/push", 42, { url = "s3cr3t" }]\n')
+    built = build_destinations(room="nursery", config=config)
+    (notify,) = built.usable
+    assert isinstance(notify, NotifyDestination)
+    assert [s.label for s in notify.services] == ["json:// (URL 1 of 3 in urls)"]
+    number, table = built.left_out
+    assert number.startswith(f"{config}: [notify]: URL 2 of 3 in urls is 42, not a string")
+    assert table.startswith(f"{config}: [notify]: URL 3 of 3 in urls is a table, not a string")
+    assert "s3cr3t" not in table and "\n" not in number + table
+    config.write_text("[notify]\nurls = [42]\n")  # none left: [notify] is left out
+    (message,) = build_destinations(room="nursery", config=config).left_out
+    assert "URL 1 of 1 in urls is 42" in message and "listening goes on without" in message

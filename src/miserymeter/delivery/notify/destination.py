@@ -123,9 +123,10 @@ def from_config(table: dict[str, Any], *, where: str) -> NotifyDestination:
     return NotifyDestination(settings, found, left_out=left_out + repeated)
 
 
-def services(urls: Sequence[str], *, where: str) -> tuple[list[Service], list[str], list[str]]:
+def services(urls: Sequence[object], *, where: str) -> tuple[list[Service], list[str], list[str]]:
     """One apprise object per URL apprise can read; a message naming the place and the fix of
-    each URL it cannot, and of each URL given again (pushed to once)."""
+    each URL it cannot (or entry that is not a string), and of each URL given again (pushed
+    to once)."""
     import apprise
 
     found: list[Service] = []
@@ -133,6 +134,12 @@ def services(urls: Sequence[str], *, where: str) -> tuple[list[Service], list[st
     repeated: list[str] = []
     first_of: dict[str, int] = {}
     for index, written in enumerate(urls):
+        if not isinstance(written, str):
+            unreadable.append(
+                f"{where}: URL {index + 1} of {len(urls)} in urls is {_shown(written)}, not a "
+                'string; write the URL in quotes, e.g. "ntfy://ntfy.sh/topic"'
+            )
+            continue
         label = f"{scheme(written)}:// (URL {index + 1} of {len(urls)} in urls)"
         try:
             url = expand_variables(written, where=f"{where}: {label}")
@@ -154,6 +161,18 @@ def services(urls: Sequence[str], *, where: str) -> tuple[list[Service], list[st
                 f"{APPRISE_URLS_HELP}"
             )
     return found, unreadable, repeated
+
+
+def _shown(value: object) -> str:
+    """A TOML value that is not a string, for a message: a number or boolean as written, else
+    its kind (a table may hold secrets)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a table"
+    return "a list" if isinstance(value, list) else "a date or time"
 
 
 def url_key(url: str) -> str:

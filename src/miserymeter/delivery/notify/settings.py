@@ -65,7 +65,7 @@ class QuietHours:
 class NotifySettings:
     """What to push and when (see the module docstring for the keys)."""
 
-    urls: tuple[str, ...]
+    urls: tuple[object, ...]  # as written: each that is not a usable URL is left out later
     zone: tzinfo
     on_start: bool = True
     on_end: bool = False
@@ -115,10 +115,12 @@ def notify_settings(table: dict[str, Any], *, where: str) -> NotifySettings:
     )
 
 
-def _urls(value: Any, *, where: str) -> tuple[str, ...]:
+def _urls(value: Any, *, where: str) -> tuple[object, ...]:
+    """The entries of `urls`; one that is not a string is left out with the others that
+    cannot be used (`destination.services`), not the whole table."""
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(u, str) for u in value):
+    if not isinstance(value, list) or not value:
         raise ConfigError(
             f'{where}: urls must be a list of apprise URLs, e.g. urls = ["ntfy://ntfy.sh/topic"]'
         )
