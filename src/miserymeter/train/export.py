@@ -7,7 +7,6 @@ import copy
 import io
 import json
 import logging
-import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import onnx.numpy_helper
 import torch
 
 from miserymeter import __version__
+from miserymeter.atomic_write import atomic_write
 from miserymeter.constants import (
     MIN_WINDOW_MS,
     MODEL_FORMAT_KEY,
@@ -158,18 +158,15 @@ def _save_checked(
 ) -> None:
     """Write `proto` beside `output_file`, check it agrees with `trained`, then move it into
     place: a model already there is replaced only by one that works, never half-written."""
-    partial = output_file.with_name(f".{output_file.name}.partial")
     try:
-        onnx.save_model(proto, str(partial), save_as_external_data=False)
-        _check_agreement(trained, partial, n_window=n_window, name=output_file)
-        os.replace(partial, output_file)
+        with atomic_write(output_file) as partial:
+            onnx.save_model(proto, str(partial), save_as_external_data=False)
+            _check_agreement(trained, partial, n_window=n_window, name=output_file)
     except OSError as e:
         raise ModelError(
             f"{output_file}: cannot write it ({e.strerror}); free some space or pass another "
             "--output_file"
         ) from e
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _compute_dft_kernels_on_load(proto: onnx.ModelProto, frontend: FrontEndConfig) -> None:
