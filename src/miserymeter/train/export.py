@@ -32,6 +32,7 @@ from miserymeter.errors import ModelError
 from miserymeter.frontend.melspec import FrontEndConfig, analysis_window
 from miserymeter.inference.model import INPUT_NAME, OUTPUT_NAME, Classifier
 from miserymeter.inference.second_opinion import YAMNET_SAMPLE_RATE_HZ
+from miserymeter.paths import writable_folder
 from miserymeter.train.checkpoint import Checkpoint, load_checkpoint
 from miserymeter.train.embedding_head import CRYING_LABEL, confirmed_label, wanted_labels
 from miserymeter.train.models import ProbabilityModel, build_model, convolutional_front_ends
@@ -60,7 +61,8 @@ def export_checkpoint(
 
 
 def _check_output_file(checkpoint_file: Path, output_file: Path) -> None:
-    """Refuse an `output_file` that is the checkpoint itself, a folder, or cannot be made."""
+    """Refuse an `output_file` that is the checkpoint itself, a folder, or in a folder that
+    cannot be written."""
     if output_file.is_dir():
         raise ModelError(
             f"{output_file}: is a folder; pass a file to write, e.g. "
@@ -71,13 +73,7 @@ def _check_output_file(checkpoint_file: Path, output_file: Path) -> None:
             f"{output_file}: is the checkpoint being exported; pass another --output_file, "
             "e.g. model.onnx"
         )
-    try:
-        output_file.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ModelError(
-            f"{output_file}: cannot make its folder ({e.strerror}); pass an --output_file in "
-            "a folder you can write"
-        ) from e
+    writable_folder(output_file.parent, option="--output_file", for_file=True)
 
 
 def _second_opinion_metadata(
