@@ -504,8 +504,8 @@ def test_export_never_writes_over_its_checkpoint_or_into_a_folder(
         "--output_file, e.g. model.onnx",
         tmp_path: f"{tmp_path}: is a folder; pass a file to write, e.g. "
         f"--output_file={tmp_path / 'model.onnx'}",
-        in_the_way / "m.onnx": f"{in_the_way / 'm.onnx'}: cannot make its folder (File "
-        "exists); pass an --output_file in a folder you can write",
+        in_the_way / "m.onnx": f"{in_the_way}: cannot write there (a file is in the way); "
+        "pass an --output_file in a folder you can write",
     }
     for output_file, message in cases.items():
         refused = run_cli(
@@ -515,6 +515,26 @@ def test_export_never_writes_over_its_checkpoint_or_into_a_folder(
         assert refused.stderr.strip().splitlines() == [f"error: {message}"]
     assert checkpoint.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "run.pt"]
+
+
+def test_an_output_file_in_a_folder_it_cannot_write_is_one_error_before_exporting(
+    run_cli: RunCli, train_dir: Path, tiny_disk: Path
+) -> None:
+    """It was found only once the model was exported, and the error said to free some space."""
+    subprocess.run(["mount", "-o", "remount,ro", tiny_disk], check=True)
+    output_file = tiny_disk / "model.onnx"
+
+    refused = run_cli(
+        "export",
+        f"--start_checkpoint={train_dir / 'tcresnet.ckpt-40.pt'}",
+        f"--output_file={output_file}",
+    )
+
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        f"error: {tiny_disk}: cannot write there (not writable); pass an --output_file in a "
+        "folder you can write"
+    ]
 
 
 @pytest.mark.parametrize("duration_s", [1.0, 2.5, 4.0])

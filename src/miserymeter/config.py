@@ -24,6 +24,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from miserymeter.atomic_write import atomic_write
 from miserymeter.errors import ConfigError
 
 # Every table a config file may hold: the commands', then the parts'.
@@ -184,17 +185,15 @@ def _write_keeping_owner(target: Path, text: str) -> None:
     except FileNotFoundError:
         before = None
     mode = 0o600 if before is None else stat.S_IMODE(before.st_mode)
-    partial = target.with_name(f".{target.name}.partial")
     try:
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.chmod(partial, mode)
-        if before is not None:
-            os.chown(partial, before.st_uid, before.st_gid)
-        os.replace(partial, target)
+        with atomic_write(target) as partial:
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+            with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            os.chmod(partial, mode)
+            if before is not None:
+                os.chown(partial, before.st_uid, before.st_gid)
     except PermissionError:
-        partial.unlink(missing_ok=True)
         if before is None:
             raise
         with target.open("w", encoding="utf-8", newline="") as f:

@@ -25,18 +25,21 @@ def default_db_path() -> Path:
     return data_dir() / "miserymeter.db"
 
 
-def writable_folder(folder: Path, *, option: str, mode: int = 0o777, or_else: str = "") -> Path:
+def writable_folder(
+    folder: Path, *, option: str, mode: int = 0o777, or_else: str = "", for_file: bool = False
+) -> Path:
     """`folder`, made (with `mode`) if missing; one ConfigError naming `option` (and the
-    alternative `or_else`) if it cannot be written, before any work is done for it."""
+    alternative `or_else`) if it cannot be written, before any work is done for it.
+    `for_file`: `option` names a file to go in `folder`, not the folder itself."""
     try:
         folder.mkdir(mode=mode, parents=True, exist_ok=True)
         reason = "" if os.access(folder, os.W_OK | os.X_OK) else "not writable"
     except OSError as e:
         reason = "a file is in the way" if isinstance(e, FileExistsError) else str(e.strerror)
     if reason:
+        wanted = f"an {option} in a folder" if for_file else f"{option} a folder"
         alternative = f", or {or_else}" if or_else else ""
         raise ConfigError(
-            f"{folder}: cannot write there ({reason}); pass {option} a folder you can "
-            f"write{alternative}"
+            f"{folder}: cannot write there ({reason}); pass {wanted} you can write{alternative}"
         )
     return folder

@@ -1,7 +1,7 @@
 """Cut an uninterrupted run of samples into archive segments, each written whole.
 
 Audio waits in memory until a segment is complete, then goes to disk in one write (kind to SD
-cards), as `<name>.flac.partial` renamed into place, so a segment file is always whole.
+cards), as `.<name>.flac.partial` renamed into place, so a segment file is always whole.
 Segment boundaries fall on multiples of the segment length in UTC (…:00, …:30), so names are
 round; the first and last segment of a run may be shorter. Times come from sample counts,
 anchored once per run to the wall clock.
@@ -13,11 +13,9 @@ Only when more than `max_pending_s` of audio is waiting is the oldest waiting au
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import io
 import math
-import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,10 +25,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from miserymeter.atomic_write import atomic_write
 from miserymeter.audio.archive import segment_path
 from miserymeter.capture.retention import RetentionLimits, delete_oldest, enforce_retention
-
-PARTIAL_SUFFIX = ".partial"
 
 
 @dataclass(frozen=True)
@@ -177,7 +174,7 @@ class SegmentWriter:
 
 
 def write_segment(path: Path, samples: np.ndarray, *, sample_rate_hz: int) -> None:
-    """Write a FLAC segment atomically: to a `.partial` file, synced, then renamed.
+    """Write a FLAC segment atomically: to a partial file, synced, then renamed.
 
     It is encoded in memory first, so that a full disk raises OSError(ENOSPC) from the one
     write rather than an opaque error from inside the encoder.
@@ -185,14 +182,5 @@ def write_segment(path: Path, samples: np.ndarray, *, sample_rate_hz: int) -> No
     encoded = io.BytesIO()
     sf.write(encoded, samples, sample_rate_hz, format="FLAC", subtype="PCM_16")
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + PARTIAL_SUFFIX)
-    try:
-        with partial.open("wb") as f:
-            f.write(encoded.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        raise
+    with atomic_write(path) as partial:
+        partial.write_bytes(encoded.getbuffer())

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from miserymeter import __version__
+from miserymeter.atomic_write import atomic_write
 from miserymeter.errors import ModelError
 from miserymeter.train.models import ModelConfig
 
@@ -35,23 +36,20 @@ class Checkpoint:
 
     def save(self, path: Path) -> None:
         """Write atomically: an interrupted save never leaves a broken checkpoint behind."""
-        partial = path.with_suffix(path.suffix + ".partial")
-        torch.save(
-            {
-                "format": _FORMAT,
-                "miserymeter_version": __version__,
-                "model_config": self.model_config.to_dict(),
-                "model_state": self.model_state,
-                "optimizer_state": self.optimizer_state,
-                "step": self.step,
-                "data_sha256": self.data_sha256,
-                "trained_at": self.trained_at,
-                "average_state": self.average_state,
-                "embedding_head": self.embedding_head,
-            },
-            partial,
-        )
-        partial.replace(path)
+        state = {
+            "format": _FORMAT,
+            "miserymeter_version": __version__,
+            "model_config": self.model_config.to_dict(),
+            "model_state": self.model_state,
+            "optimizer_state": self.optimizer_state,
+            "step": self.step,
+            "data_sha256": self.data_sha256,
+            "trained_at": self.trained_at,
+            "average_state": self.average_state,
+            "embedding_head": self.embedding_head,
+        }
+        with atomic_write(path) as partial:
+            torch.save(state, partial)
 
 
 def checkpoint_path(train_dir: Path, architecture: str, step: int) -> Path:

@@ -7,7 +7,6 @@ import copy
 import io
 import json
 import logging
-import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import onnx.numpy_helper
 import torch
 
 from miserymeter import __version__
+from miserymeter.atomic_write import atomic_write
 from miserymeter.constants import (
     MIN_WINDOW_MS,
     MODEL_FORMAT_KEY,
@@ -32,6 +32,7 @@ from miserymeter.errors import ModelError
 from miserymeter.frontend.melspec import FrontEndConfig, analysis_window
 from miserymeter.inference.model import INPUT_NAME, OUTPUT_NAME, Classifier
 from miserymeter.inference.second_opinion import YAMNET_SAMPLE_RATE_HZ
+from miserymeter.paths import writable_folder
 from miserymeter.train.checkpoint import Checkpoint, load_checkpoint
 from miserymeter.train.embedding_head import CRYING_LABEL, confirmed_label, wanted_labels
 from miserymeter.train.models import ProbabilityModel, build_model, convolutional_front_ends
@@ -60,7 +61,8 @@ def export_checkpoint(
 
 
 def _check_output_file(checkpoint_file: Path, output_file: Path) -> None:
-    """Refuse an `output_file` that is the checkpoint itself, a folder, or cannot be made."""
+    """Refuse an `output_file` that is the checkpoint itself, a folder, or in a folder that
+    cannot be written."""
     if output_file.is_dir():
         raise ModelError(
             f"{output_file}: is a folder; pass a file to write, e.g. "
@@ -71,13 +73,7 @@ def _check_output_file(checkpoint_file: Path, output_file: Path) -> None:
             f"{output_file}: is the checkpoint being exported; pass another --output_file, "
             "e.g. model.onnx"
         )
-    try:
-        output_file.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ModelError(
-            f"{output_file}: cannot make its folder ({e.strerror}); pass an --output_file in "
-            "a folder you can write"
-        ) from e
+    writable_folder(output_file.parent, option="--output_file", for_file=True)
 
 
 def _second_opinion_metadata(
@@ -158,18 +154,15 @@ def _save_checked(
 ) -> None:
     """Write `proto` beside `output_file`, check it agrees with `trained`, then move it into
     place: a model already there is replaced only by one that works, never half-written."""
-    partial = output_file.with_name(f".{output_file.name}.partial")
     try:
-        onnx.save_model(proto, str(partial), save_as_external_data=False)
-        _check_agreement(trained, partial, n_window=n_window, name=output_file)
-        os.replace(partial, output_file)
+        with atomic_write(output_file) as partial:
+            onnx.save_model(proto, str(partial), save_as_external_data=False)
+            _check_agreement(trained, partial, n_window=n_window, name=output_file)
     except OSError as e:
         raise ModelError(
             f"{output_file}: cannot write it ({e.strerror}); free some space or pass another "
             "--output_file"
         ) from e
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _compute_dft_kernels_on_load(proto: onnx.ModelProto, frontend: FrontEndConfig) -> None:
