@@ -226,6 +226,35 @@ def test_the_services_that_took_a_push_are_not_pushed_to_again_after_a_restart(
             receiver.close()
 
 
+def test_a_service_that_is_down_holds_back_its_own_pushes_only(tmp_path: Path) -> None:
+    """While one of three services fails, the other two get every push; back, it gets the
+    pushes it missed, in order, and no service gets one twice."""
+    receivers = [PushReceiver() for _ in range(3)]
+    try:
+        table = {"urls": [r.url() for r in receivers], "time_zone": "UTC"}
+        lost, back = events_from(
+            [
+                ListenerEvent("nursery", START, "microphone_lost", "gone"),
+                ListenerEvent("nursery", START + timedelta(minutes=5), "microphone_reopened", "ok"),
+            ]
+        )
+        target = from_config(table, where=WHERE)
+        receivers[1].status = 500
+        with open_store(tmp_path / "outbox.db") as store:
+            store.write([], outbox=[OutboxEntry(target.name, e) for e in (lost, back)])
+            run_courier_once(store, target)
+            first, second = store.pending(target.name, room="nursery")
+            assert "URL 2 of 3" in (first.last_error or "") and len(second.taken) == 2
+            receivers[1].status = 200
+            run_courier_once(store, target)
+            assert store.outbox_counts(target.name) == OutboxCounts(0, 0)
+        titles = ["Monitor in nursery is not hearing", "Microphone in nursery is back"]
+        assert [r.titles() for r in receivers] == [titles] * 3
+    finally:
+        for receiver in receivers:
+            receiver.close()
+
+
 def test_a_service_that_is_down_is_a_delivery_error() -> None:
     target = destination(f"json://127.0.0.1:{free_port()}/push")
     (event,) = events_from([ListenerEvent("nursery", START, "stopped", "stopped")])

@@ -11,7 +11,8 @@ store cannot record it (a database restarting or locked) is not sent again: the 
 remembers it and forgets it in the outbox once the store answers (a restart in between sends
 it twice: delivery is at least once). A destination of several parts (`SentInParts`: the push
 URLs of [notify]) has each part that takes an event recorded in the outbox at once, so that
-a retry, also by the next run, goes only to the parts that did not. New entries wake the
+a retry, also by the next run, goes only to the parts that did not; a part that is down holds
+back its own events only, the others go on getting theirs. New entries wake the
 courier at once (`wake`). Outages are reported to `on_event(kind, message)` once each:
 `delivery_failed` when one begins, `delivery_resumed` (with how many events went since) when the
 backlog is delivered; `delivery_rejected` once per run of refused events.
@@ -30,6 +31,7 @@ from miserymeter.delivery.destination import (
     DeliveryError,
     Destination,
     EventRejected,
+    PartsFailed,
     Reachable,
     SentInParts,
 )
@@ -148,7 +150,9 @@ class Courier:
             self._outage_began(f"{e}; its events wait in the outbox until it can be reached")
 
     def _deliver(self, batch: list[PendingEntry]) -> bool:
-        """Send the entries in order; False at the first one that failed (to try it again)."""
+        """Send the entries in order; False at the first one that failed (to try it again),
+        or, of a destination sent in parts, once the batch went to the parts that are up."""
+        waiting: set[str] = set()  # parts that did not take an earlier entry of the batch
         for entry in batch:
             if self._closing.is_set() and time.monotonic() > self._deadline_s:
                 return True
@@ -157,20 +161,30 @@ class Courier:
                     return False  # the store still cannot record it: wait, never send it twice
                 continue
             try:
-                self._send(entry)
+                self._send(entry, waiting)
             except EventRejected as e:
                 self._rejected(entry, str(e))
+                continue
+            except PartsFailed as e:
+                if not waiting:
+                    self._failed(entry, str(e))
+                elif e.tried:
+                    with suppress(StorageError):
+                        self.store.failed(entry.seq, str(e))
+                waiting |= e.parts
                 continue
             except Exception as e:  # a destination's bug must not end delivery for good
                 self._failed(entry, str(e) if isinstance(e, DeliveryError) else repr(e))
                 return False
-            self._delivered(entry)
-        return True
+            self._delivered(entry, after_a_failure=bool(waiting))
+        return not waiting
 
-    def _send(self, entry: PendingEntry) -> None:
+    def _send(self, entry: PendingEntry, waiting: set[str]) -> None:
         if isinstance(self.destination, SentInParts):
             taken = partial(self._taken, entry.seq)
-            self.destination.send_to_rest(entry.event, taken=entry.taken, on_taken=taken)
+            self.destination.send_to_rest(
+                entry.event, taken=entry.taken, waiting=waiting, on_taken=taken
+            )
         else:
             self.destination.send(entry.event)
 
@@ -178,8 +192,9 @@ class Courier:
         with suppress(StorageError):  # the destination remembers it until the next run
             self.store.taken(seq, part)
 
-    def _delivered(self, entry: PendingEntry) -> None:
-        self._n_failures = 0
+    def _delivered(self, entry: PendingEntry, *, after_a_failure: bool) -> None:
+        if not after_a_failure:  # a part still down keeps its backoff
+            self._n_failures = 0
         self._rejecting = False
         self.n_delivered += 1
         if self._outage_since_s is not None:

@@ -18,6 +18,16 @@ class EventRejected(DeliveryError):
     """A destination refused an event for good (e.g. HTTP 400): retrying cannot help."""
 
 
+class PartsFailed(DeliveryError):
+    """Some parts of a destination sent in parts did not take an event: `parts`, those that
+    failed (`tried`: at least one did) or were left waiting for an earlier event."""
+
+    def __init__(self, message: str, *, parts: frozenset[str], tried: bool) -> None:
+        super().__init__(message)
+        self.parts = parts
+        self.tried = tried
+
+
 class Destination(Protocol):
     """Somewhere events go. `name` is unique and stable across restarts: the outbox's key.
     Error messages name the destination the way its user wrote it (with secrets hidden)."""
@@ -50,13 +60,20 @@ class Reachable(Protocol):
 class SentInParts(Protocol):
     """A destination that sends each event to several parts (the push URLs of [notify]), each
     of which takes it or not. The courier keeps in the outbox which parts took an event, so
-    that sending it again, also after a restart, goes to the others only."""
+    that sending it again, also after a restart, goes to the others only; and a part that is
+    down holds back only its own events, which it gets in order once it is back."""
 
     def send_to_rest(
-        self, event: Event, *, taken: Collection[str], on_taken: Callable[[str], None]
+        self,
+        event: Event,
+        *,
+        taken: Collection[str],
+        waiting: Collection[str],
+        on_taken: Callable[[str], None],
     ) -> None:
-        """`send`, to the parts not in `taken` only; `on_taken(part)` as each part takes it
-        (a part is a short name, stable across restarts)."""
+        """`send`, to the parts in neither `taken` nor `waiting` (still to take an earlier
+        event); `on_taken(part)` as each part takes it (a part is a short name, stable across
+        restarts). PartsFailed names the parts that did not take it, waiting ones included."""
         ...
 
 

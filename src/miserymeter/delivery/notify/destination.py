@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from miserymeter.config import expand_variables
-from miserymeter.delivery.destination import DeliveryError
+from miserymeter.delivery.destination import DeliveryError, PartsFailed
 from miserymeter.delivery.notify.messages import Push, push_for
 from miserymeter.delivery.notify.policy import NotifyPolicy
 from miserymeter.delivery.notify.settings import NotifySettings, notify_settings
@@ -70,28 +70,39 @@ class NotifyDestination:
         return self._policy.wants(event)
 
     def send(self, event: Event) -> None:
-        self.send_to_rest(event, taken=(), on_taken=lambda key: None)
+        self.send_to_rest(event, taken=(), waiting=(), on_taken=lambda key: None)
 
     def send_to_rest(
-        self, event: Event, *, taken: Collection[str], on_taken: Callable[[str], None]
+        self,
+        event: Event,
+        *,
+        taken: Collection[str],
+        waiting: Collection[str],
+        on_taken: Callable[[str], None],
     ) -> None:
         """`send`, but not to the services whose key is in `taken` (they took it in an earlier
-        run); `on_taken(key)` as each service takes the push."""
+        run) or in `waiting` (they are still to take an earlier push); `on_taken(key)` as each
+        service takes the push."""
         push = push_for(event, zone=self.settings.zone)
         took = self._took.setdefault(event.id, set())
         took.update(taken)
-        failures = []
+        reasons, tried = [], False
         for service in self.services:
             if service.key in took:
                 continue
+            if service.key in waiting:
+                reasons.append(f"{service.label}: waits for an earlier push")
+                continue
             reason = _push(service, push)
+            tried |= reason is not None
             if reason is None:
                 took.add(service.key)
                 on_taken(service.key)
             else:
-                failures.append(f"{service.label}: {reason}")
-        if failures:
-            raise DeliveryError(f"push failed: {'; '.join(failures)}")
+                reasons.append(f"{service.label}: {reason}")
+        if reasons:
+            parts = frozenset(s.key for s in self.services) - took
+            raise PartsFailed(f"push failed: {'; '.join(reasons)}", parts=parts, tried=tried)
         del self._took[event.id]
 
     def check(self, *, timeout_s: float = CHECK_TIMEOUT_S) -> None:
