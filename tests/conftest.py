@@ -8,6 +8,7 @@ default architecture, `conv_checkpoint` a few steps of the tutorial's `conv`, an
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -413,6 +414,17 @@ def mount_tmpfs(mount_point: Path, size: str, *options: str) -> None:
     )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+
+
+def without_permission_override(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user whom file permissions bind: root, minus its right to ignore them
+    (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), when the tests run as root."""
+    drop = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is needed to take root's file-permission override")
+    prefix = drop if os.geteuid() == 0 else []
+    command = [*prefix, *cli_command(), *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, env=cli_env(), timeout=120)
 
 
 _mounted: list[Path] = []

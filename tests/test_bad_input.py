@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -19,9 +18,8 @@ from conftest import (
     TESTING_PERCENTAGE,
     VALIDATION_PERCENTAGE,
     assert_one_error_line,
-    cli_command,
-    cli_env,
     group_in_split,
+    without_permission_override,
 )
 from miserymeter.constants import SECOND_OPINION_HEAD_KEY
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, EXAMPLES_DIR, example_clips
@@ -380,17 +378,6 @@ def test_train_wanted_word_with_no_training_clip(
     assert "no clip of it falls in the training split" in line
 
 
-def without_read_permission(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user who may not read a mode-000 file: root, minus its right to ignore
-    file permissions (CAP_DAC_OVERRIDE), when the tests run as root."""
-    drop = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
-    if os.geteuid() == 0 and shutil.which("setpriv") is None:
-        pytest.skip("setpriv (util-linux) is needed to take root's file-permission override")
-    prefix = drop if os.geteuid() == 0 else []
-    command = [*prefix, *cli_command(), *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, env=cli_env(), timeout=120)
-
-
 @pytest.mark.parametrize("command", ["classify", "slice", "listen"])
 def test_an_unreadable_file_is_one_line_saying_so(command: str, tmp_path: Path) -> None:
     """Not typer's usage box (classify, slice), not libsndfile's "System error" (listen)."""
@@ -402,7 +389,7 @@ def test_an_unreadable_file_is_one_line_saying_so(command: str, tmp_path: Path) 
         "slice": ["slice", night, "--out", tmp_path / "clips", "--clip_duration_ms", "1000"],
         "listen": ["listen", "--input", night, "--db", tmp_path / "x.db", "--no-clips"],
     }
-    line = assert_one_error_line(without_read_permission(*args[command]), night)
+    line = assert_one_error_line(without_permission_override(*args[command]), night)
     assert "permission denied" in line and "chmod" in line
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import socket
@@ -11,7 +12,14 @@ from pathlib import Path
 
 import httpx
 
-from conftest import CliRunner, DemoNight, assert_one_error_line, cli_command, cli_env
+from conftest import (
+    CliRunner,
+    DemoNight,
+    assert_one_error_line,
+    cli_command,
+    cli_env,
+    without_permission_override,
+)
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.web.passwords import verify_password
 from miserymeter.wiring.dashboard import password_hash_in
@@ -87,6 +95,30 @@ def test_hash_password_writes_the_line_into_the_serve_table_of_a_config(
     assert run_cli("hash-password", "--password", PASSWORD, "--config", made).returncode == 0
     assert verify_password(PASSWORD, password_hash_in(made) or "")
     assert made.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_config_rewritten_in_place_on_a_full_disk_keeps_its_old_content(
+    tiny_disk: Path,
+) -> None:
+    """A config in a folder hash-password may not write a new file into is rewritten in the
+    file itself; the disk filling up part-way leaves the old config, not half of the new."""
+    folder = tiny_disk / "etc"
+    folder.mkdir()
+    config = folder / "serve.toml"
+    text = (DEPLOY_DIR / "serve.toml").read_text()
+    original = text + "#" * (4090 - len(text.encode())) + "\n"  # its new line needs a new page
+    config.write_text(original)
+    folder.chmod(0o555)
+    with (tiny_disk / "filler").open("wb", buffering=0) as filler, contextlib.suppress(OSError):
+        while True:
+            filler.write(b"x" * 4096)
+
+    process = without_permission_override(
+        "hash-password", "--password", PASSWORD, "--config", config
+    )
+
+    assert_one_error_line(process, config, "No space left on device")
+    assert config.read_text() == original
 
 
 def test_a_password_hash_outside_serve_is_one_error_saying_where_it_belongs(

@@ -325,6 +325,22 @@ def test_a_train_dir_that_is_a_file_is_one_error_before_training(
     assert "final checkpoint" not in process.stdout  # refused before training
 
 
+def test_a_full_disk_while_training_is_one_error_keeping_the_checkpoints_written(
+    run_cli: RunCli, train_flags: TrainFlags, tiny_dataset: Path, tiny_disk: Path
+) -> None:
+    train_dir = tiny_disk / "run"
+    process = run_cli(
+        "train", f"--data_dir={tiny_dataset}", f"--train_dir={train_dir}", *train_flags()
+    )
+    assert process.returncode == 1
+    (line,) = process.stderr.strip().splitlines()
+    assert line.startswith(f"error: {train_dir}/tcresnet.ckpt-") and line.endswith(
+        ".pt: cannot write the checkpoint (the disk may be full); free some space or pass "
+        "another --train_dir (the checkpoints already written are kept)"
+    )
+    assert not list(train_dir.glob(".*.partial"))
+
+
 def test_resume_with_other_labels_is_refused(
     run_cli: RunCli,
     train_dir: Path,

@@ -16,6 +16,8 @@ out of the file; a variable that is not set is an error.
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import re
 import stat
@@ -196,5 +198,32 @@ def _write_keeping_owner(target: Path, text: str) -> None:
     except PermissionError:
         if before is None:
             raise
-        with target.open("w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        _rewrite_in_place(target, text)
+
+
+def _rewrite_in_place(target: Path, text: str) -> None:
+    """`text` over `target`'s content, in the file itself (its folder cannot take a new one);
+    where that fails part-way (a full disk), the old content is written back, in the space it
+    had, before the error goes on."""
+    old = target.read_bytes()
+    with target.open("r+b", buffering=0) as f:
+        try:
+            _write_all(f, text.encode("utf-8"))
+            f.truncate()
+            os.fsync(f.fileno())
+        except OSError:
+            f.seek(0)
+            _write_all(f, old)
+            f.truncate()
+            raise
+
+
+def _write_all(f: io.FileIO, data: bytes) -> None:
+    """All of `data` at `f`'s position (a raw write may take part of it, e.g. up to a full
+    disk; the next one raises)."""
+    rest = memoryview(data)
+    while rest:
+        written = f.write(rest)
+        if written == 0:
+            raise OSError(errno.EIO, "the file took no more bytes")
+        rest = rest[written:]

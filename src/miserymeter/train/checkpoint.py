@@ -10,7 +10,7 @@ import torch
 
 from miserymeter import __version__
 from miserymeter.atomic_write import atomic_write
-from miserymeter.errors import ModelError
+from miserymeter.errors import ModelError, StorageError
 from miserymeter.train.models import ModelConfig
 
 _FORMAT = "miserymeter-checkpoint-1"
@@ -48,8 +48,15 @@ class Checkpoint:
             "average_state": self.average_state,
             "embedding_head": self.embedding_head,
         }
-        with atomic_write(path) as partial:
-            torch.save(state, partial)
+        try:
+            with atomic_write(path) as partial:
+                torch.save(state, partial)
+        except (OSError, RuntimeError) as e:  # torch's writer raises RuntimeError (disk full)
+            reason = e.strerror if isinstance(e, OSError) else "the disk may be full"
+            raise StorageError(
+                f"{path}: cannot write the checkpoint ({reason}); free some space or pass "
+                "another --train_dir (the checkpoints already written are kept)"
+            ) from e
 
 
 def checkpoint_path(train_dir: Path, architecture: str, step: int) -> Path:
