@@ -83,7 +83,7 @@ def receiver() -> Iterator[PushReceiver]:
     server.close()
 
 
-def destination(*urls: str, **table: Any) -> NotifyDestination:
+def destination(*urls: object, **table: Any) -> NotifyDestination:
     return from_config({"urls": list(urls), "time_zone": "UTC", **table}, where=WHERE)
 
 
@@ -283,19 +283,25 @@ def test_a_url_apprise_cannot_use_is_left_out_naming_its_place() -> None:
     assert "s3cr3t" not in message
     with pytest.raises(ConfigError, match="URL 1 of 1"):
         destination("no-scheme-here")
-    with pytest.raises(ConfigError, match="none of its 2 urls") as raised:
-        destination("tgram://s3cr3t/", "no-scheme-here")
+    with pytest.raises(ConfigError, match="none of the other 2 urls can be used") as raised:
+        destination(42, "tgram://s3cr3t/", "no-scheme-here")
+    assert "URL 1 of 3 in urls is 42, not a string" in str(raised.value)
     assert "s3cr3t" not in str(raised.value)
 
 
 def test_a_url_given_twice_is_pushed_to_once_with_a_warning() -> None:
-    twice = destination("json://127.0.0.1/push", "json://127.0.0.1/other", "json://127.0.0.1/push")
+    twice = destination(
+        "json://127.0.0.1/push",
+        "json://127.0.0.1/other",
+        "json://127.0.0.1/push",
+        "JSON://127.0.0.1/push?method=POST",  # the same URL, as apprise reads it
+    )
     assert [s.label for s in twice.services] == [
-        "json:// (URL 1 of 3 in urls)",
-        "json:// (URL 2 of 3 in urls)",
+        "json:// (URL 1 of 4 in urls)",
+        "json:// (URL 2 of 4 in urls)",
     ]
-    (message,) = twice.left_out
-    assert "(URL 3 of 3 in urls) is URL 1 again" in message
+    assert ["is URL 1 again" in m for m in twice.left_out] == [True, True]
+    assert "(URL 4 of 4 in urls)" in twice.left_out[1]
 
 
 def test_the_store_sink_keeps_crying_continues_out_of_the_database(

@@ -126,10 +126,8 @@ def from_config(table: dict[str, Any], *, where: str) -> NotifyDestination:
     if not found and len(unreadable) == 1:
         raise ConfigError(unreadable[0])
     if not found:
-        raise ConfigError(
-            f"{where}: none of its {len(unreadable)} urls is one apprise can use; fix them "
-            f"after the forms at {APPRISE_URLS_HELP}"
-        )
+        n_others = len(unreadable) - 1
+        raise ConfigError(f"{unreadable[0]}; none of the other {n_others} urls can be used either")
     left_out = [f"{m}; pushes go to the other URLs until it is fixed" for m in unreadable]
     return NotifyDestination(settings, found, left_out=left_out + repeated)
 
@@ -158,19 +156,21 @@ def services(urls: Sequence[object], *, where: str) -> tuple[list[Service], list
             unreadable.append(str(e))
             continue
         service = apprise.Apprise()
-        if url in first_of:
-            repeated.append(
-                f"{where}: {label} is URL {first_of[url] + 1} again: each push goes to it once; "
-                "remove one"
-            )
-        elif service.add(url):
-            first_of[url] = index
-            found.append(Service(label, service, url_key(url)))
-        else:
+        if not service.add(url):
             unreadable.append(
                 f"{where}: {label} is not a URL apprise can use; fix it after the forms at "
                 f"{APPRISE_URLS_HELP}"
             )
+            continue
+        canonical = service[0].url(privacy=False)  # JSON:// and json://, options in any order
+        if canonical in first_of:
+            repeated.append(
+                f"{where}: {label} is URL {first_of[canonical] + 1} again: each push goes to it "
+                "once; remove one"
+            )
+        else:
+            first_of[canonical] = index
+            found.append(Service(label, service, url_key(canonical)))
     return found, unreadable, repeated
 
 
@@ -187,8 +187,9 @@ def _shown(value: object) -> str:
 
 
 def url_key(url: str) -> str:
-    """A short hash of `url` (its variables expanded): names it in the outbox without its
-    secrets, and stays the same across restarts and reorderings of `urls`."""
+    """A short hash of `url` (apprise's form of it, variables expanded): names it in the
+    outbox without its secrets, and stays the same across restarts, reorderings of `urls` and
+    rewritings of the same URL."""
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
