@@ -119,3 +119,6 @@ def test_a_push_url_that_is_not_a_string_is_left_out_and_the_others_are_used(
     config.write_text("[notify]\nurls = [42]\n")  # none left: [notify] is left out
     (message,) = build_destinations(room="nursery", config=config).left_out
     assert "URL 1 of 1 in urls is 42" in message and "listening goes on without" in message
+    config.write_text("[notify]\nurls = []\n")
+    (message,) = build_destinations(room="nursery", config=config).left_out
+    assert "urls is empty; give at least one apprise URL" in message

@@ -120,10 +120,11 @@ def _urls(value: Any, *, where: str) -> tuple[object, ...]:
     cannot be used (`destination.services`), not the whole table."""
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not value:
-        raise ConfigError(
-            f'{where}: urls must be a list of apprise URLs, e.g. urls = ["ntfy://ntfy.sh/topic"]'
-        )
+    example = 'urls = ["ntfy://ntfy.sh/topic"]'
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: urls must be a list of apprise URLs, e.g. {example}")
+    if not value:
+        raise ConfigError(f"{where}: urls is empty; give at least one apprise URL, e.g. {example}")
     return tuple(value)
 
 
