@@ -107,6 +107,15 @@ def test_the_end_is_pushed_with_its_duration_only_when_asked_and_announced() -> 
     assert kinds(policy(on_end=True, on_start=False, escalate_after_min=0), events) == []
 
 
+def test_the_end_of_an_episode_a_killed_run_left_open_is_pushed_when_its_start_was() -> None:
+    """The next run closes it (`episode_closed`): its policy never saw the start."""
+    *_, stopped = episode(0, 120)  # 22:00-22:02
+    assert kinds(policy(on_end=True), [stopped]) == ["crying_stopped"]
+    assert kinds(policy(on_end=True, quiet_hours="21:00-23:00"), [stopped]) == []
+    assert kinds(policy(on_end=True, on_start=False), [stopped]) == []
+    assert kinds(policy(), [stopped]) == []  # on_end is off by default
+
+
 def test_quiet_hours_hold_back_crying_pushes_but_not_alerts() -> None:
     p = policy(quiet_hours="21:00-23:00", on_end=True)  # 22:00 UTC is inside
     events = [*episode(0, 6 * 60), listener("microphone_lost", 10)]

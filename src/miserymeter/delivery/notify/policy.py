@@ -8,8 +8,9 @@ live capture would), never the clock of the moment the decision is made.
 - **still_crying** is pushed once per episode, the first time it has lasted
   `escalate_after_min` (0: never), outside quiet hours; the cool-down does not hold it back.
 - **crying_stopped** is pushed (`on_end`) for an episode that was announced (its start or its
-  escalation pushed), even in quiet hours: whoever heard it started hears it ended. The end
-  of an announced episode starts the cool-down.
+  escalation pushed; for one a killed run left open, its start fell outside the quiet hours),
+  even in quiet hours: whoever heard it started hears it ended. The end of an announced
+  episode starts the cool-down.
 - **alerts**: a listener event meaning the monitor is not hearing (`ALERT_KINDS`) is pushed at
   most once per `alert_every_min`, whatever the hour; "microphone back"
   (`microphone_reopened`) is pushed once after an alert was pushed.
@@ -137,11 +138,15 @@ class NotifyPolicy:
         room.digests.add(event.id)
         return True
 
-    @staticmethod
-    def _episode(room: _Room, event: Event) -> _Episode:
-        """The room's episode this event belongs to (one that started before a restart: new)."""
-        if room.episode is None or room.episode.start != event.data["start"]:
-            room.episode = _Episode(event.data["start"])
+    def _episode(self, room: _Room, event: Event) -> _Episode:
+        """The room's episode this event belongs to. One that started before a restart (the
+        last run was killed mid-episode) counts as announced if its start was pushable then:
+        whoever heard it started should hear it ended."""
+        start = event.data["start"]
+        if room.episode is None or room.episode.start != start:
+            started_at = datetime.fromisoformat(start)
+            pushable = self.settings.on_start and not self._is_quiet(started_at)
+            room.episode = _Episode(start, announced=pushable)
         return room.episode
 
     def _is_quiet(self, at: datetime) -> bool:
