@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from conftest import (
@@ -20,6 +21,7 @@ from conftest import (
     cli_command,
     cli_env,
 )
+from miserymeter.constants import SECOND_OPINION_LABEL_KEY
 from miserymeter.evaluation.classification import roc_auc
 from miserymeter.evaluation.event_scores import score_events
 from miserymeter.evaluation.night import (
@@ -238,6 +240,29 @@ def test_event_level_table_side_by_side(run_cli: RunCli, example_night: tuple[Pa
     assert ["model", "rms"] in [line.split() for line in process.stdout.splitlines()]
     for row in ("episodes found", "false alarms per hour", "latency median (s)", "precision"):
         assert row in process.stdout
+
+
+def test_event_level_with_a_model_of_two_words_needs_the_crying_one(
+    run_cli: RunCli, example_night: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A model trained with --wanted_words=sleeping,cry: --wanted_word says which is crying."""
+    night, truth = example_night
+    proto = onnx.load(str(DEFAULT_MODEL_PATH))
+    relabelled = {"labels": '["_silence_", "sleeping", "cry"]', SECOND_OPINION_LABEL_KEY: "cry"}
+    for prop in proto.metadata_props:
+        prop.value = relabelled.get(prop.key, prop.value)
+    model = tmp_path / "cry.onnx"
+    onnx.save(proto, str(model))
+
+    line = assert_one_error_line(
+        run_cli("evaluate", "--night", night, "--truth", truth, "--model", model)
+    )
+    assert line.endswith("say which one is crying with --wanted_word")
+    process = run_cli(
+        "evaluate", "--night", night, "--truth", truth, "--model", model, "--wanted_word", "cry"
+    )
+    assert process.returncode == 0, process.stderr
+    assert "2 crying episodes" in process.stdout
 
 
 def test_event_level_bad_input(

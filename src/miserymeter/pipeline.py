@@ -430,11 +430,15 @@ def detect_file(
     detector: str = "model",
     settings: DetectorSettings | None = None,
     gate_db: float | None = DEFAULT_GATE_DB,
+    crying_label: str | None = None,
 ) -> list[Episode]:
     """The episodes `miserymeter listen --input path` finds (offsets from the file's start)."""
     collector = _Collector()
     listen_settings = ListenSettings(
-        detector=detector, gate_db=gate_db, detection=settings or DetectorSettings()
+        detector=detector,
+        gate_db=gate_db,
+        detection=settings or DetectorSettings(),
+        crying_label=crying_label,
     )
     source = FileSource(path, clock=utc_now)
     Listener(source, classifier, listen_settings, sinks=[collector]).run(threading.Event())

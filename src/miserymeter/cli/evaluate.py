@@ -38,8 +38,10 @@ def evaluate(
     model: Path | None = typer.Option(
         None, "--model", help="An exported .onnx model; default: the bundled one."
     ),
-    wanted_word: str = typer.Option(
-        "crying", "--wanted_word", help="Clip level: the label to score (ROC, thresholds)."
+    wanted_word: str | None = typer.Option(
+        None,
+        "--wanted_word",
+        help="The label that means crying (default: crying, or the model's only word label).",
     ),
     threshold: float = typer.Option(
         0.5, "--threshold", help="Clip level: flag a clip whose best window scores at least this."
@@ -70,14 +72,14 @@ def evaluate(
         _evaluate_clips(
             data_dir,
             model_path,
-            wanted_word=wanted_word,
+            wanted_word=wanted_word or "crying",
             threshold=threshold,
             target_fpr=target_fpr,
             plots=plots,
             as_json=as_json,
         )
     elif night is not None and truth is not None:
-        _evaluate_night(night, truth, model_path, as_json=as_json)
+        _evaluate_night(night, truth, model_path, wanted_word=wanted_word, as_json=as_json)
 
 
 def _evaluate_clips(
@@ -201,18 +203,22 @@ def _clips_json(evaluation: ClipEvaluation, data_dir: Path, model_path: Path) ->
     }
 
 
-def _evaluate_night(night: Path, truth: Path, model_path: Path, *, as_json: bool) -> None:
+def _evaluate_night(
+    night: Path, truth: Path, model_path: Path, *, wanted_word: str | None, as_json: bool
+) -> None:
     from miserymeter.evaluation.event_scores import score_events
     from miserymeter.evaluation.truth import read_night_truth
+    from miserymeter.inference.labels import crying_label
     from miserymeter.inference.model import Classifier
 
     duration_s, events = read_night_truth(night, truth)
     from miserymeter.pipeline import detect_file  # the listener: after the cheap checks
 
     classifier = Classifier(model_path)
+    label = crying_label(classifier.info.labels, wanted_word, option="--wanted_word")
     scores = {
         detector: score_events(
-            detect_file(night, classifier=classifier, detector=detector),
+            detect_file(night, classifier=classifier, detector=detector, crying_label=label),
             events,
             duration_s=duration_s,
         )
