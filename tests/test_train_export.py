@@ -668,6 +668,9 @@ def test_second_opinion_on_a_model_yamnet_cannot_hear_is_one_line(
     )
     assert automatic.returncode == 0, automatic.stderr
     assert "second_opinion" not in onnx_metadata(tmp_path / "a.onnx")
+    assert automatic.stdout.splitlines()[-1].startswith(
+        "the network alone, without YAMNet: the model listens at 8000 Hz and YAMNet at 16000 Hz"
+    )
 
 
 def test_only_the_finished_runs_checkpoint_carries_yamnets_head(
@@ -694,3 +697,8 @@ def test_only_the_finished_runs_checkpoint_carries_yamnets_head(
     )
     assert automatic.returncode == 0, automatic.stderr
     assert "second_opinion" not in onnx_metadata(tmp_path / "a.onnx")
+    assert automatic.stdout.splitlines()[-1] == (
+        "the network alone, without YAMNet: this checkpoint has no head over YAMNet's embedding "
+        "(only the last one of a finished `train` has one); export that one for YAMNet's second "
+        "opinion"
+    )

@@ -182,7 +182,8 @@ def _export(
     require_torch()
     from miserymeter.train.export import export_checkpoint
 
-    metadata = export_checkpoint(start_checkpoint, output_file, second_opinion=second_opinion)
+    exported = export_checkpoint(start_checkpoint, output_file, second_opinion=second_opinion)
+    metadata = exported.metadata
     size_kb = output_file.stat().st_size / 1024
     confirmed = metadata.get(constants.SECOND_OPINION_LABEL_KEY)
     console.print(
@@ -191,6 +192,8 @@ def _export(
         + (f"; YAMNet confirms '{confirmed}'" if confirmed else ""),
         markup=False,
     )
+    if exported.alone_because:
+        console.print(f"the network alone, without YAMNet: {exported.alone_because}", markup=False)
 
 
 app.command("export", short_help="Export a training checkpoint to one ONNX file.")(

@@ -9,6 +9,7 @@ import json
 import logging
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from miserymeter.inference.model import INPUT_NAME, OUTPUT_NAME, Classifier
 from miserymeter.inference.second_opinion import YAMNET_SAMPLE_RATE_HZ
 from miserymeter.paths import writable_folder
 from miserymeter.train.checkpoint import Checkpoint, load_checkpoint
-from miserymeter.train.embedding_head import CRYING_LABEL, confirmed_label, wanted_labels
+from miserymeter.train.embedding_head import confirmed_label, wanted_labels, why_unconfirmed
 from miserymeter.train.models import ProbabilityModel, build_model, convolutional_front_ends
 
 _OPSET = 18
@@ -44,20 +45,46 @@ _DFT_KERNELS = "features.dft_kernels"
 SECOND_OPINIONS = ("auto", YAMNET_OPINION, "none")
 
 
+@dataclass(frozen=True)
+class Exported:
+    """What `export_checkpoint` wrote: the file's metadata, and why YAMNet was left out when
+    `auto` left it out (None: it was asked for, or --second_opinion=none)."""
+
+    metadata: dict[str, str]
+    alone_because: str | None
+
+
 def export_checkpoint(
     checkpoint_file: Path, output_file: Path, *, second_opinion: str = "auto"
-) -> dict[str, str]:
-    """Export `checkpoint_file` to `output_file`; returns the metadata written into it.
+) -> Exported:
+    """Export `checkpoint_file` to `output_file`.
 
     `second_opinion`: `yamnet` confirms the crying label with YAMNet at run time (see
     `inference.second_opinion`), `none` does not, `auto` does for a 16 kHz model with a
-    `crying` label."""
+    `crying` label whose checkpoint has the head over YAMNet's embedding."""
     _check_output_file(checkpoint_file, output_file)
     checkpoint = load_checkpoint(checkpoint_file)
+    alone_because = None
+    if second_opinion == "auto":
+        alone_because = _why_not_yamnet(checkpoint)
+        second_opinion = "none" if alone_because else YAMNET_OPINION
     metadata = _metadata(checkpoint)
     metadata.update(_second_opinion_metadata(checkpoint_file, checkpoint, second_opinion))
     _export(checkpoint_file, checkpoint, output_file, metadata)
-    return metadata
+    return Exported(metadata, alone_because)
+
+
+def _why_not_yamnet(checkpoint: Checkpoint) -> str | None:
+    """Why `auto` exports the network alone, or None when it asks YAMNet."""
+    config = checkpoint.model_config
+    if not confirmed_label(config.labels, config.frontend.sample_rate_hz):
+        return why_unconfirmed(config.labels, config.frontend.sample_rate_hz)
+    if checkpoint.embedding_head is None:
+        return (
+            "this checkpoint has no head over YAMNet's embedding (only the last one of a "
+            "finished `train` has one); export that one for YAMNet's second opinion"
+        )
+    return None
 
 
 def _check_output_file(checkpoint_file: Path, output_file: Path) -> None:
@@ -83,9 +110,6 @@ def _second_opinion_metadata(
     config = checkpoint.model_config
     rate = config.frontend.sample_rate_hz
     label = confirmed_label(config.labels, rate)
-    if second_opinion == "auto":
-        wanted_by_default = label == CRYING_LABEL and checkpoint.embedding_head is not None
-        second_opinion = YAMNET_OPINION if wanted_by_default else "none"
     if second_opinion == "none":
         return {}
     if second_opinion != YAMNET_OPINION:
