@@ -168,6 +168,39 @@ def test_dry_run_prints_counts_and_durations_and_writes_nothing(
     assert "dry run: nothing written" in process.stdout
 
 
+def test_a_label_spelt_nearly_as_a_known_one_is_a_warning(
+    run_cli: RunCli, night: Night, tmp_path: Path
+) -> None:
+    """Its clips would train as another sound than crying: a typo must not pass unseen."""
+    data = tmp_path / "data"
+    (data / "cat").mkdir(parents=True)  # a label folder of an earlier night
+    episodes = write_episodes(
+        tmp_path / "episodes.csv",
+        "2026-11-25T00:00:20Z,2026-11-25T00:00:30Z,cryng",
+        "2026-11-25T00:00:30Z,2026-11-25T00:00:40Z,Crying",
+        "2026-11-25T00:01:35Z,2026-11-25T00:01:45Z,cats",
+    )
+
+    process = label(run_cli, night, episodes, data, "--dry-run")
+
+    assert process.returncode == 0, process.stderr
+    warnings = [line for line in process.stdout.splitlines() if line.startswith("warning:")]
+    assert warnings[:3] == [
+        f"warning: {episodes} line 2: label 'cryng' is not 'crying': its clips go to cryng/, "
+        "a label of their own; write crying if that is meant",
+        f"warning: {episodes} line 3: label 'Crying' is not 'crying': its clips go to Crying/, "
+        "a label of their own; write crying if that is meant",
+        f"warning: {episodes} line 4: label 'cats' is not 'cat': its clips go to cats/, a label "
+        "of their own; write cat if that is meant",
+    ]
+    assert (
+        "warning"
+        not in label(
+            run_cli, night, write_episodes(tmp_path / "ok.csv", CRYING_ROW), data, "--dry-run"
+        ).stdout
+    )
+
+
 def test_naive_local_times_use_the_time_zone(run_cli: RunCli, night: Night, tmp_path: Path) -> None:
     """In November, Berlin is an hour ahead of UTC: 01:00:20 there is 00:00:20 UTC."""
     episodes = write_episodes(

@@ -151,7 +151,7 @@ def label_command(
 ) -> None:
     """Cut the archive into labelled clips: inside an episode its label, outside the default."""
     from miserymeter.prepare.labelling import LabelSettings, plan_labelling, write_labelled
-    from miserymeter.prepare.noted_episodes import parse_timezone, read_episodes
+    from miserymeter.prepare.noted_episodes import misspelt_labels, parse_timezone, read_episodes
     from miserymeter.prepare.output import ClipWriter, refuse_existing
 
     settings = LabelSettings(
@@ -176,7 +176,9 @@ def label_command(
         f"{plural(len(noted), 'episode')} in {escape(str(episodes))}",
         highlight=False,
     )
-    for warning in plan.warnings:
+    folders = {p.name for p in out.iterdir() if p.is_dir()} if out.is_dir() else set()
+    known = {"crying", default_label} | folders
+    for warning in [*misspelt_labels(noted, known=known, path=episodes), *plan.warnings]:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     console.print(_counts_table(plan, title="would write" if dry_run else "writing"))
     if dry_run:

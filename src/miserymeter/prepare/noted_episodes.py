@@ -11,9 +11,10 @@ time (the system's time zone, or the one given). Extra columns (notes) are ignor
 from __future__ import annotations
 
 import csv
+import difflib
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -94,6 +95,27 @@ def _episode(
         raise ConfigError(f"{where}: no label; write one, e.g. crying")
     check_label(label, where=where)
     return Episode(start, end, label, line)
+
+
+def misspelt_labels(
+    episodes: Sequence[Episode], *, known: Collection[str], path: Path
+) -> list[str]:
+    """A warning for each label that is not one of `known` but nearly is ("cryng", "Crying"):
+    its clips would go to a folder of their own, and train as another sound than crying."""
+    lowered = {k.lower(): k for k in known}
+    warnings, seen = [], set()
+    for episode in episodes:
+        if episode.label in known or episode.label in seen:
+            continue
+        seen.add(episode.label)
+        close = difflib.get_close_matches(episode.label.lower(), lowered, n=1, cutoff=0.75)
+        if close:
+            meant = lowered[close[0]]
+            warnings.append(
+                f"{path} line {episode.line}: label {episode.label!r} is not {meant!r}: its clips "
+                f"go to {episode.label}/, a label of their own; write {meant} if that is meant"
+            )
+    return warnings
 
 
 def check_label(label: str, *, where: str) -> None:
