@@ -325,6 +325,32 @@ def test_a_train_dir_that_is_a_file_is_one_error_before_training(
     assert "final checkpoint" not in process.stdout  # refused before training
 
 
+def test_the_folders_trained_as_unknown_are_named_and_a_near_miss_warned_of(
+    run_cli: RunCli, train_flags: TrainFlags, tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """Crying/ beside crying/ (a typo, a phone's capital) would teach that its cries are not."""
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    (data / "Crying").mkdir()
+    for clip in sorted((data / "crying").iterdir())[:2]:
+        shutil.copy(clip, data / "Crying" / f"typo-{clip.name}")
+
+    process = run_cli(
+        "train",
+        f"--data_dir={data}",
+        f"--train_dir={tmp_path / 'run'}",
+        *train_flags("--how_many_training_steps=1", "--learning_rate=0.001"),
+    )
+
+    assert process.returncode == 0, process.stderr
+    lines = process.stdout.splitlines()
+    assert "trained as _unknown_: Crying, noise" in lines
+    assert (
+        f"warning: {data / 'Crying'}: not crying, so its clips train as _unknown_; rename it "
+        "crying if they are"
+    ) in lines
+
+
 def test_a_full_disk_while_training_is_one_error_keeping_the_checkpoints_written(
     run_cli: RunCli, train_flags: TrainFlags, tiny_dataset: Path, tiny_disk: Path
 ) -> None:

@@ -16,12 +16,24 @@ training sees. Runtime-only.
 
 from __future__ import annotations
 
+import difflib
 import shlex
+from collections.abc import Collection
 from pathlib import Path
 
 from miserymeter.constants import AUDIO_SUFFIXES, BACKGROUND_NOISE_DIR, UNREADABLE_AUDIO_SUFFIXES
 
 N_NAMED = 2  # left-out files a warning names
+
+
+def nearly_one_of(label: str, known: Collection[str]) -> str | None:
+    """The one of `known` that `label` is not but nearly is ("cryng", "Crying" for crying), if
+    any: a typo that would make its clips another sound."""
+    if label in known:
+        return None
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(label.lower(), lowered, n=1, cutoff=0.75)
+    return lowered[close[0]] if close else None
 
 
 def label_folders(data_dir: Path) -> list[Path]:

@@ -11,7 +11,6 @@ time (the system's time zone, or the one given). Extra columns (notes) are ignor
 from __future__ import annotations
 
 import csv
-import difflib
 import itertools
 import re
 from collections.abc import Collection, Sequence
@@ -22,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from miserymeter.errors import ConfigError
 from miserymeter.nights import local_zone
+from miserymeter.prepare.layout import nearly_one_of
 
 COLUMNS = ("start", "end", "label")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -102,15 +102,12 @@ def misspelt_labels(
 ) -> list[str]:
     """A warning for each label that is not one of `known` but nearly is ("cryng", "Crying"):
     its clips would go to a folder of their own, and train as another sound than crying."""
-    lowered = {k.lower(): k for k in known}
     warnings, seen = [], set()
     for episode in episodes:
-        if episode.label in known or episode.label in seen:
+        if episode.label in seen:
             continue
         seen.add(episode.label)
-        close = difflib.get_close_matches(episode.label.lower(), lowered, n=1, cutoff=0.75)
-        if close:
-            meant = lowered[close[0]]
+        if meant := nearly_one_of(episode.label, known):
             warnings.append(
                 f"{path} line {episode.line}: label {episode.label!r} is not {meant!r}: its clips "
                 f"go to {episode.label}/, a label of their own; write {meant} if that is meant"

@@ -38,6 +38,7 @@ class DatasetIndex:
     labels: tuple[str, ...]
     examples: tuple[Example, ...]
     background_paths: tuple[Path, ...]
+    unknown_folders: tuple[str, ...]  # label folders not wanted: their clips are `_unknown_`
 
     def in_split(self, split: Split) -> list[Example]:
         return [e for e in self.examples if e.split == split]
@@ -101,6 +102,9 @@ def scan_dataset(
         labels=labels,
         examples=tuple(examples),
         background_paths=tuple(files_by_folder.get(BACKGROUND_NOISE_DIR, [])),
+        unknown_folders=tuple(
+            f for f in files_by_folder if f not in wanted_words and f != BACKGROUND_NOISE_DIR
+        ),
     )
 
 

@@ -25,7 +25,7 @@ from miserymeter.frontend.melspec import FrontEndConfig, used_bin_frequencies_hz
 from miserymeter.inference.bundled import YAMNET_MODEL_PATH
 from miserymeter.inference.second_opinion import EmbeddingHead, SecondOpinion
 from miserymeter.paths import writable_folder
-from miserymeter.prepare.layout import left_out_warning
+from miserymeter.prepare.layout import left_out_warning, nearly_one_of
 from miserymeter.prepare.split import SPLITS, Split
 from miserymeter.train import tables
 from miserymeter.train.augment import AugmentConfig, augment_batch, noise_bank
@@ -215,6 +215,16 @@ def _set_up(config: TrainConfig, console: Console) -> _Run:
             index.labels, index.counts(), {s: d.n_silence for s, d in splits.items()}
         )
     )
+    if index.unknown_folders:
+        console.print(f"trained as _unknown_: {', '.join(index.unknown_folders)}", markup=False)
+    for folder in index.unknown_folders:
+        if meant := nearly_one_of(folder, config.wanted_words):
+            console.print(
+                f"[yellow]warning:[/yellow] {escape(str(config.data_dir / folder))}: not "
+                f"{escape(meant)}, so its clips train as _unknown_; rename it {escape(meant)} "
+                "if they are",
+                highlight=False,
+            )
     if not index.background_paths:
         console.print(f"no {BACKGROUND_NOISE_DIR}/ folder: `_silence_` is synthetic room tone")
     if warning := left_out_warning(config.data_dir):
