@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 import soxr
 
 from conftest import assert_one_error_line
@@ -201,6 +202,34 @@ def test_a_label_spelt_nearly_as_a_known_one_is_a_warning(
     )
 
 
+def test_a_recording_made_elsewhere_is_labelled_from_its_start(
+    run_cli: RunCli, night: Night, tmp_path: Path
+) -> None:
+    """A phone's stereo WAV at 48 kHz: --recording with --start instead of record's archive."""
+    recording = tmp_path / "phone.wav"
+    stereo = np.repeat(night.first_run[:, None].astype(np.float32) / 32768, 2, axis=1)
+    sf.write(recording, soxr.resample(stereo, RATE_HZ, 48_000), 48_000)
+    episodes = write_episodes(tmp_path / "episodes.csv", CRYING_ROW)
+    data = tmp_path / "data"
+
+    process = run_cli(
+        "label", "--episodes", episodes, "--recording", recording,
+        "--start", "2026-11-25 01:00", "--timezone", "Europe/Berlin", "--out", data, *CLIP_FLAGS,
+    )  # fmt: skip
+
+    assert process.returncode == 0, process.stderr
+    assert f"{recording}: 1.0 min recorded in 1 run (0 gaps)" in process.stdout
+    assert len(names(data / "crying")) == 7  # as from the archive: the episode is in its first run
+    assert len(names(data / "silence")) == 16
+
+    no_start = run_cli(
+        "label", "--episodes", episodes, "--recording", recording, "--out", data, *CLIP_FLAGS
+    )
+    assert "carries no time it began; pass --start" in assert_one_error_line(no_start, recording)
+    both = label(run_cli, night, episodes, data, "--recording", str(recording))
+    assert "label needs either --archive" in assert_one_error_line(both)
+
+
 def test_naive_local_times_use_the_time_zone(run_cli: RunCli, night: Night, tmp_path: Path) -> None:
     """In November, Berlin is an hour ahead of UTC: 01:00:20 there is 00:00:20 UTC."""
     episodes = write_episodes(
@@ -230,7 +259,7 @@ def test_an_episode_partly_in_a_gap_is_used_and_reported(
 
     assert process.returncode == 0, process.stderr
     assert f"{episodes} line 2: 10 s of the crying episode" in process.stdout
-    assert "were not recorded (archive gap)" in process.stdout
+    assert "were not recorded; the rest is used" in process.stdout
     # recorded 90-105 s; the margin is left out at the noted end only: 90-102 s, 6 clips
     assert names(data / "crying") == [f"ep-20261125T000120Z_nohash_{k:04d}.wav" for k in range(6)]
 

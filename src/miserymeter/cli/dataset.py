@@ -16,6 +16,9 @@ from miserymeter import constants
 from miserymeter.cli._app import app, console, reports_errors
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
+    from miserymeter.audio.archive import Segment
     from miserymeter.prepare.labelling import LabelPlan
     from miserymeter.prepare.slicing import SliceResult
     from miserymeter.prepare.stats import DatasetStats, LabelStats
@@ -117,6 +120,45 @@ def _slice_line(result: SliceResult) -> str:
     return f"{escape(str(source.path))}: {clips} ({', '.join(notes)})"
 
 
+def _recorded(
+    archive: Path | None, recording: Path | None, start: str | None, *, timezone: tzinfo | None
+) -> list[Segment]:
+    """The audio `label` cuts: the archive's segments, or one recording from its start."""
+    from datetime import UTC
+
+    from miserymeter.audio.archive import Segment, list_segments
+    from miserymeter.audio.recorded_time import recorded_start
+    from miserymeter.audio.stream import inspect_source
+    from miserymeter.errors import AudioError, ConfigError
+    from miserymeter.prepare.noted_episodes import parse_time
+
+    if archive is not None and recording is None:
+        if start is not None:
+            raise ConfigError("--start goes with --recording: an archive's segments carry times")
+        segments = list_segments(archive)
+        if not segments:
+            raise AudioError(
+                f"{archive}: holds no archive segments (<date>/<time>Z.flac); record into it "
+                "with `miserymeter record --out` first, or label one file with --recording"
+            )
+        return segments
+    if recording is not None and archive is None:
+        info = inspect_source(recording)
+        if start is not None:
+            began = parse_time(start, where="--start", timezone=timezone)
+        elif (carried := recorded_start(recording)) is not None:
+            began = carried.astimezone(UTC)
+        else:
+            raise ConfigError(
+                f"{recording}: carries no time it began; pass --start, e.g. "
+                "--start '2026-11-25 21:00' (local time) or 2026-11-25T21:00:00+01:00"
+            )
+        return [Segment(recording, began, info.n_frames, info.sample_rate_hz)]
+    raise ConfigError(
+        "label needs either --archive (the folder `miserymeter record` fills) or --recording FILE"
+    )
+
+
 def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -127,7 +169,21 @@ def label_command(
     episodes: Path = typer.Option(
         ..., "--episodes", help="CSV with start,end,label rows (ISO times, or local times)."
     ),
-    archive: Path = typer.Option(..., "--archive", help="The folder `miserymeter record` fills."),
+    archive: Path | None = typer.Option(
+        None, "--archive", help="The folder `miserymeter record` fills."
+    ),
+    recording: Path | None = typer.Option(
+        None,
+        "--recording",
+        metavar="FILE",
+        help="Or one recording made elsewhere (a phone, another recorder).",
+    ),
+    start: str | None = typer.Option(
+        None,
+        "--start",
+        help="When --recording began, as the CSV's times: 2026-11-25 21:00 (local) or ISO; "
+        "default: the time the file carries (a FLAC/WAV date tag).",
+    ),
     out: Path = typer.Option(..., "--out", help="Dataset folder: clips go to OUT/<label>/."),
     default_label: str = typer.Option(
         "silence", "--default_label", help="Label of everything outside the episodes."
@@ -149,7 +205,8 @@ def label_command(
         False, "--dry-run", help="Only print what would be written, per label."
     ),
 ) -> None:
-    """Cut the archive into labelled clips: inside an episode its label, outside the default."""
+    """Cut the archive (or one recording) into labelled clips: inside an episode its label,
+    outside the default."""
     from miserymeter.prepare.labelling import LabelSettings, plan_labelling, write_labelled
     from miserymeter.prepare.noted_episodes import misspelt_labels, parse_timezone, read_episodes
     from miserymeter.prepare.output import ClipWriter, refuse_existing
@@ -162,8 +219,9 @@ def label_command(
         gain_db=gain_db,
     )
     zone = parse_timezone(timezone)
+    segments = _recorded(archive, recording, start, timezone=zone)
     noted = read_episodes(episodes, timezone=zone)
-    plan = plan_labelling(archive, noted, settings=settings, episodes_path=episodes, timezone=zone)
+    plan = plan_labelling(segments, noted, settings=settings, episodes_path=episodes, timezone=zone)
     if not dry_run:
         refuse_existing(
             (out / name for name in plan.clip_names()),
@@ -171,7 +229,7 @@ def label_command(
         )
     n_gaps = len(plan.runs) - 1
     console.print(
-        f"{escape(str(archive))}: {plan.recorded_s / 60:.1f} min recorded in "
+        f"{escape(str(archive or recording))}: {plan.recorded_s / 60:.1f} min recorded in "
         f"{plural(len(plan.runs), 'run')} ({plural(n_gaps, 'gap')}); "
         f"{plural(len(noted), 'episode')} in {escape(str(episodes))}",
         highlight=False,

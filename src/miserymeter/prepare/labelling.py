@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from miserymeter import constants
-from miserymeter.audio.archive import Segment, list_segments
+from miserymeter.audio.archive import Segment
 from miserymeter.audio.stream import mono_blocks, resampled
 from miserymeter.errors import AudioError, ConfigError
 from miserymeter.prepare.clip_cutting import apply_gain, cut_at, n_resampled
@@ -174,21 +174,16 @@ class LabelPlan:
 
 
 def plan_labelling(
-    archive_dir: Path,
+    segments: Sequence[Segment],
     episodes: Sequence[Episode],
     *,
     settings: LabelSettings,
     episodes_path: Path,
     timezone: tzinfo | None = None,
 ) -> LabelPlan:
-    """Decide every clip from the segments' names and headers, without reading audio."""
-    segments = list_segments(archive_dir)
-    if not segments:
-        raise AudioError(
-            f"{archive_dir}: holds no archive segments (<date>/<time>Z.flac); "
-            "record into it with `miserymeter record --out` first"
-        )
-    runs = contiguous_runs(segments)
+    """Decide every clip from the segments' times and headers (at least one), without
+    reading audio."""
+    runs = contiguous_runs(list(segments))
     warnings = _coverage_warnings(runs, episodes, episodes_path=episodes_path, timezone=timezone)
     next_index: Counter[str] = Counter()
     stretches = []
@@ -258,16 +253,17 @@ def _coverage_warnings(
         when = f"{show_time(episode.start, timezone)} to {show_time(episode.end, timezone)}"
         if recorded_s == 0:
             extent = f"{show_time(runs[0].start, timezone)} to {show_time(runs[-1].end, timezone)}"
+            gaps = ", with gaps" if len(runs) > 1 else ""
             raise ConfigError(
                 f"{episodes_path} line {episode.line}: nothing was recorded from {when} "
-                f"(the archive covers {extent}, with gaps); check the date and --timezone, "
+                f"(the recording covers {extent}{gaps}); check the date and --timezone, "
                 "or delete the line"
             )
         missing_s = episode.duration_s - recorded_s
         if missing_s > 0.5:
             warnings.append(
                 f"{episodes_path} line {episode.line}: {missing_s:.0f} s of the {episode.label} "
-                f"episode {when} were not recorded (archive gap); the rest is used"
+                f"episode {when} were not recorded; the rest is used"
             )
     return warnings
 
