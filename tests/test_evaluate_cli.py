@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import onnx
@@ -263,6 +265,35 @@ def test_event_level_with_a_model_of_two_words_needs_the_crying_one(
     )
     assert process.returncode == 0, process.stderr
     assert "2 crying episodes" in process.stdout
+
+
+def test_event_level_with_the_episodes_a_parent_noted_by_the_clock(
+    run_cli: RunCli, example_night: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """label's start,end,label rows in local time score the night as its truth in seconds."""
+    night, truth = example_night
+    began = datetime(2026, 11, 25, 21, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    noted = tmp_path / "episodes.csv"
+    noted.write_text(
+        "start,end,label\n"
+        + "".join(
+            f"{(began + timedelta(seconds=e.start_s)).replace(tzinfo=None)},"
+            f"{(began + timedelta(seconds=e.end_s)).replace(tzinfo=None)},{e.kind}\n"
+            for e in read_truth(truth)
+        )
+    )
+    place = ["--start", "2026-11-25 21:00", "--timezone", "Europe/Berlin"]
+
+    by_clock = run_cli("evaluate", "--night", night, "--truth", noted, *place, "--json")
+    in_seconds = run_cli("evaluate", "--night", night, "--truth", truth, "--json")
+
+    assert by_clock.returncode == 0, by_clock.stderr
+    assert json.loads(by_clock.stdout)["detectors"] == json.loads(in_seconds.stdout)["detectors"]
+    a_day_late = ["--start", "2026-11-26 21:00", "--timezone", "Europe/Berlin"]
+    line = assert_one_error_line(
+        run_cli("evaluate", "--night", night, "--truth", noted, *a_day_late), noted
+    )
+    assert "lies outside the recording" in line and "check the date, --start and --timezone" in line
 
 
 def test_event_level_bad_input(

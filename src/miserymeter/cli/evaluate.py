@@ -17,6 +17,7 @@ from miserymeter.cli._app import app, console, error_console, reports_errors
 if TYPE_CHECKING:
     from miserymeter.evaluation.clips import ClipEvaluation
     from miserymeter.evaluation.event_scores import EventScores
+    from miserymeter.evaluation.truth import TruthEvent
 
 DETECTORS = ("model", "rms")
 
@@ -33,7 +34,17 @@ def evaluate(
     truth: Path | None = typer.Option(
         None,
         "--truth",
-        help="The night's truth CSV: start_s,end_s,kind (crying, or the kind of another sound).",
+        help="The night's truth CSV: start_s,end_s,kind (crying, or the kind of another sound), "
+        "or the start,end,label episodes you noted by the clock (see --start).",
+    ),
+    start: str | None = typer.Option(
+        None,
+        "--start",
+        help="With noted episodes: when the night began, 2026-11-25 21:00 (local) or ISO; "
+        "default: the time the recording carries (its FLAC/WAV date tag).",
+    ),
+    timezone: str | None = typer.Option(
+        None, "--timezone", help="Time zone of noted local times, e.g. Europe/Berlin."
     ),
     model: Path | None = typer.Option(
         None, "--model", help="An exported .onnx model; default: the bundled one."
@@ -79,7 +90,15 @@ def evaluate(
             as_json=as_json,
         )
     elif night is not None and truth is not None:
-        _evaluate_night(night, truth, model_path, wanted_word=wanted_word, as_json=as_json)
+        from miserymeter.evaluation.truth import read_night_truth
+        from miserymeter.prepare.noted_episodes import parse_time, parse_timezone
+
+        zone = parse_timezone(timezone)
+        began = None if start is None else parse_time(start, where="--start", timezone=zone)
+        duration_s, events = read_night_truth(night, truth, start=began, timezone=zone)
+        _evaluate_night(
+            night, truth, duration_s, events, model_path, wanted_word=wanted_word, as_json=as_json
+        )
 
 
 def _evaluate_clips(
@@ -204,14 +223,18 @@ def _clips_json(evaluation: ClipEvaluation, data_dir: Path, model_path: Path) ->
 
 
 def _evaluate_night(
-    night: Path, truth: Path, model_path: Path, *, wanted_word: str | None, as_json: bool
+    night: Path,
+    truth: Path,
+    duration_s: float,
+    events: tuple[TruthEvent, ...],
+    model_path: Path,
+    *,
+    wanted_word: str | None,
+    as_json: bool,
 ) -> None:
     from miserymeter.evaluation.event_scores import score_events
-    from miserymeter.evaluation.truth import read_night_truth
     from miserymeter.inference.labels import crying_label
     from miserymeter.inference.model import Classifier
-
-    duration_s, events = read_night_truth(night, truth)
     from miserymeter.pipeline import detect_file  # the listener: after the cheap checks
 
     classifier = Classifier(model_path)

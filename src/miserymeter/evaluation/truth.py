@@ -1,7 +1,8 @@
 """The truth of a test night: a CSV of `start_s,end_s,kind`, one sound event per row.
 
 `kind` is `crying` for a crying episode and the kind of sound (`dog`, `music`, ...) for the
-others; the quiet stretches between events are not listed.
+others; the quiet stretches between events are not listed. A parent's own night may instead
+come with the episodes noted by the clock, as `label` reads them (`start,end,label`).
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ import csv
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import soundfile as sf
 
 from miserymeter.audio.io import c_stderr_silenced, require_readable_file
+from miserymeter.audio.recorded_time import recorded_start
 from miserymeter.errors import AudioError, DatasetError
+from miserymeter.prepare.noted_episodes import read_episodes, show_time
 
 CRYING_KIND = "crying"
 TRUTH_COLUMNS = ("start_s", "end_s", "kind")
@@ -82,11 +86,26 @@ def _event(row: dict[str, str], path: Path, *, line: int) -> TruthEvent:
     return TruthEvent(start_s, end_s, kind)
 
 
-def read_night_truth(night_path: Path, truth_path: Path) -> tuple[float, tuple[TruthEvent, ...]]:
-    """A night's length (s) and its truth, which must end within it."""
-    events = read_truth(truth_path)
+def read_night_truth(
+    night_path: Path,
+    truth_path: Path,
+    *,
+    start: datetime | None = None,
+    timezone: tzinfo | None = None,
+) -> tuple[float, tuple[TruthEvent, ...]]:
+    """A night's length (s) and its truth, which must lie within it: a truth CSV in seconds
+    from its first sample, or the episodes noted by the clock (start,end,label, as `label`
+    reads them), placed from when the night began: `start`, else the time the recording
+    carries."""
+    if not truth_path.is_file():
+        raise DatasetError(
+            f"{truth_path}: no such truth CSV; pass the night's start_s,end_s,kind rows "
+            "(seconds), or the start,end,label episodes you noted"
+        )
+    noted = _holds_noted_episodes(truth_path)
+    events = () if noted else read_truth(truth_path)
     if not night_path.exists():
-        raise AudioError(f"{night_path}: no such recording; pass the --night file make_night wrote")
+        raise AudioError(f"{night_path}: no such recording; pass the --night it is the truth of")
     require_readable_file(night_path)  # a folder, a pipe, no permission
     try:
         with c_stderr_silenced():
@@ -95,6 +114,14 @@ def read_night_truth(night_path: Path, truth_path: Path) -> tuple[float, tuple[T
         raise AudioError(
             f"{night_path}: not a readable audio file ({str(e).strip()}); pass a WAV or FLAC"
         ) from e
+    if noted:
+        began = start or recorded_start(night_path)
+        if began is None:
+            raise DatasetError(
+                f"{night_path}: carries no time it began, which the clock times of "
+                f"{truth_path} need; pass --start, e.g. --start '2026-11-25 21:00'"
+            )
+        return duration_s, _noted_events(truth_path, began, duration_s, timezone=timezone)
     last = max(events, key=lambda e: e.end_s, default=None)
     if last is not None and last.end_s > duration_s + 0.01:
         raise DatasetError(
@@ -102,3 +129,35 @@ def read_night_truth(night_path: Path, truth_path: Path) -> tuple[float, tuple[T
             f"({duration_s:g} s); pass the truth CSV of this night"
         )
     return duration_s, events
+
+
+def _holds_noted_episodes(path: Path) -> bool:
+    """Whether the CSV holds episodes as `label` reads them: a start,end,label header, and
+    clock times (not seconds) where its first row starts."""
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
+        rows = csv.reader(f)
+        header = [name.strip().lower() for name in next(rows, [])]
+        first = next(rows, [])
+    if not {"start", "end", "label"} <= set(header) or "start_s" in header:
+        return False
+    start = first[header.index("start")] if len(first) > header.index("start") else ""
+    return ":" in start
+
+
+def _noted_events(
+    path: Path, began: datetime, duration_s: float, *, timezone: tzinfo | None
+) -> tuple[TruthEvent, ...]:
+    """The noted episodes as seconds from `began`, cut to the recording's length."""
+    events = []
+    for episode in read_episodes(path, timezone=timezone):
+        start_s = (episode.start - began).total_seconds()
+        end_s = (episode.end - began).total_seconds()
+        if end_s <= 0 or start_s >= duration_s:
+            recorded = f"{show_time(began, timezone)} for {duration_s / 60:.0f} min"
+            raise DatasetError(
+                f"{path} line {episode.line}: {show_time(episode.start, timezone)} lies outside "
+                f"the recording ({recorded}); check the date, --start and --timezone"
+            )
+        kind = CRYING_KIND if episode.label.lower() == CRYING_KIND else episode.label
+        events.append(TruthEvent(max(start_s, 0.0), min(end_s, duration_s), kind))
+    return tuple(events)
