@@ -345,6 +345,8 @@ def test_the_folders_trained_as_unknown_are_named_and_a_near_miss_warned_of(
     assert process.returncode == 0, process.stderr
     lines = process.stdout.splitlines()
     assert "trained as _unknown_: Crying, noise" in lines
+    thin = [line for line in lines if "too few for its figures to mean much" in line]
+    assert thin and all(line.startswith("warning: crying: ") for line in thin)
     assert (
         f"warning: {data / 'Crying'}: not crying, so its clips train as _unknown_; rename it "
         "crying if they are"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from miserymeter.constants import (
 from miserymeter.errors import DatasetError
 from miserymeter.prepare.layout import audio_files, label_folders, left_out_warning
 from miserymeter.prepare.split import SPLITS, Split, which_set
+
+MIN_CLIPS_TO_SCORE = 10  # of a wanted word in validation or testing, for its figures to count
 
 
 @dataclass(frozen=True)
@@ -164,3 +167,21 @@ def load_clips(
             report.n_cropped += 1
         clips.append(audio.samples)
     return clips
+
+
+def thin_split_warnings(
+    counts: dict[Split, Counter[str]], wanted_words: Sequence[str]
+) -> list[str]:
+    """A line for each wanted word with too few clips in validation or testing for their
+    figures to mean anything (2 test clips give a recall of 0, 0.5 or 1)."""
+    lines = []
+    for word in wanted_words:
+        for split in ("validation", "testing"):
+            n = counts[split][word]
+            if n < MIN_CLIPS_TO_SCORE:
+                lines.append(
+                    f"{word}: {n} clip{'' if n == 1 else 's'} in the {split} split, too few for "
+                    f"its figures to mean much (wanted: {MIN_CLIPS_TO_SCORE}); label more nights "
+                    "or episodes"
+                )
+    return lines

@@ -39,6 +39,7 @@ from miserymeter.train.dataset import (
     data_sha256,
     load_clips,
     scan_dataset,
+    thin_split_warnings,
 )
 from miserymeter.train.embedding_head import (
     HeardClips,
@@ -215,6 +216,8 @@ def _set_up(config: TrainConfig, console: Console) -> _Run:
             index.labels, index.counts(), {s: d.n_silence for s, d in splits.items()}
         )
     )
+    for line in thin_split_warnings(index.counts(), config.wanted_words):
+        console.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False)
     if index.unknown_folders:
         console.print(f"trained as _unknown_: {', '.join(index.unknown_folders)}", markup=False)
     for folder in index.unknown_folders:
