@@ -239,7 +239,7 @@ def test_the_rms_baseline_also_fires_on_speech_and_music(
 
 
 def test_seconds_and_minutes_are_recorded(night: Path, classifier: Classifier) -> None:
-    collect = listen_to(FileSource(night, clock=lambda: START), classifier)
+    collect = listen_to(FileSource(night, clock=lambda: START, start=START), classifier)
     seconds = collect.of(SecondRecord)
     assert len(seconds) == 88
     assert [s.at.second for s in seconds[:3]] == [0, 1, 2]
@@ -640,7 +640,8 @@ def first_episode_start(run_cli: CliRunner, path: Path) -> tuple[datetime, float
 def test_a_file_that_carries_its_time_replays_at_it(
     night: Path, run_cli: CliRunner, tmp_path: Path
 ) -> None:
-    """`record`'s segment names and a FLAC/WAV date tag date a replay; other files: now."""
+    """`record`'s segment names and a FLAC/WAV date tag date a replay; other files end now
+    (a replay's episodes never lie in the future)."""
     recorded = datetime(2026, 12, 5, 20, 0, 30, tzinfo=UTC)
     segment = segment_path(tmp_path / "archive", recorded)  # the name `record` gives it
     segment.parent.mkdir(parents=True)
@@ -660,9 +661,10 @@ def test_a_file_that_carries_its_time_replays_at_it(
     ]:
         start, start_s = first_episode_start(run_cli, path)
         assert start == heard_from + timedelta(seconds=start_s), path.name
+    duration = timedelta(seconds=sf.info(day_only).duration)
     before = datetime.now(UTC)
     start, start_s = first_episode_start(run_cli, day_only)
-    assert before <= start - timedelta(seconds=start_s) <= datetime.now(UTC)
+    assert before <= start - timedelta(seconds=start_s) + duration <= datetime.now(UTC)
 
 
 @pytest.mark.parametrize(

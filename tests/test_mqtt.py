@@ -273,7 +273,7 @@ def test_a_night_turns_crying_on_then_off_and_counts_the_episode(
     watcher.wait_last("miserymeter/nursery/crying", "OFF")
     deliver = Deliver(destination)
     listener = Listener(
-        FileSource(night, clock=lambda: datetime.now(UTC)),
+        FileSource(night, clock=lambda: datetime.now(UTC), start=datetime.now(UTC)),  # as live
         Classifier(DEFAULT_MODEL_PATH),
         ListenSettings(),
         sinks=[destination.state_sink, deliver],

@@ -70,12 +70,14 @@ class FileSource:
         self, path: Path, *, clock: Callable[[], datetime], start: datetime | None = None
     ) -> None:
         """Its first sample is at `start`, else at the time the file carries (an archive
-        segment's name, a `date` tag: `recorded_start`), else now (`clock`)."""
+        segment's name, a `date` tag: `recorded_start`), else so that it ended now (`clock`):
+        a recording lies in the past, and its episodes must not lie in the future."""
         info = inspect_source(path)
         self.name = str(path)
         self.path = path
         self.sample_rate_hz = info.sample_rate_hz
-        self._start = start or recorded_start(path) or clock()
+        ended_now = clock() - timedelta(seconds=info.duration_s)
+        self._start = start or recorded_start(path) or ended_now
 
     def blocks(self, stop: threading.Event) -> Iterator[SourceBlock]:
         run_start: datetime | None = self._start

@@ -32,7 +32,7 @@ def listen(
         help='With --input FILE: when its first sample was heard, "2026-12-05 21:00" (local '
         "time) or with an offset, so a recording replays onto its night. Default: the time "
         "the file carries (a `record` archive segment's name, or a FLAC/WAV date tag with a "
-        "time of day), else now.",
+        "time of day), else so that it ended now.",
     ),
     device: str | None = typer.Option(
         None, "--device", help="Microphone: index or part of its name (`miserymeter devices`)."
