@@ -43,6 +43,21 @@ def test_classify_corrupt_file(run_cli: RunCli, tmp_path: Path, seed: int) -> No
     assert "not a readable audio file" in line
 
 
+@pytest.mark.parametrize("command", ["classify", "slice", "listen"])
+def test_a_phones_voice_memo_says_how_to_convert_it(
+    command: str, run_cli: RunCli, tmp_path: Path
+) -> None:
+    """An .m4a (AAC in MP4): soundfile never reads it, so re-exporting is not the fix."""
+    memo = write_garbage(tmp_path / "memo.m4a")
+    args: dict[str, list[str | Path]] = {
+        "classify": ["classify", memo],
+        "slice": ["slice", memo, "--out", tmp_path / "clips"],
+        "listen": ["listen", "--input", memo, "--db", tmp_path / "x.db", "--no-clips"],
+    }
+    line = assert_one_error_line(run_cli(*args[command]), memo)
+    assert line.endswith(f"convert it, e.g. `ffmpeg -i {memo} {tmp_path / 'memo.flac'}`")
+
+
 def test_classify_empty_file(run_cli: RunCli, tmp_path: Path) -> None:
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from miserymeter.constants import UNREADABLE_AUDIO_SUFFIXES
 from miserymeter.errors import AudioError
 
 # A WAV written to a pipe cannot say how long it is: its RIFF size is 0, or 0x7FFFFFFF and up
@@ -76,6 +78,15 @@ def require_whole_wav(path: Path) -> None:
         )
 
 
+def how_to_read(path: Path) -> str:
+    """What to do with an audio file soundfile cannot read: convert a format it never reads
+    (a phone's .m4a) with ffmpeg, else export it again."""
+    if path.suffix.lower() in UNREADABLE_AUDIO_SUFFIXES:
+        converted = shlex.quote(str(path.with_suffix(".flac")))
+        return f"convert it, e.g. `ffmpeg -i {shlex.quote(str(path))} {converted}`"
+    return "re-export it as WAV or FLAC, or remove it"
+
+
 def read_audio(path: Path, *, sample_rate_hz: int) -> Audio:
     """Read `path` (WAV, FLAC, OGG, Opus, MP3, AIFF), mix it down to mono and resample it
     with soxr."""
@@ -85,8 +96,7 @@ def read_audio(path: Path, *, sample_rate_hz: int) -> Audio:
             data, file_rate_hz = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
         raise AudioError(
-            f"{path}: not a readable audio file ({_first_line(e)}); "
-            "re-export it as WAV or FLAC, or remove it"
+            f"{path}: not a readable audio file ({_first_line(e)}); {how_to_read(path)}"
         ) from e
     if data.shape[0] == 0:
         raise AudioError(f"{path}: holds no audio samples; record it again or remove it")

@@ -14,7 +14,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from miserymeter.audio.io import c_stderr_silenced, require_readable_file
+from miserymeter.audio.io import c_stderr_silenced, how_to_read, require_readable_file
 from miserymeter.errors import AudioError
 
 BLOCK_FRAMES = 65_536
@@ -43,8 +43,7 @@ def inspect_source(path: Path) -> SourceInfo:
             info = sf.info(str(path))
     except _READ_ERRORS as e:
         raise AudioError(
-            f"{path}: not a readable audio file ({first_line(e)}); "
-            "re-export it as WAV or FLAC, or remove it"
+            f"{path}: not a readable audio file ({first_line(e)}); {how_to_read(path)}"
         ) from e
     if info.frames <= 0:
         raise AudioError(f"{path}: holds no audio samples; record it again or remove it")
@@ -79,8 +78,7 @@ def mono_blocks(
                 yield block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
     except _READ_ERRORS as e:
         raise AudioError(
-            f"{path}: not a readable audio file ({first_line(e)}); "
-            "re-export it as WAV or FLAC, or remove it"
+            f"{path}: not a readable audio file ({first_line(e)}); {how_to_read(path)}"
         ) from e
 
 
