@@ -292,6 +292,10 @@ def test_gain_reports_clipped_samples(run_cli: RunCli, night: Night, tmp_path: P
             ["2026-11-25T00:00:40Z,2026-11-25T00:00:20Z,crying"],
             "line 2: end 2026-11-25 00:00:20 is not after start",
         ),
+        (
+            ["2026-11-25 23:50,2026-11-25 00:10,crying"],
+            "is not after start 2026-11-25 23:50:00; an episode past midnight ends on the next day",
+        ),
         (["2026-11-25T00:00:20Z,2026-11-25T00:00:40Z,"], "line 2: no label"),
         (
             ["2026-11-25T00:00:20Z,2026-11-25T00:00:40Z,../crying"],

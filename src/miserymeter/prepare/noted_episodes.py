@@ -86,15 +86,26 @@ def _episode(
     start = parse_time(row.get("start"), where=f"{where}, start", timezone=timezone)
     end = parse_time(row.get("end"), where=f"{where}, end", timezone=timezone)
     if end <= start:
+        fix = "fix the times"
+        if _past_midnight(start, end, timezone or local_zone()):
+            fix = "an episode past midnight ends on the next day's date"
         raise ConfigError(
             f"{where}: end {show_time(end, timezone)} is not after start "
-            f"{show_time(start, timezone)}; fix the times"
+            f"{show_time(start, timezone)}; {fix}"
         )
     label = (row.get("label") or "").strip()
     if not label:
         raise ConfigError(f"{where}: no label; write one, e.g. crying")
     check_label(label, where=where)
     return Episode(start, end, label, line)
+
+
+def _past_midnight(start: datetime, end: datetime, zone: tzinfo) -> bool:
+    """Whether an end before its start reads as one written past midnight with the start's
+    date: started in the evening, ended in the morning, on one date (23:50 to 00:10)."""
+    start_local, end_local = start.astimezone(zone), end.astimezone(zone)
+    same_date = start_local.date() == end_local.date()
+    return same_date and start_local.hour >= 12 and end_local.hour < 12
 
 
 def misspelt_labels(
