@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Column
 from torch.utils.tensorboard import SummaryWriter
 
 from miserymeter.constants import BACKGROUND_NOISE_DIR
@@ -101,10 +102,10 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
     run = _set_up(config, console)
     progress = Progress(
         TextColumn("[bold]training"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}"),
-        TimeElapsedColumn(),
+        BarColumn(bar_width=None),  # the bar gives way at 80 columns, not the step count
+        MofNCompleteColumn(table_column=Column(no_wrap=True)),
+        TextColumn("{task.fields[stats]}", table_column=Column(no_wrap=True)),
+        TimeElapsedColumn(table_column=Column(no_wrap=True)),
         console=console,
     )
     run.model.train()
@@ -118,7 +119,7 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
                 progress.update(
                     task,
                     advance=1,
-                    stats=f"rate {rate:g}  accuracy {accuracy:.1%}  cross-entropy {loss:.3f}",
+                    stats=f"rate {rate:g} accuracy {accuracy:.1%} cross-entropy {loss:.3f}",
                 )
                 if run.step % config.eval_step_interval == 0 or run.step == config.total_steps:
                     _validate(run, progress.console)
