@@ -244,6 +244,23 @@ def test_train_missing_data_dir(run_cli: RunCli, tmp_path: Path) -> None:
     assert not train_dir.exists()
 
 
+def test_train_without_wanted_words_names_the_folders_to_choose_from(
+    run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path
+) -> None:
+    args = [a for a in train_args(synthetic_dataset, tmp_path / "run") if "wanted_words" not in a]
+    line = assert_one_error_line(run_cli(*args), synthetic_dataset)
+    assert line.endswith("e.g. --wanted_words=crying (its folders: crying, noise)")
+
+
+def test_train_on_a_label_folder_says_to_pass_its_parent(
+    run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path
+) -> None:
+    """--data_dir=data/crying, one folder too deep: its clips are not label folders."""
+    too_deep = synthetic_dataset / "crying"
+    line = assert_one_error_line(run_cli(*train_args(too_deep, tmp_path / "run")), too_deep)
+    assert line.endswith(f"pass the folder that holds it, --data_dir={synthetic_dataset}")
+
+
 def test_train_wanted_word_without_folder(
     run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path
 ) -> None:

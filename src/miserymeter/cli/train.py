@@ -17,9 +17,10 @@ def train(
         ..., "--data_dir", help="Folder with one sub-folder of clips per label."
     ),
     wanted_words: str = typer.Option(
-        ...,
+        "",
         "--wanted_words",
-        help="Labels to learn, comma-separated; other folders become _unknown_.",
+        help="Labels to learn, comma-separated (required, e.g. crying); other folders become "
+        "_unknown_.",
     ),
     train_dir: Path = typer.Option(
         Path("training"), "--train_dir", help="Where checkpoints, TensorBoard logs and plots go."

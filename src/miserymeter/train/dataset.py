@@ -70,11 +70,21 @@ def scan_dataset(
     clips); folders not wanted become `_unknown_`."""
     if not data_dir.is_dir():
         raise DatasetError(f"{data_dir}: no such data folder; pass --data_dir=FOLDER_OF_LABELS")
-    if not wanted_words:
-        raise DatasetError("--wanted_words is empty: name at least one label folder, e.g. crying")
-    labels = model_labels(wanted_words)
     files_by_folder = {f.name: audio_files(f) for f in label_folders(data_dir)}
+    if not wanted_words:
+        held = ", ".join(f for f in files_by_folder if f != BACKGROUND_NOISE_DIR) or "none"
+        raise DatasetError(
+            f"{data_dir}: no --wanted_words; name the label folders to learn, e.g. "
+            f"--wanted_words=crying (its folders: {held})"
+        )
+    labels = model_labels(wanted_words)
+    holds_clips = any(f.suffix.lower() in AUDIO_SUFFIXES for f in data_dir.iterdir() if f.is_file())
     for word in wanted_words:
+        if word not in files_by_folder and holds_clips:
+            raise DatasetError(
+                f"{data_dir}: holds clips itself, not a folder per label; pass the folder that "
+                f"holds it, --data_dir={data_dir.parent}"
+            )
         if word not in files_by_folder:
             raise DatasetError(
                 f"{data_dir / word}: wanted word '{word}' has no folder; "
