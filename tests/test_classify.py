@@ -154,6 +154,21 @@ def test_file_names_with_brackets_are_printed_verbatim(run_cli: RunCli, tmp_path
     assert process.stdout.splitlines()[0].startswith(f"{clip}  4.0 s")
 
 
+def test_a_folder_is_its_clips(run_cli: RunCli, tmp_path: Path) -> None:
+    """`classify data/crying/`, as `slice` takes folders: its audio files by the dataset rule."""
+    folder = tmp_path / "crying"
+    (folder / "night2").mkdir(parents=True)
+    (folder / "a.flac").write_bytes((EXAMPLES_DIR / CRYING[0]).read_bytes())
+    (folder / "night2" / "b.flac").write_bytes((EXAMPLES_DIR / NOT_CRYING[0]).read_bytes())
+    (folder / "notes.txt").write_text("not a clip")
+
+    process = run_cli("classify", folder, "--json")
+
+    assert process.returncode == 0, process.stderr
+    files = [json.loads(line)["file"] for line in process.stdout.splitlines()]
+    assert files == [str(folder / "a.flac"), str(folder / "night2" / "b.flac")]
+
+
 def test_a_bad_file_among_many_is_one_line_and_the_rest_are_classified(
     run_cli: RunCli, tmp_path: Path
 ) -> None:

@@ -18,7 +18,8 @@ def classify(
     files: list[Path] = typer.Argument(
         None,
         metavar="FILE",
-        help="Audio files (WAV, FLAC, OGG, Opus, MP3, AIFF), any rate and length.",
+        help="Audio files (WAV, FLAC, OGG, Opus, MP3, AIFF), any rate and length, or folders "
+        "of them.",
         readable=False,  # an unreadable file is one error line from the reader, not a usage box
     ),
     model: Path | None = typer.Option(
@@ -37,8 +38,9 @@ def classify(
     from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, example_clips
     from miserymeter.inference.classify import classify_file
     from miserymeter.inference.model import Classifier
+    from miserymeter.prepare.layout import files_and_folders
 
-    paths = list(files or []) + (example_clips() if examples else [])
+    paths = files_and_folders(files or []) + (example_clips() if examples else [])
     if not paths:
         raise ConfigError("no files to classify: name some files, or pass --examples")
     classifier = Classifier(model or DEFAULT_MODEL_PATH)

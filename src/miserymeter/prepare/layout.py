@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import difflib
 import shlex
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from miserymeter.constants import AUDIO_SUFFIXES, BACKGROUND_NOISE_DIR, UNREADABLE_AUDIO_SUFFIXES
+from miserymeter.errors import AudioError
 
 N_NAMED = 2  # left-out files a warning names
 
@@ -34,6 +35,24 @@ def nearly_one_of(label: str, known: Collection[str]) -> str | None:
     lowered = {k.lower(): k for k in known}
     close = difflib.get_close_matches(label.lower(), lowered, n=1, cutoff=0.75)
     return lowered[close[0]] if close else None
+
+
+def files_and_folders(inputs: Sequence[Path]) -> list[Path]:
+    """The audio files named: files as given, folders by this layout's rule (an AudioError for
+    a folder that holds none)."""
+    paths: list[Path] = []
+    for path in inputs:
+        if not path.is_dir():
+            paths.append(path)
+            continue
+        found = audio_files(path)
+        if not found:
+            raise AudioError(
+                describe_left_out(unreadable_audio_files(path), root=path)
+                or f"{path}: folder holds no audio files ({', '.join(AUDIO_SUFFIXES)})"
+            )
+        paths.extend(found)
+    return paths
 
 
 def label_folders(data_dir: Path) -> list[Path]:

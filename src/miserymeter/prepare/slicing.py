@@ -18,9 +18,9 @@ import numpy as np
 
 from miserymeter import constants
 from miserymeter.audio.stream import SourceInfo, inspect_source, mono_blocks, resampled
-from miserymeter.errors import AudioError, ConfigError, DatasetError
+from miserymeter.errors import ConfigError, DatasetError
 from miserymeter.prepare.clip_cutting import apply_gain, cut_at, level_dbfs, n_resampled
-from miserymeter.prepare.layout import audio_files, describe_left_out, unreadable_audio_files
+from miserymeter.prepare.layout import files_and_folders
 from miserymeter.prepare.output import CLIP_SUFFIX, ClipWriter
 
 DEFAULT_CLIP_DURATION_MS = 5_000  # the original project's `trim 0 5`
@@ -132,20 +132,7 @@ def _start_sample(offset_ms: int, settings: SliceSettings) -> int:
 def find_sources(inputs: Sequence[Path]) -> list[SourceInfo]:
     """Every recording to slice: files as given, folders by the dataset layout's rule (hidden
     files and folders, like macOS `._` copies, left out); all readable."""
-    paths: list[Path] = []
-    for path in inputs:
-        if path.is_dir():
-            found = audio_files(path)
-            if not found:
-                suffixes = ", ".join(constants.AUDIO_SUFFIXES)
-                raise AudioError(
-                    describe_left_out(unreadable_audio_files(path), root=path)
-                    or f"{path}: folder holds no audio files ({suffixes})"
-                )
-            paths.extend(found)
-        else:
-            paths.append(path)
-    sources = [inspect_source(p) for p in paths]
+    sources = [inspect_source(p) for p in files_and_folders(inputs)]
     by_stem: dict[str, Path] = {}
     for source in sources:
         other = by_stem.setdefault(source.path.stem, source.path)
