@@ -264,7 +264,8 @@ def _evaluate_night(
     n_episodes = next(iter(scores.values())).n_episodes
     console.print(
         f"[bold]{escape(str(night))}[/bold]: {duration_s / 60:.1f} min, {n_episodes} crying "
-        f"episodes in {escape(str(truth))}; model {escape(model_path.name)}",
+        f"episode{'' if n_episodes == 1 else 's'} in {escape(str(truth))}; model "
+        f"{escape(model_path.name)}",
         highlight=False,
     )
     console.print(_events_table(scores))
