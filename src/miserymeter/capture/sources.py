@@ -76,8 +76,7 @@ class FileSource:
         self.name = str(path)
         self.path = path
         self.sample_rate_hz = info.sample_rate_hz
-        ended_now = clock() - timedelta(seconds=info.duration_s)
-        self._start = start or recorded_start(path) or ended_now
+        self._start = start or recorded_start(path) or clock() - timedelta(seconds=info.duration_s)
 
     def blocks(self, stop: threading.Event) -> Iterator[SourceBlock]:
         run_start: datetime | None = self._start

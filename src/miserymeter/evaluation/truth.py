@@ -19,6 +19,7 @@ import soundfile as sf
 from miserymeter.audio.io import c_stderr_silenced, require_readable_file
 from miserymeter.audio.recorded_time import recorded_start
 from miserymeter.errors import AudioError, DatasetError
+from miserymeter.prepare.noted_episodes import COLUMNS as NOTED_COLUMNS
 from miserymeter.prepare.noted_episodes import read_episodes, show_time
 
 CRYING_KIND = "crying"
@@ -76,14 +77,18 @@ def _event(row: dict[str, str], path: Path, *, line: int) -> TruthEvent:
             f"{where}: start_s and end_s must be seconds (e.g. 12.5), "
             f"got {row['start_s']!r}, {row['end_s']!r}"
         ) from None
-    kind = (row["kind"] or "").strip()
-    if kind.lower() == CRYING_KIND:  # "Crying", as a spreadsheet capitalises it
-        kind = CRYING_KIND
+    kind = _kind(row["kind"] or "")
     if not (math.isfinite(start_s) and math.isfinite(end_s)) or not 0 <= start_s < end_s:
         raise DatasetError(f"{where}: needs 0 <= start_s < end_s, got {start_s:g}, {end_s:g}")
     if not kind:
         raise DatasetError(f"{where}: no kind; write crying or the kind of sound")
     return TruthEvent(start_s, end_s, kind)
+
+
+def _kind(written: str) -> str:
+    """An event's kind as written, "Crying" (as a spreadsheet capitalises it) read as crying."""
+    kind = written.strip()
+    return CRYING_KIND if kind.lower() == CRYING_KIND else kind
 
 
 def read_night_truth(
@@ -138,7 +143,7 @@ def _holds_noted_episodes(path: Path) -> bool:
         rows = csv.reader(f)
         header = [name.strip().lower() for name in next(rows, [])]
         first = next(rows, [])
-    if not {"start", "end", "label"} <= set(header) or "start_s" in header:
+    if not set(NOTED_COLUMNS) <= set(header) or "start_s" in header:
         return False
     start = first[header.index("start")] if len(first) > header.index("start") else ""
     return ":" in start
@@ -158,6 +163,5 @@ def _noted_events(
                 f"{path} line {episode.line}: {show_time(episode.start, timezone)} lies outside "
                 f"the recording ({recorded}); check the date, --start and --timezone"
             )
-        kind = CRYING_KIND if episode.label.lower() == CRYING_KIND else episode.label
-        events.append(TruthEvent(max(start_s, 0.0), min(end_s, duration_s), kind))
+        events.append(TruthEvent(max(start_s, 0.0), min(end_s, duration_s), _kind(episode.label)))
     return tuple(events)

@@ -78,14 +78,13 @@ def scan_dataset(
             f"--wanted_words=crying (its folders: {held})"
         )
     labels = model_labels(wanted_words)
-    holds_clips = any(f.suffix.lower() in AUDIO_SUFFIXES for f in data_dir.iterdir() if f.is_file())
     for word in wanted_words:
-        if word not in files_by_folder and holds_clips:
-            raise DatasetError(
-                f"{data_dir}: holds clips itself, not a folder per label; pass the folder that "
-                f"holds it, --data_dir={data_dir.parent}"
-            )
         if word not in files_by_folder:
+            if _holds_clips_itself(data_dir):
+                raise DatasetError(
+                    f"{data_dir}: holds clips itself, not a folder per label; pass the folder "
+                    f"that holds it, --data_dir={data_dir.parent}"
+                )
             raise DatasetError(
                 f"{data_dir / word}: wanted word '{word}' has no folder; "
                 f"create it with its clips or drop it from --wanted_words"
@@ -119,6 +118,11 @@ def scan_dataset(
             f for f in files_by_folder if f not in wanted_words and f != BACKGROUND_NOISE_DIR
         ),
     )
+
+
+def _holds_clips_itself(data_dir: Path) -> bool:
+    """Whether `data_dir` is a label folder (audio files at its top), not a folder of them."""
+    return any(f.suffix.lower() in AUDIO_SUFFIXES for f in data_dir.iterdir() if f.is_file())
 
 
 def data_sha256(index: DatasetIndex) -> str:
