@@ -404,7 +404,9 @@ def wait_for_first_checkpoint(
     raise AssertionError(f"no checkpoint in {train_dir} after {timeout_s} s")
 
 
-def test_ctrl_c_saves_a_checkpoint_that_resumes(
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_saves_a_checkpoint_that_resumes(
+    stop_signal: signal.Signals,
     run_cli: RunCli,
     miserymeter_command: list[str],
     miserymeter_env: dict[str, str],
@@ -431,7 +433,7 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(
         )
         try:
             wait_for_first_checkpoint(process, train_dir, timeout_s=60)
-            process.send_signal(signal.SIGINT)
+            process.send_signal(stop_signal)
             exit_code = process.wait(timeout=60)
         finally:
             if process.poll() is None:

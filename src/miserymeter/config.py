@@ -203,15 +203,15 @@ def _write_keeping_owner(target: Path, text: str) -> None:
 
 def _rewrite_in_place(target: Path, text: str) -> None:
     """`text` over `target`'s content, in the file itself (its folder cannot take a new one);
-    where that fails part-way (a full disk), the old content is written back, in the space it
-    had, before the error goes on."""
+    where that fails part-way (a full disk, Ctrl-C or SIGTERM), the old content is written
+    back, in the space it had, before the error goes on."""
     old = target.read_bytes()
     with target.open("r+b", buffering=0) as f:
         try:
             _write_all(f, text.encode("utf-8"))
             f.truncate()
             os.fsync(f.fileno())
-        except OSError:
+        except BaseException:
             f.seek(0)
             _write_all(f, old)
             f.truncate()

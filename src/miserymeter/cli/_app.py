@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from miserymeter import __version__
+from miserymeter.cli.stopping import interrupt_on_sigterm
 from miserymeter.errors import MiseryMeterError, RunInterrupted
 from miserymeter.sinks.console import Terminal
 
@@ -34,7 +35,8 @@ EXIT_INTERRUPTED = 130
 
 
 def reports_errors(command: F) -> F:
-    """Turn a MiseryMeterError into one line on stderr and a non-zero exit code."""
+    """Turn a MiseryMeterError into one line on stderr and a non-zero exit code; Ctrl-C or
+    SIGTERM into "stopped" and 130."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -42,6 +44,9 @@ def reports_errors(command: F) -> F:
             return command(*args, **kwargs)
         except RunInterrupted as e:
             error_console.print(f"stopped: {e}", markup=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except KeyboardInterrupt:
+            error_console.print("stopped (Ctrl-C or SIGTERM); nothing half-written is kept")
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except MiseryMeterError as e:
             error_console.print(f"error: {e}", markup=False)
@@ -63,3 +68,4 @@ def main(
     ),
 ) -> None:
     """Misery Meter."""
+    interrupt_on_sigterm()

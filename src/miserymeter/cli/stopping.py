@@ -1,4 +1,5 @@
-"""Stopping a long-running command (`listen`, `record`) on Ctrl-C or SIGTERM."""
+"""Stopping a command on Ctrl-C or SIGTERM: a long-running one (`listen`, `record`) winds down,
+a one-shot one (`train`, `export`, `slice`...) stops as on Ctrl-C, leaving no half-written file."""
 
 from __future__ import annotations
 
@@ -19,3 +20,11 @@ def set_on_stop_signals(stop: threading.Event) -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, handler)
+
+
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM (a shutdown, `kill`, a service manager) raise KeyboardInterrupt in the main
+    thread, as Ctrl-C does, so a file being written is removed and a run saves its checkpoint,
+    instead of the process dying mid-write."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -55,9 +55,11 @@ def write_clip(path: Path, samples: np.ndarray, *, sample_rate_hz: int) -> None:
     try:
         with f:
             f.write(buffer.getvalue())
-    except OSError as e:
+    except BaseException as e:  # a full disk, or Ctrl-C / SIGTERM mid-write
         path.unlink(missing_ok=True)
-        raise DatasetError(_write_problem(path, e)) from e
+        if isinstance(e, OSError):
+            raise DatasetError(_write_problem(path, e)) from e
+        raise
 
 
 def _write_problem(path: Path, error: OSError) -> str:

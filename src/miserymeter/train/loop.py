@@ -53,6 +53,9 @@ from miserymeter.train.evaluation import EvalResult, clip_peaks, predict, summar
 from miserymeter.train.models import ModelConfig, build_model
 from miserymeter.train.plots import plot_confusion_matrix, plot_training_curves
 
+# Ctrl-C, or a shutdown / `kill` / a service manager stopping the run.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -412,9 +415,9 @@ def _embedding_head(run: _Run, console: Console) -> EmbeddingHead | None:
 
 @contextmanager
 def _ctrl_c_requests_stop() -> Iterator[threading.Event]:
-    """Turn the first Ctrl-C into a request that the loop sees between steps, so it never
-    lands inside a library holding a lock (a progress bar's, TensorBoard's writer's); a second
-    Ctrl-C interrupts at once."""
+    """Turn the first Ctrl-C or SIGTERM into a request that the loop sees between steps, so it
+    never lands inside a library holding a lock (a progress bar's, TensorBoard's writer's); a
+    second one interrupts at once."""
     stop_requested = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop_requested
@@ -422,13 +425,15 @@ def _ctrl_c_requests_stop() -> Iterator[threading.Event]:
 
     def request_stop(signum: int, frame: object) -> None:
         stop_requested.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for each in _STOP_SIGNALS:
+            signal.signal(each, signal.default_int_handler)
 
-    previous = signal.signal(signal.SIGINT, request_stop)
+    previous = {each: signal.signal(each, request_stop) for each in _STOP_SIGNALS}
     try:
         yield stop_requested
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for each, handler in previous.items():
+            signal.signal(each, handler)
 
 
 def _resume(config: TrainConfig, model_config: ModelConfig) -> Checkpoint | None:
