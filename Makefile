@@ -10,7 +10,7 @@ CORPUS ?= ../shared/data/cry-corpus
 DEMO_DIR := build/demo
 HAS_MICROPHONE := from miserymeter.capture.microphone import input_devices as d; raise SystemExit(not d())
 
-.PHONY: run demo test lint bench validation-nights out-of-fold bench-train bench-record bench-store bench-listen bench-serve bench-first-paint bench-drills bench-daycare serve-demo default-model yamnet-onnx clean
+.PHONY: run demo test lint bench validation-nights out-of-fold bench-train bench-train-load bench-record bench-store bench-listen bench-serve bench-first-paint bench-drills bench-daycare serve-demo default-model yamnet-onnx clean
 
 run: $(RUNTIME_STAMP)  ## set up the runtime and listen on the default microphone (no mic: the demo)
 	@if $(BIN)/python -c "$(HAS_MICROPHONE)" 2>/dev/null; then \
@@ -54,6 +54,9 @@ out-of-fold: $(DEV_STAMP)  ## score the training split by models trained without
 
 bench-train: $(DEV_STAMP)  ## training and inference benchmark of the architectures
 	$(BIN)/python bench/train.py --corpus $(CORPUS)
+
+bench-train-load: $(DEV_STAMP)  ## training with the machine to itself and beside busy processes, per OpenMP wait policy
+	$(BIN)/python bench/train_load.py --corpus $(CORPUS)
 
 bench-listen: $(RUNTIME_STAMP)  ## CPU, memory, start-up and database size of `listen` on an hour; `classify`'s memory
 	$(BIN)/python bench/listen.py

@@ -110,7 +110,9 @@ def train(
 ) -> None:
     """Train a classifier on a folder of labelled clips (the tutorial's train.py)."""
     from miserymeter.train import require_torch
+    from miserymeter.train.threads import let_waiting_threads_sleep
 
+    let_waiting_threads_sleep()
     require_torch()
     from miserymeter.train.allocator import keep_freed_memory
     from miserymeter.train.config import TrainConfig, parse_positive_list
