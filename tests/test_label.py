@@ -284,10 +284,13 @@ def test_gain_reports_clipped_samples(run_cli: RunCli, night: Night, tmp_path: P
     [
         (
             ["2026-11-25 25:00,2026-11-25 01:10,crying"],
-            "line 2, start: '2026-11-25 25:00' is not a time",
+            "line 2, start '2026-11-25 25:00': no such date or time (hour must be in 0..23)",
         ),
-        (["2026-11-25,2026-11-25 01:10,crying"], "line 2, start: '2026-11-25' is not a time"),
-        (["2026-11-25 01:00,yesterday,crying"], "line 2, end: 'yesterday' is not a time"),
+        (
+            ["2026-11-25,2026-11-25 01:10,crying"],
+            "line 2, start '2026-11-25': a date without a time of day",
+        ),
+        (["2026-11-25 01:00,yesterday,crying"], "line 2, end 'yesterday': not a date and a time"),
         (
             ["2026-11-25T00:00:40Z,2026-11-25T00:00:20Z,crying"],
             "line 2: end 2026-11-25 00:00:20 is not after start",

@@ -617,6 +617,22 @@ def test_start_replays_a_recording_onto_its_night(night: Path, run_cli: CliRunne
     assert tokyo["start"].endswith("+00:00") and tokyo["end"].endswith("+00:00")  # UTC
 
 
+@pytest.mark.parametrize(
+    "written", [" 2026-12-05T12:00Z ", "2026-12-05 12:00:00Z", "2026-12-05T13:00+01:00"]
+)
+def test_start_takes_a_time_as_people_write_it(
+    night: Path, run_cli: CliRunner, written: str
+) -> None:
+    """Spaces around it, `Z` or an offset, `T` or a space, seconds or none: one moment."""
+    process = run_cli("listen", "--input", night, "--json", "--no-clips", "--no-db",
+                      "--start", written)  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    (episode,) = [json.loads(line) for line in process.stdout.splitlines()]
+    assert datetime.fromisoformat(episode["start"]) == datetime(
+        2026, 12, 5, 12, 0, tzinfo=UTC
+    ) + timedelta(seconds=episode["start_s"])
+
+
 def test_lines_show_the_machines_local_time_whatever_the_recordings_offset(night: Path) -> None:
     """Heard from 21:00 in Tokyo (12:00 UTC): 13:00 on a machine one hour east of UTC."""
     process = subprocess.run(
@@ -670,7 +686,7 @@ def test_a_file_that_carries_its_time_replays_at_it(
 @pytest.mark.parametrize(
     ("args", "names"),
     [
-        (["--input", "NIGHT", "--start", "yesterday"], ["--start 'yesterday'", "2026-12-05 21:00"]),
+        (["--input", "NIGHT", "--start", "yesterday"], ["--start 'yesterday'", "2026-11-25 21:00"]),
         (["--input", "-", "--start", "2026-12-05 21:00"], ["--start", "--input FILE"]),
     ],
 )

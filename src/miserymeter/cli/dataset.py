@@ -130,7 +130,7 @@ def _recorded(
     from miserymeter.audio.recorded_time import recorded_start
     from miserymeter.audio.stream import inspect_source
     from miserymeter.errors import AudioError, ConfigError
-    from miserymeter.prepare.noted_episodes import parse_time
+    from miserymeter.written_time import FORMS, parse_written_time
 
     if archive is not None and recording is None:
         if start is not None:
@@ -145,14 +145,11 @@ def _recorded(
     if recording is not None and archive is None:
         info = inspect_source(recording)
         if start is not None:
-            began = parse_time(start, where="--start", timezone=timezone)
+            began = parse_written_time(start, where="--start", zone=timezone)
         elif (carried := recorded_start(recording)) is not None:
             began = carried.astimezone(UTC)
         else:
-            raise ConfigError(
-                f"{recording}: carries no time it began; pass --start, e.g. "
-                "--start '2026-11-25 21:00' (local time) or 2026-11-25T21:00:00+01:00"
-            )
+            raise ConfigError(f"{recording}: carries no time it began; pass --start as {FORMS}")
         return [Segment(recording, began, info.n_frames, info.sample_rate_hz)]
     raise ConfigError(
         "label needs either --archive (the folder `miserymeter record` fills) or --recording FILE"
@@ -167,7 +164,7 @@ def plural(n: int, noun: str) -> str:
 @reports_errors
 def label_command(
     episodes: Path = typer.Option(
-        ..., "--episodes", help="CSV with start,end,label rows (ISO times, or local times)."
+        ..., "--episodes", help="CSV with start,end,label rows (times as --start takes them)."
     ),
     archive: Path | None = typer.Option(
         None, "--archive", help="The folder `miserymeter record` fills."
@@ -181,7 +178,7 @@ def label_command(
     start: str | None = typer.Option(
         None,
         "--start",
-        help="When --recording began, as the CSV's times: 2026-11-25 21:00 (local) or ISO; "
+        help="When --recording began: 2026-11-25 21:00 (local time) or with an offset; "
         "default: the time the file carries (a FLAC/WAV date tag).",
     ),
     out: Path = typer.Option(..., "--out", help="Dataset folder: clips go to OUT/<label>/."),

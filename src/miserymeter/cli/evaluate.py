@@ -40,8 +40,8 @@ def evaluate(
     start: str | None = typer.Option(
         None,
         "--start",
-        help="With noted episodes: when the night began, 2026-11-25 21:00 (local) or ISO; "
-        "default: the time the recording carries (its FLAC/WAV date tag).",
+        help="With noted episodes: when the night began, 2026-11-25 21:00 (local time) or "
+        "with an offset; default: the time the recording carries (its FLAC/WAV date tag).",
     ),
     timezone: str | None = typer.Option(
         None, "--timezone", help="Time zone of noted local times, e.g. Europe/Berlin."
@@ -91,10 +91,11 @@ def evaluate(
         )
     elif night is not None and truth is not None:
         from miserymeter.evaluation.truth import read_night_truth
-        from miserymeter.prepare.noted_episodes import parse_time, parse_timezone
+        from miserymeter.prepare.noted_episodes import parse_timezone
+        from miserymeter.written_time import parse_written_time
 
         zone = parse_timezone(timezone)
-        began = None if start is None else parse_time(start, where="--start", timezone=zone)
+        began = None if start is None else parse_written_time(start, where="--start", zone=zone)
         duration_s, events = read_night_truth(night, truth, start=began, timezone=zone)
         _evaluate_night(
             night, truth, duration_s, events, model_path, wanted_word=wanted_word, as_json=as_json

@@ -21,6 +21,7 @@ from miserymeter.audio.recorded_time import recorded_start
 from miserymeter.errors import AudioError, DatasetError
 from miserymeter.prepare.noted_episodes import COLUMNS as NOTED_COLUMNS
 from miserymeter.prepare.noted_episodes import read_episodes, show_time
+from miserymeter.written_time import FORMS
 
 CRYING_KIND = "crying"
 TRUTH_COLUMNS = ("start_s", "end_s", "kind")
@@ -124,7 +125,7 @@ def read_night_truth(
         if began is None:
             raise DatasetError(
                 f"{night_path}: carries no time it began, which the clock times of "
-                f"{truth_path} need; pass --start, e.g. --start '2026-11-25 21:00'"
+                f"{truth_path} need; pass --start as {FORMS}"
             )
         return duration_s, _noted_events(truth_path, began, duration_s, timezone=timezone)
     last = max(events, key=lambda e: e.end_s, default=None)
@@ -137,8 +138,8 @@ def read_night_truth(
 
 
 def _holds_noted_episodes(path: Path) -> bool:
-    """Whether the CSV holds episodes as `label` reads them: a start,end,label header, and
-    clock times (not seconds) where its first row starts."""
+    """Whether the CSV holds episodes as `label` reads them: a start,end,label header, and no
+    seconds where its first row starts (a mistyped time there is reported as a noted time)."""
     with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
         rows = csv.reader(f)
         header = [name.strip().lower() for name in next(rows, [])]
@@ -146,7 +147,15 @@ def _holds_noted_episodes(path: Path) -> bool:
     if not set(NOTED_COLUMNS) <= set(header) or "start_s" in header:
         return False
     start = first[header.index("start")] if len(first) > header.index("start") else ""
-    return ":" in start
+    return not _is_seconds(start)
+
+
+def _is_seconds(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _noted_events(

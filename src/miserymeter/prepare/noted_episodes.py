@@ -4,8 +4,9 @@
     2026-11-25 01:30,2026-11-25 01:42:30,crying
     2026-11-25T03:05:00+01:00,2026-11-25T03:20:00+01:00,crying
 
-Times are ISO 8601 with an offset (`+01:00`, `Z`), or naive `YYYY-MM-DD HH:MM[:SS]` in local
-time (the system's time zone, or the one given). Extra columns (notes) are ignored.
+Times are written as every option takes them (`written_time`): a date and a time of day, with
+an offset (`+01:00`, `Z`) or in local time (the system's time zone, or the one given). Extra
+columns (notes) are ignored.
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ import itertools
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from miserymeter.errors import ConfigError
 from miserymeter.nights import local_zone
 from miserymeter.prepare.layout import nearly_one_of
+from miserymeter.written_time import parse_written_time
 
 COLUMNS = ("start", "end", "label")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-_HAS_TIME = re.compile(r"\d[T ]\d")
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,8 @@ def _episode(
     row: dict[str, str | None], *, path: Path, line: int, timezone: tzinfo | None
 ) -> Episode:
     where = f"{path} line {line}"
-    start = parse_time(row.get("start"), where=f"{where}, start", timezone=timezone)
-    end = parse_time(row.get("end"), where=f"{where}, end", timezone=timezone)
+    start = parse_written_time(row.get("start") or "", where=f"{where}, start", zone=timezone)
+    end = parse_written_time(row.get("end") or "", where=f"{where}, end", zone=timezone)
     if end <= start:
         fix = "fix the times"
         if _past_midnight(start, end, timezone or local_zone()):
@@ -133,23 +134,6 @@ def check_label(label: str, *, where: str) -> None:
             f"{where}: label {label!r} cannot be a folder name; "
             "use letters, digits, _ and -, e.g. crying"
         )
-
-
-def parse_time(text: str | None, *, where: str, timezone: tzinfo | None) -> datetime:
-    """An ISO 8601 time with offset, or a naive local one, as an aware UTC datetime."""
-    value = (text or "").strip()
-    try:
-        if not _HAS_TIME.search(value):
-            raise ValueError("no time of day")
-        parsed = datetime.fromisoformat(value)
-    except ValueError as e:
-        raise ConfigError(
-            f"{where}: {value!r} is not a time; write 2026-11-25 01:30[:00] (local) "
-            "or 2026-11-25T01:30:00+01:00"
-        ) from e
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone or local_zone())
-    return parsed.astimezone(UTC)
 
 
 def _refuse_overlaps(episodes: Sequence[Episode], *, path: Path, timezone: tzinfo | None) -> None:

@@ -19,8 +19,8 @@ from miserymeter.constants import (
 )
 from miserymeter.detect.settings import DETECTORS, DetectorSettings
 from miserymeter.errors import ConfigError
-from miserymeter.nights import local_zone
 from miserymeter.wiring.option_checks import require_microphone_rate
+from miserymeter.written_time import parse_written_time
 
 DETECTION = DetectorSettings()
 DEFAULT_ROLL_S = 5.0
@@ -100,17 +100,8 @@ class ListenOptions:
 
     @property
     def start_time(self) -> datetime | None:
-        """--start as an aware time (a time without an offset is the machine's local time)."""
-        if self.start is None:
-            return None
-        try:
-            at = datetime.fromisoformat(self.start)
-        except ValueError:
-            raise ConfigError(
-                f"--start {self.start!r}: not a date and time; write it as "
-                '"2026-12-05 21:00" (local time) or with its offset, "2026-12-05T21:00+01:00"'
-            ) from None
-        return at if at.tzinfo is not None else at.replace(tzinfo=local_zone())
+        """--start as an aware time (one without an offset is the machine's local time)."""
+        return None if self.start is None else parse_written_time(self.start, where="--start")
 
     @property
     def listener_gate_db(self) -> float | None:
