@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import socket
 import threading
 import tomllib
 from collections.abc import Iterator, Sequence
@@ -17,7 +19,7 @@ from miserymeter.capture.sources import FileSource
 from miserymeter.config import read_table
 from miserymeter.delivery.courier import Courier
 from miserymeter.delivery.destination import DeliveryError, Destination
-from miserymeter.delivery.notify.destination import NotifyDestination, from_config
+from miserymeter.delivery.notify.destination import NotifyDestination, Service, from_config
 from miserymeter.delivery.notify.messages import duration_text
 from miserymeter.delivery.notify.settings import KEYS
 from miserymeter.errors import ConfigError
@@ -226,6 +228,53 @@ def test_the_services_that_took_a_push_are_not_pushed_to_again_after_a_restart(
             receiver.close()
 
 
+def test_the_outbox_names_a_url_that_took_a_push_by_no_hash_of_it_alone(tmp_path: Path) -> None:
+    """A copy of the database does not let anyone check a guess of a URL's secrets (a short
+    ntfy topic) against it: its name in the outbox depends on every URL of the config."""
+    receivers = [PushReceiver() for _ in range(3)]
+    try:
+        urls = [r.url(f"topic-{i}") for i, r in enumerate(receivers)]
+        target = destination(*urls)
+        (event,) = events_from([ListenerEvent("nursery", START, "microphone_lost", "gone")])
+        receivers[2].status = 500
+        with open_store(tmp_path / "outbox.db") as store:
+            store.write([], outbox=[OutboxEntry(target.name, event)])
+            run_courier_once(store, target)
+            (waiting,) = store.pending(target.name, room="nursery")
+        plain = {old_url_key(s) for s in target.services}
+        assert len(waiting.taken) == 2 and not waiting.taken & plain
+        other = destination(*urls[:2], receivers[2].url("another-topic"))
+        assert not waiting.taken & {s.key for s in other.services}
+    finally:
+        for receiver in receivers:
+            receiver.close()
+
+
+def test_an_outbox_of_the_earlier_plain_hashes_pushes_nothing_twice(tmp_path: Path) -> None:
+    """A database written by an earlier miserymeter (schema 4), kept where its URLs are named
+    by a plain hash: after the upgrade a push that two of three URLs took goes to the third."""
+    receivers = [PushReceiver() for _ in range(3)]
+    try:
+        target = destination(*[r.url() for r in receivers])
+        (event,) = events_from([ListenerEvent("nursery", START, "microphone_lost", "gone")])
+        with open_store(tmp_path / "outbox.db") as store:
+            store.write([], outbox=[OutboxEntry(target.name, event)])
+            (entry,) = store.pending(target.name, room="nursery")
+            for service in target.services[:2]:
+                store.taken(entry.seq, old_url_key(service))
+            run_courier_once(store, target)
+            assert store.outbox_counts(target.name) == OutboxCounts(0, 0)
+        assert [len(r.pushes) for r in receivers] == [0, 0, 1]
+    finally:
+        for receiver in receivers:
+            receiver.close()
+
+
+def old_url_key(service: Service) -> str:
+    """What miserymeter wrote to the outbox for a URL before (and still reads): a plain hash."""
+    return hashlib.sha256(service.apprise[0].url(privacy=False).encode()).hexdigest()[:16]
+
+
 def test_a_service_that_is_down_holds_back_its_own_pushes_only(tmp_path: Path) -> None:
     """While one of three services fails, the other two get every push; back, it gets the
     pushes it missed, in order, and no service gets one twice."""
@@ -260,6 +309,26 @@ def test_a_service_that_is_down_is_a_delivery_error() -> None:
     (event,) = events_from([ListenerEvent("nursery", START, "stopped", "stopped")])
     with pytest.raises(DeliveryError, match="cannot connect"):
         target.send(event)
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port on 127.0.0.1 whose server takes connections (the kernel does) and never answers."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield server.getsockname()[1]
+
+
+def test_a_service_that_does_not_answer_in_time_is_not_called_down(
+    silent_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = destination(f"json://user:s3cr3t@127.0.0.1:{silent_port}/push?rto=0.5")
+    (event,) = events_from([ListenerEvent("nursery", START, "stopped", "stopped")])
+    with pytest.raises(DeliveryError) as raised:
+        target.send(event)
+    message = str(raised.value)
+    assert "json:// (URL 1 of 1 in urls): the service did not answer within 0.5 s (" in message
+    assert "rto=SECONDS in its URL waits longer" in message and "cannot connect" not in message
+    assert "s3cr3t" not in message + caplog.text  # apprise's DEBUG lines, kept, are not logged
 
 
 def test_check_connects_to_each_server_without_pushing(receiver: PushReceiver) -> None:

@@ -73,7 +73,8 @@ class SentInParts(Protocol):
     ) -> None:
         """`send`, to the parts in neither `taken` nor `waiting` (still to take an earlier
         event); `on_taken(part)` as each part takes it (a part is a short name, stable across
-        restarts). PartsFailed names the parts that did not take it, waiting ones included."""
+        restarts, that gives away none of the part's secrets: the outbox keeps it). PartsFailed
+        names the parts that did not take it, waiting ones included."""
         ...
 
 

@@ -6,14 +6,17 @@ A URL apprise cannot read is left out (with a message) and the others are used; 
 left, the destination is a ConfigError. A URL that failed is tried again on the next `send` of
 the same event, the others are not:
 a retry never pushes twice to a service that already took the event. Through the outbox
-(`send_to_rest`) the courier records each URL that took an event, under a hash of the URL, so
-this holds across restarts of `listen` too. Errors name the
+(`send_to_rest`) the courier records each URL that took an event, under a key (`url_keys`) that
+a copy of the database does not let anyone check a guess of the URL's secrets against (a
+short ntfy topic), so this holds across restarts of `listen` too. Errors name the
 service's scheme and the URL's position in `urls`, never the URL itself (it holds tokens).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import logging
 import re
 import socket
 from collections.abc import Callable, Collection, Sequence
@@ -23,6 +26,7 @@ from urllib.parse import urlsplit
 
 from miserymeter.config import expand_variables
 from miserymeter.delivery.destination import DeliveryError, PartsFailed
+from miserymeter.delivery.notify.apprise_log import kept_log, plugin_logger
 from miserymeter.delivery.notify.messages import Push, push_for
 from miserymeter.delivery.notify.policy import NotifyPolicy
 from miserymeter.delivery.notify.settings import NotifySettings, notify_settings
@@ -37,6 +41,9 @@ NAME = "notify"
 OWN_VARIABLES = frozenset({"urls"})
 APPRISE_URLS_HELP = "https://github.com/caronc/apprise/wiki"
 CHECK_TIMEOUT_S = 5.0
+# scrypt's work factor (16 MB, about 0.1 s) for the key behind the outbox's names of URLs:
+# spent once per start, and again on each guess by someone holding a copy of the database.
+KEY_SCRYPT_N = 2**14
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,8 @@ class Service:
 
     label: str  # "ntfy:// (URL 1 of 2)": names the URL without its secrets
     apprise: apprise.Apprise
-    key: str  # a hash of the URL: the outbox's name for it, stable across restarts
+    key: str  # the outbox's name for it (`url_keys`), stable across restarts
+    old_key: str  # its name in an outbox written by an earlier miserymeter (`old_url_key`)
 
 
 class NotifyDestination:
@@ -88,7 +96,7 @@ class NotifyDestination:
         took.update(taken)
         reasons, tried = [], False
         for service in self.services:
-            if service.key in took:
+            if service.key in took or service.old_key in took:
                 continue
             if service.key in waiting:
                 reasons.append(f"{service.label}: waits for an earlier push")
@@ -138,7 +146,7 @@ def services(urls: Sequence[object], *, where: str) -> tuple[list[Service], list
     to once)."""
     import apprise
 
-    found: list[Service] = []
+    found: list[tuple[str, apprise.Apprise, str]] = []  # label, service, URL in apprise's form
     unreadable: list[str] = []
     repeated: list[str] = []
     first_of: dict[str, int] = {}
@@ -162,6 +170,7 @@ def services(urls: Sequence[object], *, where: str) -> tuple[list[Service], list
                 f"{APPRISE_URLS_HELP}"
             )
             continue
+        service[0].logger = plugin_logger()
         canonical = service[0].url(privacy=False)  # JSON:// and json://, options in any order
         if canonical in first_of:
             repeated.append(
@@ -170,8 +179,13 @@ def services(urls: Sequence[object], *, where: str) -> tuple[list[Service], list
             )
         else:
             first_of[canonical] = index
-            found.append(Service(label, service, url_key(canonical)))
-    return found, unreadable, repeated
+            found.append((label, service, canonical))
+    keys = url_keys([canonical for *_, canonical in found])
+    usable = [
+        Service(label, service, key, old_url_key(canonical))
+        for (label, service, canonical), key in zip(found, keys, strict=True)
+    ]
+    return usable, unreadable, repeated
 
 
 def _shown(value: object) -> str:
@@ -186,10 +200,21 @@ def _shown(value: object) -> str:
     return "a list" if isinstance(value, list) else "a date or time"
 
 
-def url_key(url: str) -> str:
-    """A short hash of `url` (apprise's form of it, variables expanded): names it in the
-    outbox without its secrets, and stays the same across restarts, reorderings of `urls` and
-    rewritings of the same URL."""
+def url_keys(urls: Sequence[str]) -> list[str]:
+    """The outbox's names for `urls` (apprise's forms, variables expanded): an HMAC of each
+    under a key drawn slowly (scrypt) from all of them, so that checking a guess of one URL
+    against a copy of the database takes guessing all the others too, and 0.1 s. They stay the
+    same across restarts, reorderings of `urls` and rewritings of a URL, not when a URL is
+    added or removed (a push that waited then may go again to the URLs that took it)."""
+    joined = "\n".join(sorted(urls)).encode()
+    salt = b"miserymeter push URLs"
+    key = hashlib.scrypt(joined, salt=salt, n=KEY_SCRYPT_N, r=8, p=1, dklen=32)
+    return [hmac.new(key, url.encode(), hashlib.sha256).hexdigest()[:16] for url in urls]
+
+
+def old_url_key(url: str) -> str:
+    """The name of `url` in an outbox written by an earlier miserymeter (a plain hash of the
+    URL), recognised so that an event some URLs took before an upgrade goes to the others only."""
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
@@ -231,22 +256,32 @@ def _endpoint(plugin: Any) -> tuple[str, int] | None:
 def _push(service: Service, push: Push) -> str | None:
     """None when the service took the push, else why not (without the URL's secrets)."""
     try:
-        result = service.apprise.notify(
-            body=push.body, title=push.title, notify_type=push.notify_type
-        )
+        with kept_log() as records:
+            result = service.apprise.notify(
+                body=push.body, title=push.title, notify_type=push.notify_type
+            )
     except Exception as e:  # a plugin's bug must not stop delivery of the rest
         return f"{type(e).__name__} in apprise"
-    if result:
-        return None
-    return _reason(" ".join(str(entry) for entry in result.logs()))
+    return None if result else _reason(records)
 
 
-def _reason(log: str) -> str:
-    status = re.search(r"error=(\d{3})", log)
+def _reason(records: Sequence[logging.LogRecord]) -> str:
+    """Why a push failed, from apprise's warnings and the exception its plugin logged at DEBUG
+    ("Socket Exception: ..."), never from the rest it logs at DEBUG (the payload, the URL)."""
+    warned = " ".join(r.getMessage() for r in records if r.levelno >= logging.WARNING)
+    status = re.search(r"error=(\d{3})", warned)
     if status:
         return f"the service answered HTTP {status.group(1)}"
-    if re.search(r"connection error", log, re.IGNORECASE):
+    raised = " ".join(m for r in records if (m := r.getMessage()).startswith("Socket Exception"))
+    timeout = re.search(r"\((read|connect) timeout=([\d.]+)\)", raised)
+    if timeout:
+        option = "rto" if timeout.group(1) == "read" else "cto"
+        return (
+            f"the service did not answer within {float(timeout.group(2)):g} s (overloaded, or "
+            f"behind a slow link? {option}=SECONDS in its URL waits longer)"
+        )
+    if re.search(r"connection error", warned, re.IGNORECASE):
         return "cannot connect to the service"
-    if re.search(r"timed? ?out", log, re.IGNORECASE):
+    if re.search(r"timed? ?out", warned, re.IGNORECASE):
         return "the service did not answer in time"
     return "the service refused it"
