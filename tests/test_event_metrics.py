@@ -100,3 +100,23 @@ def test_nothing_detected_and_nothing_to_find() -> None:
     assert math.isnan(no_crying.recall)
     assert no_crying.false_alarms_per_hour == 2.0
     assert no_crying.to_dict()["false_alarms_by_kind"] == {"quiet": 1}
+
+
+def test_a_detector_stuck_on_crying_shows_in_the_time_it_flagged() -> None:
+    """Two long detections over most of the hour: 'found 1 of 3, no false alarm, precision 1'
+    alone reads as a quiet, precise detector; the time it said crying with none going on does
+    not."""
+    stuck = [detection(98.0, 900.0, confirmed_s=101.0), detection(950.0, 3000.0)]
+    scores = score_events(stuck, TRUTH, duration_s=3600.0)
+    assert (scores.n_found, scores.n_false_alarms, scores.precision) == (1, 1, 0.5)
+    assert scores.crying_s == 60.0 + 90.0 + 20.0
+    assert scores.flagged_s == 802.0 + 2050.0
+    assert scores.flagged_not_crying_s == 802.0 + 2050.0 - (60.0 + 90.0 + 20.0)
+    assert scores.longest_detection_s == 2050.0
+
+
+def test_time_flagged_counts_overlapping_detections_once() -> None:
+    overlapping = [detection(100.0, 130.0), detection(120.0, 170.0)]
+    scores = score_events(overlapping, TRUTH, duration_s=3600.0)
+    assert scores.flagged_s == 70.0
+    assert scores.flagged_not_crying_s == 10.0

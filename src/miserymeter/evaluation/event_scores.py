@@ -6,7 +6,9 @@ alert is true when crying is going on at that moment (from a truth crying episod
 attributed to the truth event going on then (or, failing that, the one the detection overlaps
 most; `quiet` when none). An episode that opened on a bark and was confirmed before the crying
 began is a false alarm, not a find. Latency is the first true alert's time minus the episode's
-truth start, so it is never negative.
+truth start, so it is never negative. Time is scored too: how long the detections said
+"crying", and how much of that no crying was going on, so a detector stuck on "crying" for the
+night does not pass for a quiet, precise one with a few episodes found.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ class EventScores:
     n_false_alarms: int
     false_alarms_by_kind: tuple[tuple[str, int], ...]
     latencies_s: tuple[float, ...]
+    crying_s: float  # the truth's crying, in all
+    flagged_s: float  # the detections' length, in all
+    flagged_not_crying_s: float  # of that, where no truth crying episode was going on
+    longest_detection_s: float
 
     @property
     def n_missed(self) -> int:
@@ -80,6 +86,10 @@ class EventScores:
             "latency_p90_s": self.latency_p90_s,
             "precision": self.precision,
             "recall": self.recall,
+            "crying_s": self.crying_s,
+            "flagged_s": self.flagged_s,
+            "flagged_not_crying_s": self.flagged_not_crying_s,
+            "longest_detection_s": self.longest_detection_s,
         }
         return {k: None if isinstance(v, float) and v != v else v for k, v in values.items()}
 
@@ -97,6 +107,9 @@ def score_events(
             latencies.append(min(alerts) - episode.start_s)
     false_alarms = [d for d in detections if not any(_going_on(t, d) for t in crying)]
     kinds = Counter(_kind_at_alert(d, others) for d in false_alarms)
+    crying_spans = _merged([(t.start_s, t.end_s) for t in crying])
+    detection_spans = _merged([(d.start_offset_s, d.end_offset_s) for d in detections])
+    flagged_s = _length(detection_spans)
     return EventScores(
         duration_s=duration_s,
         n_episodes=len(crying),
@@ -105,6 +118,37 @@ def score_events(
         n_false_alarms=len(false_alarms),
         false_alarms_by_kind=tuple(kinds.most_common()),
         latencies_s=tuple(latencies),
+        crying_s=_length(crying_spans),
+        flagged_s=flagged_s,
+        flagged_not_crying_s=flagged_s - _shared_s(detection_spans, crying_spans),
+        longest_detection_s=max((d.duration_s for d in detections), default=0.0),
+    )
+
+
+Spans = list[tuple[float, float]]
+
+
+def _merged(spans: Spans) -> Spans:
+    """`spans` sorted, those that overlap or touch joined into one."""
+    merged: Spans = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _length(spans: Spans) -> float:
+    return sum(end - start for start, end in spans)
+
+
+def _shared_s(a: Spans, b: Spans) -> float:
+    """Seconds that two lists of merged spans have in common."""
+    return sum(
+        max(0.0, min(a_end, b_end) - max(a_start, b_start))
+        for a_start, a_end in a
+        for b_start, b_end in b
     )
 
 
