@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import CliRunner, cli_command, cli_env, mount_tmpfs
+from conftest import CliRunner, assert_one_error_line, cli_command, cli_env, mount_tmpfs
 from miserymeter.events import MINUTE
 from miserymeter.store import open_store
 from test_listen import RATE_HZ, small_night
@@ -295,3 +295,25 @@ def test_a_listener_restarted_within_a_minute_adds_to_it(
     parts = [(e["timestamp"], e["n_seconds"]) for e in told]
     assert parts == [("2026-11-25T03:00:00.000Z", 20)] * 2
     assert len({e["id"] for e in told}) == 2
+
+
+def test_a_dated_night_listened_to_again_into_the_same_store_is_refused(
+    night: Path, tmp_path: Path, run_cli: CliRunner
+) -> None:
+    """Replaying a night (with another model, say) into the database that already holds it
+    would count its episodes twice on the dashboard: refused in one line naming another --db
+    or --room; as another room it is stored beside the first, and the recording that follows
+    it (the archive's next segment) is stored as usual."""
+    db = tmp_path / "night.db"
+
+    def heard(path: Path, start: str, *room: str) -> subprocess.CompletedProcess[str]:
+        return run_cli("listen", "--input", path, "--start", start, "--no-clips", "--db", db, *room)
+
+    assert heard(night, "2026-11-25T21:00Z").returncode == 0
+    again = heard(night, "2026-11-25T21:00:30Z")
+    assert_one_error_line(again, db, "night.flac", "--db", "--room")
+    assert heard(night, "2026-11-25T21:00Z", "--room", "nursery-again").returncode == 0
+    assert heard(night, "2026-11-25T21:01:28Z").returncode == 0  # right after it: 88 s long
+    with open_store(db) as store:
+        assert len(store.episodes(room="nursery")) == 2
+        assert len(store.episodes(room="nursery-again")) == 1

@@ -76,10 +76,18 @@ class FileSource:
         self.name = str(path)
         self.path = path
         self.sample_rate_hz = info.sample_rate_hz
-        self._start = start or recorded_start(path) or clock() - timedelta(seconds=info.duration_s)
+        self.duration_s = info.duration_s
+        dated = start or recorded_start(path)
+        self.is_dated = dated is not None  # its time is when it was heard, not made up
+        self.start = dated or clock() - timedelta(seconds=info.duration_s)
+
+    @property
+    def end(self) -> datetime:
+        """When its last sample was heard."""
+        return self.start + timedelta(seconds=self.duration_s)
 
     def blocks(self, stop: threading.Event) -> Iterator[SourceBlock]:
-        run_start: datetime | None = self._start
+        run_start: datetime | None = self.start
         for block in mono_blocks(self.path):
             if stop.is_set():
                 break

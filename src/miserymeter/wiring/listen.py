@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 
 from miserymeter.audio.episode_clips import PRIVATE_DIR_MODE, ClipSettings
@@ -26,6 +27,7 @@ from miserymeter.errors import ConfigError, StorageError
 from miserymeter.frontend.level_meter import LevelMeter
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
+from miserymeter.nights import local_zone
 from miserymeter.paths import data_dir, default_db_path, writable_folder
 from miserymeter.pipeline import Listener, ListenSettings, ListenSummary
 from miserymeter.records import ListenerEvent, RecordSink
@@ -123,6 +125,8 @@ def run_listen(
                 terminal=terminal,
             )
         source = audio_source(options, classifier.info.sample_rate_hz, on_source_event)
+        if store is not None and isinstance(source, FileSource) and source.is_dated:
+            _refuse_a_replay_over_stored_time(store, options.room, source)
         sinks: list[RecordSink] = [
             JsonLinesSink(terminal) if options.as_json else ConsoleSink(terminal)
         ]
@@ -166,6 +170,27 @@ def run_listen(
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def _refuse_a_replay_over_stored_time(store: Store, room: str, source: FileSource) -> None:
+    """A dated recording (its own time, or --start) whose time the room already has in the
+    store was listened to before (or overlaps what was): its episodes would be counted twice,
+    so it needs another --db or --room. Checked by the minutes stored in its span and the
+    seconds of its first minute."""
+    first_minute_end = min(source.end, source.start + timedelta(minutes=1))
+    if not (
+        store.n_minutes(room, source.start, source.end)
+        or store.seconds(room, source.start, first_minute_end)
+    ):
+        return
+    zone = local_zone()
+    start, end = source.start.astimezone(zone), source.end.astimezone(zone)
+    raise ConfigError(
+        f"{store.name} already holds room {room!r} between {start:%Y-%m-%d %H:%M} and "
+        f"{end:%H:%M}, when {source.name} was recorded: it was listened to before, and its "
+        f"episodes would count twice; listen into another --db, or as another --room "
+        f"(e.g. --room {room}-again) to compare"
+    )
 
 
 def _close_what_the_last_run_left_open(
