@@ -270,6 +270,33 @@ def test_an_outbox_of_the_earlier_plain_hashes_pushes_nothing_twice(tmp_path: Pa
             receiver.close()
 
 
+def test_a_url_that_took_a_push_before_the_upgrade_is_not_held_back_by_one_that_is_down(
+    tmp_path: Path,
+) -> None:
+    """Of an outbox written by an earlier miserymeter, the first push was taken by URL 1 (named
+    by its plain hash) and not by URL 2, which is still down: URL 1 gets the next push at once,
+    it does not wait behind URL 2's."""
+    receivers = [PushReceiver() for _ in range(2)]
+    try:
+        target = destination(*[r.url() for r in receivers])
+        lost, back = events_from(
+            [
+                ListenerEvent("nursery", START, "microphone_lost", "gone"),
+                ListenerEvent("nursery", START + timedelta(minutes=5), "microphone_reopened", "ok"),
+            ]
+        )
+        receivers[1].status = 500
+        with open_store(tmp_path / "outbox.db") as store:
+            store.write([], outbox=[OutboxEntry(target.name, e) for e in (lost, back)])
+            first, _ = store.pending(target.name, room="nursery")
+            store.taken(first.seq, old_url_key(target.services[0]))
+            run_courier_once(store, target)
+        assert receivers[0].titles() == ["Microphone in nursery is back"]
+    finally:
+        for receiver in receivers:
+            receiver.close()
+
+
 def old_url_key(service: Service) -> str:
     """What miserymeter wrote to the outbox for a URL before (and still reads): a plain hash."""
     return hashlib.sha256(service.apprise[0].url(privacy=False).encode()).hexdigest()[:16]

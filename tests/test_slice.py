@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import assert_one_error_line
+from conftest import assert_one_error_line, cli_env
 from miserymeter.audio.io import read_audio
 from miserymeter.prepare.split import which_set
 from prepare_helpers import (
@@ -349,3 +350,64 @@ def test_out_is_a_file(run_cli: RunCli, tmp_path: Path) -> None:
 
     assert "is a file, not a folder" in line
     assert not_a_folder.read_text() == "keep me"
+
+
+# A real SIGTERM, sent by the process to itself as `function` (in `module`) returns for the
+# Nth time: the moment a clip's file exists but the run does not know of it yet.
+STOPPED_SLICE = """
+import os, signal, sys
+from miserymeter.cli import app
+
+module, function, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])
+n_returned = 0
+
+def at_return(frame, event, arg):
+    global n_returned
+    if event == "return":
+        n_returned += 1
+        if n_returned == nth:
+            sys.settrace(None)
+            os.kill(os.getpid(), signal.SIGTERM)
+    return at_return
+
+def on_call(frame, event, arg):
+    code, caller = frame.f_code, frame.f_back.f_code if frame.f_back else None
+    wanted = code.co_name == function and code.co_filename.endswith(module)
+    return at_return if wanted and caller and caller.co_name != "at_return" else None
+
+sys.settrace(on_call)
+app(sys.argv[4:], prog_name="miserymeter")
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "function"),
+    [("pathlib.py", "open"), ("output.py", "write_clip")],
+    ids=["as-the-file-is-created", "as-the-clip-is-written"],
+)
+def test_a_slice_stopped_by_sigterm_leaves_no_clip_and_runs_again(
+    run_cli: RunCli, tmp_path: Path, module: str, function: str
+) -> None:
+    """SIGTERM (a shutdown, `kill`) just as the third clip's file was created, or written: the
+    run stops with "stopped", removes every clip it made, and the same command then works (a
+    clip left behind was "already exists" on every run after)."""
+    recording = tmp_path / "night.wav"
+    sf.write(recording, np.zeros(16_000 * 5, dtype=np.float32), 16_000)
+    out = tmp_path / "clips"
+    args = ["slice", str(recording), "--out", str(out), "--clip_duration_ms", "1000"]
+
+    stopped = subprocess.run(
+        [sys.executable, "-c", STOPPED_SLICE, module, function, "3", *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+
+    assert stopped.returncode == 130, stopped.stderr
+    assert stopped.stderr.splitlines() == [
+        "stopped (Ctrl-C or SIGTERM); nothing half-written is kept"
+    ]
+    assert clips_in(out) == []
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert len(clips_in(out)) == 5

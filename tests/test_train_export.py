@@ -465,6 +465,55 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_that_resumes(
     assert load_checkpoint(train_dir / f"tcresnet.ckpt-{step + 3}.pt").step == step + 3
 
 
+def test_sigterm_while_yamnet_learns_keeps_the_last_step_and_says_how_to_finish(
+    run_cli: RunCli,
+    miserymeter_command: list[str],
+    miserymeter_env: dict[str, str],
+    tiny_dataset: Path,
+    train_flags: TrainFlags,
+    tmp_path: Path,
+) -> None:
+    """All 45 steps done, the last checkpoint at 40: a SIGTERM while YAMNet's head is fitted
+    lost steps 41-45 and said only "stopped"; now the last step is kept, the line says how to
+    finish the run, and that finishes it."""
+    train_dir = tmp_path / "run"
+    flags = (
+        f"--data_dir={tiny_dataset}",
+        f"--train_dir={train_dir}",
+        *train_flags("--how_many_training_steps=45", "--learning_rate=0.001"),
+    )
+    process = subprocess.Popen(
+        [*miserymeter_command, "train", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=miserymeter_env,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("teaching YAMNet's embedding"):
+                process.send_signal(signal.SIGTERM)
+                break
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert process.returncode == 130
+    checkpoint = train_dir / "tcresnet.ckpt-45.pt"
+    assert stderr.splitlines() == [
+        "stopped: training interrupted at step 45, before its test; resume with "
+        f"--start_checkpoint={checkpoint} to finish it"
+    ]
+    assert load_checkpoint(checkpoint).embedding_head is None
+    finished = run_cli("train", *flags, f"--start_checkpoint={checkpoint}")
+    assert finished.returncode == 0, finished.stderr
+    assert load_checkpoint(checkpoint).embedding_head is not None
+    assert json.loads((train_dir / "test_metrics.json").read_text())["steps"] == 45
+
+
 # Export ----------------------------------------------------------------------------------
 
 

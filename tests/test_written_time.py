@@ -20,6 +20,9 @@ BAD_TIMES = [
     ("2026-12-05 21", "not a date and a time of day"),  # 21:00, before
     ("2026-02-30 21:00", "no such date or time (day is out of range for month)"),
     ("2026-12-05 24:00", "no such date or time (hour must be in 0..23)"),
+    ("\uff12\uff10\uff12\uff16-12-05 21:00", "not a date and a time of day"),  # fullwidth
+    ("0001-01-01 00:30+01:00", "year 1 is not one of 1970 to 2999"),  # a traceback, before
+    ("9999-12-31 23:59Z", "year 9999 is not one of 1970 to 2999"),  # a recording past 9999
 ]
 
 
@@ -76,3 +79,38 @@ def test_an_empty_time_in_the_episodes_csv_says_so(
     ):
         line = assert_one_error_line(run_cli(*args))
         assert line == f"error: {noted} line 2, start '': empty; write it as {FORMS}", args[0]
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        (
+            "2026-03-29 02:30",
+            "the clocks skipped that hour (daylight saving); write it with its offset, "
+            '"2026-03-29T02:30+01:00" or "2026-03-29T02:30+02:00"',
+        ),
+        (
+            "2026-10-25 02:30:15",
+            "the clocks showed that hour twice (daylight saving); write it with its offset, "
+            '"2026-10-25T02:30:15+02:00" (the first) or "2026-10-25T02:30:15+01:00" (the second)',
+        ),
+    ],
+    ids=["skipped", "twice"],
+)
+def test_a_local_time_daylight_saving_skipped_or_repeated_is_refused_with_its_offsets(
+    run_cli: CliRunner, recording: Path, tmp_path: Path, written: str, problem: str
+) -> None:
+    """Europe/Berlin has no 02:30 on 2026-03-29 and two on 2026-10-25: either was taken as
+    some moment an hour off, silently, shifting every label of the night."""
+    zone = ["--timezone", "Europe/Berlin"]
+    noted = episodes(tmp_path / "episodes.csv", "2026-12-05T21:05+01:00")
+    for args in (
+        ["label", "--episodes", noted, "--recording", recording, "--out", tmp_path, *zone],
+        ["evaluate", "--night", recording, "--truth", noted, *zone],
+    ):
+        line = assert_one_error_line(run_cli(*args, "--start", written))
+        assert line == f"error: --start {written!r}: {problem}", args[0]
+    noted = episodes(tmp_path / "episodes.csv", written)
+    args = ["label", "--episodes", noted, "--recording", recording, "--out", tmp_path, *zone]
+    line = assert_one_error_line(run_cli(*args, "--start", "2026-12-05 21:00"))
+    assert line == f"error: {noted} line 2, start {written!r}: {problem}"

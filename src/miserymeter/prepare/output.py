@@ -45,17 +45,13 @@ def write_clip(path: Path, samples: np.ndarray, *, sample_rate_hz: int) -> None:
     except OSError as e:
         raise DatasetError(_write_problem(path.parent, e)) from e
     try:
-        f = path.open("xb")
-    except FileExistsError as e:
+        with path.open("xb") as f:
+            f.write(buffer.getvalue())
+    except FileExistsError as e:  # not ours: kept
         raise DatasetError(
             f"{path}: already exists; it was not overwritten, remove it or choose another folder"
         ) from e
-    except OSError as e:
-        raise DatasetError(_write_problem(path, e)) from e
-    try:
-        with f:
-            f.write(buffer.getvalue())
-    except BaseException as e:  # a full disk, or Ctrl-C / SIGTERM mid-write
+    except BaseException as e:  # a full disk, or Ctrl-C / SIGTERM as the file is made or written
         path.unlink(missing_ok=True)
         if isinstance(e, OSError):
             raise DatasetError(_write_problem(path, e)) from e
@@ -78,8 +74,13 @@ class ClipWriter:
         self.written: list[Path] = []
 
     def write(self, path: Path, samples: np.ndarray) -> None:
-        write_clip(path, samples, sample_rate_hz=self.sample_rate_hz)
+        # Counted before it exists: Ctrl-C or SIGTERM right after the write still removes it.
         self.written.append(path)
+        try:
+            write_clip(path, samples, sample_rate_hz=self.sample_rate_hz)
+        except DatasetError:  # nothing written (or a file not ours, which stays)
+            self.written.pop()
+            raise
 
     def __enter__(self) -> ClipWriter:
         return self

@@ -130,13 +130,19 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
                     _save(run)
     except KeyboardInterrupt:  # a second Ctrl-C: stop now, mid-step
         pass
+    path = _save(run)  # before the slow end too: a stop while YAMNet learns loses no step
+    run.writer.close()
     if run.step < config.total_steps:
-        path = _save(run)
-        run.writer.close()
         raise RunInterrupted(
             f"training interrupted at step {run.step}; resume with --start_checkpoint={path}"
         )
-    return _finish(run, console)
+    try:
+        return _finish(run, console)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while fitting YAMNet's head or testing
+        raise RunInterrupted(
+            f"training interrupted at step {run.step}, before its test; resume with "
+            f"--start_checkpoint={path} to finish it"
+        ) from None
 
 
 def _set_up(config: TrainConfig, console: Console) -> _Run:
@@ -364,7 +370,6 @@ def _finish(run: _Run, console: Console) -> TrainResult:
     """The final checkpoint, its test split's scores, the plots and test_metrics.json."""
     config, labels = run.config, run.index.labels
     final_path = _save(run, embedding_head=_embedding_head(run, console))
-    run.writer.close()
     final = evaluated(run.model, run.average)
     test = _evaluate(final, run.splits["testing"], labels) or _evaluate(
         final, run.splits["validation"], labels

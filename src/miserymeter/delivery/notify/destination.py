@@ -96,7 +96,7 @@ class NotifyDestination:
         took.update(taken)
         reasons, tried = [], False
         for service in self.services:
-            if service.key in took or service.old_key in took:
+            if _took(service, took):
                 continue
             if service.key in waiting:
                 reasons.append(f"{service.label}: waits for an earlier push")
@@ -109,7 +109,7 @@ class NotifyDestination:
             else:
                 reasons.append(f"{service.label}: {reason}")
         if reasons:
-            parts = frozenset(s.key for s in self.services) - took
+            parts = frozenset(s.key for s in self.services if not _took(s, took))
             raise PartsFailed(f"push failed: {'; '.join(reasons)}", parts=parts, tried=tried)
         del self._took[event.id]
 
@@ -125,6 +125,11 @@ class NotifyDestination:
 
     def close(self) -> None:
         self._took.clear()
+
+
+def _took(service: Service, took: Collection[str]) -> bool:
+    """Whether `service` took the push: its key is in `took`, or its old one (`old_url_key`)."""
+    return service.key in took or service.old_key in took
 
 
 def from_config(table: dict[str, Any], *, where: str) -> NotifyDestination:
