@@ -347,6 +347,19 @@ def test_train_clip_shorter_than_a_second(
     assert not train_dir.exists()
 
 
+def test_train_phases_and_rates_that_do_not_pair(
+    run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path
+) -> None:
+    train_dir = tmp_path / "run"
+    pairing = ("--how_many_training_steps=200", "--learning_rate=0.001,0.0001")
+
+    process = run_cli(*train_args(synthetic_dataset, train_dir, *pairing))
+
+    line = assert_one_error_line(process, "--how_many_training_steps", "--learning_rate")
+    assert "has 1 phase but --learning_rate has 2 rates" in line
+    assert not train_dir.exists()
+
+
 def test_train_unknown_architecture(
     run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path
 ) -> None:

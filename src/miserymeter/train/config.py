@@ -78,9 +78,11 @@ def parse_positive_list(
 def check(config: TrainConfig) -> None:
     """Reject inconsistent settings before any work is done."""
     if len(config.how_many_training_steps) != len(config.learning_rate):
+        n_phases, n_rates = len(config.how_many_training_steps), len(config.learning_rate)
         raise ConfigError(
-            f"--how_many_training_steps has {len(config.how_many_training_steps)} phases but "
-            f"--learning_rate has {len(config.learning_rate)}: give one rate per phase"
+            f"--how_many_training_steps has {n_phases} phase{'' if n_phases == 1 else 's'} but "
+            f"--learning_rate has {n_rates} rate{'' if n_rates == 1 else 's'}: give one rate "
+            "per phase (e.g. --how_many_training_steps=1000,200 --learning_rate=0.001,0.0001)"
         )
     if config.clip_duration_ms < 1000:
         raise ConfigError(f"--clip_duration_ms={config.clip_duration_ms}: use at least 1000 ms")
