@@ -45,3 +45,17 @@ def test_clip_roc_auc_ranks_clips_by_their_peaks() -> None:
         windows, np.array([2, 1]), LABELS, peaks=peaks, clip_truth=np.array([1, 1, 2])
     )
     assert flipped.clip_roc_auc["crying"] == 0.5
+
+
+def test_a_model_no_better_than_guessing_the_commonest_label_is_told_so() -> None:
+    """Four `_unknown_` windows and two cries: saying `crying` to all is 33 % right, below the
+    67 % of always saying `_unknown_`; a model that tells them apart is not called out."""
+    truth = np.array([1, 1, 1, 1, 2, 2])
+    all_crying = np.tile([0.1, 0.1, 0.8], (6, 1))
+    result = summarise(all_crying, truth, LABELS, peaks=all_crying, clip_truth=truth)
+    assert result.no_better_than_guessing() == (
+        "accuracy 33.3% is no better than always answering '_unknown_' (66.7% of the windows)"
+    )
+    right = np.array([[0.1, 0.8, 0.1]] * 4 + [[0.1, 0.1, 0.8]] * 2)
+    learned = summarise(right, truth, LABELS, peaks=right, clip_truth=truth)
+    assert learned.no_better_than_guessing() is None

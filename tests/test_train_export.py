@@ -129,7 +129,12 @@ def test_training_reports_dataset_conversions_and_confusion_matrices(
         assert re.search(rf"^\W*{re.escape(label)}\W+\d+\W+\d+\W+\d+\W*$", final, re.MULTILINE), (
             f"no confusion-matrix row for {label}"
         )
-    assert "export it with: miserymeter export --start_checkpoint=" in stdout
+    assert re.search(
+        r"export it with: miserymeter export --start_checkpoint=(\S+)/tcresnet\.ckpt-40\.pt "
+        r"--output_file=\1/model\.onnx$",
+        stdout,
+        re.MULTILINE,
+    )
     assert "resuming" not in stdout
 
 

@@ -157,7 +157,7 @@ def train(
     console.print(
         f"test accuracy {result.test.accuracy:.1%}; final checkpoint {result.checkpoint}\n"
         f"export it with: miserymeter export --start_checkpoint={result.checkpoint} "
-        "--output_file=model.onnx",
+        f"--output_file={result.checkpoint.parent / 'model.onnx'}",
         markup=False,
     )
 

@@ -37,6 +37,19 @@ class EvalResult:
     recall_at_1pct_fpr: dict[str, float]
     clip_roc_auc: dict[str, float]
 
+    def no_better_than_guessing(self) -> str | None:
+        """Why this model is no better than always answering the commonest true label (its
+        accuracy at most that label's share of the examples), else None."""
+        per_label = self.matrix.sum(axis=1)
+        commonest = int(np.argmax(per_label))
+        share = float(per_label[commonest]) / max(self.n_examples, 1)
+        if self.accuracy > share:
+            return None
+        return (
+            f"accuracy {self.accuracy:.1%} is no better than always answering "
+            f"'{self.labels[commonest]}' ({share:.1%} of the windows)"
+        )
+
     def to_dict(self) -> dict[str, object]:
         """JSON-ready; undefined values (NaN) become None."""
         return _without_nan_dict(

@@ -377,6 +377,13 @@ def _finish(run: _Run, console: Console) -> TrainResult:
     assert test is not None  # _set_up refuses a dataset with neither split
     console.print(tables.confusion_table(test, title="Final test"))
     console.print(tables.metrics_table(test))
+    if reason := test.no_better_than_guessing():
+        console.print(
+            f"[yellow]warning:[/yellow] this model has not learned: {escape(reason)}; train "
+            "longer (--how_many_training_steps), with more clips, or with the clips' own "
+            "length (--clip_duration_ms), before you export it",
+            highlight=False,
+        )
     plot_confusion_matrix(test.matrix, labels, config.train_dir / "confusion_matrix.png")
     history = run.history
     plot_training_curves(
