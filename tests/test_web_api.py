@@ -143,8 +143,8 @@ def test_the_nightly_report_and_the_last_nights(client: TestClient) -> None:
     assert {k: v for k, v in report.items() if k != "episodes"} == {
         "night": "2026-11-24",
         "n_episodes": 3,
-        "crying_min": 4.0,
-        "longest_min": 2.0,
+        "crying_s": 240.0,
+        "longest_s": 120.0,
         "first_wake": "20:10",
         "last_wake": "06:00",
         "listened_h": 0.5,

@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from miserymeter.store import open_store
 from miserymeter.store.outbox import OutboxEntry
 from miserymeter.web import create_app
 from miserymeter.web.passwords import hash_password
-from store_records import minute_of_records, seconds_heard
+from store_records import episode, minute_of_records, seconds_heard
 from test_listen import CRYING, clip, quiet
 from web_helpers import ZONE, running_server, settings_for, shot
 
@@ -39,6 +40,8 @@ THRESHOLDS_DRAWN = (
     ".filter(t => t.name.startsWith('threshold')).map(t => [t.name, t.y[0]])"
 )
 PASSWORD = "lullaby and good night"
+# (start into the night, duration) of three short wake-ups, all "1 min" or less when rounded
+SHORT = [(600.0, 48.0), (3_600.0, 62.0), (6_000.0, 87.0)]
 
 
 @pytest.fixture
@@ -361,3 +364,27 @@ def test_the_overview_shows_every_room_crying_first_on_a_phone(
         shot(p, "overview-phone.png")
         cards.nth(0).click()
         p.wait_for_url(f"{base}/rooms/bees")  # type: ignore[attr-defined]
+
+
+def test_short_episodes_keep_their_seconds_wherever_a_duration_is_shown(
+    page: object, tmp_path: Path
+) -> None:
+    """Wake-ups of 48, 62 and 87 s read as such, not all as "1 min"; long ones in minutes."""
+    db = tmp_path / "short.db"
+    with open_store(db) as store:
+        store.write([replace(episode("nursery", *short), clip_path=None) for short in SHORT])
+    p = page
+    with running_server(create_app(settings_for(db, tmp_path))) as base:
+        p.goto(f"{base}/rooms/nursery?night=2026-11-24")  # type: ignore[attr-defined]
+        p.wait_for_selector("#episodes tr.episode >> nth=2")  # type: ignore[attr-defined]
+        cells = p.locator("#episodes tr.episode td:nth-child(2)").all_text_contents()  # type: ignore[attr-defined]
+        assert cells == ["1 min 27 s", "1 min 2 s", "48 s"]
+        p.wait_for_selector("#night-story:not([hidden])")  # type: ignore[attr-defined]
+        said = p.text_content("#night-said")  # type: ignore[attr-defined]
+        assert said.startswith("3 wake-ups, 3 min 17 s crying, the longest 1 min 27 s; ")
+        seen = p.evaluate("[48.4, 599.6, 750, 7500].map(mm.duration)")  # type: ignore[attr-defined]
+        assert seen == ["48 s", "10 min", "12 min", "2 h 5 min"]
+        p.click("#episodes tr.episode a >> nth=0")  # type: ignore[attr-defined]
+        p.wait_for_selector("#episode-facts:has-text('peak')")  # type: ignore[attr-defined]
+        facts = p.text_content("#episode-facts")  # type: ignore[attr-defined]
+        assert facts.startswith("1 min 27 s (21:40:00 \N{EN DASH} 21:41:27)")
