@@ -384,6 +384,7 @@ def test_a_review_writes_the_crying_part_into_the_dataset_once(
     (tmp_path / "dataset" / ".cache").mkdir()  # hidden: not a label
     reviews = demo.get("/api/reviews").json()
     assert reviews["waiting"] == len(files) + len(other.json()["files"])
+    assert reviews["other_labels"][:4] == ["laughter", "babble", "cat", "dog"]
     assert "music" in reviews["other_labels"] and "crying" not in reviews["other_labels"]
     assert "cat" in reviews["other_labels"] and ".cache" not in reviews["other_labels"]
 

@@ -19,6 +19,7 @@ import pytest
 from calibration_clips import write_reviewed_clips
 from conftest import DemoNight, cli_command, cli_env
 from live_listener import LiveListener
+from miserymeter.clock import iso_utc
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.events import events_from
 from miserymeter.nights import night_of
@@ -388,3 +389,30 @@ def test_short_episodes_keep_their_seconds_wherever_a_duration_is_shown(
         p.wait_for_selector("#episode-facts:has-text('peak')")  # type: ignore[attr-defined]
         facts = p.text_content("#episode-facts")  # type: ignore[attr-defined]
         assert facts.startswith("1 min 27 s (21:40:00 \N{EN DASH} 21:41:27)")
+
+
+def test_the_review_offers_a_parents_confusions_and_the_heading_says_what_it_was(
+    page: object, demo_night: DemoNight, tmp_path: Path
+) -> None:
+    """Laughter, babble, cat, dog first, no label guessed; reviewed as laughter, it says so."""
+    first, _ = demo_episodes(demo_night)
+    (tmp_path / "dataset" / "vacuum").mkdir(parents=True)
+    settings = settings_for(demo_night.db, tmp_path, clips_dir=demo_night.clips_dir)
+    p = page
+    with running_server(create_app(settings)) as base:
+        p.goto(f"{base}/rooms/demo/episodes/{iso_utc(first.start)}")  # type: ignore[attr-defined]
+        p.wait_for_selector("#other-labels option >> nth=4", state="attached")  # type: ignore[attr-defined]
+        offered = p.eval_on_selector_all("#other-labels option", "os => os.map(o => o.value)")  # type: ignore[attr-defined]
+        assert offered == ["laughter", "babble", "cat", "dog", "vacuum"]
+        box = p.locator("#other-label")  # type: ignore[attr-defined]
+        assert box.input_value() == "" and box.get_attribute("placeholder")
+        p.wait_for_selector("#episode-title:has-text('Crying in demo')")  # type: ignore[attr-defined]
+        p.click("#review-other")  # type: ignore[attr-defined]
+        assert "Say what it was" in p.text_content("#review-message")  # type: ignore[attr-defined]
+        box.fill("laughter")
+        p.click("#review-other")  # type: ignore[attr-defined]
+        p.wait_for_selector("#review-message:has-text('Saved')")  # type: ignore[attr-defined]
+        assert p.text_content("#episode-title").startswith("Not crying (laughter) in demo, ")  # type: ignore[attr-defined]
+        p.reload()  # type: ignore[attr-defined]
+        p.wait_for_selector("#episode-title:has-text('Not crying (laughter) in demo')")  # type: ignore[attr-defined]
+    assert list((tmp_path / "dataset" / "laughter").glob("review-demo-*.flac"))
