@@ -416,3 +416,21 @@ def test_the_review_offers_a_parents_confusions_and_the_heading_says_what_it_was
         p.reload()  # type: ignore[attr-defined]
         p.wait_for_selector("#episode-title:has-text('Not crying (laughter) in demo')")  # type: ignore[attr-defined]
     assert list((tmp_path / "dataset" / "laughter").glob("review-demo-*.flac"))
+
+
+def test_the_thresholds_table_fits_a_phone(
+    page: object, demo_night: DemoNight, tmp_path: Path
+) -> None:
+    """At 390 px every column of the thresholds shows: neither the page nor the table scrolls
+    sideways."""
+    write_reviewed_clips(tmp_path / "dataset")
+    settings = settings_for(demo_night.db, tmp_path, clips_dir=demo_night.clips_dir)
+    p = page
+    p.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
+    with running_server(create_app(settings)) as base:
+        p.goto(f"{base}/rooms/demo/calibrate")  # type: ignore[attr-defined]
+        p.wait_for_selector("#candidates tr.recommended")  # type: ignore[attr-defined]
+        for scroller in ("document.documentElement", "document.getElementById('candidates')"):
+            widths = p.evaluate(f"[{scroller}.scrollWidth, {scroller}.clientWidth]")  # type: ignore[attr-defined]
+            assert widths[0] <= widths[1], f"{scroller} scrolls sideways: {widths}"
+        shot(p, "calibrate-phone.png")
