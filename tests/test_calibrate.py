@@ -60,11 +60,15 @@ def test_overlapping_clips_trade_missed_cries_for_false_alarms() -> None:
     assert all(c.false_alarms_per_night is None for c in unknown.candidates)
 
 
-def test_the_best_threshold_rounds_a_range_down_and_keeps_off_above_zero() -> None:
+def test_the_best_threshold_rounds_a_range_down_and_keeps_off_at_3_7_of_it_or_above() -> None:
     crying, other = np.array([0.5, 0.55, 0.6, 0.9, 0.95]), np.array([0.0, 0.1, 0.2, 0.3, 0.4])
     assert best_on_probability(crying, other) == 0.45  # 0.45 and 0.5 separate them: the lower
     found = calibrate(crying, other, sounds_per_night=None, current=DetectorSettings(0.9, 0.1))
-    assert found.recommended == DetectorSettings(on_probability=0.45, off_probability=0.05)
+    # 0.8 below 0.45 is nothing; 3/7 of it, as the defaults' 0.3 of 0.7, is 0.19
+    assert found.recommended == DetectorSettings(on_probability=0.45, off_probability=0.19)
+    # the real clips' scores, from listen's far apart thresholds: off stays above 0.3 x 3/7
+    real = calibrate(CRYING, OTHER, sounds_per_night=None, current=DetectorSettings(0.9, 0.05))
+    assert real.recommended == DetectorSettings(on_probability=0.3, off_probability=0.13)
 
 
 def test_histogram_bins_and_config_lines() -> None:

@@ -143,8 +143,8 @@ def test_the_nightly_report_and_the_last_nights(client: TestClient) -> None:
     assert {k: v for k, v in report.items() if k != "episodes"} == {
         "night": "2026-11-24",
         "n_episodes": 3,
-        "crying_min": 4.0,
-        "longest_min": 2.0,
+        "crying_s": 240.0,
+        "longest_s": 120.0,
         "first_wake": "20:10",
         "last_wake": "06:00",
         "listened_h": 0.5,
@@ -384,6 +384,7 @@ def test_a_review_writes_the_crying_part_into_the_dataset_once(
     (tmp_path / "dataset" / ".cache").mkdir()  # hidden: not a label
     reviews = demo.get("/api/reviews").json()
     assert reviews["waiting"] == len(files) + len(other.json()["files"])
+    assert reviews["other_labels"][:4] == ["laughter", "babble", "cat", "dog"]
     assert "music" in reviews["other_labels"] and "crying" not in reviews["other_labels"]
     assert "cat" in reviews["other_labels"] and ".cache" not in reviews["other_labels"]
 

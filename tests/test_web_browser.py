@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from calibration_clips import write_reviewed_clips
 from conftest import DemoNight, cli_command, cli_env
 from live_listener import LiveListener
+from miserymeter.clock import iso_utc
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.events import events_from
 from miserymeter.nights import night_of
@@ -26,7 +28,7 @@ from miserymeter.store import open_store
 from miserymeter.store.outbox import OutboxEntry
 from miserymeter.web import create_app
 from miserymeter.web.passwords import hash_password
-from store_records import minute_of_records, seconds_heard
+from store_records import episode, minute_of_records, seconds_heard
 from test_listen import CRYING, clip, quiet
 from web_helpers import ZONE, running_server, settings_for, shot
 
@@ -39,6 +41,8 @@ THRESHOLDS_DRAWN = (
     ".filter(t => t.name.startsWith('threshold')).map(t => [t.name, t.y[0]])"
 )
 PASSWORD = "lullaby and good night"
+# (start into the night, duration) of three short wake-ups, all "1 min" or less when rounded
+SHORT = [(600.0, 48.0), (3_600.0, 62.0), (6_000.0, 87.0)]
 
 
 @pytest.fixture
@@ -361,3 +365,72 @@ def test_the_overview_shows_every_room_crying_first_on_a_phone(
         shot(p, "overview-phone.png")
         cards.nth(0).click()
         p.wait_for_url(f"{base}/rooms/bees")  # type: ignore[attr-defined]
+
+
+def test_short_episodes_keep_their_seconds_wherever_a_duration_is_shown(
+    page: object, tmp_path: Path
+) -> None:
+    """Wake-ups of 48, 62 and 87 s read as such, not all as "1 min"; long ones in minutes."""
+    db = tmp_path / "short.db"
+    with open_store(db) as store:
+        store.write([replace(episode("nursery", *short), clip_path=None) for short in SHORT])
+    p = page
+    with running_server(create_app(settings_for(db, tmp_path))) as base:
+        p.goto(f"{base}/rooms/nursery?night=2026-11-24")  # type: ignore[attr-defined]
+        p.wait_for_selector("#episodes tr.episode >> nth=2")  # type: ignore[attr-defined]
+        cells = p.locator("#episodes tr.episode td:nth-child(2)").all_text_contents()  # type: ignore[attr-defined]
+        assert cells == ["1 min 27 s", "1 min 2 s", "48 s"]
+        p.wait_for_selector("#night-story:not([hidden])")  # type: ignore[attr-defined]
+        said = p.text_content("#night-said")  # type: ignore[attr-defined]
+        assert said.startswith("3 wake-ups, 3 min 17 s crying, the longest 1 min 27 s; ")
+        seen = p.evaluate("[48.4, 599.6, 750, 7500].map(mm.duration)")  # type: ignore[attr-defined]
+        assert seen == ["48 s", "10 min", "12 min", "2 h 5 min"]
+        p.click("#episodes tr.episode a >> nth=0")  # type: ignore[attr-defined]
+        p.wait_for_selector("#episode-facts:has-text('peak')")  # type: ignore[attr-defined]
+        facts = p.text_content("#episode-facts")  # type: ignore[attr-defined]
+        assert facts.startswith("1 min 27 s (21:40:00 \N{EN DASH} 21:41:27)")
+
+
+def test_the_review_offers_a_parents_confusions_and_the_heading_says_what_it_was(
+    page: object, demo_night: DemoNight, tmp_path: Path
+) -> None:
+    """Laughter, babble, cat, dog first, no label guessed; reviewed as laughter, it says so."""
+    first, _ = demo_episodes(demo_night)
+    (tmp_path / "dataset" / "vacuum").mkdir(parents=True)
+    settings = settings_for(demo_night.db, tmp_path, clips_dir=demo_night.clips_dir)
+    p = page
+    with running_server(create_app(settings)) as base:
+        p.goto(f"{base}/rooms/demo/episodes/{iso_utc(first.start)}")  # type: ignore[attr-defined]
+        p.wait_for_selector("#other-labels option >> nth=4", state="attached")  # type: ignore[attr-defined]
+        offered = p.eval_on_selector_all("#other-labels option", "os => os.map(o => o.value)")  # type: ignore[attr-defined]
+        assert offered == ["laughter", "babble", "cat", "dog", "vacuum"]
+        box = p.locator("#other-label")  # type: ignore[attr-defined]
+        assert box.input_value() == "" and box.get_attribute("placeholder")
+        p.wait_for_selector("#episode-title:has-text('Crying in demo')")  # type: ignore[attr-defined]
+        p.click("#review-other")  # type: ignore[attr-defined]
+        assert "Say what it was" in p.text_content("#review-message")  # type: ignore[attr-defined]
+        box.fill("laughter")
+        p.click("#review-other")  # type: ignore[attr-defined]
+        p.wait_for_selector("#review-message:has-text('Saved')")  # type: ignore[attr-defined]
+        assert p.text_content("#episode-title").startswith("Not crying (laughter) in demo, ")  # type: ignore[attr-defined]
+        p.reload()  # type: ignore[attr-defined]
+        p.wait_for_selector("#episode-title:has-text('Not crying (laughter) in demo')")  # type: ignore[attr-defined]
+    assert list((tmp_path / "dataset" / "laughter").glob("review-demo-*.flac"))
+
+
+def test_the_thresholds_table_fits_a_phone(
+    page: object, demo_night: DemoNight, tmp_path: Path
+) -> None:
+    """At 390 px every column of the thresholds shows: neither the page nor the table scrolls
+    sideways."""
+    write_reviewed_clips(tmp_path / "dataset")
+    settings = settings_for(demo_night.db, tmp_path, clips_dir=demo_night.clips_dir)
+    p = page
+    p.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
+    with running_server(create_app(settings)) as base:
+        p.goto(f"{base}/rooms/demo/calibrate")  # type: ignore[attr-defined]
+        p.wait_for_selector("#candidates tr.recommended")  # type: ignore[attr-defined]
+        for scroller in ("document.documentElement", "document.getElementById('candidates')"):
+            widths = p.evaluate(f"[{scroller}.scrollWidth, {scroller}.clientWidth]")  # type: ignore[attr-defined]
+            assert widths[0] <= widths[1], f"{scroller} scrolls sideways: {widths}"
+        shot(p, "calibrate-phone.png")

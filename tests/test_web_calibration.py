@@ -17,7 +17,7 @@ from calibration_clips import write_reviewed_clips
 from conftest import DemoNight
 from miserymeter.audio.io import read_audio
 from miserymeter.calibrate.clip_scores import ClipScorer
-from miserymeter.calibrate.thresholds import GRID, LOWEST_OFF_PROBABILITY
+from miserymeter.calibrate.thresholds import GRID, LOWEST_OFF_SHARE
 from miserymeter.constants import DEFAULT_GATE_DB
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, EXAMPLES_DIR
@@ -72,11 +72,12 @@ def test_reviewed_clips_are_scored_and_thresholds_recommended(
         assert candidate["n_missed"] == sum(c["histogram"]["crying"][:below])
         assert candidate["n_other_above"] == sum(c["histogram"]["other"][below:])
     recommended = c["recommended"]
-    # off as far below on as in the defaults, and never below the lowest off threshold
+    # off as far below on as in the defaults, and never below 3/7 of on
     assert recommended["on"] in GRID
     defaults = DetectorSettings()
     gap = defaults.on_probability - defaults.off_probability  # kept, as the current one's
-    assert recommended["off"] == max(LOWEST_OFF_PROBABILITY, round(recommended["on"] - gap, 2))
+    lowest = LOWEST_OFF_SHARE * recommended["on"]
+    assert recommended["off"] == round(max(lowest, recommended["on"] - gap), 2)
     assert f"on_probability = {recommended['on']:.2f}" in recommended["config"]
     assert recommended["on"] in [t["on"] for t in c["candidates"]]
     # the demo night brought music, a cat, a dog, speech and laughter outside its two cries
@@ -87,6 +88,19 @@ def test_reviewed_clips_are_scored_and_thresholds_recommended(
         assert candidate["false_alarms_per_night"] == pytest.approx(expected_alarms, abs=0.01)
     assert f"the {history['sounds_per_night']:.1f} other sounds a night" in c["explanation"]
     assert c["current"] == {"on": defaults.on_probability, "off": defaults.off_probability}
+
+
+def test_far_apart_thresholds_do_not_recommend_an_off_that_never_ends_an_episode(
+    demo_night: DemoNight, tmp_path: Path, reviewed: list[Path]
+) -> None:
+    """The family's real clips, from listen's on 0.9 and off 0.05: the off recommended stays
+    at 3/7 of the on one, not 0.85 below it."""
+    far_apart = DetectorSettings(on_probability=0.9, off_probability=0.05)
+    with client_of(demo_night.db, tmp_path, detection=far_apart) as client:
+        recommended = client.get("/api/rooms/demo/calibration").json()["recommended"]
+    assert recommended["on"] in GRID
+    assert recommended["off"] == round(recommended["on"] * 3 / 7, 2) > 0.1
+    assert f"off_probability = {recommended['off']:.2f}" in recommended["config"]
 
 
 def test_too_few_reviewed_clips_ask_for_more_instead(demo: TestClient, tmp_path: Path) -> None:

@@ -20,7 +20,9 @@ MIN_CLIPS_PER_SIDE = 5
 # The thresholds recommended from (coarse: a few dozen clips cannot tell 0.62 from 0.6).
 GRID = tuple(round(0.30 + 0.05 * k, 2) for k in range(14))  # 0.30 ... 0.95
 SHOWN = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-LOWEST_OFF_PROBABILITY = 0.05
+# The recommended off threshold is never a smaller share of the on one than the detector's
+# defaults' (off 0.3 for on 0.7): below it an episode would stay open through nearly anything.
+LOWEST_OFF_SHARE = DetectorSettings.off_probability / DetectorSettings.on_probability
 N_BINS = 20
 
 
@@ -93,8 +95,9 @@ def calibrate(
     sounds_per_night: float | None,
     current: DetectorSettings,
 ) -> Calibration:
-    """The recommended thresholds (the off one keeps `current`'s distance below the on one)
-    and the `SHOWN` candidates with the recommended and the current one, by threshold."""
+    """The recommended thresholds and the `SHOWN` candidates with the recommended and the
+    current one, by threshold. The off one keeps `current`'s distance below the on one, but
+    stays at least `LOWEST_OFF_SHARE` (3/7) of it, as in the detector's defaults."""
     crying, other = np.asarray(crying_scores, float), np.asarray(other_scores, float)
     n_crying_needed = max(0, MIN_CLIPS_PER_SIDE - len(crying))
     n_other_needed = max(0, MIN_CLIPS_PER_SIDE - len(other))
@@ -102,7 +105,7 @@ def calibrate(
         return Calibration(len(crying), len(other), n_crying_needed, n_other_needed, None, ())
     on = best_on_probability(crying, other)
     gap = current.on_probability - current.off_probability
-    off = round(max(LOWEST_OFF_PROBABILITY, on - gap), 2)
+    off = round(max(LOWEST_OFF_SHARE * on, on - gap), 2)
     thresholds = sorted({*SHOWN, on, round(current.on_probability, 2)})
     return Calibration(
         n_crying=len(crying),

@@ -85,8 +85,8 @@ def report_json(report: NightReport, *, zone: tzinfo) -> dict[str, Any]:
     return {
         "night": report.night.isoformat(),
         "n_episodes": report.n_episodes,
-        "crying_min": round(report.crying_s / 60.0, 1),
-        "longest_min": round(report.longest_s / 60.0, 1),
+        "crying_s": report.crying_s,
+        "longest_s": report.longest_s,
         "first_wake": clock(report.first_wake),
         "last_wake": clock(report.last_wake),
         "listened_h": round(report.listened_s / 3600.0, 2),

@@ -30,7 +30,8 @@ from miserymeter.web.params import RequestError
 REVIEW_PREFIX = "review-"
 REVIEW_SUFFIX = ".flac"
 NOHASH = "_nohash_"
-OTHER_LABELS = ("noise", "music", "speech", "silence")
+# What parents most often hear taken for crying (the README leads with them): offered first.
+USUAL_CONFUSIONS = ("laughter", "babble", "cat", "dog")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 
 
@@ -118,9 +119,10 @@ def _write_problem(folder: Path, error: Exception) -> str:
 
 
 def review_labels(data_dir: Path, *, crying_label: str) -> list[str]:
-    """Labels offered for "not crying": the dataset's folders and a few usual ones."""
+    """Labels offered for "not crying": the usual confusions, then the dataset's folders."""
     folders = {p.name for p in label_folders(data_dir)} if data_dir.is_dir() else set()
-    return sorted((folders | set(OTHER_LABELS)) - {crying_label, BACKGROUND_NOISE_DIR})
+    usual = [label for label in USUAL_CONFUSIONS if label != crying_label]
+    return usual + sorted(folders - {*usual, crying_label, BACKGROUND_NOISE_DIR})
 
 
 def n_waiting(data_dir: Path, *, trained_at: datetime | None) -> int:

@@ -4,6 +4,8 @@
 // A gap's label runs across it from this width, upright from the smaller one, else not at all.
 const NOT_LISTENING_ACROSS_PX = 100;
 const NOT_LISTENING_UPRIGHT_PX = 18;
+// A duration shorter than this keeps its seconds: "1 min 27 s" is not "1 min".
+const SECONDS_SHOWN_BELOW_S = 600;
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -31,10 +33,12 @@ const mm = {
     return data;
   },
 
-  // 45 s, 3 min, 2 h 5 min, 7 h: what people read.
+  // 48 s, 1 min 27 s, 12 min, 2 h 5 min, 7 h: what people read, seconds while they count.
   duration(seconds) {
-    if (seconds < 60) return `${Math.floor(seconds)} s`;
-    const minutes = Math.floor(seconds / 60);
+    const whole = Math.round(seconds);
+    if (whole < 60) return `${whole} s`;
+    const minutes = Math.floor(whole / 60);
+    if (whole < SECONDS_SHOWN_BELOW_S) return whole % 60 ? `${minutes} min ${whole % 60} s` : `${minutes} min`;
     if (minutes < 60) return `${minutes} min`;
     const hours = `${Math.floor(minutes / 60)} h`;
     return minutes % 60 ? `${hours} ${minutes % 60} min` : hours;

@@ -3,15 +3,15 @@
 
 const article = document.getElementById("episode");
 const base = () => `/api/rooms/${mm.roomUrl(mm.room())}/episodes/${encodeURIComponent(article.dataset.start)}`;
+const reviews = mm.getJSON("/api/reviews");  // the labels to offer, asked for once
+let shown;  // the episode on the page
 
 async function showEpisode() {
-  const e = await mm.getJSON(base());
-  const when = Object.assign(document.createElement("span"), { className: "when", textContent: mm.dayAndTime(e.start) });
-  document.getElementById("episode-title").replaceChildren(`Crying in ${e.room}, `, when);
+  const e = shown = await mm.getJSON(base());
   document.getElementById("episode-facts").textContent =
     `${mm.duration(e.duration_s)} (${mm.clock(e.start)} – ${mm.clock(e.end)}), peak ${e.peak_probability.toFixed(2)}, ` +
     `mean ${e.mean_probability.toFixed(2)}, detector ${e.detector}`;
-  showReviewed(e.reviewed_as);
+  await showReviewed(e.reviewed_as);
   if (!e.has_audio) {
     document.getElementById("player").replaceWith(Object.assign(document.createElement("p"),
       { textContent: "No audio was kept of this episode." }));
@@ -30,7 +30,12 @@ async function showEpisode() {
   document.getElementById("spectrogram").dataset.ready = "true";
 }
 
-function showReviewed(label) {
+async function showReviewed(label) {
+  // "Crying in nursery", or once reviewed otherwise "Not crying (laughter) in nursery".
+  const { crying_label: crying } = await reviews;
+  const what = !label || label === crying ? "Crying" : `Not crying (${label})`;
+  const when = Object.assign(document.createElement("span"), { className: "when", textContent: mm.dayAndTime(shown.start) });
+  document.getElementById("episode-title").replaceChildren(`${what} in ${shown.room}, `, when);
   document.getElementById("review-state").textContent =
     label ? `Reviewed as “${label}”.` : "Not reviewed yet: is this crying?";
   for (const id of ["review-crying", "review-other"]) document.getElementById(id).disabled = Boolean(label);
@@ -41,7 +46,7 @@ async function review(label) {
   try {
     const result = await mm.postJSON(`${base()}/review`, { label });
     message.textContent = `Saved ${result.files.length} clip(s) as “${result.label}” for the next training.`;
-    showReviewed(result.label);
+    await showReviewed(result.label);
     showWaiting().catch(() => {});
   } catch (error) {
     message.textContent = error.message;
@@ -49,12 +54,15 @@ async function review(label) {
 }
 
 async function showLabels() {
-  const reviews = await mm.getJSON("/api/reviews");
+  const { crying_label: crying, other_labels: others } = await reviews;
   const list = document.getElementById("other-labels");
-  for (const label of reviews.other_labels) list.appendChild(new Option(label, label));
-  document.getElementById("review-crying").onclick = () => review(reviews.crying_label);
-  document.getElementById("review-other").onclick = () =>
-    review(document.getElementById("other-label").value.trim());
+  for (const label of others) list.appendChild(new Option(label, label));
+  document.getElementById("review-crying").onclick = () => review(crying);
+  document.getElementById("review-other").onclick = () => {
+    const label = document.getElementById("other-label").value.trim();
+    if (label) review(label);
+    else document.getElementById("review-message").textContent = `Say what it was first: ${others.slice(0, 4).join(", ")}…`;
+  };
 }
 
 document.addEventListener("DOMContentLoaded", () => {

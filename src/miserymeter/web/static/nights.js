@@ -35,10 +35,10 @@ function drawNights(nights) {
   const range = [shifted(nights[0].night, -12), shifted(nights[nights.length - 1].night, 12)];
   const widthPx = chart.clientWidth - NIGHTS_MARGIN.l - NIGHTS_MARGIN.r;
   const gaps = mm.notListening(unheardRuns(nights), { range, widthPx });
-  const text = ifHeard((n) => `${mm.duration(n.crying_min * 60)} crying, heard ${mm.duration(n.listened_h * 3600)}`);
+  const text = ifHeard((n) => `${mm.duration(n.crying_s)} crying, heard ${mm.duration(n.listened_h * 3600)}`);
   Plotly.react(chart, [
     {
-      x, y: ifHeard((n) => n.crying_min), text, textposition: "none", type: "bar", name: "crying",
+      x, y: ifHeard((n) => n.crying_s / 60), text, textposition: "none", type: "bar", name: "crying",
       marker: { color: "#c0392b" }, hovertemplate: "%{text}<extra></extra>",
     },
     {
@@ -69,8 +69,8 @@ function listNights(nights) {
       continue;
     }
     mm.cell(row, String(n.n_episodes), "wake-ups");
-    mm.cell(row, mm.duration(n.crying_min * 60), "crying");
-    mm.cell(row, mm.duration(n.longest_min * 60), "longest");
+    mm.cell(row, mm.duration(n.crying_s), "crying");
+    mm.cell(row, mm.duration(n.longest_s), "longest");
     mm.cell(row, n.first_wake || "–", "first");
     mm.cell(row, n.last_wake || "–", "last");
     mm.cell(row, mm.duration(n.listened_h * 3600), "heard");

@@ -23,7 +23,7 @@ function roomCard(room) {
   tonight.className = "room-tonight";
   const t = room.tonight;
   tonight.textContent = t.n_episodes
-    ? `tonight: ${t.n_episodes} wake-up(s), ${mm.duration(t.crying_min * 60)} crying`
+    ? `tonight: ${t.n_episodes} wake-up(s), ${mm.duration(t.crying_s)} crying`
     : "tonight: no crying";
   const heard = document.createElement("span");
   heard.className = "room-heard";

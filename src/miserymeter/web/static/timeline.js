@@ -93,7 +93,7 @@ async function tellTheNight(data) {
   } else if (n.n_episodes) {
     const wakeUps = n.n_episodes === 1 ? "1 wake-up" : `${n.n_episodes} wake-ups`;
     const times = n.n_episodes === 1 ? `at ${n.first_wake}` : `first at ${n.first_wake}, last at ${n.last_wake}`;
-    said = `${wakeUps}, ${mm.duration(n.crying_min * 60)} crying, the longest ${mm.duration(n.longest_min * 60)}; ${times}`;
+    said = `${wakeUps}, ${mm.duration(n.crying_s)} crying, the longest ${mm.duration(n.longest_s)}; ${times}`;
   } else if (n.listened_h || data.times.length || tail.times.length) {
     said = yet ? "no wake-ups yet" : "no crying";  // seconds heard live count before their minute
   } else {
