@@ -59,12 +59,3 @@ class PushReceiver:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-def free_port() -> int:
-    """A port nothing listens on (it was free a moment ago)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

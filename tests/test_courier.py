@@ -22,7 +22,7 @@ from miserymeter.events import Event, events_from
 from miserymeter.records import MinuteSummary
 from miserymeter.store import Store, open_store
 from miserymeter.store.outbox import OutboxCounts, OutboxEntry
-from webhook_receiver import WebhookReceiver, free_port
+from webhook_receiver import WebhookReceiver
 
 START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 ROOM = "blue"
@@ -253,7 +253,7 @@ def test_closing_is_bounded_and_leaves_the_rest_for_the_next_courier(
 
 def test_a_server_that_never_answers_times_out() -> None:
     with socket.socket() as silent:  # accepts connections (the backlog), never answers
-        silent.bind(("127.0.0.1", free_port()))
+        silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         port = silent.getsockname()[1]
         hook = WebhookDestination(WebhookSettings(f"http://127.0.0.1:{port}/", timeout_s=0.2))

@@ -31,9 +31,10 @@ from miserymeter.records import CryingContinues, Episode, ListenerEvent, Record
 from miserymeter.sinks.store import StoreSink
 from miserymeter.store import Store, open_store
 from miserymeter.store.outbox import OutboxCounts, OutboxEntry
-from push_receiver import PushReceiver, free_port
+from push_receiver import PushReceiver
 from test_deploy import DEPLOY_DIR
 from test_listen import CRYING, RATE_HZ, START, clip, quiet
+from webhook_receiver import refused_port
 
 DASHBOARD = "http://127.0.0.1:8080"
 WHERE = "listen.toml: [notify]"
@@ -332,10 +333,11 @@ def test_a_service_that_is_down_holds_back_its_own_pushes_only(tmp_path: Path) -
 
 
 def test_a_service_that_is_down_is_a_delivery_error() -> None:
-    target = destination(f"json://127.0.0.1:{free_port()}/push")
-    (event,) = events_from([ListenerEvent("nursery", START, "stopped", "stopped")])
-    with pytest.raises(DeliveryError, match="cannot connect"):
-        target.send(event)
+    with refused_port() as port:
+        target = destination(f"json://127.0.0.1:{port}/push")
+        (event,) = events_from([ListenerEvent("nursery", START, "stopped", "stopped")])
+        with pytest.raises(DeliveryError, match="cannot connect"):
+            target.send(event)
 
 
 @pytest.fixture
@@ -361,8 +363,7 @@ def test_a_service_that_does_not_answer_in_time_is_not_called_down(
 def test_check_connects_to_each_server_without_pushing(receiver: PushReceiver) -> None:
     destination(receiver.url()).check()
     assert receiver.pushes == []
-    port = free_port()
-    with pytest.raises(DeliveryError) as raised:
+    with refused_port() as port, pytest.raises(DeliveryError) as raised:
         destination(receiver.url(), f"json://user:s3cr3t@127.0.0.1:{port}/push").check()
     message = str(raised.value)
     assert f"json:// (URL 2 of 2 in urls): 127.0.0.1:{port} (Connection refused)" in message

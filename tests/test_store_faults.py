@@ -21,9 +21,10 @@ from miserymeter.records import SecondRecord
 from miserymeter.store import Store, open_store
 from miserymeter.store.engines import OUR_MARK_TABLE
 from miserymeter.store.schema import schema_version
-from postgres_server import PostgresServer, free_port, postgres_available
+from postgres_server import PostgresServer, postgres_available
 from store_records import NIGHT_START, event
 from store_writer import batch
+from webhook_receiver import refused_port
 
 TESTS_DIR = Path(__file__).parent
 NIGHT_END = NIGHT_START + timedelta(hours=12)
@@ -131,8 +132,7 @@ def test_a_read_only_location_is_refused_when_opening(read_only_disk: Path, name
 
 
 def test_an_unreachable_postgresql_server_is_named_without_its_password() -> None:
-    port = free_port()  # nothing listens there
-    with pytest.raises(StorageError) as unreachable:
+    with refused_port() as port, pytest.raises(StorageError) as unreachable:
         open_store(f"postgresql://listener:secret@127.0.0.1:{port}/miserymeter")
     shown = f"postgresql://listener:***@127.0.0.1:{port}/miserymeter"
     assert "cannot reach the server" in one_line_naming(unreachable, shown)

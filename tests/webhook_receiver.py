@@ -3,7 +3,8 @@
     receiver = WebhookReceiver()            # listening on a free port
     receiver.url("/hook?api_key=K")         # http://127.0.0.1:PORT/hook?api_key=K
     receiver.answer = lambda body: 503      # every POST from now on is answered 503
-    receiver.stop(); receiver.start()       # the port is closed, then open again (same port)
+    receiver.stop(); receiver.start()       # connections refused, then taken again (same port,
+                                            # held meanwhile: no other program gets it)
     receiver.wait_until(lambda: len(receiver.events) >= 10)
 
 Every POST is kept (`posts`, with the status it got); `events` are the JSON bodies of the
@@ -16,7 +17,8 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,22 +39,40 @@ class Post:
         return parsed
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+class _Server(ThreadingHTTPServer):
+    """Shares its port with the placeholder that holds it while the receiver is stopped."""
+
+    allow_reuse_port = True
+    daemon_threads = True
+
+
+def _holding(port: int) -> socket.socket:
+    """A socket bound to `port` that does not listen: connections to it are refused, and no
+    other program is given the port (as it would be, closed, on a busy machine)."""
+    placeholder = socket.socket()
+    placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    placeholder.bind(("127.0.0.1", port))
+    return placeholder
+
+
+@contextmanager
+def refused_port() -> Iterator[int]:
+    """A port that refuses connections for the length of the block, and that no other program
+    (another test's server, on a busy machine) is given meanwhile."""
+    with _holding(0) as placeholder:
+        yield int(placeholder.getsockname()[1])
 
 
 class WebhookReceiver:
     """See the module docstring."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        self.port = 0  # the first start takes a free one, and keeps it
         self.posts: list[Post] = []
         self.answer: Callable[[dict[str, Any]], int] = lambda _body: 200
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self._placeholder: socket.socket | None = None
         self.start()
 
     def url(self, path: str = "/hook") -> str:
@@ -80,13 +100,17 @@ class WebhookReceiver:
             def log_message(self, *_args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", self.port), Handler)
+        self.port = self._server.server_address[1]
+        if self._placeholder is not None:
+            self._placeholder.close()
+            self._placeholder = None
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
 
     def stop(self) -> None:
-        """Close the port: connections are refused until `start`."""
+        """Close the port: connections are refused until `start`, which opens the same one."""
         if self._server is not None:
+            self._placeholder = _holding(self.port)
             self._server.shutdown()
             self._server.server_close()
             self._server = None
