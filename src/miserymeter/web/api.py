@@ -33,6 +33,7 @@ from miserymeter.web.review import (
     review_labels,
     reviewed_as,
     trained_at,
+    undo_review,
     write_review,
 )
 from miserymeter.web.spectrogram import spectrogram
@@ -166,6 +167,12 @@ def api_router(dashboard: Dashboard) -> APIRouter:
     async def review(room: str, start: str, request: Request) -> dict[str, Any]:
         label = await _label_of(request)
         return await run_in_threadpool(_write_review, dashboard, room, start, label)
+
+    @router.delete("/rooms/{room:room}/episodes/{start}/review")
+    def undo(room: str, start: str) -> dict[str, Any]:
+        found = dashboard.find_episode(room, start)
+        label, removed = undo_review(found, dashboard.settings.data_dir)
+        return {"label": label, "files": [str(p) for p in removed]}
 
     @router.get("/reviews")
     def reviews() -> dict[str, Any]:
