@@ -439,6 +439,7 @@ def test_a_review_is_undone_by_its_own_files_only_and_given_again(
     n_crying = len(kept.json()["files"]) + len(crying.json()["files"])
     calibration = demo.get("/api/rooms/demo/calibration").json()
     assert (calibration["n_crying"], calibration["n_other"]) == (n_crying, 0)
+    assert [e["reviewed_as"] for e in demo_episodes(demo)] == ["crying", "crying"]  # the list's
     tricked = demo.delete("/api/rooms/demo/episodes/..%2F..%2Fetc/review", headers=headers)
     assert tricked.status_code == 400 and outside.exists()
 

@@ -1,5 +1,6 @@
 """Reviewing episodes one after the other, in headless Chromium at 1366x900 and 390x844: a
-mis-tap undone and given again. Screenshots go to build/test-artifacts/web/."""
+mis-tap undone and given again; from an episode to the next and back; the reviewed ones
+marked in the list. Screenshots go to build/test-artifacts/web/."""
 
 from __future__ import annotations
 
@@ -59,3 +60,34 @@ def test_a_mistapped_review_is_undone_and_given_again(
     assert [c.name for c in crying] == [path.name for path in laughter]
     assert not list((dataset / "laughter").glob("*.flac"))
     shot(p, f"episode-crying-{p.viewport_size['width']}.png")  # type: ignore[attr-defined]
+
+
+def test_episodes_are_reviewed_one_after_the_other_and_marked_in_the_list(
+    page: object, base: str, demo_night: DemoNight
+) -> None:
+    first, second = demo_episodes(demo_night)
+    p = page
+    p.goto(f"{base}/rooms/demo/episodes/{iso_utc(first.start)}")  # type: ignore[attr-defined]
+    p.wait_for_selector("#review-said:has-text('Not reviewed yet')")  # type: ignore[attr-defined]
+    assert p.locator("#previous").count() == 0  # type: ignore[attr-defined]  # the room's first
+    p.click("#review-crying")  # type: ignore[attr-defined]
+    p.wait_for_selector("#review-said:has-text('Reviewed as “crying”')")  # type: ignore[attr-defined]
+    p.click("#next")  # type: ignore[attr-defined]
+    p.wait_for_url(f"{base}/rooms/demo/episodes/{iso_utc(second.start)}")  # type: ignore[attr-defined]
+    p.wait_for_selector("#review-said:has-text('Not reviewed yet')")  # type: ignore[attr-defined]
+    assert p.locator("#next").count() == 0  # type: ignore[attr-defined]  # the room's last
+    check_the_page(p, "episode-next")
+    p.fill("#other-label", "laughter")  # type: ignore[attr-defined]
+    p.click("#review-other")  # type: ignore[attr-defined]
+    p.wait_for_selector("#review-said:has-text('Reviewed as “laughter”')")  # type: ignore[attr-defined]
+    p.click("#previous")  # type: ignore[attr-defined]
+    p.wait_for_url(f"{base}/rooms/demo/episodes/{iso_utc(first.start)}")  # type: ignore[attr-defined]
+    p.wait_for_selector("#review-said:has-text('Reviewed as “crying”')")  # type: ignore[attr-defined]
+
+    p.goto(f"{base}/rooms/demo")  # type: ignore[attr-defined]
+    p.wait_for_selector("#episodes tr.episode .reviewed >> nth=1")  # type: ignore[attr-defined]
+    marks = p.eval_on_selector_all(  # type: ignore[attr-defined]
+        "#episodes tr.episode", "rows => rows.map(r => r.querySelector('.reviewed')?.textContent)"
+    )
+    assert marks == ["✓ laughter", "✓ crying"]  # newest first
+    check_the_page(p, "timeline-reviewed")

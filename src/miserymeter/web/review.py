@@ -34,6 +34,10 @@ NOHASH = "_nohash_"
 # What parents most often hear taken for crying (the README leads with them): offered first.
 USUAL_CONFUSIONS = ("laughter", "babble", "cat", "dog")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+# A review's clip: `<stem>_nohash_<8 digits>ms.flac`, the stem `review-<room>-<start>`.
+_REVIEW_CLIP = re.compile(
+    rf"({re.escape(REVIEW_PREFIX)}[A-Za-z0-9-]+-\d{{8}}T\d{{6}}Z){NOHASH}\d{{8}}ms{re.escape(REVIEW_SUFFIX)}"
+)
 
 
 @dataclass(frozen=True)
@@ -58,20 +62,41 @@ def reviewed_as(data_dir: Path, episode: Episode) -> str | None:
 
 
 def review_files(data_dir: Path, episode: Episode) -> list[Path]:
-    """The clips the episode's review wrote: regular files named as a review names them, in a
-    label's folder inside `data_dir` (a symlink, or a folder leading out of it, is none)."""
+    """The clips the episode's review wrote, in the order of their labels' folders."""
     stem = review_stem(episode)
-    named = re.compile(rf"{re.escape(stem)}{NOHASH}\d{{8}}ms{re.escape(REVIEW_SUFFIX)}")
     root = data_dir.resolve()
     return [
         path
         for path in sorted(data_dir.glob(f"*/{stem}{NOHASH}*"))
-        if named.fullmatch(path.name)
-        and _LABEL.match(path.parent.name)
+        if _stem_of(path) == stem and _written_by_a_review(root, path)
+    ]
+
+
+def reviewed_labels(data_dir: Path) -> dict[str, str]:
+    """Every reviewed episode's name stem and the label it was reviewed as, in one look."""
+    root = data_dir.resolve()
+    found: dict[str, str] = {}
+    for path in sorted(data_dir.glob(f"*/{REVIEW_PREFIX}*{NOHASH}*"), reverse=True):
+        stem = _stem_of(path)
+        if stem is not None and _written_by_a_review(root, path):
+            found[stem] = path.parent.name  # the first label's folder wins, as in `reviewed_as`
+    return found
+
+
+def _stem_of(path: Path) -> str | None:
+    """The episode's stem if `path` is named as a review names its clips, else None."""
+    named = _REVIEW_CLIP.fullmatch(path.name)
+    return named.group(1) if named else None
+
+
+def _written_by_a_review(root: Path, path: Path) -> bool:
+    """A regular file in a label's folder right inside `root` (no symlink, nothing leading out)."""
+    return (
+        _LABEL.match(path.parent.name) is not None
         and not path.is_symlink()
         and path.is_file()
         and path.resolve().parent == root / path.parent.name
-    ]
+    )
 
 
 def undo_review(episode: Episode, data_dir: Path) -> tuple[str, list[Path]]:
