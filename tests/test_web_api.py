@@ -389,6 +389,61 @@ def test_a_review_writes_the_crying_part_into_the_dataset_once(
     assert "cat" in reviews["other_labels"] and ".cache" not in reviews["other_labels"]
 
 
+def test_a_review_is_undone_by_its_own_files_only_and_given_again(
+    demo: TestClient, tmp_path: Path
+) -> None:
+    """A mis-tap: reviewed as laughter, undone, reviewed as crying. The undo removes the
+    review's clips and nothing else: not a look-alike, not another episode's, not a file a
+    symlinked folder leads to outside the dataset."""
+    first, second = demo_episodes(demo)
+    headers = {"X-CSRF-Token": csrf_token(demo, "/rooms/demo")}
+    url = f"/api/rooms/demo/episodes/{first['id']}/review"
+    never = demo.delete(url, headers=headers)
+    assert never.status_code == 404 and "not been reviewed" in never.json()["error"]
+    laughter = demo.post(url, json={"label": "laughter"}, headers=headers).json()["files"]
+    kept = demo.post(
+        url.replace(first["id"], second["id"]), json={"label": "crying"}, headers=headers
+    )
+    calibration = demo.get("/api/rooms/demo/calibration").json()
+    assert (calibration["n_crying"], calibration["n_other"]) == (
+        len(kept.json()["files"]),
+        len(laughter),
+    )
+    dataset = tmp_path / "dataset"
+    stem = Path(laughter[0]).name.split("_nohash_")[0]
+    lookalike = dataset / "laughter" / f"{stem}_nohash_mine.flac"
+    lookalike.write_bytes(b"a parent's own file")
+    outside = tmp_path / "outside" / f"{stem}_nohash_00000000ms.flac"
+    outside.parent.mkdir()
+    outside.write_bytes(b"not the dataset's")
+    (dataset / "elsewhere").symlink_to(outside.parent)
+    assert demo.delete(url).status_code == 403  # no CSRF token, as for a review
+    assert demo.delete(url, headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert all(Path(f).exists() for f in laughter)
+    waiting = demo.get("/api/reviews").json()["waiting"]
+    undone = demo.delete(url, headers=headers)
+    assert undone.status_code == 200, undone.text
+    assert undone.json() == {"label": "laughter", "files": laughter}
+    assert not any(Path(f).exists() for f in laughter)
+    assert lookalike.exists() and outside.exists()
+    assert all(Path(f).exists() for f in kept.json()["files"])
+    assert demo.get(url.removesuffix("/review")).json()["reviewed_as"] is None
+    assert demo.get("/api/reviews").json()["waiting"] == waiting - len(laughter)
+    crying = demo.post(url, json={"label": "crying"}, headers=headers)
+    assert crying.status_code == 201, crying.text
+    assert {Path(f).parent for f in crying.json()["files"]} == {dataset / "crying"}
+    assert not list((dataset / "laughter").glob(f"{stem}_nohash_*ms.flac"))
+    assert demo.get(url.removesuffix("/review")).json()["reviewed_as"] == "crying"
+    lookalike.unlink()
+    (dataset / "elsewhere").unlink()
+    n_crying = len(kept.json()["files"]) + len(crying.json()["files"])
+    calibration = demo.get("/api/rooms/demo/calibration").json()
+    assert (calibration["n_crying"], calibration["n_other"]) == (n_crying, 0)
+    assert [e["reviewed_as"] for e in demo_episodes(demo)] == ["crying", "crying"]  # the list's
+    tricked = demo.delete("/api/rooms/demo/episodes/..%2F..%2Fetc/review", headers=headers)
+    assert tricked.status_code == 400 and outside.exists()
+
+
 def test_changes_need_the_csrf_token_and_a_folder_name_label(demo: TestClient) -> None:
     first, _ = demo_episodes(demo)
     url = f"/api/rooms/demo/episodes/{first['id']}/review"

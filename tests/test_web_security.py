@@ -69,6 +69,11 @@ def test_without_logging_in_nothing_is_shown(guarded: TestClient) -> None:
     assert api.status_code == 401 and "log in" in api.json()["error"]
     audio = guarded.get("/api/rooms/nursery/episodes/2026-11-24T19:00:10.250Z/audio")
     assert audio.status_code == 401
+    for method in ("POST", "DELETE"):  # a review, and its undo
+        review = guarded.request(
+            method, "/api/rooms/nursery/episodes/2026-11-24T19:00:10.250Z/review"
+        )
+        assert review.status_code == 401, method
     assert guarded.get("/login").status_code == 200
 
 

@@ -32,11 +32,19 @@ from miserymeter.web.review import (
     n_waiting,
     review_labels,
     reviewed_as,
+    reviewed_labels,
     trained_at,
+    undo_review,
     write_review,
 )
 from miserymeter.web.spectrogram import spectrogram
-from miserymeter.web.timeline import episode_json, live_seconds, local_iso, timeline
+from miserymeter.web.timeline import (
+    episode_json,
+    live_seconds,
+    local_iso,
+    reviewed_json,
+    timeline,
+)
 
 DEFAULT_NIGHTS = 30
 
@@ -59,7 +67,10 @@ def api_router(dashboard: Dashboard) -> APIRouter:
     ) -> JSONResponse:
         now = utc_now()
         span = time_range(since=since, until=until, night=night, zone=zone, now=now)
-        data = timeline(dashboard.store, dashboard.check_room(room), span, now=now, zone=zone)
+        checked, data_dir = dashboard.check_room(room), dashboard.settings.data_dir
+        data = timeline(
+            dashboard.store, checked, span, now=now, zone=zone, reviewed=reviewed_labels(data_dir)
+        )
         detection = dashboard.settings.detection
         thresholds = {"on": detection.on_probability, "off": detection.off_probability}
         return JSONResponse({**data, "thresholds": thresholds, "now": local_iso(now, zone)})
@@ -85,7 +96,8 @@ def api_router(dashboard: Dashboard) -> APIRouter:
     ) -> list[dict[str, Any]]:
         span = time_range(since=since, until=until, night=night, zone=zone, now=utc_now())
         found = dashboard.store.episodes(dashboard.check_room(room), span.since, span.until)
-        return [episode_json(e, zone=zone) for e in found]
+        reviewed = reviewed_labels(dashboard.settings.data_dir)
+        return [reviewed_json(e, zone=zone, reviewed=reviewed) for e in found]
 
     @router.get("/rooms/{room:room}/nights")
     def nights(room: str, last: str | None = None, n: str | None = None) -> list[dict[str, Any]]:
@@ -166,6 +178,12 @@ def api_router(dashboard: Dashboard) -> APIRouter:
     async def review(room: str, start: str, request: Request) -> dict[str, Any]:
         label = await _label_of(request)
         return await run_in_threadpool(_write_review, dashboard, room, start, label)
+
+    @router.delete("/rooms/{room:room}/episodes/{start}/review")
+    def undo(room: str, start: str) -> dict[str, Any]:
+        found = dashboard.find_episode(room, start)
+        label, removed = undo_review(found, dashboard.settings.data_dir)
+        return {"label": label, "files": [str(p) for p in removed]}
 
     @router.get("/reviews")
     def reviews() -> dict[str, Any]:

@@ -19,6 +19,8 @@ from miserymeter.web.sessions import SessionSigner
 from miserymeter.web.settings import ServeSettings
 
 PREFERRED_DETECTOR = "model"
+# An episode's page links the room's episodes before and after it this close.
+NEIGHBOURS_WITHIN = timedelta(days=31)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,15 @@ class Dashboard:
         if not found:
             raise RequestError(404, f"no episode of {room!r} starts at {wanted}")
         return next((e for e in found if e.detector == PREFERRED_DETECTOR), found[0])
+
+    def neighbours(self, episode: Episode) -> tuple[Episode | None, Episode | None]:
+        """The room's episodes just before and just after `episode`, if within 31 days."""
+        start, room = episode.start, episode.room
+        before = self.store.episodes(room, start - NEIGHBOURS_WITHIN, start)
+        after = self.store.episodes(room, _just_after(start), start + NEIGHBOURS_WITHIN)
+        earlier = [e for e in before if e.start < start]
+        later = [e for e in after if e.start > start]
+        return (earlier[-1] if earlier else None, later[0] if later else None)
 
 
 def _just_after(at: datetime) -> datetime:

@@ -3,7 +3,8 @@
 Inside `listen --serve` the room of the listener is read from its level meter, a reading
 every quarter second; any other room (or a separate `serve`) from the store's latest second,
 with the floor the listener would find there (the quietest second of the last half hour).
-The verdict is `devices --test`'s.
+The verdict is `devices --test`'s. A reading older than `STALE_AFTER_S` is no loudness now:
+the level and peak are then None (only when it was heard last is told).
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ def room_level(
         since = now - timedelta(seconds=DEFAULT_HORIZON_S)
         floor_dbfs = store.quietest_level_dbfs(room, since, now, above_dbfs=FLOOR_DBFS)
     age_s = max(0.0, (now - at).total_seconds())
-    if age_s > STALE_AFTER_S:
+    now_dbfs: float | None = level_dbfs
+    if age_s > STALE_AFTER_S:  # the last reading is no loudness now
+        now_dbfs = peak_dbfs = None
         ok, verdict = False, f"nothing heard for {age_s:.0f} s: is the listener running?"
     else:
         ok, verdict = level_verdict(level_dbfs, peak_dbfs, is_flat=is_flat)
@@ -65,7 +68,7 @@ def room_level(
         "refresh_ms": refresh_ms,
         "at": local_iso(at, zone),
         "age_s": round(age_s, 2),
-        "level_dbfs": round(level_dbfs, 1),
+        "level_dbfs": None if now_dbfs is None else round(now_dbfs, 1),
         "peak_dbfs": None if peak_dbfs is None else round(peak_dbfs, 1),
         "floor_dbfs": None if floor_dbfs is None else round(floor_dbfs, 1),
         "ok": ok,

@@ -15,6 +15,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from miserymeter.events import episode_url
+from miserymeter.records import Episode
 from miserymeter.web.assets import PLOTLY, REVALIDATE, url
 from miserymeter.web.context import Dashboard
 from miserymeter.web.params import RequestError, UnknownRoom
@@ -162,6 +164,7 @@ def pages_router(dashboard: Dashboard) -> APIRouter:
             room,
             title=f"{room}: crying at {start}",
             scripts=(PLOTLY, "episode.js"),
+            markup={"episode_nav": _episode_nav(*dashboard.neighbours(found))},
             start=start,
             clip=str(found.clip_path is not None).lower(),
         )
@@ -220,6 +223,20 @@ def pages_router(dashboard: Dashboard) -> APIRouter:
         return RedirectResponse("/login", status_code=303)
 
     return router
+
+
+def _episode_nav(previous: Episode | None, following: Episode | None) -> str:
+    """Links to the room's episodes before and after this one (a blank where there is none)."""
+    links = [
+        f'<a id="{name}" href="{html.escape(episode_url("", e.room, e.start) or "")}">{text}</a>'
+        if e is not None
+        else "<span></span>"
+        for name, e, text in (
+            ("previous", previous, "\N{LEFTWARDS ARROW} previous"),
+            ("next", following, "next \N{RIGHTWARDS ARROW}"),
+        )
+    ]
+    return "".join(links)
 
 
 def _local(target: str) -> str:

@@ -3,8 +3,9 @@
 The crying part of an episode's clip (without its pre-roll) is cut into back-to-back clips of
 the model's window, at its rate, as new FLAC files `<data_dir>/<label>/<stem>_nohash_<ms>.flac`:
 one stem per episode, so its clips stay in one training split. Nothing is overwritten: an
-episode reviewed once stays so until its files are removed. Reviewed clips newer than the
-model's `trained_at` are waiting for the next `miserymeter train`.
+episode reviewed once stays so until the review is undone, which removes exactly the files of
+that name (nothing else, nothing outside `data_dir`). Reviewed clips newer than the model's
+`trained_at` are waiting for the next `miserymeter train`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ NOHASH = "_nohash_"
 # What parents most often hear taken for crying (the README leads with them): offered first.
 USUAL_CONFUSIONS = ("laughter", "babble", "cat", "dog")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+# A review's clip: `<stem>_nohash_<8 digits>ms.flac`, the stem `review-<room>-<start>`.
+_REVIEW_CLIP = re.compile(
+    rf"({re.escape(REVIEW_PREFIX)}[A-Za-z0-9-]+-\d{{8}}T\d{{6}}Z){NOHASH}\d{{8}}ms{re.escape(REVIEW_SUFFIX)}"
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +57,64 @@ def review_stem(episode: Episode) -> str:
 
 def reviewed_as(data_dir: Path, episode: Episode) -> str | None:
     """The label an episode was reviewed as, None if it was not."""
-    found = sorted(data_dir.glob(f"*/{review_stem(episode)}{NOHASH}*"))
+    found = review_files(data_dir, episode)
     return found[0].parent.name if found else None
+
+
+def review_files(data_dir: Path, episode: Episode) -> list[Path]:
+    """The clips the episode's review wrote, in the order of their labels' folders."""
+    stem = review_stem(episode)
+    root = data_dir.resolve()
+    return [
+        path
+        for path in sorted(data_dir.glob(f"*/{stem}{NOHASH}*"))
+        if _stem_of(path) == stem and _written_by_a_review(root, path)
+    ]
+
+
+def reviewed_labels(data_dir: Path) -> dict[str, str]:
+    """Every reviewed episode's name stem and the label it was reviewed as, in one look."""
+    root = data_dir.resolve()
+    found: dict[str, str] = {}
+    for path in sorted(data_dir.glob(f"*/{REVIEW_PREFIX}*{NOHASH}*"), reverse=True):
+        stem = _stem_of(path)
+        if stem is not None and _written_by_a_review(root, path):
+            found[stem] = path.parent.name  # the first label's folder wins, as in `reviewed_as`
+    return found
+
+
+def _stem_of(path: Path) -> str | None:
+    """The episode's stem if `path` is named as a review names its clips, else None."""
+    named = _REVIEW_CLIP.fullmatch(path.name)
+    return named.group(1) if named else None
+
+
+def _written_by_a_review(root: Path, path: Path) -> bool:
+    """A regular file in a label's folder right inside `root` (no symlink, nothing leading out)."""
+    return (
+        _LABEL.match(path.parent.name) is not None
+        and not path.is_symlink()
+        and path.is_file()
+        and path.resolve().parent == root / path.parent.name
+    )
+
+
+def undo_review(episode: Episode, data_dir: Path) -> tuple[str, list[Path]]:
+    """Remove the clips of the episode's review so it can be reviewed again; returns the label
+    it had and the removed files. An episode not reviewed is a 404."""
+    found = review_files(data_dir, episode)
+    if not found:
+        raise RequestError(404, "this episode has not been reviewed: there is nothing to undo")
+    label = found[0].parent.name
+    try:
+        for path in found:
+            path.unlink(missing_ok=True)
+    except OSError as e:
+        folder = data_dir / label
+        raise StorageError(
+            f"{folder}: cannot remove the reviewed clips ({e}); check --data_dir"
+        ) from e
+    return label, found
 
 
 def check_label(label: str) -> str:
@@ -72,8 +133,8 @@ def write_review(episode: Episode, clip: Path, label: str, target: ReviewTarget)
     if previous is not None:
         raise RequestError(
             409,
-            f"this episode was already reviewed as '{previous}'; remove its files in "
-            f"{target.data_dir / previous} to review it again",
+            f"this episode was already reviewed as '{previous}'; undo that review "
+            "(on the episode's page) to review it again",
         )
     audio = read_audio(clip, sample_rate_hz=target.sample_rate_hz).samples
     pieces = _pieces(_crying_part(audio, episode, target.sample_rate_hz), target)

@@ -10,7 +10,7 @@ gaps. Times are local wall-clock times without an offset, as plotly draws them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -21,6 +21,7 @@ from miserymeter.records import Episode, MinuteSummary
 from miserymeter.store import Store, Summary
 from miserymeter.web.health import OFFLINE_AFTER_S, Heard
 from miserymeter.web.params import TimeRange
+from miserymeter.web.review import review_stem
 
 SECONDS_UP_TO_S = 3600.0
 MINUTES_UP_TO_S = 2 * 86_400.0
@@ -39,9 +40,16 @@ def local_iso(at: datetime, zone: tzinfo) -> str:
 
 
 def timeline(
-    store: Store, room: str, span: TimeRange, *, now: datetime, zone: tzinfo
+    store: Store,
+    room: str,
+    span: TimeRange,
+    *,
+    now: datetime,
+    zone: tzinfo,
+    reviewed: Mapping[str, str],
 ) -> dict[str, Any]:
-    """Loudness and crying over `span`: per second when it is short, else per minute or hour."""
+    """Loudness and crying over `span`: per second when it is short, else per minute or hour;
+    its episodes with the label each was reviewed as (`reviewed`: by review stem)."""
     data: dict[str, Any]
     heard: list[tuple[datetime, float]]  # each point's start and the seconds it covers
     if span.duration_s <= SECONDS_UP_TO_S:
@@ -70,7 +78,7 @@ def timeline(
         "until": local_iso(span.until, zone),
         **data,
         "gaps": [{"start": local_iso(a, zone), "end": local_iso(b, zone)} for a, b in gaps],
-        "episodes": [episode_json(e, zone=zone) for e in episodes],
+        "episodes": [reviewed_json(e, zone=zone, reviewed=reviewed) for e in episodes],
     }
 
 
@@ -154,6 +162,11 @@ def _summed(
         # A live page adds seconds to the last minute: those from this probability are crying.
         "crying_from_probability": CRYING_PROBABILITY,
     }
+
+
+def reviewed_json(episode: Episode, *, zone: tzinfo, reviewed: Mapping[str, str]) -> dict[str, Any]:
+    """`episode_json`, with the label the episode was reviewed as (None: not reviewed)."""
+    return {**episode_json(episode, zone=zone), "reviewed_as": reviewed.get(review_stem(episode))}
 
 
 def episode_json(episode: Episode, *, zone: tzinfo) -> dict[str, Any]:

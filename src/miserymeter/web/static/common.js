@@ -22,16 +22,17 @@ const mm = {
     return data;
   },
 
-  async postJSON(url, body) {
+  async sendJSON(method, url, body) {
     const response = await fetch(url, {
-      method: "POST",
+      method,
       headers: { "Content-Type": "application/json", "X-CSRF-Token": mm.csrf() },
-      body: JSON.stringify(body),
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     const data = await response.json().catch(() => ({ error: response.statusText }));
     if (!response.ok) throw new Error(data.error || response.statusText);
     return data;
   },
+  postJSON: (url, body) => mm.sendJSON("POST", url, body),
 
   // 48 s, 1 min 27 s, 12 min, 2 h 5 min, 7 h: what people read, seconds while they count.
   duration(seconds) {

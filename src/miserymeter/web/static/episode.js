@@ -36,9 +36,23 @@ async function showReviewed(label) {
   const what = !label || label === crying ? "Crying" : `Not crying (${label})`;
   const when = Object.assign(document.createElement("span"), { className: "when", textContent: mm.dayAndTime(shown.start) });
   document.getElementById("episode-title").replaceChildren(`${what} in ${shown.room}, `, when);
-  document.getElementById("review-state").textContent =
+  document.getElementById("review-said").textContent =
     label ? `Reviewed as “${label}”.` : "Not reviewed yet: is this crying?";
+  document.getElementById("review-undo").hidden = !label;
   for (const id of ["review-crying", "review-other"]) document.getElementById(id).disabled = Boolean(label);
+}
+
+async function undoReview() {
+  // A mis-tap undone: the review's clips removed, the buttons back.
+  const message = document.getElementById("review-message");
+  try {
+    const result = await mm.sendJSON("DELETE", `${base()}/review`);
+    message.textContent = `Removed ${result.files.length} clip(s) reviewed as “${result.label}”: review it again.`;
+    await showReviewed(null);
+    showWaiting().catch(() => {});
+  } catch (error) {
+    message.textContent = error.message;
+  }
 }
 
 async function review(label) {
@@ -58,6 +72,7 @@ async function showLabels() {
   const list = document.getElementById("other-labels");
   for (const label of others) list.appendChild(new Option(label, label));
   document.getElementById("review-crying").onclick = () => review(crying);
+  document.getElementById("review-undo").onclick = undoReview;
   document.getElementById("review-other").onclick = () => {
     const label = document.getElementById("other-label").value.trim();
     if (label) review(label);

@@ -27,7 +27,8 @@ function showLevel(level) {
     mark.hidden = value === null;
     if (value !== null) mark.style.left = position(value);
   }
-  document.getElementById("level-now").textContent = dbfs(level.level_dbfs);
+  document.getElementById("level-now").textContent = level.level_dbfs === null && level.at !== null
+    ? `– (last heard ${mm.duration(level.age_s)} ago)` : dbfs(level.level_dbfs);
   document.getElementById("level-peak").textContent = dbfs(level.peak_dbfs);
   document.getElementById("level-floor").textContent = dbfs(level.floor_dbfs);
   document.getElementById("level-at").textContent =

@@ -322,7 +322,11 @@ function listEpisodes(episodes) {
     link.href = e.url;
     link.textContent = mm.dayAndTime(e.start);
     start.appendChild(link);
-    mm.cell(row, mm.duration(e.duration_s));
+    const duration = mm.cell(row, mm.duration(e.duration_s));
+    if (e.reviewed_as) {
+      duration.append(" ", Object.assign(document.createElement("span"),
+        { className: "reviewed", textContent: `✓ ${e.reviewed_as}`, title: `reviewed as “${e.reviewed_as}”` }));
+    }
     mm.cell(row, e.peak_probability.toFixed(2), "peak");
     mm.cell(row, e.mean_probability.toFixed(2), "mean");
     const play = mm.cell(row, "");
