@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from miserymeter.cli._app import app, console, error_console, reports_errors
+from miserymeter.delivery.notify.messages import duration_text
 
 if TYPE_CHECKING:
     from miserymeter.evaluation.clips import ClipEvaluation
@@ -266,7 +267,7 @@ def _evaluate_night(
     crying_s = next(iter(scores.values())).crying_s
     console.print(
         f"[bold]{escape(str(night))}[/bold]: {duration_s / 60:.1f} min, {n_episodes} crying "
-        f"episode{'' if n_episodes == 1 else 's'} ({_duration(crying_s)} of crying) in "
+        f"episode{'' if n_episodes == 1 else 's'} ({duration_text(crying_s)} of crying) in "
         f"{escape(str(truth))}; model "
         f"{escape(model_path.name)}",
         highlight=False,
@@ -290,9 +291,9 @@ def _events_table(scores: dict[str, EventScores]) -> Table:
         "precision": lambda s: _number(s.precision),
         "recall": lambda s: _number(s.recall),
         "false alarms from": lambda s: _kinds(s.false_alarms_by_kind),
-        "time flagged as crying": lambda s: _duration(s.flagged_s),
-        "of it, with no crying": lambda s: _duration(s.flagged_not_crying_s),
-        "longest episode": lambda s: _duration(s.longest_detection_s),
+        "time flagged as crying": lambda s: duration_text(s.flagged_s),
+        "of it, with no crying": lambda s: duration_text(s.flagged_not_crying_s),
+        "longest episode": lambda s: duration_text(s.longest_detection_s),
     }
     for name, cell in rows.items():
         table.add_row(name, *(cell(s) for s in scores.values()))
@@ -302,11 +303,6 @@ def _events_table(scores: dict[str, EventScores]) -> Table:
 def _kinds(counts: tuple[tuple[str, int], ...], *, n_shown: int = 3) -> str:
     shown = ", ".join(f"{kind} {n}" for kind, n in counts[:n_shown])
     return shown + (", ..." if len(counts) > n_shown else "") if counts else "-"
-
-
-def _duration(seconds: float) -> str:
-    """`48 s`, `14.2 min`."""
-    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
 
 
 def _number(value: float, *, digits: int = 3) -> str:
