@@ -13,6 +13,7 @@ from miserymeter.calibrate.thresholds import (
     best_on_probability,
     calibrate,
     config_lines,
+    episode_peaks,
     histogram,
 )
 from miserymeter.detect.settings import DetectorSettings
@@ -69,6 +70,12 @@ def test_the_best_threshold_rounds_a_range_down_and_keeps_off_at_3_7_of_it_or_ab
     # the real clips' scores, from listen's far apart thresholds: off stays above 0.3 x 3/7
     real = calibrate(CRYING, OTHER, sounds_per_night=None, current=DetectorSettings(0.9, 0.05))
     assert real.recommended == DetectorSettings(on_probability=0.3, off_probability=0.13)
+
+
+def test_an_episode_is_judged_by_its_highest_clip_not_by_its_pauses() -> None:
+    clips = [("a", 0.2), ("b", 0.9), ("a", 0.95), ("a", 0.1), ("c", 0.4), ("b", 0.3)]
+    assert episode_peaks(clips) == [0.95, 0.9, 0.4]  # in the order the episodes first come
+    assert episode_peaks([]) == []
 
 
 def test_histogram_bins_and_config_lines() -> None:

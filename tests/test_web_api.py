@@ -405,7 +405,8 @@ def test_a_review_is_undone_by_its_own_files_only_and_given_again(
         url.replace(first["id"], second["id"]), json={"label": "crying"}, headers=headers
     )
     calibration = demo.get("/api/rooms/demo/calibration").json()
-    assert (calibration["n_crying"], calibration["n_other"]) == (
+    assert (calibration["n_crying"], calibration["n_other"]) == (1, 1)  # an episode each
+    assert (calibration["n_crying_clips"], calibration["n_other_clips"]) == (
         len(kept.json()["files"]),
         len(laughter),
     )
@@ -438,7 +439,8 @@ def test_a_review_is_undone_by_its_own_files_only_and_given_again(
     (dataset / "elsewhere").unlink()
     n_crying = len(kept.json()["files"]) + len(crying.json()["files"])
     calibration = demo.get("/api/rooms/demo/calibration").json()
-    assert (calibration["n_crying"], calibration["n_other"]) == (n_crying, 0)
+    assert (calibration["n_crying"], calibration["n_other"]) == (2, 0)
+    assert calibration["n_crying_clips"] == n_crying
     assert [e["reviewed_as"] for e in demo_episodes(demo)] == ["crying", "crying"]  # the list's
     tricked = demo.delete("/api/rooms/demo/episodes/..%2F..%2Fetc/review", headers=headers)
     assert tricked.status_code == 400 and outside.exists()

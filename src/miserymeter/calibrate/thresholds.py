@@ -1,23 +1,26 @@
-"""Which `on_probability` to choose: the family's reviewed clips, scored, against a threshold.
+"""Which `on_probability` to choose: the family's reviewed episodes, scored, against a threshold.
 
-For a threshold, the share of crying clips scoring below it estimates the cries missed, and the
-share of not-crying clips scoring at or above it, times how many other sounds a night brings
-(from the store's history, `sounds`), the false alarms per night. A clip is one window of the
-model, while the detector smooths the scores over seconds, waits for a cry to last and keeps
-an episode through its quieter breaths: both figures are rough, and lean pessimistic.
+A reviewed episode is cut into clips of the model's window, its breaths and pauses between
+cries among them; the detector opens an episode on its strongest cries and keeps it through
+the pauses. So an episode is judged as a whole, by its highest clip (`episode_peaks`): found
+by a threshold its peak reaches, missed only when none of its clips does. For a threshold, the
+share of crying episodes whose peak is below it estimates the cries missed, and the share of
+not-crying episodes whose peak reaches it, times how many other sounds a night brings (from the
+store's history, `sounds`), the false alarms per night. The detector also smooths the scores
+over seconds and waits for a cry to last: both figures are rough.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from miserymeter.detect.settings import DetectorSettings
 
-MIN_CLIPS_PER_SIDE = 5
-# The thresholds recommended from (coarse: a few dozen clips cannot tell 0.62 from 0.6).
+MIN_EPISODES_PER_SIDE = 5
+# The thresholds recommended from (coarse: a few dozen episodes cannot tell 0.62 from 0.6).
 GRID = tuple(round(0.30 + 0.05 * k, 2) for k in range(14))  # 0.30 ... 0.95
 SHOWN = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 # The recommended off threshold is never a smaller share of the on one than the detector's
@@ -28,7 +31,8 @@ N_BINS = 20
 
 @dataclass(frozen=True)
 class Candidate:
-    """What one `on_probability` would do with the reviewed clips and the room's nights."""
+    """What one `on_probability` would do with the reviewed episodes and the room's nights:
+    the crying ones it misses, the others it would flag."""
 
     on_probability: float
     n_crying_missed: int
@@ -40,9 +44,9 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Calibration:
-    """The clips counted, how many more are needed, and the thresholds when there are enough.
+    """The episodes counted, how many more are needed, and the thresholds when there are enough.
 
-    `recommended` is None while either side has fewer than `MIN_CLIPS_PER_SIDE` clips;
+    `recommended` is None while either side has fewer than `MIN_EPISODES_PER_SIDE` episodes;
     `candidates` then is empty.
     """
 
@@ -54,6 +58,15 @@ class Calibration:
     candidates: tuple[Candidate, ...]
 
 
+def episode_peaks(scored_clips: Iterable[tuple[Hashable, float]]) -> list[float]:
+    """Each episode's highest clip score, from (episode, clip score) pairs, in the order the
+    episodes first come."""
+    peaks: dict[Hashable, float] = {}
+    for episode, score in scored_clips:
+        peaks[episode] = max(score, peaks.get(episode, score))
+    return list(peaks.values())
+
+
 def candidate(
     on_probability: float,
     crying_scores: np.ndarray,
@@ -61,7 +74,8 @@ def candidate(
     *,
     sounds_per_night: float | None,
 ) -> Candidate:
-    """The clips one threshold misses and lets through, and its false alarms per night."""
+    """The episodes one threshold misses and lets through (by their peaks), and its false
+    alarms per night."""
     n_missed = int(np.sum(crying_scores < on_probability))
     n_above = int(np.sum(other_scores >= on_probability))
     false_share = n_above / max(1, len(other_scores))
@@ -76,9 +90,9 @@ def candidate(
 
 
 def best_on_probability(crying_scores: np.ndarray, other_scores: np.ndarray) -> float:
-    """The threshold of `GRID` that separates the clips best: most crying clips at or above it
-    minus most other clips at or above it; of a range of equally good ones, its middle (rounded
-    down, to miss fewer cries)."""
+    """The threshold of `GRID` that separates the episodes best: most crying episodes at or
+    above it minus most other episodes at or above it; of a range of equally good ones, its
+    middle (rounded down, to miss fewer cries)."""
     separation = np.array([np.mean(crying_scores >= t) - np.mean(other_scores >= t) for t in GRID])
     is_best = np.isclose(separation, separation.max())
     first = int(np.argmax(is_best))
@@ -99,8 +113,8 @@ def calibrate(
     current one, by threshold. The off one keeps `current`'s distance below the on one, but
     stays at least `LOWEST_OFF_SHARE` (3/7) of it, as in the detector's defaults."""
     crying, other = np.asarray(crying_scores, float), np.asarray(other_scores, float)
-    n_crying_needed = max(0, MIN_CLIPS_PER_SIDE - len(crying))
-    n_other_needed = max(0, MIN_CLIPS_PER_SIDE - len(other))
+    n_crying_needed = max(0, MIN_EPISODES_PER_SIDE - len(crying))
+    n_other_needed = max(0, MIN_EPISODES_PER_SIDE - len(other))
     if n_crying_needed or n_other_needed:
         return Calibration(len(crying), len(other), n_crying_needed, n_other_needed, None, ())
     on = best_on_probability(crying, other)

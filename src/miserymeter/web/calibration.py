@@ -1,5 +1,6 @@
-"""The calibration page's data: the room's quiet level, the family's clips scored by the model,
-and the thresholds they suggest with what each would cost (false alarms, missed cries)."""
+"""The calibration page's data: the room's quiet level, the family's clips scored by the model
+and judged by episode (a reviewed episode by its highest clip), and the thresholds they suggest
+with what each would cost (false alarms, missed cries)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from miserymeter.calibrate.thresholds import (
     Calibration,
     calibrate,
     config_lines,
+    episode_peaks,
     histogram,
 )
 from miserymeter.clock import utc_now
@@ -26,7 +28,7 @@ from miserymeter.prepare.layout import labelled_clips
 from miserymeter.web.context import Dashboard
 from miserymeter.web.history import RoomHistory, SoundHistory
 from miserymeter.web.params import RequestError, TimeRange, parse_count, parse_time
-from miserymeter.web.review import REVIEW_PREFIX
+from miserymeter.web.review import REVIEW_PREFIX, stem_of
 from miserymeter.web.timeline import local_iso
 
 QUIET_DEFAULT_S = 600
@@ -73,11 +75,14 @@ def calibration_router(dashboard: Dashboard, classifier: Classifier) -> APIRoute
             raise RequestError(400, f"clips={clips[:40]!r}: send clips=reviewed or clips=all")
         listed, n_found = dataset_clips(settings.data_dir, reviewed_only=clips == "reviewed")
         scores = scorer.scores([path for path, _ in listed])
-        labelled = [
-            (label, s) for (_, label), s in zip(listed, scores, strict=True) if s is not None
+        scored = [
+            (label == dashboard.crying_label, episode_of(path), s)
+            for (path, label), s in zip(listed, scores, strict=True)
+            if s is not None
         ]
-        crying = [s for label, s in labelled if label == dashboard.crying_label]
-        other = [s for label, s in labelled if label != dashboard.crying_label]
+        crying = episode_peaks((episode, s) for is_crying, episode, s in scored if is_crying)
+        other = episode_peaks((episode, s) for is_crying, episode, s in scored if not is_crying)
+        n_crying_clips = sum(is_crying for is_crying, _, _ in scored)
         sounds = history.sounds(room, now=utc_now())
         found = calibrate(
             crying, other, sounds_per_night=sounds.sounds_per_night, current=settings.detection
@@ -90,6 +95,8 @@ def calibration_router(dashboard: Dashboard, classifier: Classifier) -> APIRoute
             "n_found": n_found,
             "n_scored": len(listed),
             "n_unreadable": sum(s is None for s in scores),
+            "n_crying_clips": n_crying_clips,
+            "n_other_clips": len(scored) - n_crying_clips,
             "histogram": {
                 "edges": [round(k / N_BINS, 3) for k in range(N_BINS + 1)],
                 "crying": histogram(crying),
@@ -152,6 +159,13 @@ def dataset_clips(data_dir: Path, *, reviewed_only: bool) -> tuple[list[tuple[Pa
     return sorted(newest), len(found)
 
 
+def episode_of(clip: Path) -> str:
+    """The episode a clip belongs to: its review's (every clip of a reviewed episode shares the
+    stem its review names them by); a clip the dashboard did not write is one of its own."""
+    stem = stem_of(clip)
+    return stem if stem is not None else str(clip)
+
+
 def _modified_s(path: Path) -> float:
     try:
         return path.stat().st_mtime
@@ -201,31 +215,36 @@ def calibration_json(
 
 
 def needed_sentence(found: Calibration, *, window_s: float) -> str:
-    """How many more clips to review before thresholds can be recommended."""
+    """How many more episodes to review before thresholds can be recommended."""
     more = [
-        f"{n} more {side} clip(s)"
+        f"{n} more {side} episode(s)"
         for n, side in ((found.n_crying_needed, "crying"), (found.n_other_needed, "not-crying"))
         if n
     ]
     return (
-        f"Too few reviewed clips to recommend thresholds: review {' and '.join(more)} "
-        f"(an episode you review gives one clip per {window_s:g} s of it)."
+        f"Too few reviewed episodes to recommend thresholds: review {' and '.join(more)} "
+        f"(a clip of the dataset that no review wrote counts as one; an episode counts once, "
+        f"however many {window_s:g} s clips it gives)."
     )
 
 
 def estimate_sentence(sounds: SoundHistory, *, window_s: float) -> str:
     """The estimate in one sentence, with the room's figure when its nights are known."""
-    caveat = f"each clip is one {window_s:g} s window, so both are rough and lean pessimistic"
+    judged = (
+        f"an episode counts as found when one of its {window_s:g} s clips reaches the "
+        "threshold (the pauses between cries are not missed crying); the detector also smooths "
+        "the scores and waits for a cry to last, so both figures are rough"
+    )
     if sounds.sounds_per_night is None:
         return (
-            "Missed cries are the share of your crying clips below the threshold and false "
-            "alarms the share of your other clips at or above it (per night once the room has "
-            f"a night stored); {caveat}."
+            "Missed cries are the share of your crying episodes below the threshold and false "
+            "alarms the share of your other episodes at or above it (per night once the room "
+            f"has a night stored); {judged}."
         )
     return (
         f"False alarms per night ≈ the {sounds.sounds_per_night:.1f} other sounds a night "
         f"brings here (louder than listen's gate, outside episodes; mean over "
-        f"{sounds.n_nights} night(s) heard) times the share of your not-crying clips at or "
-        f"above the threshold, and missed cries ≈ the share of your crying clips below it; "
-        f"{caveat}."
+        f"{sounds.n_nights} night(s) heard) times the share of your not-crying episodes at or "
+        f"above the threshold, and missed cries ≈ the share of your crying episodes below it; "
+        f"{judged}."
     )

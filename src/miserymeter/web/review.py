@@ -68,7 +68,7 @@ def review_files(data_dir: Path, episode: Episode) -> list[Path]:
     return [
         path
         for path in sorted(data_dir.glob(f"*/{stem}{NOHASH}*"))
-        if _stem_of(path) == stem and _written_by_a_review(root, path)
+        if stem_of(path) == stem and _written_by_a_review(root, path)
     ]
 
 
@@ -77,13 +77,13 @@ def reviewed_labels(data_dir: Path) -> dict[str, str]:
     root = data_dir.resolve()
     found: dict[str, str] = {}
     for path in sorted(data_dir.glob(f"*/{REVIEW_PREFIX}*{NOHASH}*"), reverse=True):
-        stem = _stem_of(path)
+        stem = stem_of(path)
         if stem is not None and _written_by_a_review(root, path):
             found[stem] = path.parent.name  # the first label's folder wins, as in `reviewed_as`
     return found
 
 
-def _stem_of(path: Path) -> str | None:
+def stem_of(path: Path) -> str | None:
     """The episode's stem if `path` is named as a review names its clips, else None."""
     named = _REVIEW_CLIP.fullmatch(path.name)
     return named.group(1) if named else None

@@ -86,8 +86,9 @@ async function showCalibration() {
   }
   const newest = c.n_found > c.n_scored ? ` (the newest ${c.n_scored} of ${c.n_found})` : "";
   const unreadable = c.n_unreadable ? `; ${c.n_unreadable} could not be read` : "";
-  summary.textContent = `${c.n_crying} crying and ${c.n_other} other clip(s) in ${c.data_dir}` +
-    `${newest}, scored by the model${unreadable}.`;
+  summary.textContent = `${c.n_crying} crying and ${c.n_other} other episode(s) ` +
+    `(${c.n_crying_clips} and ${c.n_other_clips} clips) in ${c.data_dir}${newest}, scored by ` +
+    `the model, each episode by its highest clip${unreadable}.`;
   drawHistogram(c);
   showThresholds(c);
 }
@@ -117,8 +118,8 @@ function drawHistogram(c) {
   ], {
     height: 300, barmode: "overlay", margin: { l: 50, r: 20, t: 10, b: 45 },
     legend: { orientation: "h", y: 1.12 }, shapes, annotations,
-    xaxis: { title: { text: "crying probability (a clip's highest window)" }, range: [0, 1] },
-    yaxis: { title: { text: "clips" }, rangemode: "tozero" },
+    xaxis: { title: { text: "crying probability (an episode's highest clip)" }, range: [0, 1] },
+    yaxis: { title: { text: "episodes" }, rangemode: "tozero" },
   }, { responsive: true, displaylogo: false });
   document.getElementById("histogram").dataset.ready = "true";
 }
@@ -136,7 +137,8 @@ function showThresholds(c) {
   const r = c.recommended;
   text.textContent = `Recommended: on_probability ${r.on.toFixed(2)}, off_probability ` +
     `${r.off.toFixed(2)} (now ${c.current.on.toFixed(2)} and ${c.current.off.toFixed(2)}): the ` +
-    `threshold that best separates your ${c.n_crying} crying clips from the ${c.n_other} others. ` +
+    `threshold that best separates your ${c.n_crying} crying episodes from the ${c.n_other} ` +
+    "others. " +
     "Paste these lines into listen's config file (listen.toml) and restart listen:";
   config.textContent = r.config;
   const body = table.querySelector("tbody");
