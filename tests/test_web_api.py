@@ -22,6 +22,7 @@ from conftest import DemoNight
 from miserymeter.detect.replay import A_BREATH_S
 from miserymeter.detect.settings import DetectorSettings
 from miserymeter.events import events_from
+from miserymeter.listener_status import started_message
 from miserymeter.nights import night_of
 from miserymeter.records import Episode, ListenerEvent, ListenerStatus
 from miserymeter.rooms import room_slug
@@ -227,11 +228,42 @@ def test_health_tells_listening_from_a_silent_microphone_and_offline(tmp_path: P
     assert status["live"]["status"] == "listening" and status["live"]["last_heard_age_s"] < 30
     # ... though its last run stopped tonight: the one after it is listening
     assert status["live"]["listener_cpu_percent"] == 2.5  # the latest, % of one core
+    assert status["live"]["listener_replaying"] is False
+    assert status["gone"]["listener_replaying"] is False  # no status tonight
     assert status["live"]["dropped_windows_tonight"] == 5
     assert status["gone"]["listener_cpu_percent"] is None
     assert status["gone"]["dropped_windows_tonight"] == 0
     assert status["gone"]["status"] == "offline"
     assert status["mute"]["status"] == "microphone silent"
+
+
+def test_a_replays_cpu_is_told_apart_from_a_live_listeners(
+    demo: TestClient, tmp_path: Path
+) -> None:
+    """`listen --input night.flac` reads the file as fast as the CPU allows: a whole core, which
+    the health says was a replay; a live run started after it is a live run again."""
+    replay = demo.get("/api/rooms/demo/health").json()  # the real listener replayed a file
+    assert replay["listener_replaying"] is True and replay["listener_cpu_percent"] > 0
+    db = tmp_path / "runs.db"
+    now = datetime.now(UTC)
+    from_file = started_message("night.flac", "attic", is_live=False)
+    from_mic = started_message("the default microphone", "attic", is_live=True)
+    replayed: list[StoredRecord] = [
+        ListenerEvent("attic", now - timedelta(seconds=50), "started", from_file),
+        ListenerStatus("attic", now - timedelta(seconds=48), 2.0, 97.3, 0),
+        ListenerEvent("attic", now - timedelta(seconds=48), "stopped", "stopped after 180 s"),
+    ]
+    live: list[StoredRecord] = [
+        ListenerEvent("attic", now - timedelta(seconds=40), "started", from_mic),
+        ListenerStatus("attic", now - timedelta(seconds=10), 30.0, 2.1, 0),
+    ]
+    with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as client:
+        for records, replaying, cpu_percent in ((replayed, True, 97.3), (live, False, 2.1)):
+            with open_store(db) as store:
+                store.write(records)
+            health = client.get("/api/rooms/attic/health").json()
+            assert health["listener_cpu_percent"] == cpu_percent
+            assert health["listener_replaying"] is replaying
 
 
 def test_now_says_crying_since_when_quiet_since_when_or_not_listening(tmp_path: Path) -> None:

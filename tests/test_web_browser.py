@@ -212,6 +212,7 @@ def test_the_badge_shows_the_listeners_cpu_dropped_windows_and_undelivered_alert
         p.wait_for_selector('#health[data-status="listening"]', state="attached")  # type: ignore[attr-defined]
         facts = p.text_content("#health-facts")  # type: ignore[attr-defined]
         assert "listener CPU 3.5 % of a core" in facts and "2 window(s) dropped tonight" in facts
+        assert "replaying" not in facts  # no run said it replayed a recording
         assert not p.is_visible("#undelivered")  # type: ignore[attr-defined]  # queued, on its way
 
         with open_store(db) as store:

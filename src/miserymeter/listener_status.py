@@ -2,7 +2,9 @@
 
 CPU use is process time (every thread's) over wall-clock time, in % of one core: what `top`
 shows for the process. Both clocks are read in wall-clock time, not sample time, as the CPU
-is spent in it.
+is spent in it. A run that replays a recording reads it as fast as the CPU allows, so it uses
+a whole core where live listening uses a few %: it says so as it starts (`started_message`),
+and the dashboard tells its CPU use apart by that (`is_replay`).
 """
 
 from __future__ import annotations
@@ -11,9 +13,23 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from miserymeter.records import ListenerStatus
+from miserymeter.records import ListenerEvent, ListenerStatus
 
 STATUS_EVERY_S = 60.0
+STARTED = "started"
+REPLAYING = "replaying "
+
+
+def started_message(source_name: str, room: str, *, is_live: bool) -> str:
+    """What a run says as it starts: what it listens to, and whether it replays a recording."""
+    if is_live:
+        return f"listening to {source_name} as room '{room}'"
+    return f"{REPLAYING}{source_name} as room '{room}', as fast as the CPU allows"
+
+
+def is_replay(started: ListenerEvent) -> bool:
+    """Whether the run that said `started` replayed a recording rather than listened live."""
+    return started.kind == STARTED and started.message.startswith(REPLAYING)
 
 
 class StatusReporter:

@@ -46,7 +46,12 @@ from miserymeter.frontend.loudness_gate import LoudnessGate
 from miserymeter.frontend.noise_floor import NoiseFloor
 from miserymeter.inference.labels import crying_label
 from miserymeter.inference.model import Classifier, Scorer
-from miserymeter.listener_status import STATUS_EVERY_S, StatusReporter
+from miserymeter.listener_status import (
+    STARTED,
+    STATUS_EVERY_S,
+    StatusReporter,
+    started_message,
+)
 from miserymeter.records import (
     STOPPED,
     CryingContinues,
@@ -160,7 +165,8 @@ class Listener:
 
     def run(self, stop: threading.Event) -> ListenSummary:
         """Read the source to its end (or until `stop`), handing records to the sinks."""
-        self.event("started", f"listening to {self.source.name} as room '{self.settings.room}'")
+        room, source = self.settings.room, self.source
+        self.event(STARTED, started_message(source.name, room, is_live=source.is_live))
         for block in self.source.blocks(stop):
             self._take(block)
             if self._status.is_due:

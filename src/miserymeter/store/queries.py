@@ -123,14 +123,21 @@ class DashboardQueries(StoreConnection):
             return {name: at for name, at in connection.execute(query)}
 
     def latest_events(
-        self, names: Collection[str], kinds: Collection[str], *, since: datetime
+        self,
+        names: Collection[str],
+        kinds: Collection[str],
+        *,
+        since: datetime,
+        until: datetime | None = None,
     ) -> dict[str, ListenerEvent]:
-        """The last event of one of `kinds` from `since` on of each room of `names` (rooms
-        with none left out)."""
+        """The last event of one of `kinds` from `since` on (to `until`, included) of each room
+        of `names` (rooms with none left out)."""
         table, _ = TABLES[ListenerEvent]
         query = select_rows(table, room=None).where(
             rooms.c.name.in_(names), table.c.kind.in_(kinds), table.c.at >= since
         )
+        if until is not None:
+            query = query.where(table.c.at <= until)
         found = self._fetch(ListenerEvent, query.order_by(*time_order(table, "at")))
         return {event.room: event for event in found}
 

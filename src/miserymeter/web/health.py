@@ -1,5 +1,6 @@
 """Is the room's listener hearing anything? Listening, microphone silent, or offline; how the
-listener itself fares (its CPU use and the windows it dropped tonight); and which alerts failed
+listener itself fares (its CPU use, and whether that run replayed a recording as fast as it
+could, and the windows it dropped tonight); and which alerts failed
 to reach their destinations (a broker down: until they are sent; a push service refusing them:
 tonight)."""
 
@@ -9,15 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from miserymeter.listener_status import STARTED, is_replay
 from miserymeter.nights import night_bounds, night_of
-from miserymeter.records import STOPPED, ListenerEvent
+from miserymeter.records import STOPPED, ListenerEvent, ListenerStatus
 from miserymeter.store import Store
 
 # The listener stores a second every second: a room silent this long is offline.
 OFFLINE_AFTER_S = 30.0
 MICROPHONE_LOST = "microphone_lost"
 MICROPHONE_BACK = "microphone_reopened"
-STARTED = "started"
 INPUT_KINDS = (MICROPHONE_LOST, MICROPHONE_BACK, STOPPED, STARTED)
 
 
@@ -63,6 +64,7 @@ def room_health(store: Store, room: str, *, now: datetime, zone: tzinfo) -> dict
         "last_heard": local_iso(heard.last_at, zone=zone),
         "last_heard_age_s": None if age_s is None else round(age_s, 1),
         "listener_cpu_percent": round(statuses[-1].cpu_percent, 1) if statuses else None,
+        "listener_replaying": bool(statuses) and replayed(store, statuses[-1], since=since),
         "dropped_windows_tonight": sum(s.n_dropped for s in statuses),
         "undelivered": [
             {
@@ -75,6 +77,13 @@ def room_health(store: Store, room: str, *, now: datetime, zone: tzinfo) -> dict
             for u in store.undelivered(room, refused_since=since)
         ],
     }
+
+
+def replayed(store: Store, status: ListenerStatus, *, since: datetime) -> bool:
+    """Whether the run that reported `status` replayed a recording (its CPU use is then a
+    whole core's, as fast as it could, not a live listener's)."""
+    started = store.latest_events([status.room], [STARTED], since=since, until=status.at)
+    return status.room in started and is_replay(started[status.room])
 
 
 def local_iso(at: datetime | None, *, zone: tzinfo) -> str | None:

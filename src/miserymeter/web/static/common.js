@@ -110,6 +110,13 @@ async function showRooms() {
   });
 }
 
+// A replay reads its recording as fast as the CPU allows: its share says nothing of a live one's.
+function cpuText(health) {
+  const cpu = `listener CPU ${health.listener_cpu_percent} % of a core`;
+  if (!health.listener_replaying) return cpu;
+  return `${cpu} (replaying a recording as fast as it can; live listening uses a few %)`;
+}
+
 async function showHealth() {
   const badge = document.getElementById("health");
   if (!badge || !mm.room()) return;
@@ -118,7 +125,7 @@ async function showHealth() {
     badge.textContent = health.status;
     badge.dataset.status = health.status.replace(" ", "-");
     const facts = [health.last_heard ? `last heard ${mm.when(health.last_heard)}` : "never heard"];
-    if (health.listener_cpu_percent !== null) facts.push(`listener CPU ${health.listener_cpu_percent} % of a core`);
+    if (health.listener_cpu_percent !== null) facts.push(cpuText(health));
     facts.push(`${health.dropped_windows_tonight} window(s) dropped tonight`);
     badge.title = facts.join(", ");
     document.getElementById("health-facts").textContent = facts.join(" · ");
