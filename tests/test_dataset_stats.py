@@ -176,7 +176,8 @@ def test_every_group_of_identical_clips_is_named(run_cli: RunCli, tmp_path: Path
     for label in ("crying", "noise"):
         (data / label).mkdir(parents=True)
     rng = np.random.default_rng(0)
-    pairs, across = [], []
+    pairs: list[list[str]] = []
+    across: list[list[str]] = []
     for k in range(7):
         sound = (0.1 * rng.standard_normal(16_000)).astype(np.float32)
         pair = [f"crying/again{k}_nohash_0.wav", f"crying/night{k}_nohash_0.wav"]
