@@ -141,8 +141,12 @@ def test_warnings_for_what_would_hurt_training(run_cli: RunCli, tmp_path: Path) 
         in warnings
     )
     assert f"silence: 1 of 14 clips are very quiet (below -60 dBFS), e.g. {muted};" in warnings
-    assert "1 recordings are filed under more than one label" in warnings
-    assert "2 clips are identical copies of others" in warnings
+    assert (
+        "1 recording is in more than one label; keep each in the right one:\n"
+        "  crying/again_nohash_0.flac\n    = crying/phone_nohash_0.flac\n"
+        "    = silence/copy_nohash_0.flac"
+    ) in warnings
+    assert "copies of others in their label" not in warnings  # the copies are of that recording
     assert "unbalanced" not in warnings  # 58.9 s against 17.7 s is not yet 5 times as much
     labels = by_label(result)
     assert labels["crying"]["n_clipped"] == 1 and labels["silence"]["n_quiet"] == 1
@@ -162,6 +166,63 @@ def test_unbalanced_labels(run_cli: RunCli, tmp_path: Path) -> None:
 
     # crying 4 s; silence 4 + 4 + 4 + 6 * 4 = 36 s
     assert "unbalanced labels: silence has 0.6 min, crying 0.1 min (9x)" in result["warnings"][-1]
+
+
+def test_every_group_of_identical_clips_is_named(run_cli: RunCli, tmp_path: Path) -> None:
+    """Seven pairs in crying/, two recordings also in noise/, and one long-named pair: the first
+    five of a warning's groups a line each (one a file where a line would pass 80 columns), how
+    many more, and every one in --json."""
+    data = tmp_path / "data"
+    for label in ("crying", "noise"):
+        (data / label).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    pairs: list[list[str]] = []
+    across: list[list[str]] = []
+    for k in range(7):
+        sound = (0.1 * rng.standard_normal(16_000)).astype(np.float32)
+        pair = [f"crying/again{k}_nohash_0.wav", f"crying/night{k}_nohash_0.wav"]
+        if k < 2:
+            pair.append(f"noise/night{k}_nohash_0.wav")
+        for name in pair:
+            sf.write(data / name, sound, 16_000)
+        (across if k < 2 else pairs).append(pair)
+    long_names = [
+        f"crying/2026-11-2{d}T21-00-00-nursery-phone_nohash_00012000ms.wav" for d in (5, 6)
+    ]
+    for name in long_names:
+        sf.write(data / name, np.full(16_000, 0.2, dtype=np.float32), 16_000)
+    (data / "noise" / "fan_nohash_0.wav").write_bytes(
+        (data / "noise" / "night1_nohash_0.wav").read_bytes()
+    )
+    across[1].append("noise/fan_nohash_0.wav")
+
+    process = run_cli("dataset", "stats", data)
+    result = stats_json(run_cli, data)
+
+    assert process.returncode == 0, process.stderr
+    out = process.stdout
+    assert (
+        "warning: 2 recordings are in more than one label; keep each in the right one:\n"
+        "  crying/again0_nohash_0.wav\n"
+        "    = crying/night0_nohash_0.wav\n"
+        "    = noise/night0_nohash_0.wav\n"
+        "  crying/again1_nohash_0.wav\n"
+        "    = crying/night1_nohash_0.wav\n"
+        "    = noise/fan_nohash_0.wav and 1 more\n"
+    ) in out
+    listed = "".join(f"\n  {a} = {b}" for a, b in pairs[:4])
+    assert (
+        "warning: 6 clips are copies of others in their label: a copy weighs twice in training "
+        "and can sit on both sides of the split; keep one of each:\n"
+        f"  {long_names[0]}\n    = {long_names[1]}{listed}\n"
+        "  and 1 more group (`--json` lists all)\n"
+    ) in out
+    listing = out[out.index("warning: 2 recordings") :].splitlines()
+    assert all(len(line) <= 80 for line in listing if not line.startswith("warning: "))
+    assert result["identical"] == [
+        [str(data / name) for name in sorted(group)]
+        for group in sorted([*across, *pairs, long_names], key=lambda g: sorted(g)[0])
+    ]
 
 
 def test_stereo_clips_show_their_channels(run_cli: RunCli, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -38,6 +39,7 @@ from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, EXAMPLES_DIR
 from miserymeter.inference.classify import classify_file
 from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import detect_file
+from miserymeter.prepare.split import which_set
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -141,6 +143,57 @@ def test_clip_level_with_another_wanted_word(run_cli: RunCli, tmp_path: Path) ->
     assert (result["wanted_word"], result["roc_auc"]) == ("_silence_", 1.0)
 
 
+def warning_lines(process: subprocess.CompletedProcess[str]) -> list[str]:
+    assert process.returncode == 0, process.stderr
+    return [line for line in process.stderr.splitlines() if line.startswith("warning: ")]
+
+
+@pytest.mark.slow
+def test_the_clips_a_model_was_trained_on_are_warned_of_and_can_be_left_out(
+    run_cli: RunCli, tiny_dataset: Path, exported_model: Path, tmp_path: Path
+) -> None:
+    """Its figures on its own training clips flatter a model: its export lists them (by their
+    files' fingerprints), `evaluate` says how many of the clips it scores are those, in one
+    line, and --skip_trained scores only the others; a clip copied under another name is still
+    one it trained on, and the bundled model, which lists none, gets no warning."""
+    clips = [p for p in tiny_dataset.glob("*/*.wav") if p.parent.name != "_background_noise_"]
+    training = [
+        p
+        for p in clips
+        if which_set(p, validation_percentage=10, testing_percentage=10) == "training"
+    ]
+    assert 0 < len(training) < len(clips)
+
+    def evaluate(data_dir: Path, *flags: str | Path) -> subprocess.CompletedProcess[str]:
+        return run_cli("evaluate", "--data_dir", data_dir, "--json", *flags)
+
+    own = evaluate(tiny_dataset, "--model", exported_model)
+    (line,) = warning_lines(own)
+    assert line == (
+        f"warning: {len(training)} of {len(clips)} clips in {tiny_dataset} are ones model.onnx "
+        "was trained on: its figures on them flatter it; add --skip_trained to score only the "
+        f"other {len(clips) - len(training)} (e.g. its testing split)"
+    )
+    held_out = evaluate(tiny_dataset, "--model", exported_model, "--skip_trained")
+    assert warning_lines(held_out) == []
+    assert json.loads(held_out.stdout)["n_clips"] == len(clips) - len(training)
+
+    night = tmp_path / "night"
+    for clip in clips:
+        if clip not in training:
+            (night / clip.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy(clip, night / clip.parent.name / f"night-{clip.name}")
+    assert warning_lines(evaluate(night, "--model", exported_model)) == []
+    shutil.copy(training[0], night / training[0].parent.name / "renamed_nohash_0.wav")
+    (line,) = warning_lines(evaluate(night, "--model", exported_model))
+    assert line.startswith(f"warning: 1 of {len(clips) - len(training) + 1} clips in {night} ")
+
+    assert warning_lines(evaluate(tiny_dataset)) == []
+    assert "--skip_trained" in assert_one_error_line(
+        evaluate(tiny_dataset, "--skip_trained"), DEFAULT_MODEL_PATH
+    )
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -197,6 +250,9 @@ def test_options_that_do_not_go_together(
     plots = tmp_path / "plots"
     assert_one_error_line(
         run_cli("evaluate", "--night", night, "--truth", truth, "--plots", plots), plots
+    )
+    assert "--data_dir" in assert_one_error_line(
+        run_cli("evaluate", "--night", night, "--truth", truth, "--skip_trained")
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import pty
 import re
 import signal
 import socket
@@ -58,12 +60,13 @@ def test_hash_password_prints_the_config_line(run_cli: CliRunner) -> None:
     assert found is not None and verify_password(PASSWORD, found.group(1))
 
 
-def test_hash_password_asks_on_stderr_so_stdout_is_only_the_config_line() -> None:
-    """`miserymeter hash-password >> serve.toml`: the prompts must not land in the file. Started
-    without a controlling terminal, the hidden prompt reads the typed password from stdin."""
+def test_hash_password_reads_a_piped_password_so_stdout_is_only_the_config_line() -> None:
+    """`echo "$PW" | miserymeter hash-password >> serve.toml`: the password is the piped line
+    (once: nobody types it), nothing else lands in the file. Started without a controlling
+    terminal, as a script would."""
     process = subprocess.run(
         [*cli_command(), "hash-password"],
-        input=f"{PASSWORD}\n{PASSWORD}\n",
+        input=f"{PASSWORD}\n",
         capture_output=True,
         text=True,
         env=cli_env(),
@@ -73,7 +76,79 @@ def test_hash_password_asks_on_stderr_so_stdout_is_only_the_config_line() -> Non
     assert process.returncode == 0, process.stderr
     found = re.fullmatch(r'password_hash = "(scrypt\$[^"]+)"\n', process.stdout)
     assert found is not None and verify_password(PASSWORD, found.group(1))
-    assert "Password" in process.stderr
+    assert process.stderr == ""
+
+
+def test_hash_password_with_nothing_piped_says_how_to_give_it() -> None:
+    """`echo -n | miserymeter hash-password`: standard input closed at once."""
+    process = subprocess.run(
+        [*cli_command(), "hash-password"],
+        input="",
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        start_new_session=True,
+        timeout=60,
+    )
+    line = assert_one_error_line(process, "no password on standard input", "echo", "| miserymeter")
+    assert "Aborted" not in line
+
+
+def at_a_terminal(*args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """`miserymeter ARGS` on a new pseudo-terminal (its stdin, stdout and stderr) in a session
+    of its own; returns the process and the terminal's other end, where a person types."""
+    typed_end, program_end = pty.openpty()
+    process = subprocess.Popen(
+        [*cli_command(), *args],
+        stdin=program_end,
+        stdout=program_end,
+        stderr=program_end,
+        env=cli_env(),
+        start_new_session=True,
+    )
+    os.close(program_end)
+    return process, typed_end
+
+
+def read_until(typed_end: int, text: str) -> str:
+    """What the program wrote to its terminal up to `text`, or all it wrote if it ended first."""
+    seen = b""
+    while text.encode() not in seen:
+        try:
+            chunk = os.read(typed_end, 4096)
+        except OSError:  # EIO: the program closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen.decode().replace("\r\n", "\n")
+
+
+def test_hash_password_stopped_at_its_prompt_says_stopped() -> None:
+    """Ctrl-C (SIGINT) at the hidden prompt: the project's "stopped" line and 130, as every
+    other command; Ctrl-D there: one line saying how to give the password."""
+    process, typed_end = at_a_terminal("hash-password")
+    try:
+        assert "Password: " in read_until(typed_end, "Password: ")
+        process.send_signal(signal.SIGINT)
+        after = read_until(typed_end, "\0")  # to the end
+        assert process.wait(timeout=60) == 130
+    finally:
+        os.close(typed_end)
+    assert "stopped (Ctrl-C or SIGTERM)" in after
+    assert "Aborted" not in after and "Traceback" not in after
+
+    process, typed_end = at_a_terminal("hash-password")
+    try:
+        read_until(typed_end, "Password: ")
+        os.write(typed_end, b"\x04")  # Ctrl-D
+        after = read_until(typed_end, "\0")
+        assert process.wait(timeout=60) == 1
+    finally:
+        os.close(typed_end)
+    lines = [line for line in after.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: no password typed"), after
+    assert "| miserymeter hash-password" in lines[0]
 
 
 def test_hash_password_writes_the_line_into_the_serve_table_of_a_config(

@@ -23,8 +23,10 @@ import torch
 
 from miserymeter import __version__
 from miserymeter.audio.io import fit_length, read_audio
+from miserymeter.constants import TRAINING_CLIPS_KEY
 from miserymeter.inference.bundled import EXAMPLES_DIR
 from miserymeter.inference.model import Classifier
+from miserymeter.prepare.fingerprints import fingerprint, read_fingerprints
 from miserymeter.train.checkpoint import load_checkpoint
 from miserymeter.train.dataset import data_sha256, scan_dataset
 from miserymeter.train.models import ProbabilityModel, build_model
@@ -545,7 +547,7 @@ def test_export_computes_the_spectrum_by_convolution_with_kernels_made_on_load(
 
 
 def test_export_writes_the_metadata_the_runtime_checks(
-    exported_model: Path, train_dir: Path
+    exported_model: Path, train_dir: Path, tiny_dataset: Path
 ) -> None:
     metadata = onnx_metadata(exported_model)
     checkpoint = load_checkpoint(train_dir / "tcresnet.ckpt-40.pt")
@@ -560,6 +562,12 @@ def test_export_writes_the_metadata_the_runtime_checks(
     assert metadata["miserymeter_version"] == __version__
     assert metadata["data_sha256"] == checkpoint.data_sha256
     assert metadata["trained_at"] == checkpoint.trained_at
+    training = scan_dataset(
+        tiny_dataset, wanted_words=["crying"], validation_percentage=10, testing_percentage=10
+    ).in_split("training")
+    assert read_fingerprints(metadata[TRAINING_CLIPS_KEY], model=exported_model) == {
+        fingerprint(e.path) for e in training
+    }
     frontend = json.loads(metadata["frontend"])
     assert frontend["sample_rate_hz"] == 16_000
     assert frontend["n_mels"] == checkpoint.model_config.frontend.n_mels

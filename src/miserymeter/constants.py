@@ -33,6 +33,8 @@ MODEL_FORMAT_VERSION = "1"
 SECOND_OPINION_KEY = "second_opinion"
 SECOND_OPINION_LABEL_KEY = "second_opinion_label"
 SECOND_OPINION_HEAD_KEY = "second_opinion_head"
+# The fingerprints of the clips a model was trained on (`prepare.fingerprints`), in its metadata.
+TRAINING_CLIPS_KEY = "training_clips"
 YAMNET_OPINION = "yamnet"
 
 # The loudness gate listens where crying is loud (a fundamental of 300-600 Hz and its first

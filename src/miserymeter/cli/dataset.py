@@ -370,5 +370,6 @@ def _stats_json(stats: DatasetStats) -> dict[str, Any]:
         "data_dir": str(stats.data_dir),
         "labels": [label_json(s) for s in stats.labels],
         "warnings": list(stats.warnings),
+        "identical": [[str(path) for path in group] for group in stats.identical],
         "unreadable": [{"path": str(u.path), "reason": u.reason} for u in stats.unreadable],
     }

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from miserymeter.evaluation.clips import ClipEvaluation
     from miserymeter.evaluation.event_scores import EventScores
     from miserymeter.evaluation.truth import TruthEvent
+    from miserymeter.inference.model import Classifier
 
 DETECTORS = ("model", "rms")
 
@@ -64,6 +65,12 @@ def evaluate(
     plots: Path | None = typer.Option(
         None, "--plots", help="Clip level: write roc.png and scores.png into this folder."
     ),
+    skip_trained: bool = typer.Option(
+        False,
+        "--skip_trained",
+        help="Clip level: leave out the clips the model was trained on (its export lists "
+        "them), e.g. to score its testing split in its own training folder.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object instead of tables."),
 ) -> None:
     """Score a model: on clips (ROC-AUC, confusion matrix, threshold for a false-positive rate)
@@ -79,6 +86,8 @@ def evaluate(
         raise ConfigError(f"{truth}: --truth goes with --night, not with --data_dir")
     if data_dir is None and plots is not None:
         raise ConfigError(f"{plots}: --plots draws clip-level plots; use it with --data_dir")
+    if data_dir is None and skip_trained:
+        raise ConfigError("--skip_trained leaves out training clips; use it with --data_dir")
     model_path = model or DEFAULT_MODEL_PATH
     if data_dir is not None:
         _evaluate_clips(
@@ -88,6 +97,7 @@ def evaluate(
             threshold=threshold,
             target_fpr=target_fpr,
             plots=plots,
+            skip_trained=skip_trained,
             as_json=as_json,
         )
     elif night is not None and truth is not None:
@@ -111,6 +121,7 @@ def _evaluate_clips(
     threshold: float,
     target_fpr: float,
     plots: Path | None,
+    skip_trained: bool,
     as_json: bool,
 ) -> None:
     from miserymeter.errors import ConfigError
@@ -136,6 +147,7 @@ def _evaluate_clips(
     if warning := left_out_warning(data_dir):
         error_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     classifier = Classifier(model_path)
+    clips = _leaving_out_trained(clips, classifier, data_dir, model_path, skip=skip_trained)
     check_wanted_word(
         clips, wanted_word, labels=classifier.info.labels, data_dir=data_dir, model=model_path
     )
@@ -152,6 +164,49 @@ def _evaluate_clips(
     _print_clips(evaluation, data_dir, model_path)
     for path in written:
         console.print(f"wrote {escape(str(path))}", highlight=False)
+
+
+def _leaving_out_trained(
+    clips: list[tuple[Path, str]],
+    classifier: Classifier,
+    data_dir: Path,
+    model_path: Path,
+    *,
+    skip: bool,
+) -> list[tuple[Path, str]]:
+    """`clips` without those the model was trained on with --skip_trained; without it, all of
+    them, and a warning when some were trained on: figures on them flatter the model."""
+    from miserymeter.errors import DatasetError, ModelError
+    from miserymeter.evaluation.clips import trained_on
+
+    trained = trained_on(clips, classifier.info, model=model_path)
+    if skip:
+        if trained is None:
+            raise ModelError(
+                f"{model_path}: records no list of the clips it was trained on (the bundled "
+                "model and those trained by an earlier version have none); leave out "
+                "--skip_trained"
+            )
+        unheard = [clip for clip in clips if clip[0] not in trained]
+        if not unheard:
+            raise DatasetError(
+                f"{data_dir}: {model_path.name} was trained on every clip; score clips it "
+                "never heard (another night's)"
+            )
+        return unheard
+    if trained:
+        n_other = len(clips) - len(trained)
+        how = (
+            f"add --skip_trained to score only the other {n_other} (e.g. its testing split)"
+            if n_other
+            else "score clips it never heard (another night's)"
+        )
+        error_console.print(
+            f"[yellow]warning:[/yellow] {len(trained)} of {len(clips)} clips in "
+            f"{escape(str(data_dir))} are ones {escape(model_path.name)} was trained on: its "
+            f"figures on them flatter it; {how}"
+        )
+    return clips
 
 
 def _print_clips(evaluation: ClipEvaluation, data_dir: Path, model_path: Path) -> None:

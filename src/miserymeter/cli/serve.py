@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import sys
 from pathlib import Path
 
 import typer
@@ -9,6 +11,7 @@ import typer
 from miserymeter.cli._app import (
     app,
     console,
+    error_console,
     reports_errors,
     terminal,
 )
@@ -85,7 +88,8 @@ def hash_password_command(
     password: str | None = typer.Option(
         None,
         "--password",
-        help="The dashboard's password; asked for (twice, on stderr) when not given.",
+        help="The dashboard's password; when not given, asked for (twice, on stderr) at a "
+        'terminal, or read from standard input (one line: echo "$PW" | miserymeter ...).',
         show_default=False,
     ),
     config: Path | None = typer.Option(
@@ -102,12 +106,39 @@ def hash_password_command(
     from miserymeter.web.passwords import hash_password
 
     if password is None:
-        password = typer.prompt(
-            "Password", hide_input=True, confirmation_prompt=True, err=True, type=str
-        )
+        password = _asked_password()
     hashed = hash_password(password)
     if config is None:
         console.print(f'{PASSWORD_HASH} = "{hashed}"', markup=False)
         return
     set_in_table(config, "serve", PASSWORD_HASH, hashed)
     console.print(f"{config}: [serve] {PASSWORD_HASH} set", markup=False)
+
+
+def _asked_password() -> str:
+    """The password typed twice at hidden prompts on stderr, or one line piped to stdin.
+
+    Ctrl-C (or SIGTERM) at a prompt stops the command as anywhere else; Ctrl-D there, or
+    nothing piped, is one line saying how to give it."""
+    from miserymeter.errors import ConfigError
+
+    how = 'type it at a terminal, or pipe it in: echo "$PW" | miserymeter hash-password'
+    if sys.stdin is None or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n") if sys.stdin is not None else ""
+        if not password:
+            raise ConfigError(f"no password on standard input (it was empty); {how}")
+        return password
+    while True:
+        try:
+            password = getpass.getpass("Password: ", stream=sys.stderr)
+            again = getpass.getpass("Repeat for confirmation: ", stream=sys.stderr)
+        except (EOFError, KeyboardInterrupt) as e:
+            sys.stderr.write("\n")  # the hidden prompt's line was left open
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            raise ConfigError(
+                f"no password typed (the prompt was ended by Ctrl-D); {how}"
+            ) from None
+        if password == again:
+            return password
+        error_console.print("the two passwords differ; type it again", markup=False)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from miserymeter.constants import AUDIO_SUFFIXES, UNKNOWN_LABEL
+from miserymeter.constants import AUDIO_SUFFIXES, TRAINING_CLIPS_KEY, UNKNOWN_LABEL
 from miserymeter.errors import ConfigError, DatasetError
 from miserymeter.evaluation.classification import (
     OperatingPoint,
@@ -23,7 +23,8 @@ from miserymeter.evaluation.classification import (
     threshold_for_fpr,
 )
 from miserymeter.inference.classify import classify_file
-from miserymeter.inference.model import Classifier
+from miserymeter.inference.model import Classifier, ModelInfo
+from miserymeter.prepare.fingerprints import fingerprint, read_fingerprints
 from miserymeter.prepare.layout import labelled_clips, left_out_warning
 
 
@@ -69,6 +70,18 @@ def dataset_clips(data_dir: Path) -> list[tuple[Path, str]]:
             "lay it out as data/<label>/<clip>"
         )
     return clips
+
+
+def trained_on(
+    clips: list[tuple[Path, str]], info: ModelInfo, *, model: Path
+) -> frozenset[Path] | None:
+    """The clips the model was trained on (its metadata holds their files' fingerprints), or
+    None when it records none (the bundled model, one trained by an earlier version)."""
+    text = info.metadata.get(TRAINING_CLIPS_KEY)
+    if text is None:
+        return None
+    known = read_fingerprints(text, model=model)
+    return frozenset(path for path, _ in clips if fingerprint(path) in known)
 
 
 def score_clips(classifier: Classifier, clips: list[tuple[Path, str]]) -> ClipScores:

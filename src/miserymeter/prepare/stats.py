@@ -30,6 +30,9 @@ FULL_SCALE = 0.999  # |sample| at or above this is at full scale
 CLIPPED_RUN = 3  # this many full-scale samples in a row: the clip was clipped
 UNBALANCED_RATIO = 5.0  # largest / smallest total duration of two labels
 N_EXAMPLES = 2  # file names quoted in a warning
+N_COPY_GROUPS_SHOWN = 5  # groups of identical clips a warning lists, one a line
+N_COPIES_SHOWN = 3  # files of one such group it names
+LINE_CHARS = 80  # a group longer than this is listed a file a line
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class DatasetStats:
     labels: tuple[LabelStats, ...]
     warnings: tuple[str, ...]
     unreadable: tuple[Unreadable, ...]
+    identical: tuple[tuple[Path, ...], ...]  # every group of identical clips, by path
 
 
 def dataset_stats(
@@ -131,12 +135,21 @@ def dataset_stats(
     labels = tuple(
         _label_stats(label, group, splits=SPLITS) for label, group in sorted(by_label.items())
     )
+    identical = _identical_groups(clips)
     warnings = _warnings(
         labels,
         clips,
+        identical=identical,
+        data_dir=data_dir,
         check_splits={"validation": validation_percentage > 0, "testing": testing_percentage > 0},
     )
-    return DatasetStats(data_dir, labels, tuple(warnings), tuple(unreadable))
+    return DatasetStats(
+        data_dir,
+        labels,
+        tuple(warnings),
+        tuple(unreadable),
+        tuple(tuple(c.path for c in group) for group in identical),
+    )
 
 
 def _clip_stats(path: Path, *, label: str, split: Split) -> ClipStats | Unreadable:
@@ -194,7 +207,12 @@ def _label_stats(label: str, clips: Sequence[ClipStats], *, splits: Sequence[Spl
 
 
 def _warnings(
-    labels: Sequence[LabelStats], clips: Sequence[ClipStats], *, check_splits: dict[str, bool]
+    labels: Sequence[LabelStats],
+    clips: Sequence[ClipStats],
+    *,
+    identical: Sequence[tuple[ClipStats, ...]],
+    data_dir: Path,
+    check_splits: dict[str, bool],
 ) -> list[str]:
     wanted = [s for s in labels if s.label != constants.BACKGROUND_NOISE_DIR]
     by_label: dict[str, list[ClipStats]] = defaultdict(list)
@@ -230,7 +248,7 @@ def _warnings(
                     f"from {stats.n_groups} _nohash_ group{'' if stats.n_groups == 1 else 's'}); "
                     "add clips of more nights or episodes"
                 )
-    warnings += _duplicate_warnings(clips)
+    warnings += _identical_warnings(identical, data_dir=data_dir)
     warnings += _balance_warnings(wanted)
     return warnings
 
@@ -250,29 +268,50 @@ def _rate_warnings(labels: Sequence[LabelStats]) -> list[str]:
     ]
 
 
-def _duplicate_warnings(clips: Sequence[ClipStats]) -> list[str]:
+def _identical_groups(clips: Sequence[ClipStats]) -> list[tuple[ClipStats, ...]]:
+    """The clips that hold the same audio as another, in groups, by path."""
     by_digest: dict[str, list[ClipStats]] = defaultdict(list)
     for clip in clips:
         by_digest[clip.digest].append(clip)
-    copies = [group for group in by_digest.values() if len(group) > 1]
-    if not copies:
-        return []
-    across = [g for g in copies if len({c.label for c in g}) > 1]
+    groups = [tuple(sorted(g, key=lambda c: c.path)) for g in by_digest.values() if len(g) > 1]
+    return sorted(groups, key=lambda g: g[0].path)
+
+
+def _identical_warnings(groups: Sequence[tuple[ClipStats, ...]], *, data_dir: Path) -> list[str]:
+    """A warning for the recordings filed under two labels, one for the copies within a label;
+    each lists its groups, one a line."""
+    across = [g for g in groups if len({c.label for c in g}) > 1]
+    within = [g for g in groups if len({c.label for c in g}) == 1]
     warnings = []
     if across:
-        one_per_label = {c.label: c.path for c in across[0]}
+        n = len(across)
         warnings.append(
-            f"{len(across)} recordings are filed under more than one label, e.g. "
-            f"{' = '.join(str(p) for p in list(one_per_label.values())[:2])}; "
-            "remove the wrong copy"
+            f"{n} recording{' is' if n == 1 else 's are'} in more than one label; keep each in "
+            "the right one" + _listing(across, data_dir=data_dir)
         )
-    n_extra = sum(len(g) - 1 for g in copies)
-    warnings.append(
-        f"{n_extra} clips are identical copies of others, e.g. "
-        f"{' = '.join(str(c.path) for c in copies[0][:2])}; copies weigh twice in training and "
-        "can sit on both sides of the split: remove them"
-    )
+    if within:
+        n = sum(len(g) - 1 for g in within)
+        warnings.append(
+            f"{n} clip{' is a copy' if n == 1 else 's are copies'} of others in their label: a "
+            "copy weighs twice in training and can sit on both sides of the split; keep one of "
+            "each" + _listing(within, data_dir=data_dir)
+        )
     return warnings
+
+
+def _listing(groups: Sequence[tuple[ClipStats, ...]], *, data_dir: Path) -> str:
+    """Up to N_COPY_GROUPS_SHOWN groups by their paths within `data_dir`, a line each (a line a
+    file where one would not fit in LINE_CHARS), then how many more there are."""
+    lines = []
+    for group in groups[:N_COPY_GROUPS_SHOWN]:
+        names = [str(c.path.relative_to(data_dir)) for c in group[:N_COPIES_SHOWN]]
+        if len(group) > N_COPIES_SHOWN:
+            names[-1] += f" and {len(group) - N_COPIES_SHOWN} more"
+        line = "  " + " = ".join(names)
+        lines.append(line if len(line) <= LINE_CHARS else "  " + "\n    = ".join(names))
+    if (n_more := len(groups) - N_COPY_GROUPS_SHOWN) > 0:
+        lines.append(f"  and {n_more} more group{'' if n_more == 1 else 's'} (`--json` lists all)")
+    return ":" + "".join(f"\n{line}" for line in lines)
 
 
 def _balance_warnings(labels: Sequence[LabelStats]) -> list[str]:

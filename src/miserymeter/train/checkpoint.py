@@ -28,6 +28,7 @@ class Checkpoint:
     trained_at: str
     average_state: dict[str, Any] | None = None
     embedding_head: str | None = None  # JSON of the head over YAMNet's embedding, when fitted
+    training_clips: str | None = None  # the training split's fingerprints (prepare.fingerprints)
 
     @property
     def weights(self) -> dict[str, Any]:
@@ -47,6 +48,7 @@ class Checkpoint:
             "trained_at": self.trained_at,
             "average_state": self.average_state,
             "embedding_head": self.embedding_head,
+            "training_clips": self.training_clips,
         }
         try:
             with atomic_write(path) as partial:
@@ -88,4 +90,5 @@ def load_checkpoint(path: Path) -> Checkpoint:
         trained_at=data["trained_at"],
         average_state=data.get("average_state"),
         embedding_head=data.get("embedding_head"),
+        training_clips=data.get("training_clips"),
     )

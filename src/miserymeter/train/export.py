@@ -27,6 +27,7 @@ from miserymeter.constants import (
     SECOND_OPINION_HEAD_KEY,
     SECOND_OPINION_KEY,
     SECOND_OPINION_LABEL_KEY,
+    TRAINING_CLIPS_KEY,
     YAMNET_OPINION,
 )
 from miserymeter.errors import ModelError
@@ -258,7 +259,7 @@ def _quiet_exporter() -> Iterator[None]:
 def _metadata(checkpoint: Checkpoint) -> dict[str, str]:
     config = checkpoint.model_config
     frontend = config.frontend
-    return {
+    metadata = {
         MODEL_FORMAT_KEY: MODEL_FORMAT_VERSION,
         "labels": json.dumps(list(config.labels)),
         "sample_rate": str(frontend.sample_rate_hz),
@@ -270,6 +271,9 @@ def _metadata(checkpoint: Checkpoint) -> dict[str, str]:
         "trained_at": checkpoint.trained_at,
         "miserymeter_version": __version__,
     }
+    if checkpoint.training_clips is not None:  # a checkpoint of an earlier version has none
+        metadata[TRAINING_CLIPS_KEY] = checkpoint.training_clips
+    return metadata
 
 
 def _check_agreement(model: torch.nn.Module, path: Path, *, n_window: int, name: Path) -> None:

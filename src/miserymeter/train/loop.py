@@ -26,6 +26,7 @@ from miserymeter.frontend.melspec import FrontEndConfig, used_bin_frequencies_hz
 from miserymeter.inference.bundled import YAMNET_MODEL_PATH
 from miserymeter.inference.second_opinion import EmbeddingHead, SecondOpinion
 from miserymeter.paths import writable_folder
+from miserymeter.prepare.fingerprints import fingerprints_text
 from miserymeter.prepare.layout import left_out_warning, nearly_one_of
 from miserymeter.prepare.split import SPLITS, Split
 from miserymeter.train import tables
@@ -93,6 +94,7 @@ class _Run:
     rng: np.random.Generator
     augment_rng: torch.Generator
     data_hash: str
+    training_clips: str  # the training split's fingerprints, for `evaluate` to recognise
     writer: SummaryWriter
     step: int
     history: dict[str, list[float]] = field(
@@ -289,6 +291,7 @@ def _set_up(config: TrainConfig, console: Console) -> _Run:
         rng=rng,
         augment_rng=augment_rng,
         data_hash=data_hash,
+        training_clips=fingerprints_text(e.path for e in index.in_split("training")),
         writer=writer,
         step=start_step,
     )
@@ -356,6 +359,7 @@ def _save(run: _Run, *, embedding_head: EmbeddingHead | None = None) -> Path:
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         average_state=average_state(run.average),
         embedding_head=None if embedding_head is None else embedding_head.to_json(),
+        training_clips=run.training_clips,
     ).save(path)
     return path
 
