@@ -1,21 +1,26 @@
 """The charts as a parent reads them, in headless Chromium at a laptop's and a phone's size: a
 night the listener ran twice, hours apart (a gap drawn as a gap, "not listening"), a night
-nobody heard ("nothing recorded"), at most 3 legend entries, an episode opened by a click."""
+nobody heard ("nothing recorded"), at most 3 legend entries, an episode opened by a click;
+nights heard for an hour and for hours (spans, axes and a tap in durations and dates)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import DemoNight, run_miserymeter
 from miserymeter.clock import utc_now
-from miserymeter.nights import night_of
+from miserymeter.nights import night_bounds, night_of
+from miserymeter.store import StoredRecord, open_store
 from miserymeter.web import create_app
+from store_records import episode, minute_of_records
 from web_helpers import ZONE, running_server, settings_for, shot
 
 pytestmark = pytest.mark.browser
@@ -53,6 +58,46 @@ def base(gap_night: GapNight, tmp_path: Path) -> Iterator[str]:
     settings = settings_for(gap_night.db, tmp_path, clips_dir=gap_night.clips_dir)
     with running_server(create_app(settings)) as url:
         yield url
+
+
+# Nights before last night: minutes heard from 20:30, and their episodes' durations. The worst
+# night cries 1 h 30 min (its axis: 0, 30 min, 1 h, 1 h 30 min); last night is heard 61 min.
+HEARD_NIGHTS = {3: (240, (1800.0, 2400.0, 1200.0)), 1: (61, (87.0, 600.0))}
+
+
+@pytest.fixture(scope="module")
+def heard_nights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of `HEARD_NIGHTS`, written as the listener writes them; the others unheard."""
+    db = tmp_path_factory.mktemp("heard") / "heard.db"
+    tonight = night_of(utc_now(), zone=ZONE)
+    rng = np.random.default_rng(1)
+    with open_store(db) as store:
+        for back, (n_minutes, durations_s) in HEARD_NIGHTS.items():
+            start = night_bounds(tonight - timedelta(days=back), zone=ZONE)[0]
+            start += timedelta(hours=8, minutes=30)
+            records: list[StoredRecord] = []
+            for minute in range(n_minutes):
+                records += minute_of_records("nursery", minute, rng=rng, start=start)
+            for k, duration_s in enumerate(durations_s, 1):
+                at = start + timedelta(minutes=k * n_minutes / (len(durations_s) + 1))
+                found = episode("nursery", 0.0, duration_s)
+                records.append(replace(found, start=at, end=at + timedelta(seconds=duration_s)))
+            store.write(records)
+    return db
+
+
+@pytest.fixture
+def heard_base(heard_nights: Path, tmp_path: Path) -> Iterator[str]:
+    with running_server(create_app(settings_for(heard_nights, tmp_path))) as url:
+        yield url
+
+
+def night_name(night: date) -> str:
+    """As the nights page names a night: its evening and morning ('Sun 6 - Mon 7 Dec', with an
+    en dash; 'Mon 30 Nov - Tue 1 Dec')."""
+    morning = night + timedelta(days=1)
+    evening = f"{night:%a} {night.day}" + ("" if night.month == morning.month else f" {night:%b}")
+    return f"{evening} \N{EN DASH} {morning:%a} {morning.day} {morning:%b}"
 
 
 def size_of(page: object) -> str:
@@ -130,3 +175,52 @@ def test_nights_nobody_heard_are_not_listening_not_0_wake_ups(
     assert p.locator(LEGEND_ENTRIES.format(chart="nights-chart")).count() <= 3  # type: ignore[attr-defined]
     assert p.locator("#nights tr.not-listening").count() == 29  # type: ignore[attr-defined]
     shot(p, f"charts-nights-{size_of(p)}.png")
+
+
+def test_a_night_heard_for_61_minutes_says_1_h_1_min(page: object, heard_base: str) -> None:
+    p = page
+    open_night(p, heard_base, night_of(utc_now(), zone=ZONE) - timedelta(days=1))
+    assert p.text_content("#resolution") == "heard 1 h 1 min"  # type: ignore[attr-defined]
+    open_night(p, heard_base, night_of(utc_now(), zone=ZONE) - timedelta(days=3))
+    assert p.text_content("#resolution") == "heard 4 h"  # type: ignore[attr-defined]
+    shot(p, f"charts-heard-4-h-{size_of(p)}.png")
+
+
+def test_the_nights_chart_reads_in_durations_and_dates(page: object, heard_base: str) -> None:
+    """Crying ticks as durations, titles in words, dates as the nights are named ('30 Nov'),
+    apart at 390 px, and a tap on a night says which night, its crying, wake-ups and hours."""
+    p = page
+    p.goto(f"{heard_base}/rooms/nursery/nights")  # type: ignore[attr-defined]
+    p.wait_for_selector("#nights-chart .main-svg")  # type: ignore[attr-defined]
+    ticks = p.locator("#nights-chart .ytick text").all_text_contents()  # type: ignore[attr-defined]
+    assert ticks == ["0", "30 min", "1 h", "1 h 30 min"]
+    titles = [
+        p.locator(f"#nights-chart .g-{axis}title").all_text_contents()  # type: ignore[attr-defined]
+        for axis in ("y", "y2")
+    ]
+    assert titles == [["crying"], ["wake-ups"]]
+    tonight = night_of(utc_now(), zone=ZONE)
+    dates = p.locator("#nights-chart .xtick text")  # type: ignore[attr-defined]
+    assert dates.all_text_contents()[-1] == f"{tonight.day} {tonight:%b}"
+    assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}", d) for d in dates.all_text_contents())
+    boxes = sorted((b["x"], b["x"] + b["width"]) for b in map(box_of, dates.all()))
+    assert all(right < left for (_, right), (left, _) in itertools.pairwise(boxes))
+    chart = box_of(p.locator("#nights-chart"))  # type: ignore[attr-defined]
+    assert chart["x"] <= boxes[0][0] and boxes[-1][1] <= chart["x"] + chart["width"]
+
+    bars = p.locator("#nights-chart .bars .point path").all()  # type: ignore[attr-defined]
+    bar = [box for box in map(box_of, bars) if box["height"]][-1]  # last night's
+    p.mouse.move(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] - 2)  # type: ignore[attr-defined]
+    said = p.locator("#nights-chart .hovertext tspan.line")  # type: ignore[attr-defined]
+    said.first.wait_for()
+    last_night = night_name(tonight - timedelta(days=1))
+    lines = [last_night, "11 min crying", "2 wake-ups", "heard 1 h 1 min"]
+    assert said.all_text_contents() == lines
+    shot(p, f"charts-nights-tapped-{size_of(p)}.png")
+
+
+def box_of(element: object) -> dict[str, float]:
+    """Where a playwright locator's element is on the page: x, y, width, height (px)."""
+    box: dict[str, float] | None = element.bounding_box()  # type: ignore[attr-defined]
+    assert box is not None
+    return box

@@ -3,6 +3,12 @@
 "use strict";
 
 const NIGHTS_MARGIN = { l: 50, r: 50, t: 10, b: 40 };
+const COLORS = { crying: "#c0392b", wakeUps: "#4a6fa5" };
+// Each y axis has at most 4 ticks above 0. The crying axis: the smallest step (minutes) that
+// reaches the worst night, labelled as durations: "30 min", "1 h 30 min", not a bare 90.
+const CRYING_STEPS_MIN = [1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 240, 360];  // 4 x 6 h: a day
+const AXIS_TICKS = 4;
+const WEEK_MS = 7 * 24 * 3600 * 1000;
 
 function shifted(night, hours) {
   // A night's date moved by `hours`, as a local wall-clock time (a bar spans its date ± 12 h).
@@ -22,6 +28,22 @@ function unheardRuns(nights) {
   return gaps;
 }
 
+function cryingAxis(topMin) {
+  // Ticks as durations, the worst night just below the top: "0", "30 min", "1 h", "1 h 30 min".
+  const step = CRYING_STEPS_MIN.find((s) => s * AXIS_TICKS >= topMin) ?? CRYING_STEPS_MIN.at(-1);
+  const n = Math.max(1, Math.ceil(topMin / step));
+  const tickvals = Array.from({ length: n + 1 }, (_, k) => k * step);
+  const ticktext = tickvals.map((m) => (m ? mm.duration(m * 60) : "0"));
+  return { tickmode: "array", tickvals, ticktext, range: [0, 1.05 * n * step] };
+}
+
+function nightSaid(n) {
+  // What a tap on a night shows: its name, its crying, its wake-ups, how long it was heard.
+  const crying = n.crying_s ? `${mm.duration(n.crying_s)} crying` : "no crying";
+  const wakeUps = n.n_episodes === 1 ? "1 wake-up" : `${n.n_episodes} wake-ups`;
+  return [mm.nightName(n.night), crying, wakeUps, `heard ${mm.duration(n.listened_h * 3600)}`].join("<br>");
+}
+
 function drawNights(nights) {
   const chart = document.getElementById("nights-chart");
   const heard = nights.some((n) => n.listened_h);
@@ -32,24 +54,36 @@ function drawNights(nights) {
   if (!heard) return;
   const x = nights.map((n) => n.night);
   const ifHeard = (value) => nights.map((n) => (n.listened_h ? value(n) : null));
-  const range = [shifted(nights[0].night, -12), shifted(nights[nights.length - 1].night, 12)];
+  const last = nights[nights.length - 1].night;
+  const range = [shifted(nights[0].night, -12), shifted(last, 12)];
   const widthPx = chart.clientWidth - NIGHTS_MARGIN.l - NIGHTS_MARGIN.r;
   const gaps = mm.notListening(unheardRuns(nights), { range, widthPx });
-  const text = ifHeard((n) => `${mm.duration(n.crying_s)} crying, heard ${mm.duration(n.listened_h * 3600)}`);
+  const text = ifHeard(nightSaid);
+  const hover = { text, hovertemplate: "%{text}<extra></extra>" };
+  const mostWakeUps = Math.max(...nights.map((n) => n.n_episodes));
   Plotly.react(chart, [
     {
-      x, y: ifHeard((n) => n.crying_s / 60), text, textposition: "none", type: "bar", name: "crying",
-      marker: { color: "#c0392b" }, hovertemplate: "%{text}<extra></extra>",
+      x, y: ifHeard((n) => n.crying_s / 60), textposition: "none", type: "bar", name: "crying",
+      marker: { color: COLORS.crying }, ...hover,
     },
     {
       x, y: ifHeard((n) => n.n_episodes), type: "scatter", mode: "lines+markers", name: "wake-ups",
-      yaxis: "y2", line: { color: "#4a6fa5" }, connectgaps: false,
+      yaxis: "y2", line: { color: COLORS.wakeUps }, connectgaps: false, ...hover,
     },
   ], {
     height: 320, margin: NIGHTS_MARGIN, legend: { orientation: "h", y: 1.12 },
-    xaxis: { type: "date", range },
-    yaxis: { title: { text: "crying (min)" }, rangemode: "tozero" },
-    yaxis2: { title: { text: "wake-ups" }, overlaying: "y", side: "right", rangemode: "tozero", dtick: 1 },
+    hoverlabel: { align: "left" },
+    // A tick a week, on the last night and back: "30 Nov", as the nights below are named.
+    xaxis: { type: "date", range, tick0: last, dtick: WEEK_MS, tickformat: "%-d %b" },
+    yaxis: {
+      title: { text: "crying", font: { color: COLORS.crying } },
+      ...cryingAxis(Math.max(...nights.map((n) => n.crying_s)) / 60), automargin: true,
+    },
+    yaxis2: {
+      title: { text: "wake-ups", font: { color: COLORS.wakeUps } }, overlaying: "y", side: "right",
+      rangemode: "tozero", dtick: Math.max(1, Math.ceil(mostWakeUps / AXIS_TICKS)),
+      showgrid: false, automargin: true,
+    },
     shapes: gaps.shapes, annotations: gaps.annotations,
   }, { responsive: true, displaylogo: false });
 }

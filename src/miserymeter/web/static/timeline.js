@@ -250,9 +250,11 @@ function draw(data) {
   document.getElementById("range-label").textContent = shownRange(data).replace(" to ", " – ");
   const resolution = document.getElementById("resolution");
   resolution.dataset.resolution = data.resolution;
-  // "12 minutes + 8 seconds live"; "8 seconds live" before the first minute is stored.
-  const points = data.times.length ? [`${data.times.length} ${data.resolution}`] : [];
-  if (data.resolution !== "seconds" && tail.times.length) points.push(`${tail.times.length} seconds live`);
+  // "heard 1 h 1 min + 8 s live" (the minutes, hours or seconds drawn); "8 s live" before the
+  // first minute is stored.
+  const drawn_s = (data.times.length * STEP_MS[data.resolution]) / 1000;
+  const points = data.times.length ? [`heard ${mm.duration(drawn_s)}`] : [];
+  if (data.resolution !== "seconds" && tail.times.length) points.push(`${mm.duration(tail.times.length)} live`);
   resolution.textContent = points.join(" + ");
   if (nothingRecorded(data)) return;
   const traces = [
