@@ -220,7 +220,11 @@ def test_home_assistant_discovery_configs_are_retained(
     assert sensors["loudness"]["state_class"] == "measurement"
     assert sensors["minutes_cried_tonight"]["unit_of_measurement"] == "min"
     assert len({c["unique_id"] for c in configs.values()}) == 5
-    for config in configs.values():
+    for topic, config in configs.items():
+        # the entity ids docs/notifications.md's automation names, in Home Assistant from
+        # 2025.10 (default_entity_id) and before it (object_id)
+        component = topic.split("/")[1]
+        assert config["default_entity_id"] == f"{component}.{config['unique_id']}"
         assert config["availability_topic"] == "miserymeter/blue_room/availability"
         assert config["device"]["identifiers"] == ["miserymeter_blue_room"]
         assert config["device"]["name"] == "Misery Meter Blue room"
