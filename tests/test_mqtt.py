@@ -147,10 +147,16 @@ def test_an_array_of_tables_is_refused() -> None:
         mqtt_settings([{"url": "mqtt://broker"}], where="x")  # type: ignore[arg-type]
 
 
-def test_a_missing_certificate_file_is_a_config_error(tmp_path: Path) -> None:
-    table = {"url": "mqtts://127.0.0.1", "tls_ca_certs": str(tmp_path / "none.crt")}
-    with pytest.raises(ConfigError, match=r"^listen.toml: \[mqtt\]: .*tls_ca_certs"):
+@pytest.mark.parametrize("key", ["tls_ca_certs", "tls_certfile", "tls_keyfile"])
+def test_a_missing_certificate_file_is_a_config_error_naming_it(tmp_path: Path, key: str) -> None:
+    missing = tmp_path / "none.crt"
+    table = {"url": "mqtts://127.0.0.1", key: str(missing)}
+    with pytest.raises(ConfigError) as raised:
         from_config(table, where="listen.toml: [mqtt]", room="nursery")
+    assert str(raised.value) == (
+        f"listen.toml: [mqtt]: {key} = '{missing}' is not a file; write the path of the "
+        "certificate (PEM) file"
+    )
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,12 @@ def mqtt_settings(table: dict[str, Any], *, where: str) -> MqttSettings:
         key: Path(table[key]).expanduser() if key in table else None
         for key in ("tls_ca_certs", "tls_certfile", "tls_keyfile")
     }
+    for key, path in paths.items():
+        if path is not None and not path.is_file():
+            raise ConfigError(
+                f"{where}: {key} = '{path}' is not a file; write the path of the certificate "
+                "(PEM) file"
+            )
     return MqttSettings(
         host=host,
         port=port,
