@@ -142,6 +142,16 @@ def test_a_bad_table_is_one_error_naming_where_and_the_key(
     assert named in str(raised.value)
 
 
+@pytest.mark.parametrize("password", ["p#ss", "pa/ss", "p?ss@:x"])
+def test_a_password_that_breaks_the_url_is_hidden_and_how_to_write_it_said(password: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        mqtt_settings({"url": f"mqtt://miserymeter:{password}@broker.lan:1883"}, where="x")
+    said = str(raised.value)
+    assert password not in said
+    assert "'mqtt://miserymeter:***@broker.lan:1883'" in said
+    assert "a password's / # ? @ : are written %2F %23 %3F %40 %3A" in said
+
+
 def test_an_array_of_tables_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"must be one table"):
         mqtt_settings([{"url": "mqtt://broker"}], where="x")  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ ConfigError naming where it was found and the key.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,11 @@ def mqtt_settings(table: dict[str, Any], *, where: str) -> MqttSettings:
 def _parse_url(url: str, *, where: str) -> tuple[str, str, int, str | None, str | None]:
     """Scheme, host, port, user name and password of an mqtt:// or mqtts:// URL."""
     hint = 'write url = "mqtt://[user:password@]host[:port]" (mqtts:// for TLS)'
+    if "@" in url:
+        hint += (
+            "; in the URL a password's / # ? @ : are written %2F %23 %3F %40 %3A, or give it "
+            "as password = ..."
+        )
     parts = urlsplit(url)
     try:
         port = parts.port
@@ -130,10 +136,9 @@ def _parse_url(url: str, *, where: str) -> tuple[str, str, int, str | None, str 
 
 
 def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return url.replace(f":{parts.password}@", ":***@", 1)
+    """`url` with all that stands between `user:` and its last @ hidden (a password with a
+    / or # in it is not one that urlsplit finds)."""
+    return re.sub(r"^([^:/]*://[^:/@]*:).*@", r"\1***@", url)
 
 
 def _check_prefix(prefix: str, *, key: str, where: str) -> None:
