@@ -36,7 +36,9 @@ UNREACHABLE = {
     ),
     "mqtt": (
         '[mqtt]\nurl = "mqtt://no-such-broker.invalid"\n',
-        "mqtt: cannot reach the MQTT broker mqtt://no-such-broker.invalid:1883",
+        "mqtt: cannot find the host no-such-broker.invalid of the MQTT broker "
+        "mqtt://no-such-broker.invalid:1883 (Name or service not known); check the host name in "
+        "url, or write the broker's IP address",
     ),
     "notify": (
         '[notify]\nurls = ["json://no-such-push.invalid/push"]\n',

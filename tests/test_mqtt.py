@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -19,6 +21,7 @@ import soundfile as sf
 from conftest import cli_env
 from miserymeter.capture.sources import FileSource
 from miserymeter.delivery.destination import DeliveryError
+from miserymeter.delivery.mqtt.client import connect_failure
 from miserymeter.delivery.mqtt.destination import MqttDestination, from_config
 from miserymeter.delivery.mqtt.settings import mqtt_settings
 from miserymeter.delivery.mqtt.tonight import NightTally
@@ -33,6 +36,7 @@ from miserymeter.rooms import room_slug
 from miserymeter.store import open_store
 from mosquitto_broker import WAIT_S, MosquittoBroker, Watcher
 from test_listen import RATE_HZ, small_night
+from webhook_receiver import refused_port
 
 Broker = Callable[..., MosquittoBroker]
 Destinations = Callable[..., MqttDestination]
@@ -138,15 +142,31 @@ def test_a_bad_table_is_one_error_naming_where_and_the_key(
     assert named in str(raised.value)
 
 
+@pytest.mark.parametrize("password", ["p#ss", "pa/ss", "p?ss@:x"])
+def test_a_password_that_breaks_the_url_is_hidden_and_how_to_write_it_said(password: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        mqtt_settings({"url": f"mqtt://miserymeter:{password}@broker.lan:1883"}, where="x")
+    said = str(raised.value)
+    assert password not in said
+    assert "'mqtt://miserymeter:***@broker.lan:1883'" in said
+    assert "a password's / # ? @ : are written %2F %23 %3F %40 %3A" in said
+
+
 def test_an_array_of_tables_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"must be one table"):
         mqtt_settings([{"url": "mqtt://broker"}], where="x")  # type: ignore[arg-type]
 
 
-def test_a_missing_certificate_file_is_a_config_error(tmp_path: Path) -> None:
-    table = {"url": "mqtts://127.0.0.1", "tls_ca_certs": str(tmp_path / "none.crt")}
-    with pytest.raises(ConfigError, match=r"^listen.toml: \[mqtt\]: .*tls_ca_certs"):
+@pytest.mark.parametrize("key", ["tls_ca_certs", "tls_certfile", "tls_keyfile"])
+def test_a_missing_certificate_file_is_a_config_error_naming_it(tmp_path: Path, key: str) -> None:
+    missing = tmp_path / "none.crt"
+    table = {"url": "mqtts://127.0.0.1", key: str(missing)}
+    with pytest.raises(ConfigError) as raised:
         from_config(table, where="listen.toml: [mqtt]", room="nursery")
+    assert str(raised.value) == (
+        f"listen.toml: [mqtt]: {key} = '{missing}' is not a file; write the path of the "
+        "certificate (PEM) file"
+    )
 
 
 @pytest.mark.parametrize(
@@ -220,7 +240,11 @@ def test_home_assistant_discovery_configs_are_retained(
     assert sensors["loudness"]["state_class"] == "measurement"
     assert sensors["minutes_cried_tonight"]["unit_of_measurement"] == "min"
     assert len({c["unique_id"] for c in configs.values()}) == 5
-    for config in configs.values():
+    for topic, config in configs.items():
+        # the entity ids docs/notifications.md's automation names, in Home Assistant from
+        # 2025.10 (default_entity_id) and before it (object_id)
+        component = topic.split("/")[1]
+        assert config["default_entity_id"] == f"{component}.{config['unique_id']}"
         assert config["availability_topic"] == "miserymeter/blue_room/availability"
         assert config["device"]["identifiers"] == ["miserymeter_blue_room"]
         assert config["device"]["name"] == "Misery Meter Blue room"
@@ -528,5 +552,51 @@ def test_tls_with_the_brokers_ca(
     watcher.wait_last("miserymeter/nursery/crying", "ON")
     answered(untrusted)
     assert not untrusted.connection.wait_connected(0.5)
-    with pytest.raises(DeliveryError, match="cannot reach"):
+    with pytest.raises(DeliveryError, match=r"certificate is not trusted .*set tls_ca_certs"):
         untrusted.send(started("green"))
+
+
+def test_tls_to_a_plain_port_and_plain_to_a_tls_port_are_told_apart(
+    mosquitto: Broker, destinations: Destinations
+) -> None:
+    plain, tls = mosquitto(), mosquitto(tls=True)
+    assert tls.tls is not None
+    tls_to_plain = destinations(plain, url=plain.url.replace("mqtt://", "mqtts://"))
+    plain_to_tls = destinations(tls, url=tls.url.replace("mqtts://", "mqtt://"))
+    for destination in (tls_to_plain, plain_to_tls):
+        answered(destination)
+    said = tls_to_plain.connection.why_not_connected()
+    assert "broke off the TLS handshake: is that port a TLS one? write mqtt://" in said
+    said = plain_to_tls.connection.why_not_connected()
+    assert "hung up before it answered: is that port a TLS one? write mqtts://" in said
+
+
+def test_a_port_where_nothing_listens_says_so() -> None:
+    with refused_port() as port:
+        url = f"mqtt://127.0.0.1:{port}"
+        destination = from_config({"url": url}, where="x", room="nursery")
+        try:
+            answered(destination)
+            said = destination.connection.why_not_connected()
+        finally:
+            destination.close()
+    assert said == (
+        f"nothing listens at the MQTT broker {url}: is the broker running, and is the port right?"
+    )
+
+
+def test_a_certificate_for_another_host_says_to_write_its_name(mosquitto: Broker) -> None:
+    broker = mosquitto(tls=True)
+    assert broker.tls is not None
+    context = ssl.create_default_context(cafile=str(broker.tls.ca_cert))
+    with (
+        socket.create_connection(("127.0.0.1", broker.port)) as connection,
+        pytest.raises(ssl.SSLCertVerificationError) as mismatch,
+    ):  # the certificate names localhost and 127.0.0.1
+        context.wrap_socket(connection, server_hostname="broker.example")
+    settings = mqtt_settings({"url": "mqtts://broker.example"}, where="x")
+    said = connect_failure(settings, mismatch.value)
+    assert said.startswith(
+        "the MQTT broker mqtts://broker.example:8883's certificate is not for broker.example ("
+    )
+    assert said.endswith("); write the host name it names in url")

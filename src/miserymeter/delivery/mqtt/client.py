@@ -10,7 +10,9 @@ without persistence gets it back.
 
 from __future__ import annotations
 
+import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -32,6 +34,8 @@ RECONNECT_MAX_S = 5  # a broker back after a restart hears the next alert within
 # QoS 1 messages paho may hold unacknowledged: beyond it, `publish_confirmed` fails at once.
 MAX_QUEUED_MESSAGES = 1000
 GOODBYE_TIMEOUT_S = 2.0
+X509_HOSTNAME_MISMATCH = 62  # OpenSSL's X509_V_ERR_HOST_NAME_MISMATCH
+X509_IP_ADDRESS_MISMATCH = 64  # X509_V_ERR_IP_ADDRESS_MISMATCH
 
 
 class MqttConnection:
@@ -136,17 +140,52 @@ class MqttConnection:
         self._connected.set()
 
     def _not_connected(self, _client: paho.Client, _userdata: Any) -> None:
-        self.last_error = (
-            f"cannot reach the MQTT broker {self.settings.url}: is it running, "
-            "and are host, port and TLS settings right?"
-        )
+        # paho calls this while it handles the attempt's error: sys.exception() is that error
+        self.last_error = connect_failure(self.settings, sys.exception())
 
     def _disconnected(
         self, _client: paho.Client, _userdata: Any, _flags: Any, reason: Any, _properties: Any
     ) -> None:
+        was_connected = self.is_connected
         self._connected.clear()
         if reason.is_failure and self.last_error is None:
-            self.last_error = f"lost the connection to the MQTT broker {self.settings.url}"
+            self.last_error = (
+                f"lost the connection to the MQTT broker {self.settings.url}"
+                if was_connected or self.settings.tls
+                else f"the MQTT broker {self.settings.url} hung up before it answered: is that "
+                "port a TLS one? write mqtts://host:port for TLS"
+            )
+
+
+def connect_failure(settings: MqttSettings, error: BaseException | None) -> str:
+    """One line on why an attempt to connect failed with `error`, naming what to fix."""
+    broker = f"the MQTT broker {settings.url}"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        if error.verify_code in (X509_HOSTNAME_MISMATCH, X509_IP_ADDRESS_MISMATCH):
+            return (
+                f"{broker}'s certificate is not for {settings.host} ({error.verify_message}); "
+                "write the host name it names in url"
+            )
+        return (
+            f"{broker}'s certificate is not trusted ({error.verify_message}); set tls_ca_certs "
+            "to the file of the CA that signed it (tls_insecure = true: for testing only)"
+        )
+    if isinstance(error, ssl.SSLError) or (
+        settings.tls and isinstance(error, ConnectionResetError)
+    ):
+        return (
+            f"{broker} broke off the TLS handshake: is that port a TLS one? write "
+            f"mqtt://{settings.host}:PORT for a port without TLS (1883 by default)"
+        )
+    if isinstance(error, socket.gaierror):
+        return (
+            f"cannot find the host {settings.host} of {broker} ({error.strerror}); check the "
+            "host name in url, or write the broker's IP address"
+        )
+    if isinstance(error, ConnectionRefusedError):
+        return f"nothing listens at {broker}: is the broker running, and is the port right?"
+    why = f" ({error})" if error is not None else ""
+    return f"cannot reach {broker}{why}: is it running, and are host, port and TLS settings right?"
 
 
 def _client(settings: MqttSettings, *, client_id: str) -> paho.Client:

@@ -4,6 +4,11 @@ Each room is one device ("Misery Meter <room>") with a `binary_sensor` (crying, 
 sound) and four `sensor`s (loudness, crying probability, episodes and minutes cried tonight),
 all unavailable while the room's listener is offline. The configs are retained under
 `<discovery_prefix>/<component>/miserymeter_<room>/<entity>/config`.
+
+Each entity's id is `<component>.miserymeter_<room>_<entity>`, the one docs/notifications.md's
+automation names: `default_entity_id` sets it in Home Assistant 2025.10 and later, `object_id`
+before (from 2026.4 Home Assistant ignores `object_id` and would name the entity after the
+device, `binary_sensor.misery_meter_nursery_crying`).
 """
 
 from __future__ import annotations
@@ -93,6 +98,7 @@ def discovery_messages(settings: MqttSettings, *, room: str) -> list[tuple[str, 
         config = {
             **fields,
             "unique_id": f"{node_id}_{entity}",
+            "default_entity_id": f"{component}.{node_id}_{entity}",
             "object_id": f"{node_id}_{entity}",
             "availability_topic": topics.availability,
             "payload_available": ONLINE,

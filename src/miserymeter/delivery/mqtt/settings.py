@@ -11,6 +11,7 @@ ConfigError naming where it was found and the key.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,12 @@ def mqtt_settings(table: dict[str, Any], *, where: str) -> MqttSettings:
         key: Path(table[key]).expanduser() if key in table else None
         for key in ("tls_ca_certs", "tls_certfile", "tls_keyfile")
     }
+    for key, path in paths.items():
+        if path is not None and not path.is_file():
+            raise ConfigError(
+                f"{where}: {key} = '{path}' is not a file; write the path of the certificate "
+                "(PEM) file"
+            )
     return MqttSettings(
         host=host,
         port=port,
@@ -109,6 +116,11 @@ def mqtt_settings(table: dict[str, Any], *, where: str) -> MqttSettings:
 def _parse_url(url: str, *, where: str) -> tuple[str, str, int, str | None, str | None]:
     """Scheme, host, port, user name and password of an mqtt:// or mqtts:// URL."""
     hint = 'write url = "mqtt://[user:password@]host[:port]" (mqtts:// for TLS)'
+    if "@" in url:
+        hint += (
+            "; in the URL a password's / # ? @ : are written %2F %23 %3F %40 %3A, or give it "
+            "as password = ..."
+        )
     parts = urlsplit(url)
     try:
         port = parts.port
@@ -124,10 +136,9 @@ def _parse_url(url: str, *, where: str) -> tuple[str, str, int, str | None, str 
 
 
 def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return url.replace(f":{parts.password}@", ":***@", 1)
+    """`url` with all that stands between `user:` and its last @ hidden (a password with a
+    / or # in it is not one that urlsplit finds)."""
+    return re.sub(r"^([^:/]*://[^:/@]*:).*@", r"\1***@", url)
 
 
 def _check_prefix(prefix: str, *, key: str, where: str) -> None:
