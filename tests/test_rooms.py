@@ -188,7 +188,8 @@ def test_a_second_listener_given_a_room_in_use_is_refused(
 ) -> None:
     """A config copied to a new Pi unchanged: its listener starts while the room's own one
     stores a second each second. It is refused in one line naming the room, before it stores,
-    closes or sends anything, and the room's listener goes on, alone in it."""
+    closes or sends anything, and the room's listener goes on, alone in it; so is one whose
+    room differs only in case (its topics, MQTT client id and files would be the same)."""
     rate_hz = 16_000
     quiet = np.random.default_rng(0).normal(0.0, 3e-4, 60 * rate_hz)
     recording = tmp_path / "quiet.flac"
@@ -201,8 +202,14 @@ def test_a_second_listener_given_a_room_in_use_is_refused(
             "--no-clips",
         )  # fmt: skip
         assert_one_error_line(second, "'Bärenhöhle'", "another listener", "--room")
+        alike = run_cli(  # one MQTT client id, one file name: barenhohle
+            "listen", "--input", recording, "--room", "BÄRENHÖHLE", "--db", store_target,
+            "--no-clips",
+        )  # fmt: skip
+        assert_one_error_line(alike, "'Bärenhöhle'", "'BÄRENHÖHLE'", "case or punctuation")
         first.process.send_signal(signal.SIGTERM)
         assert first.finish() == 0, first.stderr
     with open_store(store_target) as store:
         kinds = [e.kind for e in store.events(room="Bärenhöhle")]
+        assert store.rooms() == ["Bärenhöhle"]
     assert kinds == ["started", "stopped"]

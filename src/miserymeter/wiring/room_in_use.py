@@ -6,7 +6,8 @@ outbox and one MQTT client id, and the first to stop would make the room look no
 while the other still hears it. A room whose last second is recent and whose last run did not
 stop cleanly is watched for a few seconds: a listener stores a second each second, so a newer
 one means another listener is at work. A run that was killed stores nothing more, and its
-room is taken over as before.
+room is taken over as before. Rooms named alike in topics, ids and files ("toddlers" and
+"Toddlers": one MQTT client id, which the broker lets only one of them hold) are watched too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from datetime import datetime, timedelta
 from miserymeter.clock import utc_now
 from miserymeter.errors import ConfigError
 from miserymeter.nights import local_zone
-from miserymeter.records import STOPPED
+from miserymeter.records import STOPPED, SecondRecord
+from miserymeter.rooms import room_slug
 from miserymeter.store import Store
 
 # A room heard this close to now (either way: the Pis' clocks differ a little) may be in use.
@@ -34,23 +36,45 @@ def refuse_a_room_in_use(
     *,
     stop: threading.Event,
     clock: Callable[[], datetime] = utc_now,
-    watch_s: float = WATCH_S,
 ) -> None:
-    """A ConfigError if another listener stores seconds of `room` while this one starts;
-    returns at once for a room not heard lately or whose last run stopped cleanly."""
+    """A ConfigError if another listener stores seconds of `room`, or of a room named like it
+    in topics and files ("toddlers" for "Toddlers"), while this one starts; returns at once
+    when no such room was heard lately without stopping cleanly after."""
+    slug = room_slug(room)
+    lasts = {
+        name: last
+        for name in store.rooms()
+        if room_slug(name) == slug and (last := _heard_lately(store, name, now=clock()))
+    }
+    deadline_s = time.monotonic() + WATCH_S
+    while lasts and time.monotonic() < deadline_s and not stop.wait(POLL_S):
+        for name, last in lasts.items():
+            newest = store.latest_second(name)
+            if newest is not None and newest.at > last.at:
+                raise ConfigError(_in_use(store.name, room, name, newest.at))
+
+
+def _heard_lately(store: Store, room: str, *, now: datetime) -> SecondRecord | None:
+    """The room's last second if it is recent and its run has not stopped cleanly since."""
     last = store.latest_second(room)
-    if last is None or abs(clock() - last.at) > RECENT:
-        return
+    if last is None or abs(now - last.at) > RECENT:
+        return None
     event = store.latest_event(room)
     if event is not None and event.kind == STOPPED and event.at >= last.at:
-        return
-    deadline_s = time.monotonic() + watch_s
-    while time.monotonic() < deadline_s and not stop.wait(POLL_S):
-        newest = store.latest_second(room)
-        if newest is not None and newest.at > last.at:
-            raise ConfigError(
-                f"{store.name}: another listener is storing room {room!r} right now (a second "
-                f"at {newest.at.astimezone(local_zone()):%H:%M:%S}): two in one room would mix "
-                "their seconds and episodes; give this one another --room (or room = in its "
-                "config's [listen]), or stop the other one"
-            )
+        return None
+    return last
+
+
+def _in_use(store_name: str, room: str, other: str, at: datetime) -> str:
+    clock = f"{at.astimezone(local_zone()):%H:%M:%S}"
+    if other == room:
+        return (
+            f"{store_name}: another listener is storing room {room!r} right now (a second at "
+            f"{clock}): two in one room would mix their seconds and episodes; give this one "
+            "another --room (or room = in its config's [listen]), or stop the other one"
+        )
+    return (
+        f"{store_name}: another listener is storing room {other!r} right now (a second at "
+        f"{clock}), whose topics, ids and files are named as {room!r}'s ({room_slug(room)}); "
+        "give this one a --room that differs by more than case or punctuation"
+    )
