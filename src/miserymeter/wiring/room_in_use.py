@@ -75,6 +75,7 @@ def _in_use(store_name: str, room: str, other: str, at: datetime) -> str:
         )
     return (
         f"{store_name}: another listener is storing room {other!r} right now (a second at "
-        f"{clock}), whose topics, ids and files are named as {room!r}'s ({room_slug(room)}); "
-        "give this one a --room that differs by more than case or punctuation"
+        f"{clock}): {room!r} would share its topics, MQTT client id and file names "
+        f"({room_slug(room)}); give this one a --room that differs by more than case or "
+        "punctuation"
     )
