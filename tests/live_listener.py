@@ -36,7 +36,7 @@ class LiveListener:
         samples: np.ndarray,
         *,
         room: str,
-        db: Path,
+        db: Path | str,
         args: tuple[str, ...] = (),
         serve: bool = True,
     ):

@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+import soundfile as sf
 
-from conftest import cli_command, cli_env
+from conftest import CliRunner, assert_one_error_line, cli_command, cli_env
+from live_listener import LiveListener
 from miserymeter.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, events_from
 from miserymeter.records import Record
 from miserymeter.store import Store, open_store
@@ -179,3 +181,35 @@ def test_two_rooms_share_one_postgresql_and_one_broker(
     with open_store(database) as store:  # the killed room never said it stopped
         assert [e.kind for e in store.events(room="Room 1")][-1] == "stopped"
         assert "stopped" not in [e.kind for e in store.events(room="Toddlers")]
+
+
+def test_a_second_listener_given_a_room_in_use_is_refused(
+    store_target: str, run_cli: CliRunner, tmp_path: Path
+) -> None:
+    """A config copied to a new Pi unchanged: its listener starts while the room's own one
+    stores a second each second. It is refused in one line naming the room, before it stores,
+    closes or sends anything, and the room's listener goes on, alone in it; so is one whose
+    room differs only in case (its topics, MQTT client id and files would be the same)."""
+    rate_hz = 16_000
+    quiet = np.random.default_rng(0).normal(0.0, 3e-4, 60 * rate_hz)
+    recording = tmp_path / "quiet.flac"
+    sf.write(recording, quiet[: 5 * rate_hz], rate_hz)
+    with LiveListener(quiet, room="Bärenhöhle", db=store_target, serve=False) as first:
+        with open_store(store_target) as store:
+            wait_until(lambda: store.latest_second("Bärenhöhle") is not None, "a stored second")
+        second = run_cli(
+            "listen", "--input", recording, "--room", "Bärenhöhle", "--db", store_target,
+            "--no-clips",
+        )  # fmt: skip
+        assert_one_error_line(second, "'Bärenhöhle'", "another listener", "--room")
+        alike = run_cli(  # one MQTT client id, one file name: barenhohle
+            "listen", "--input", recording, "--room", "BÄRENHÖHLE", "--db", store_target,
+            "--no-clips",
+        )  # fmt: skip
+        assert_one_error_line(alike, "'Bärenhöhle'", "'BÄRENHÖHLE'", "case or punctuation")
+        first.process.send_signal(signal.SIGTERM)
+        assert first.finish() == 0, first.stderr
+    with open_store(store_target) as store:
+        kinds = [e.kind for e in store.events(room="Bärenhöhle")]
+        assert store.rooms() == ["Bärenhöhle"]
+    assert kinds == ["started", "stopped"]

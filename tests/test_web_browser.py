@@ -359,8 +359,13 @@ def test_the_overview_shows_every_room_crying_first_on_a_phone(
         cards = p.locator(".room-card")  # type: ignore[attr-defined]
         assert cards.nth(0).get_attribute("data-state") == "crying"
         assert cards.nth(0).locator(".room-name").text_content() == "bees"
-        assert cards.nth(0).locator(".room-state").text_content().startswith("Crying now — since ")
+        crying = cards.nth(0).locator(".room-state").text_content()
+        assert re.fullmatch(r"Crying now — \d+ s, since \d\d:\d\d", crying), crying
+        # the episode in progress counts tonight, though it is stored only once it ends
+        tonight = cards.nth(0).locator(".room-tonight").text_content()
+        assert re.fullmatch(r"tonight: 1 wake-up, \d+ s crying", tonight), tonight
         assert cards.nth(1).locator(".room-state").text_content() == "Quiet"
+        assert cards.nth(1).locator(".room-tonight").text_content() == "tonight: no crying"
         width = p.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
         assert width <= 390  # no sideways scrolling on a phone
         shot(p, "overview-phone.png")

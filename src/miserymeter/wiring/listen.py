@@ -37,6 +37,7 @@ from miserymeter.sinks.store import StoreSink
 from miserymeter.store import Store, open_store
 from miserymeter.wiring.last_run import left_open_by_last_run
 from miserymeter.wiring.listen_options import ListenOptions
+from miserymeter.wiring.room_in_use import refuse_a_room_in_use
 
 
 def run_listen(
@@ -48,6 +49,7 @@ def run_listen(
         store = None if options.no_db else open_store(options.db or default_db_path())
         if store is not None:
             teardown.callback(store.close)
+            refuse_a_room_in_use(store, options.room, stop=stop)
         listener: Listener | None = None
         listening = threading.Event()
 

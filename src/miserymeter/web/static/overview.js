@@ -2,7 +2,7 @@
 "use strict";
 
 const STATE_LINES = {
-  crying: (since) => `Crying now — since ${since}`,
+  crying: (since, forS) => `Crying now — ${mm.duration(forS)}, since ${since}`,
   quiet: (since) => (since ? `Quiet since ${since}` : "Quiet"),
   "not listening": (since) => (since ? `Not listening since ${since}` : "Not listening"),
 };
@@ -18,18 +18,24 @@ function roomCard(room) {
   const state = document.createElement("span");
   state.className = "room-state";
   const since = room.now.since ? room.now.since.slice(11, 16) : "";
-  state.textContent = STATE_LINES[room.now.state](since);
+  state.textContent = STATE_LINES[room.now.state](since, room.now.for_s);
   const tonight = document.createElement("span");
   tonight.className = "room-tonight";
-  const t = room.tonight;
-  tonight.textContent = t.n_episodes
-    ? `tonight: ${t.n_episodes} wake-up(s), ${mm.duration(t.crying_s)} crying`
-    : "tonight: no crying";
+  tonight.textContent = tonightLine(room);
   const heard = document.createElement("span");
   heard.className = "room-heard";
   heard.textContent = room.last_heard ? `last heard ${mm.when(room.last_heard)}` : "never heard";
   card.append(name, state, tonight, heard);
   return card;
+}
+
+// Tonight's stored episodes, and the one in progress (stored only once it ends).
+function tonightLine(room) {
+  const crying = room.now.state === "crying";
+  const n = room.tonight.n_episodes + (crying ? 1 : 0);
+  if (!n) return "tonight: no crying";
+  const cryingS = room.tonight.crying_s + (crying ? room.now.for_s : 0);
+  return `tonight: ${n === 1 ? "1 wake-up" : `${n} wake-ups`}, ${mm.duration(cryingS)} crying`;
 }
 
 async function showOverview() {
