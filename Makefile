@@ -10,7 +10,7 @@ CORPUS ?= ../shared/data/cry-corpus
 DEMO_DIR := build/demo
 HAS_MICROPHONE := from miserymeter.capture.microphone import input_devices as d; raise SystemExit(not d())
 
-.PHONY: run demo test lint bench validation-nights out-of-fold bench-train bench-train-load bench-record bench-store bench-listen bench-serve bench-first-paint bench-drills bench-daycare serve-demo default-model yamnet-onnx clean
+.PHONY: run demo test lint bench bench-microphones validation-nights out-of-fold bench-train bench-train-load bench-record bench-store bench-listen bench-serve bench-first-paint bench-drills bench-daycare serve-demo default-model yamnet-onnx clean
 
 run: $(RUNTIME_STAMP)  ## set up the runtime and listen on the default microphone (no mic: the demo)
 	@if $(BIN)/python -c "$(HAS_MICROPHONE)" 2>/dev/null; then \
@@ -47,6 +47,10 @@ bench: $(DEV_STAMP)  ## does it hear crying, not laughter: clips, nights, the ro
 validation-nights: $(DEV_STAMP)  ## make the validation nights the detector is tuned on (build/validation-nights)
 	scripts/install_system_deps.sh bench
 	$(BIN)/python bench/validation_nights.py --corpus $(CORPUS)
+
+bench-microphones: $(DEV_STAMP)  ## the validation clips through other microphones and rooms (level, clipping, band, gain, echo)
+	scripts/install_system_deps.sh bench
+	$(BIN)/python bench/microphones.py --corpus $(CORPUS)
 
 out-of-fold: $(DEV_STAMP)  ## score the training split by models trained without each fold of it (a rule to choose on)
 	scripts/install_system_deps.sh bench
