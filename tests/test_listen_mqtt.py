@@ -5,13 +5,17 @@ the outbox and are published, in order, by the next run."""
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 
 from conftest import CliRunner
 from mosquitto_broker import MosquittoBroker, Watcher
+from test_listen import RATE_HZ, small_night
+from test_listen_store import WAIT_S, live_listener, pcm, wait_until_stored
 from test_listen_webhook import FAST_RETRY, example_night
 
 Broker = Callable[..., MosquittoBroker]
@@ -106,3 +110,34 @@ def test_events_wait_for_a_broker_that_is_down(
     assert runs == ["started", "stopped", "started", "stopped"]
     times = [str(e["timestamp"]) for e in received if e["kind"] == "crying_started"]
     assert times == sorted(times) and len(times) >= 4
+
+
+def test_a_restart_after_sigkill_mid_episode_never_lowers_tonights_totals(
+    broker: MosquittoBroker, watcher: Watcher, run_cli: CliRunner, tmp_path: Path
+) -> None:
+    """SIGKILLed in the night's second crying, after it was told (2 episodes tonight): the
+    next run closes that episode, and Home Assistant's `total_increasing` sensors never see
+    tonight's totals go down on the way (it would take a dip for a new night)."""
+    args = listen_args(tmp_path, broker)
+    db = tmp_path / "night.db"
+    killed = live_listener(db, "--config", str(tmp_path / "listen.toml"))
+    assert killed.stdin is not None
+    killed.stdin.write(pcm(slice(0, 88)) + pcm(slice(0, 36)))  # a whole episode, and 16 s
+    killed.stdin.flush()
+    episodes = "miserymeter/blue_room/episodes_tonight"
+    minutes = "miserymeter/blue_room/minutes_cried_tonight"
+    watcher.wait_last(episodes, "2")
+    wait_until_stored(db, 88 + 36)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=WAIT_S)
+    cried_before = float(watcher.last(minutes) or "nan")
+    quiet = tmp_path / "quiet.flac"
+    sf.write(quiet, small_night()[: 5 * RATE_HZ], RATE_HZ)
+    restart = run_cli("listen", "--input", quiet, *args)
+    assert restart.returncode == 0, restart.stderr
+    assert " episode_closed: " in restart.stderr
+    events_of_runs(watcher, 1)  # the killed run never said "stopped"
+    counts = [int(p) for p in watcher.payloads(episodes)]
+    cried = [float(p) for p in watcher.payloads(minutes)]
+    assert counts == sorted(counts) and counts[-1] == 2, counts
+    assert cried == sorted(cried) and cried[-1] > cried_before > 0, cried  # and the closed one
