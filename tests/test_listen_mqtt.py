@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,8 +14,9 @@ import pytest
 import soundfile as sf
 
 from conftest import CliRunner
+from live_listener import LiveListener
 from mosquitto_broker import MosquittoBroker, Watcher
-from test_listen import RATE_HZ, small_night
+from test_listen import RATE_HZ, quiet, small_night
 from test_listen_store import WAIT_S, live_listener, pcm, wait_until_stored
 from test_listen_webhook import FAST_RETRY, example_night
 
@@ -141,3 +143,37 @@ def test_a_restart_after_sigkill_mid_episode_never_lowers_tonights_totals(
     cried = [float(p) for p in watcher.payloads(minutes)]
     assert counts == sorted(counts) and counts[-1] == 2, counts
     assert cried == sorted(cried) and cried[-1] > cried_before > 0, cried  # and the closed one
+
+
+def test_a_broker_lost_while_no_event_is_due_is_one_line_and_its_return_one(
+    broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    """The broker dies in a quiet night: the listener says so at once, not when the baby next
+    cries, and once for the whole outage, however often it tries to reconnect meanwhile."""
+    listen_args(tmp_path, broker)
+    args = ("--config", str(tmp_path / "listen.toml"), *FAST_RETRY)
+    db = tmp_path / "night.db"
+    with LiveListener(quiet(120), room="Blue room", db=db, args=args, serve=False) as live:
+        live.wait_for(" started: ")
+        watcher = Watcher(broker, "miserymeter/blue_room/loudness_dbfs")
+        watcher.wait_for(lambda: len(watcher.messages) >= 2, "the live values of two seconds")
+        watcher.close()  # its client would reconnect too
+        broker.stop()
+        failed = live.wait_for(" delivery_failed: ")
+        hang_up_on_attempts(broker.port, 2)
+        broker.start()
+        resumed = live.wait_for(" delivery_resumed: ")
+        said = live.stderr
+    assert f"mqtt: lost the connection to the MQTT broker {broker.url}" in failed, said
+    assert "event(s) delivered after an outage of " in resumed, said
+    assert said.count(" delivery_failed: ") == said.count(" delivery_resumed: ") == 1, said
+
+
+def hang_up_on_attempts(port: int, n_attempts: int) -> None:
+    """Stand in for a broker that is down on `port`: take the next `n_attempts` connections
+    (the listener's attempts to reconnect) and hang up on each."""
+    with socket.create_server(("127.0.0.1", port)) as server:
+        server.settimeout(WAIT_S)
+        for _ in range(n_attempts):
+            connection, _ = server.accept()
+            connection.close()

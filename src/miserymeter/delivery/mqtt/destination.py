@@ -112,6 +112,13 @@ class MqttDestination:
         if not self.connection.wait_connected(timeout_s):
             raise DeliveryError(self.connection.why_not_connected())
 
+    def why_down(self) -> str | None:
+        """None while connected to the broker; else why not."""
+        return None if self.connection.is_connected else self.connection.why_not_connected()
+
+    def on_connection_change(self, changed: Callable[[], None]) -> None:
+        self.connection.on_change = changed
+
     def wants(self, event: Event) -> bool:
         return event.room == self.room and event.kind in WANTED_KINDS
 
