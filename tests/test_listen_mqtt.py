@@ -5,13 +5,19 @@ the outbox and are published, in order, by the next run."""
 from __future__ import annotations
 
 import json
+import signal
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 
 from conftest import CliRunner
+from live_listener import LiveListener
 from mosquitto_broker import MosquittoBroker, Watcher
+from test_listen import RATE_HZ, quiet, small_night
+from test_listen_store import WAIT_S, live_listener, pcm, wait_until_stored
 from test_listen_webhook import FAST_RETRY, example_night
 
 Broker = Callable[..., MosquittoBroker]
@@ -106,3 +112,68 @@ def test_events_wait_for_a_broker_that_is_down(
     assert runs == ["started", "stopped", "started", "stopped"]
     times = [str(e["timestamp"]) for e in received if e["kind"] == "crying_started"]
     assert times == sorted(times) and len(times) >= 4
+
+
+def test_a_restart_after_sigkill_mid_episode_never_lowers_tonights_totals(
+    broker: MosquittoBroker, watcher: Watcher, run_cli: CliRunner, tmp_path: Path
+) -> None:
+    """SIGKILLed in the night's second crying, after it was told (2 episodes tonight): the
+    next run closes that episode, and Home Assistant's `total_increasing` sensors never see
+    tonight's totals go down on the way (it would take a dip for a new night)."""
+    args = listen_args(tmp_path, broker)
+    db = tmp_path / "night.db"
+    killed = live_listener(db, "--config", str(tmp_path / "listen.toml"))
+    assert killed.stdin is not None
+    killed.stdin.write(pcm(slice(0, 88)) + pcm(slice(0, 36)))  # a whole episode, and 16 s
+    killed.stdin.flush()
+    episodes = "miserymeter/blue_room/episodes_tonight"
+    minutes = "miserymeter/blue_room/minutes_cried_tonight"
+    watcher.wait_last(episodes, "2")
+    wait_until_stored(db, 88 + 36)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=WAIT_S)
+    cried_before = float(watcher.last(minutes) or "nan")
+    quiet = tmp_path / "quiet.flac"
+    sf.write(quiet, small_night()[: 5 * RATE_HZ], RATE_HZ)
+    restart = run_cli("listen", "--input", quiet, *args)
+    assert restart.returncode == 0, restart.stderr
+    assert " episode_closed: " in restart.stderr
+    events_of_runs(watcher, 1)  # the killed run never said "stopped"
+    counts = [int(p) for p in watcher.payloads(episodes)]
+    cried = [float(p) for p in watcher.payloads(minutes)]
+    assert counts == sorted(counts) and counts[-1] == 2, counts
+    assert cried == sorted(cried) and cried[-1] > cried_before > 0, cried  # and the closed one
+
+
+def test_a_broker_lost_while_no_event_is_due_is_one_line_and_its_return_one(
+    broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    """The broker dies in a quiet night: the listener says so at once, not when the baby next
+    cries, and once for the whole outage, however often it tries to reconnect meanwhile."""
+    listen_args(tmp_path, broker)
+    args = ("--config", str(tmp_path / "listen.toml"), *FAST_RETRY)
+    db = tmp_path / "night.db"
+    with LiveListener(quiet(120), room="Blue room", db=db, args=args, serve=False) as live:
+        live.wait_for(" started: ")
+        watcher = Watcher(broker, "miserymeter/blue_room/loudness_dbfs")
+        watcher.wait_for(lambda: len(watcher.messages) >= 2, "the live values of two seconds")
+        watcher.close()  # its client would reconnect too
+        broker.stop()
+        failed = live.wait_for(" delivery_failed: ")
+        hang_up_on_attempts(broker.port, 2)
+        broker.start()
+        resumed = live.wait_for(" delivery_resumed: ")
+        said = live.stderr
+    assert f"mqtt: lost the connection to the MQTT broker {broker.url}" in failed, said
+    assert "event(s) delivered after an outage of " in resumed, said
+    assert said.count(" delivery_failed: ") == said.count(" delivery_resumed: ") == 1, said
+
+
+def hang_up_on_attempts(port: int, n_attempts: int) -> None:
+    """Stand in for a broker that is down on `port`: take the next `n_attempts` connections
+    (the listener's attempts to reconnect) and hang up on each."""
+    with socket.create_server(("127.0.0.1", port)) as server:
+        server.settimeout(WAIT_S)
+        for _ in range(n_attempts):
+            connection, _ = server.accept()
+            connection.close()

@@ -1,10 +1,10 @@
 """The destinations `listen` delivers to, from its options and the config file's tables.
 
 Each kind of destination is a module exposing `from_config(table, *, where) -> Destination`
-(also `room=`, `store=` for ROOM_PARTS), and optionally OWN_VARIABLES, the keys whose `${NAME}`
-variables it expands itself; it is registered in PARTS under its config table's name:
-`[[webhook]]` (an array: one table per webhook) or a single table such as `[mqtt]`. A part is
-imported only when it is configured.
+(also `room=`, `store=`, `left_open=` for ROOM_PARTS), and optionally OWN_VARIABLES, the keys
+whose `${NAME}` variables it expands itself; it is registered in PARTS under its config
+table's name: `[[webhook]]` (an array: one table per webhook) or a single table such as
+`[mqtt]`. A part is imported only when it is configured.
 
 A destination whose settings are wrong (a malformed URL, a misspelt key, a variable that is
 not set) is left out, with a message naming its table and key and the fix: a typo in one
@@ -25,6 +25,7 @@ from typing import Any, cast
 from miserymeter.config import expand_variables, read_document
 from miserymeter.delivery.destination import Destination, PartlyLeftOut
 from miserymeter.errors import ConfigError
+from miserymeter.records import Episode
 from miserymeter.store import Store
 
 # Config table → the module that makes its destinations.
@@ -33,7 +34,8 @@ PARTS: dict[str, str] = {
     "notify": "miserymeter.delivery.notify.destination",
     "mqtt": "miserymeter.delivery.mqtt.destination",
 }
-# Parts whose destination serves one room, and may read the store (tonight's totals so far).
+# Parts whose destination serves one room, and may read the store (tonight's totals so far,
+# with the episode the room's last run left open, which this run closes).
 ROOM_PARTS = {"mqtt"}
 
 
@@ -52,6 +54,7 @@ def build_destinations(
     webhook_urls: Sequence[str] = (),
     room: str,
     store: Store | None = None,
+    left_open: Episode | None = None,
 ) -> Destinations:
     """The destinations of `--webhook URL` options and of the config file's tables, checked;
     each one whose settings are wrong is left out (see the module docstring)."""
@@ -65,7 +68,9 @@ def build_destinations(
     seen: dict[str, str] = {}
     for part, where, table in wanted:
         try:
-            destination = _build(part, table, where=where, room=room, store=store)
+            destination = _build(
+                part, table, where=where, room=room, store=store, left_open=left_open
+            )
         except ConfigError as e:
             left_out.append(f"{e}; listening goes on without this destination until it is fixed")
             continue
@@ -83,14 +88,22 @@ def build_destinations(
     return Destinations(tuple(usable), tuple(left_out))
 
 
-def _build(part: str, table: Any, *, where: str, room: str, store: Store | None) -> Destination:
+def _build(
+    part: str,
+    table: Any,
+    *,
+    where: str,
+    room: str,
+    store: Store | None,
+    left_open: Episode | None,
+) -> Destination:
     """The destination of one table, its `${NAME}` variables expanded; ConfigError if wrong."""
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: must be a table")
     module = importlib.import_module(PARTS[part])
     factory = cast(Callable[..., Destination], module.from_config)
     if part in ROOM_PARTS:
-        factory = functools.partial(factory, room=room, store=store)
+        factory = functools.partial(factory, room=room, store=store, left_open=left_open)
     own: frozenset[str] = getattr(module, "OWN_VARIABLES", frozenset())
     return factory(expand_variables(table, where=where, own_variables=own), where=where)
 

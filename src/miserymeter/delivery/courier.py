@@ -15,7 +15,10 @@ a retry, also by the next run, goes only to the parts that did not; a part that 
 back its own events only, the others go on getting theirs. New entries wake the
 courier at once (`wake`). Outages are reported to `on_event(kind, message)` once each:
 `delivery_failed` when one begins, `delivery_resumed` (with how many events went since) when the
-backlog is delivered; `delivery_rejected` once per run of refused events.
+backlog is delivered; `delivery_rejected` once per run of refused events. A destination that
+keeps a connection up by itself (`KeepsConnected`: MQTT) wakes its courier when that
+connection is lost or back: an outage begins when it is lost, also while no event is due (an
+event that fails meanwhile is not reported again), and what waits is sent once it is back.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from miserymeter.delivery.destination import (
     DeliveryError,
     Destination,
     EventRejected,
+    KeepsConnected,
     PartsFailed,
     Reachable,
     SentInParts,
@@ -98,6 +102,8 @@ class Courier:
 
     def start(self) -> None:
         """Check the destination, then deliver what waits (a previous run's events first)."""
+        if isinstance(self.destination, KeepsConnected):
+            self.destination.on_connection_change(self.wake)
         self._thread.start()
 
     def wake(self) -> None:
@@ -125,6 +131,7 @@ class Courier:
     def _deliver_forever(self) -> None:
         self._check()
         while not (self._closing.is_set() and time.monotonic() > self._deadline_s):
+            self._see_if_connection_lost()
             try:
                 batch = self.store.pending(self.destination.name, room=self.room, limit=BATCH_SIZE)
             except StorageError:  # the store sink reports the database's troubles
@@ -148,6 +155,14 @@ class Courier:
             self.destination.check()
         except DeliveryError as e:
             self._outage_began(f"{e}; its events wait in the outbox until it can be reached")
+
+    def _see_if_connection_lost(self) -> None:
+        """A destination that keeps a connection: an outage begins as soon as it is lost."""
+        if not isinstance(self.destination, KeepsConnected) or self._outage_since_s is not None:
+            return
+        why = self.destination.why_down()
+        if why is not None:
+            self._outage_began(f"{why}; its events wait in the outbox until it is back")
 
     def _deliver(self, batch: list[PendingEntry]) -> bool:
         """Send the entries in order; False at the first one that failed (to try it again),

@@ -57,6 +57,20 @@ class Reachable(Protocol):
 
 
 @runtime_checkable
+class KeepsConnected(Protocol):
+    """A destination that keeps a connection up by itself (MQTT's to its broker): its courier
+    tells when it is lost, also while no event is due, and sends at once when it is back."""
+
+    def why_down(self) -> str | None:
+        """None while connected; else why not, in one line."""
+        ...
+
+    def on_connection_change(self, changed: Callable[[], None]) -> None:
+        """Call `changed()` (from any thread) whenever the connection is lost or made again."""
+        ...
+
+
+@runtime_checkable
 class SentInParts(Protocol):
     """A destination that sends each event to several parts (the push URLs of [notify]), each
     of which takes it or not. The courier keeps in the outbox which parts took an event, so

@@ -30,7 +30,7 @@ from miserymeter.inference.model import Classifier
 from miserymeter.nights import local_zone
 from miserymeter.paths import data_dir, default_db_path, writable_folder
 from miserymeter.pipeline import Listener, ListenSettings, ListenSummary
-from miserymeter.records import ListenerEvent, RecordSink
+from miserymeter.records import Episode, ListenerEvent, RecordSink
 from miserymeter.sinks.console import ConsoleSink, JsonLinesSink, Terminal
 from miserymeter.sinks.prometheus import MetricsServer, MetricsSink
 from miserymeter.sinks.store import StoreSink
@@ -63,8 +63,15 @@ def run_listen(
             else:
                 terminal.event(utc_now(), kind, message)
 
+        settings = listen_settings(options)
+        # Read before the destinations start: MQTT's totals tonight count it from the start.
+        left_open = None if store is None else left_open_by_last_run(store, settings)
         built = build_destinations(
-            config=config, webhook_urls=options.webhook, room=options.room, store=store
+            config=config,
+            webhook_urls=options.webhook,
+            room=options.room,
+            store=store,
+            left_open=left_open,
         )
         for message in built.left_out:
             terminal.warn(message)
@@ -92,7 +99,6 @@ def run_listen(
             teardown.callback(_report_waiting, store, couriers, terminal)
             teardown.callback(couriers.close)  # which closes the destinations
         classifier = Classifier(options.model or DEFAULT_MODEL_PATH)
-        settings = listen_settings(options)
         if settings.clips is not None:  # checked now, not at the night's first cry
             writable_folder(
                 settings.clips.clips_dir,
@@ -150,8 +156,8 @@ def run_listen(
         sinks += [d.state_sink for d in destinations if isinstance(d, WithLiveState)]
         scorer = classifier if metrics is None else metrics.timed(classifier)
         listener = Listener(source, scorer, settings, sinks=sinks, level_meter=level_meter)
-        if store is not None:
-            _close_what_the_last_run_left_open(store, settings, listener)
+        if left_open is not None:
+            _close_what_the_last_run_left_open(left_open, settings, listener)
         listening.set()
         teardown.callback(listening.clear)  # later delivery events are printed, not stored
         if store_sink is not None:
@@ -196,13 +202,10 @@ def _refuse_a_replay_over_stored_time(store: Store, room: str, source: FileSourc
 
 
 def _close_what_the_last_run_left_open(
-    store: Store, settings: ListenSettings, listener: Listener
+    episode: Episode, settings: ListenSettings, listener: Listener
 ) -> None:
-    """The room's last run was killed mid-episode: finish that episode now (stored, and its
+    """The room's last run was killed mid-`episode`: finish it now (stored, and its
     crying_stopped sent), ending where its crying last did."""
-    episode = left_open_by_last_run(store, settings)
-    if episode is None:
-        return
     listener.hand_over(
         [
             episode,

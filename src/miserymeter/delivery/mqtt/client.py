@@ -15,7 +15,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ class MqttConnection:
         self.settings = settings
         self.topics = RoomTopics.of(settings, room)
         self.last_error: str | None = None
+        self.on_change: Callable[[], None] = lambda: None  # lost or made again (paho's thread)
         self._retained: dict[str, str] = {}
         self._lock = threading.Lock()
         self._connected = threading.Event()
@@ -138,6 +139,7 @@ class MqttConnection:
         for topic, payload in retained:  # QoS 0: never re-sent over a newer state later
             client.publish(topic, payload, qos=0, retain=True)
         self._connected.set()
+        self.on_change()
 
     def _not_connected(self, _client: paho.Client, _userdata: Any) -> None:
         # paho calls this while it handles the attempt's error: sys.exception() is that error
@@ -147,7 +149,6 @@ class MqttConnection:
         self, _client: paho.Client, _userdata: Any, _flags: Any, reason: Any, _properties: Any
     ) -> None:
         was_connected = self.is_connected
-        self._connected.clear()
         if reason.is_failure and self.last_error is None:
             self.last_error = (
                 f"lost the connection to the MQTT broker {self.settings.url}"
@@ -155,6 +156,9 @@ class MqttConnection:
                 else f"the MQTT broker {self.settings.url} hung up before it answered: is that "
                 "port a TLS one? write mqtts://host:port for TLS"
             )
+        self._connected.clear()
+        if was_connected:
+            self.on_change()
 
 
 def connect_failure(settings: MqttSettings, error: BaseException | None) -> str:

@@ -55,10 +55,13 @@ def from_config(
     where: str,
     room: str,
     store: Store | None = None,
+    left_open: Episode | None = None,
     ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S,
 ) -> MqttDestination:
     """The `[mqtt]` table's destination for `room`, connecting in the background; its
-    `state_sink` goes to the listener. With a `store`, tonight's totals start from its episodes.
+    `state_sink` goes to the listener. With a `store`, tonight's totals start from its episodes
+    and `left_open`, the one the last run left open (it counted that one, and this run closes
+    it: counted only once closed, the totals would dip meanwhile).
     """
     settings = mqtt_settings(table, where=where)
     now = utc_now()
@@ -67,7 +70,7 @@ def from_config(
     if store is not None:
         since, until = night_bounds(night_of(now))
         episodes = [e for e in store.episodes(room, since, until) if e.start >= since]
-        tally.seed(episodes, at=now)
+        tally.seed([*episodes, *([left_open] if left_open is not None else [])], at=now)
     try:
         connection = MqttConnection(settings, room=room)
     except ConfigError as e:
@@ -108,6 +111,13 @@ class MqttDestination:
         """Raise DeliveryError if the broker is not connected within `timeout_s` (at start-up)."""
         if not self.connection.wait_connected(timeout_s):
             raise DeliveryError(self.connection.why_not_connected())
+
+    def why_down(self) -> str | None:
+        """None while connected to the broker; else why not."""
+        return None if self.connection.is_connected else self.connection.why_not_connected()
+
+    def on_connection_change(self, changed: Callable[[], None]) -> None:
+        self.connection.on_change = changed
 
     def wants(self, event: Event) -> bool:
         return event.room == self.room and event.kind in WANTED_KINDS
