@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,14 @@ def cli_env() -> dict[str, str]:
     """The caller's environment, without settings that would colour or resize rich's output."""
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
     return {**env, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def zone_at_midnight_now() -> str:
+    """A fixed-offset time zone (Etc/GMT...) whose local time is within an hour of midnight
+    now: a test that streams minutes ahead of the clock then stays in one night (nights turn
+    at noon)."""
+    hour = datetime.now(UTC).hour
+    return f"Etc/GMT+{hour}" if hour <= 12 else f"Etc/GMT-{24 - hour}"
 
 
 def run_miserymeter(

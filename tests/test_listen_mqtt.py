@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from conftest import CliRunner
+from conftest import CliRunner, zone_at_midnight_now
 from live_listener import LiveListener
 from mosquitto_broker import MosquittoBroker, Watcher
 from test_listen import RATE_HZ, quiet, small_night
@@ -115,11 +115,16 @@ def test_events_wait_for_a_broker_that_is_down(
 
 
 def test_a_restart_after_sigkill_mid_episode_never_lowers_tonights_totals(
-    broker: MosquittoBroker, watcher: Watcher, run_cli: CliRunner, tmp_path: Path
+    broker: MosquittoBroker,
+    watcher: Watcher,
+    run_cli: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """SIGKILLed in the night's second crying, after it was told (2 episodes tonight): the
     next run closes that episode, and Home Assistant's `total_increasing` sensors never see
     tonight's totals go down on the way (it would take a dip for a new night)."""
+    monkeypatch.setenv("TZ", zone_at_midnight_now())  # its 2 minutes ahead stay in one night
     args = listen_args(tmp_path, broker)
     db = tmp_path / "night.db"
     killed = live_listener(db, "--config", str(tmp_path / "listen.toml"))
