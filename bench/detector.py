@@ -5,8 +5,8 @@ Every row is measured in the same run, on the same audio:
   opinion it shipped with then (its crying times the square root of YAMNet's crying share);
 - **YAMNet alone**: AudioSet's "Baby cry, infant cry" / "Crying, sobbing" score (what Frigate runs);
 - **network alone**: the bundled network without the second opinion;
-- **shipped, music not confusing**: the bundled model with the rule until 2026-12-07, when
-  YAMNet's "Music" was not yet among the sounds that take the network's crying back;
+- **shipped, the guard on every head**: the bundled model with the rule until 2026-12-07,
+  late, when YAMNet's guard held back the head over its embedding however sure it was;
 - **shipped**: the bundled model as `listen` runs it (the network, confirmed by YAMNet).
 
 Clips (each scored by its highest window, as `classify` scores a file): the test split of the
@@ -21,6 +21,7 @@ an hour of those cries among those sounds, each on a white-noise-machine loop, r
 from __future__ import annotations
 
 import argparse
+import math
 import subprocess
 import sys
 import tempfile
@@ -44,7 +45,6 @@ from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, YAMNET_MODEL_PATH
 from miserymeter.inference.model import Classifier, ModelInfo
 from miserymeter.inference.second_opinion import (
     ASK_FROM_PROBABILITY,
-    CONFUSING_CLASSES,
     EmbeddingHead,
     SecondOpinion,
 )
@@ -54,7 +54,6 @@ from night_clips import CRY_KINDS, KINDS, RATE_HZ, split_clips
 
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLD = DetectorSettings().on_probability
-MUSIC_CLASS = 132  # AudioSet's "Music", among the confusing sounds since 2026-12-07
 
 
 class YamnetAlone:
@@ -97,26 +96,25 @@ class ShareRule:
         return probabilities
 
 
-class WithoutMusic:
-    """A Scorer of the shipped model with the rule of 2026-12-07 (before "Music" joined the
-    confusing sounds): where YAMNet hears neither crying nor a confusing sound, its labels keep
-    sqrt(1/2) of the network's crying, so a lullaby the network is sure of passed 0.7."""
+class GuardOnEveryHead:
+    """A Scorer of the shipped model with the rule until 2026-12-07, late: YAMNet's guard held
+    the head over its embedding back however sure the head was (now: below HEAD_SURE)."""
 
     def __init__(self, path: Path) -> None:
         self._network = Classifier(path, second_opinion=False)
         self.info = self._network.info
-        self._yamnet = SecondOpinion(
-            YAMNET_MODEL_PATH, confusing_classes=set(CONFUSING_CLASSES) - {MUSIC_CLASS}
-        )
+        self._yamnet = SecondOpinion(YAMNET_MODEL_PATH)
         self._head = EmbeddingHead.from_json(self.info.metadata[SECOND_OPINION_HEAD_KEY])
         self._crying = self.info.labels.index("crying")
 
     def score(self, windows: np.ndarray) -> np.ndarray:
         probabilities = self._network.score(windows)
-        return self._yamnet.confirm(probabilities, windows, head=self._head, label=self._crying)
+        return self._yamnet.confirm(
+            probabilities, windows, head=self._head, label=self._crying, head_sure=math.inf
+        )
 
 
-Scorer = Classifier | YamnetAlone | ShareRule | WithoutMusic
+Scorer = Classifier | YamnetAlone | ShareRule | GuardOnEveryHead
 
 
 @dataclass(frozen=True)
@@ -248,7 +246,7 @@ def main() -> int:
             (f"before ({args.baseline})", ShareRule(baseline_model(args.baseline, work)), None),
             ("YAMNet alone", YamnetAlone(shipped.info), None),
             ("network alone", Classifier(DEFAULT_MODEL_PATH, second_opinion=False), None),
-            ("shipped, music not confusing", WithoutMusic(DEFAULT_MODEL_PATH), None),
+            ("shipped, the guard on every head", GuardOnEveryHead(DEFAULT_MODEL_PATH), None),
             ("shipped: network + YAMNet", shipped, None),
         ]
         rows = []

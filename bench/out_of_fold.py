@@ -6,8 +6,9 @@ times, each time without one fold of the training split's hash groups, and score
 training clip with the model that did not see it; the validation split is scored by the
 bundled model, which did not see it either. About 216 cries and 420 other sounds in all, each
 scored by its highest window as `classify` scores a file, flagged at the detector's threshold.
-Rows: the network alone, the bundled rule before "Music" was a confusing sound, and the rule
-`listen` runs. Trained folds are kept in `--work_dir` and reused (about 2 min each).
+Rows: the network alone, the bundled rule before a sure head was trusted (YAMNet's guard on
+every head), and the rule `listen` runs. Trained folds are kept in `--work_dir` and reused
+(about 2 min each).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from detector import THRESHOLD, Scorer, WithoutMusic, clip_columns, clip_score, ranking
+from detector import THRESHOLD, GuardOnEveryHead, Scorer, clip_columns, clip_score, ranking
 from miserymeter.audio.io import read_audio
 from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
@@ -104,7 +105,7 @@ def scorers(model: Path) -> dict[str, Scorer]:
     """The rows' scorers over one model file."""
     return {
         "network alone": Classifier(model, second_opinion=False),
-        "before: music not confusing": WithoutMusic(model),
+        "before: the guard on every head": GuardOnEveryHead(model),
         "shipped rule": Classifier(model),
     }
 

@@ -13,7 +13,9 @@ opinions may keep the window's crying probability up; it takes the larger:
 - **YAMNet's embedding**: a logistic head over its 1024-d embedding, trained on the model's own
   labelled clips (`train.embedding_head`, carried in the exported file's metadata), times a
   guard that holds it back where YAMNet is sure of one of those sounds (score above
-  CONFUSING_SURE and above its crying score).
+  CONFUSING_SURE and above its crying score), unless the head itself is sure (HEAD_SURE): in
+  a room's echo YAMNet names some cries a dog's howl, where the head, taught on cats, dogs
+  and laughs among its other sounds, still hears crying.
 
 The first follows the network through a whole cry on a noisy night; the second knows crying
 the network misses and what the network takes for it. The rest of each window's probability
@@ -113,6 +115,8 @@ MASKED_FROM = 0.3
 MASKED_SHARE = 0.8
 # YAMNet is sure of a confusing sound from this score (and when it beats its crying score).
 CONFUSING_SURE = 0.5
+# From this probability the head over the embedding is not held back by the guard.
+HEAD_SURE = 0.98
 # YAMNet hears a quiet cry as "Silence": each patch is brought to a typical AudioSet level
 # first (RMS, limited by its peak reaching full scale), as a microphone's gain is arbitrary.
 PATCH_LEVEL_RMS = 0.1  # -20 dBFS
@@ -241,17 +245,19 @@ class SecondOpinion:
         *,
         head: EmbeddingHead,
         label: int,
+        head_sure: float = HEAD_SURE,
     ) -> np.ndarray:
         """`probabilities` with `label` replaced by the larger of the two opinions (see the
         module), the other labels scaled to the rest, for the windows where `label` reaches
-        ASK_FROM_PROBABILITY."""
+        ASK_FROM_PROBABILITY; the guard holds the head back below `head_sure`."""
         confirmed = probabilities.copy()
         asked = np.flatnonzero(probabilities[:, label] >= ASK_FROM_PROBABILITY)
         if len(asked) == 0:
             return confirmed
         opinions = self.opinions(windows[asked])
         by_labels = probabilities[asked, label] * opinions.labels_factor
-        by_embedding = head.probability(opinions.embeddings) * opinions.guard
+        by_head = head.probability(opinions.embeddings)
+        by_embedding = by_head * np.where(by_head >= head_sure, 1.0, opinions.guard)
         kept = np.maximum(by_labels, by_embedding)
         others = np.delete(probabilities[asked], label, axis=1).astype(np.float64)
         total = others.sum(axis=1, keepdims=True)
