@@ -25,7 +25,7 @@ from conftest import (
     cli_command,
     cli_env,
 )
-from miserymeter.constants import SECOND_OPINION_LABEL_KEY
+from miserymeter.constants import SECOND_OPINION_LABEL_KEY, TRAINING_CLIPS_KEY
 from miserymeter.evaluation.classification import roc_auc
 from miserymeter.evaluation.event_scores import score_events
 from miserymeter.evaluation.night import (
@@ -39,6 +39,7 @@ from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, EXAMPLES_DIR
 from miserymeter.inference.classify import classify_file
 from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import detect_file
+from miserymeter.prepare.fingerprints import fingerprints_text
 from miserymeter.prepare.split import which_set
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
@@ -191,6 +192,35 @@ def test_the_clips_a_model_was_trained_on_are_warned_of_and_can_be_left_out(
     assert warning_lines(evaluate(tiny_dataset)) == []
     assert "--skip_trained" in assert_one_error_line(
         evaluate(tiny_dataset, "--skip_trained"), DEFAULT_MODEL_PATH
+    )
+
+
+def test_skip_trained_leaving_no_clips_of_one_side_says_so(
+    run_cli: RunCli, examples_data: Path, tmp_path: Path
+) -> None:
+    """A model trained on both example cries, given them with other sounds it never heard:
+    --skip_trained leaves no crying clip, which is one line saying why, not that the folder
+    has no clips of 'crying' (it has two); so it is when it trained on all the others."""
+
+    def model_trained_on(*clips: Path) -> Path:
+        proto = onnx.load(str(DEFAULT_MODEL_PATH))
+        proto.metadata_props.add(key=TRAINING_CLIPS_KEY, value=fingerprints_text(clips))
+        model = tmp_path / f"trained-on-{len(clips)}.onnx"
+        onnx.save(proto, str(model))
+        return model
+
+    cries = model_trained_on(*(examples_data / "crying").iterdir())
+    line = assert_one_error_line(
+        run_cli("evaluate", "--data_dir", examples_data, "--model", cries, "--skip_trained"),
+        examples_data,
+        "trained on all its 'crying' clips",
+        "--skip_trained",
+    )
+    assert "no clips of" not in line
+    others = model_trained_on(*(examples_data / "other").iterdir())
+    assert_one_error_line(
+        run_cli("evaluate", "--data_dir", examples_data, "--model", others, "--skip_trained"),
+        "trained on all its other (not 'crying') clips",
     )
 
 
