@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,13 @@ import soundfile as sf
 
 from conftest import CliRunner, assert_one_error_line, cli_command, cli_env
 from live_listener import LiveListener
+from miserymeter.clock import utc_now
+from miserymeter.errors import RunInterrupted
 from miserymeter.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, events_from
-from miserymeter.records import Record
+from miserymeter.records import ListenerEvent, Record, SecondRecord
 from miserymeter.store import Store, open_store
 from miserymeter.store.outbox import OutboxCounts
+from miserymeter.wiring.room_in_use import refuse_a_room_in_use
 from mosquitto_broker import MosquittoBroker, Watcher
 from test_listen_webhook import FAST_RETRY, StderrLines, example_night, pcm
 
@@ -213,3 +218,21 @@ def test_a_second_listener_given_a_room_in_use_is_refused(
         kinds = [e.kind for e in store.events(room="Bärenhöhle")]
         assert store.rooms() == ["Bärenhöhle"]
     assert kinds == ["started", "stopped"]
+
+
+def test_stopped_while_watching_a_room_the_listener_stops_before_it_stores_anything(
+    store_target: str,
+) -> None:
+    """A listener restarted at once after its run was killed watches the room a few seconds,
+    in case another one stores it. Ctrl-C meanwhile stops it there, as 'stopped', before it
+    stores or closes anything in a room that may be another's (the watch ended and the run
+    went on to start: it stored its started and stopped events, closed the open episode)."""
+    room = "nursery"
+    now = utc_now()
+    stop = threading.Event()
+    stop.set()  # Ctrl-C as the watch begins
+    with open_store(store_target) as store:
+        started = ListenerEvent(room, now - timedelta(seconds=1), "started", "listening")
+        store.write([started, SecondRecord(room, now, 0.0, -60.0, 0.1, "silence")])
+        with pytest.raises(RunInterrupted, match=f"before listening, .* room '{room}'"):
+            refuse_a_room_in_use(store, room, stop=stop, clock=lambda: now)

@@ -26,7 +26,8 @@ class MissingExtraError(MiseryMeterError):
 
 
 class RunInterrupted(MiseryMeterError):
-    """The user stopped a long run (Ctrl-C); its state was saved and can be resumed."""
+    """The user stopped a long run (Ctrl-C): a training run's state was saved and can be
+    resumed, a listener stopped before it stored anything."""
 
 
 class MicrophoneError(MiseryMeterError):
