@@ -236,3 +236,35 @@ def test_stopped_while_watching_a_room_the_listener_stops_before_it_stores_anyth
         store.write([started, SecondRecord(room, now, 0.0, -60.0, 0.1, "silence")])
         with pytest.raises(RunInterrupted, match=f"before listening, .* room '{room}'"):
             refuse_a_room_in_use(store, room, stop=stop, clock=lambda: now)
+
+
+def test_a_replay_of_last_night_is_a_listener_storing_its_room(
+    store_target: str, run_cli: CliRunner, tmp_path: Path
+) -> None:
+    """A replay dates its seconds when they were heard (last night), so they are never recent:
+    another run started in its room while it replays (a second night replayed alongside, or
+    the live listener) is refused as for a live one. It went on, closed the episode the replay
+    was in as one left by a killed run (its crying_stopped sent early, then again), and the
+    first of the two to stop made the room look not listening while the other stored it."""
+    rate_hz = 16_000
+    night = tmp_path / "20261124T210000.000000Z.flac"  # 12 h: minutes to replay, not seconds
+    with sf.SoundFile(night, "w", rate_hz, 1, subtype="PCM_16") as recording:
+        for _ in range(12 * 60):
+            recording.write(np.zeros(60 * rate_hz, dtype=np.float32))
+    other_night = tmp_path / "20261125T210000.000000Z.flac"
+    sf.write(other_night, np.zeros(5 * rate_hz, dtype=np.float32), rate_hz)
+    args = ["--room", "nursery", "--db", store_target, "--no-clips", "--no-gate"]
+    replay = subprocess.Popen(
+        [*cli_command(), "listen", "--input", str(night), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=cli_env(),
+    )
+    try:
+        with open_store(store_target) as store:
+            wait_until(lambda: store.latest_second("nursery") is not None, "a replayed second")
+        second = run_cli("listen", "--input", other_night, *args)
+        assert_one_error_line(second, "'nursery'", "another listener", "--room")
+    finally:
+        replay.send_signal(signal.SIGTERM)
+        assert replay.wait(WAIT_S) == 0
