@@ -24,6 +24,7 @@ from conftest import (
     assert_one_error_line,
     cli_command,
     cli_env,
+    without_permission_override,
 )
 from miserymeter.constants import SECOND_OPINION_LABEL_KEY, TRAINING_CLIPS_KEY
 from miserymeter.evaluation.classification import roc_auc
@@ -195,6 +196,32 @@ def test_the_clips_a_model_was_trained_on_are_warned_of_and_can_be_left_out(
     )
 
 
+def model_trained_on(folder: Path, *clips: Path) -> Path:
+    """The bundled model as if trained on `clips` (its metadata lists them), in `folder`."""
+    proto = onnx.load(str(DEFAULT_MODEL_PATH))
+    proto.metadata_props.add(key=TRAINING_CLIPS_KEY, value=fingerprints_text(clips))
+    model = folder / f"trained-on-{len(clips)}.onnx"
+    onnx.save(proto, str(model))
+    return model
+
+
+def test_an_unreadable_clip_is_one_line_also_for_a_model_that_lists_its_training_clips(
+    tmp_path: Path,
+) -> None:
+    """A clip nobody may read, scored by a model that lists the clips it trained on: the
+    line scoring it says, not a PermissionError traceback from reading it to recognise it."""
+    data_dir = tmp_path / "data"
+    for folder, names in (("crying", CRYING_EXAMPLES), ("other", NOISE_EXAMPLES)):
+        (data_dir / folder).mkdir(parents=True)
+        for name in names:
+            shutil.copy(EXAMPLES_DIR / name, data_dir / folder / name)
+    model = model_trained_on(tmp_path, data_dir / "crying" / CRYING_EXAMPLES[0])
+    locked = data_dir / "other" / NOISE_EXAMPLES[0]
+    locked.chmod(0)
+    process = without_permission_override("evaluate", "--data_dir", data_dir, "--model", model)
+    assert_one_error_line(process, locked, "permission denied", "chmod a+r")
+
+
 def test_skip_trained_leaving_no_clips_of_one_side_says_so(
     run_cli: RunCli, examples_data: Path, tmp_path: Path
 ) -> None:
@@ -202,14 +229,7 @@ def test_skip_trained_leaving_no_clips_of_one_side_says_so(
     --skip_trained leaves no crying clip, which is one line saying why, not that the folder
     has no clips of 'crying' (it has two); so it is when it trained on all the others."""
 
-    def model_trained_on(*clips: Path) -> Path:
-        proto = onnx.load(str(DEFAULT_MODEL_PATH))
-        proto.metadata_props.add(key=TRAINING_CLIPS_KEY, value=fingerprints_text(clips))
-        model = tmp_path / f"trained-on-{len(clips)}.onnx"
-        onnx.save(proto, str(model))
-        return model
-
-    cries = model_trained_on(*(examples_data / "crying").iterdir())
+    cries = model_trained_on(tmp_path, *(examples_data / "crying").iterdir())
     line = assert_one_error_line(
         run_cli("evaluate", "--data_dir", examples_data, "--model", cries, "--skip_trained"),
         examples_data,
@@ -217,7 +237,7 @@ def test_skip_trained_leaving_no_clips_of_one_side_says_so(
         "--skip_trained",
     )
     assert "no clips of" not in line
-    others = model_trained_on(*(examples_data / "other").iterdir())
+    others = model_trained_on(tmp_path, *(examples_data / "other").iterdir())
     assert_one_error_line(
         run_cli("evaluate", "--data_dir", examples_data, "--model", others, "--skip_trained"),
         "trained on all its other (not 'crying') clips",

@@ -13,13 +13,16 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from miserymeter.audio.io import require_readable_file
 from miserymeter.errors import ModelError
 
 N_FINGERPRINT_BYTES = 8  # of a file's SHA-256: two of 10,000 clips meet once in 10^11 models
 
 
 def fingerprint(path: Path) -> bytes:
-    """The first bytes of the SHA-256 of the file's bytes."""
+    """The first bytes of the SHA-256 of the file's bytes (an AudioError naming what to do if
+    it cannot be read, as scoring it would)."""
+    require_readable_file(path)
     return hashlib.sha256(path.read_bytes()).digest()[:N_FINGERPRINT_BYTES]
 
 
