@@ -222,6 +222,20 @@ def test_an_unreadable_clip_is_one_line_also_for_a_model_that_lists_its_training
     assert_one_error_line(process, locked, "permission denied", "chmod a+r")
 
 
+@pytest.mark.parametrize("record", ["!!!notbase64", "AAAAAAAAAAé=", "AAAA"])
+def test_a_damaged_list_of_training_clips_is_one_line(
+    run_cli: RunCli, examples_data: Path, tmp_path: Path, record: str
+) -> None:
+    """A model whose training_clips metadata was damaged (edited, cut, a letter that is not
+    ASCII: that was a ValueError traceback) says so in one line naming it."""
+    proto = onnx.load(str(DEFAULT_MODEL_PATH))
+    proto.metadata_props.add(key=TRAINING_CLIPS_KEY, value=record)
+    model = tmp_path / "damaged.onnx"
+    onnx.save(proto, str(model))
+    process = run_cli("evaluate", "--data_dir", examples_data, "--model", model)
+    assert_one_error_line(process, model, "damaged", "export it again")
+
+
 def test_skip_trained_leaving_no_clips_of_one_side_says_so(
     run_cli: RunCli, examples_data: Path, tmp_path: Path
 ) -> None:

@@ -8,7 +8,6 @@ model trained on, wherever they are now and whatever they are called.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -35,7 +34,7 @@ def read_fingerprints(text: str, *, model: Path) -> frozenset[bytes]:
     """The fingerprints `fingerprints_text` wrote (a ModelError if damaged)."""
     try:
         joined = base64.b64decode(text, validate=True)
-    except binascii.Error as e:
+    except ValueError as e:  # binascii.Error, or a letter that is not ASCII
         raise ModelError(f"{model}: its training clips' record is damaged; export it again") from e
     if len(joined) % N_FINGERPRINT_BYTES:
         raise ModelError(f"{model}: its training clips' record is damaged; export it again")
