@@ -5,6 +5,7 @@ that dies takes only its own room offline (its last will)."""
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 import subprocess
@@ -19,16 +20,18 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+from rich.console import Console
 
 from conftest import CliRunner, assert_one_error_line, cli_command, cli_env
 from live_listener import LiveListener
 from miserymeter.clock import utc_now
-from miserymeter.errors import RunInterrupted
 from miserymeter.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, events_from
 from miserymeter.records import ListenerEvent, Record, SecondRecord
+from miserymeter.sinks.console import Terminal
 from miserymeter.store import Store, open_store
 from miserymeter.store.outbox import OutboxCounts
-from miserymeter.wiring.room_in_use import refuse_a_room_in_use
+from miserymeter.wiring.listen import run_listen
+from miserymeter.wiring.listen_options import ListenOptions
 from mosquitto_broker import MosquittoBroker, Watcher
 from test_listen_webhook import FAST_RETRY, StderrLines, example_night, pcm
 
@@ -221,21 +224,29 @@ def test_a_second_listener_given_a_room_in_use_is_refused(
 
 
 def test_stopped_while_watching_a_room_the_listener_stops_before_it_stores_anything(
-    store_target: str,
+    store_target: str, tmp_path: Path
 ) -> None:
     """A listener restarted at once after its run was killed watches the room a few seconds,
-    in case another one stores it. Ctrl-C meanwhile stops it there, as 'stopped', before it
-    stores or closes anything in a room that may be another's (the watch ended and the run
-    went on to start: it stored its started and stopped events, closed the open episode)."""
+    in case another one stores it. Ctrl-C (or systemd's SIGTERM) meanwhile stops it there,
+    with one 'stopped' line, before it stores, sends or closes anything in a room that may be
+    another's (the watch ended and the run went on: it stored its started and stopped events
+    and closed the killed run's open episode, though the room's listener may be alive)."""
     room = "nursery"
     now = utc_now()
-    stop = threading.Event()
-    stop.set()  # Ctrl-C as the watch begins
     with open_store(store_target) as store:
         started = ListenerEvent(room, now - timedelta(seconds=1), "started", "listening")
         store.write([started, SecondRecord(room, now, 0.0, -60.0, 0.1, "silence")])
-        with pytest.raises(RunInterrupted, match=f"before listening, .* room '{room}'"):
-            refuse_a_room_in_use(store, room, stop=stop, clock=lambda: now)
+    recording = tmp_path / "quiet.flac"
+    sf.write(recording, np.zeros(16_000 * 5, dtype=np.float32), 16_000)
+    options = ListenOptions(input=str(recording), room=room, db=store_target, no_clips=True)
+    said = io.StringIO()
+    stop = threading.Event()
+    stop.set()  # Ctrl-C as the watch begins: the watch sees it at its first look
+    terminal = Terminal(Console(file=io.StringIO()), Console(file=said, width=300))
+    run_listen(options, config=None, terminal=terminal, stop=stop)
+    assert said.getvalue().endswith(f" stopped: before listening to room '{room}'\n")
+    with open_store(store_target) as store:
+        assert store.events(room=room) == [started]
 
 
 def test_a_replay_of_last_night_is_a_listener_storing_its_room(

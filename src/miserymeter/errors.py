@@ -26,8 +26,7 @@ class MissingExtraError(MiseryMeterError):
 
 
 class RunInterrupted(MiseryMeterError):
-    """The user stopped a long run (Ctrl-C): a training run's state was saved and can be
-    resumed, a listener stopped before it stored anything."""
+    """The user stopped a long run (Ctrl-C); its state was saved and can be resumed."""
 
 
 class MicrophoneError(MiseryMeterError):

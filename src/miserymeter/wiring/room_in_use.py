@@ -9,7 +9,8 @@ did not stop cleanly is watched for a few seconds: a listener stores a second ea
 a newer one means another listener is at work. A run that was killed stores nothing more, and
 its room is taken over as before. Rooms named alike in topics, ids and files ("toddlers" and
 "Toddlers": one MQTT client id, which the broker lets only one of them hold) are watched too.
-Stopped during the watch (Ctrl-C), the run stops there, before it stores or sends anything.
+Stopped during the watch (Ctrl-C, SIGTERM), it returns at once: the run then stops there,
+before it stores or sends anything in a room that may be another's.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from miserymeter.clock import utc_now
-from miserymeter.errors import ConfigError, RunInterrupted
+from miserymeter.errors import ConfigError
 from miserymeter.nights import local_zone
 from miserymeter.records import STOPPED, SecondRecord
 from miserymeter.rooms import room_slug
@@ -41,22 +42,16 @@ def refuse_a_room_in_use(
 ) -> None:
     """A ConfigError if another listener stores seconds of `room`, or of a room named like it
     in topics and files ("toddlers" for "Toddlers"), while this one starts; returns at once
-    when no such room was heard lately without stopping cleanly after; a RunInterrupted if
-    `stop` is set while it watches."""
+    when no such room was heard lately without stopping cleanly after, or once `stop` is
+    set."""
     slug = room_slug(room)
     lasts = {
         name: last
         for name in store.rooms()
         if room_slug(name) == slug and (last := _heard_lately(store, name, now=clock()))
     }
-    if not lasts:
-        return
     deadline_s = time.monotonic() + WATCH_S
-    while time.monotonic() < deadline_s:
-        if stop.wait(POLL_S):
-            raise RunInterrupted(
-                f"before listening, while watching whether another listener stores room {room!r}"
-            )
+    while lasts and time.monotonic() < deadline_s and not stop.wait(POLL_S):
         for name, last in lasts.items():
             newest = store.latest_second(name)
             if newest is not None and newest.at > last.at:
