@@ -24,8 +24,9 @@ from conftest import (
     assert_one_error_line,
     cli_command,
     cli_env,
+    without_permission_override,
 )
-from miserymeter.constants import SECOND_OPINION_LABEL_KEY
+from miserymeter.constants import SECOND_OPINION_LABEL_KEY, TRAINING_CLIPS_KEY
 from miserymeter.evaluation.classification import roc_auc
 from miserymeter.evaluation.event_scores import score_events
 from miserymeter.evaluation.night import (
@@ -39,6 +40,7 @@ from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, EXAMPLES_DIR
 from miserymeter.inference.classify import classify_file
 from miserymeter.inference.model import Classifier
 from miserymeter.pipeline import detect_file
+from miserymeter.prepare.fingerprints import fingerprints_text
 from miserymeter.prepare.split import which_set
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
@@ -191,6 +193,68 @@ def test_the_clips_a_model_was_trained_on_are_warned_of_and_can_be_left_out(
     assert warning_lines(evaluate(tiny_dataset)) == []
     assert "--skip_trained" in assert_one_error_line(
         evaluate(tiny_dataset, "--skip_trained"), DEFAULT_MODEL_PATH
+    )
+
+
+def model_trained_on(folder: Path, *clips: Path) -> Path:
+    """The bundled model as if trained on `clips` (its metadata lists them), in `folder`."""
+    proto = onnx.load(str(DEFAULT_MODEL_PATH))
+    proto.metadata_props.add(key=TRAINING_CLIPS_KEY, value=fingerprints_text(clips))
+    model = folder / f"trained-on-{len(clips)}.onnx"
+    onnx.save(proto, str(model))
+    return model
+
+
+def test_an_unreadable_clip_is_one_line_also_for_a_model_that_lists_its_training_clips(
+    tmp_path: Path,
+) -> None:
+    """A clip nobody may read, scored by a model that lists the clips it trained on: the
+    line scoring it says, not a PermissionError traceback from reading it to recognise it."""
+    data_dir = tmp_path / "data"
+    for folder, names in (("crying", CRYING_EXAMPLES), ("other", NOISE_EXAMPLES)):
+        (data_dir / folder).mkdir(parents=True)
+        for name in names:
+            shutil.copy(EXAMPLES_DIR / name, data_dir / folder / name)
+    model = model_trained_on(tmp_path, data_dir / "crying" / CRYING_EXAMPLES[0])
+    locked = data_dir / "other" / NOISE_EXAMPLES[0]
+    locked.chmod(0)
+    process = without_permission_override("evaluate", "--data_dir", data_dir, "--model", model)
+    assert_one_error_line(process, locked, "permission denied", "chmod a+r")
+
+
+@pytest.mark.parametrize("record", ["!!!notbase64", "AAAAAAAAAAé=", "AAAA"])
+def test_a_damaged_list_of_training_clips_is_one_line(
+    run_cli: RunCli, examples_data: Path, tmp_path: Path, record: str
+) -> None:
+    """A model whose training_clips metadata was damaged (edited, cut, a letter that is not
+    ASCII: that was a ValueError traceback) says so in one line naming it."""
+    proto = onnx.load(str(DEFAULT_MODEL_PATH))
+    proto.metadata_props.add(key=TRAINING_CLIPS_KEY, value=record)
+    model = tmp_path / "damaged.onnx"
+    onnx.save(proto, str(model))
+    process = run_cli("evaluate", "--data_dir", examples_data, "--model", model)
+    assert_one_error_line(process, model, "damaged", "export it again")
+
+
+def test_skip_trained_leaving_no_clips_of_one_side_says_so(
+    run_cli: RunCli, examples_data: Path, tmp_path: Path
+) -> None:
+    """A model trained on both example cries, given them with other sounds it never heard:
+    --skip_trained leaves no crying clip, which is one line saying why, not that the folder
+    has no clips of 'crying' (it has two); so it is when it trained on all the others."""
+
+    cries = model_trained_on(tmp_path, *(examples_data / "crying").iterdir())
+    line = assert_one_error_line(
+        run_cli("evaluate", "--data_dir", examples_data, "--model", cries, "--skip_trained"),
+        examples_data,
+        "trained on all its 'crying' clips",
+        "--skip_trained",
+    )
+    assert "no clips of" not in line
+    others = model_trained_on(tmp_path, *(examples_data / "other").iterdir())
+    assert_one_error_line(
+        run_cli("evaluate", "--data_dir", examples_data, "--model", others, "--skip_trained"),
+        "trained on all its other (not 'crying') clips",
     )
 
 

@@ -182,3 +182,23 @@ def hang_up_on_attempts(port: int, n_attempts: int) -> None:
         for _ in range(n_attempts):
             connection, _ = server.accept()
             connection.close()
+
+
+def test_stopped_while_the_broker_is_down_at_start_it_stops_at_once(
+    broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    """Ctrl-C while the listener still waits for the broker, down since before it started: it
+    stops there, its events in the outbox, and says nothing after 'stopped' (it waited out
+    the 5 s of its start-up check, then said the broker was down after it had stopped)."""
+    listen_args(tmp_path, broker)
+    args = ("--config", str(tmp_path / "listen.toml"), *FAST_RETRY)
+    broker.stop()
+    with LiveListener(quiet(120), room="Blue room", db=tmp_path / "night.db", args=args,
+                      serve=False) as live:  # fmt: skip
+        live.wait_for(" started: ")
+        live.process.send_signal(signal.SIGINT)
+        assert live.finish() == 0, live.stderr
+        said = live.stderr
+    after_stopped = said.split(" stopped: ", 1)[1]
+    assert " delivery_failed: " not in after_stopped, said
+    assert "event(s) wait in the outbox for mqtt" in after_stopped, said

@@ -372,11 +372,10 @@ def test_the_broker_wants_the_right_password(
         connected(good).send(started())
         watcher = watchers(broker, "miserymeter/#", username="miserymeter", password="s3cret")
         watcher.wait_last("miserymeter/nursery/crying", "ON")
-        good.check()
+        assert good.why_down() is None
         for refused in (wrong, anonymous):
             answered(refused)
-            with pytest.raises(DeliveryError, match=r"refused the connection"):
-                refused.check(timeout_s=0.5)
+            assert "refused the connection" in (refused.why_down() or "")
             with pytest.raises(
                 DeliveryError, match=r"refused the connection.*username and password"
             ):

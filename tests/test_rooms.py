@@ -5,11 +5,14 @@ that dies takes only its own room offline (its last will)."""
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,13 +20,18 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+from rich.console import Console
 
 from conftest import CliRunner, assert_one_error_line, cli_command, cli_env
 from live_listener import LiveListener
+from miserymeter.clock import utc_now
 from miserymeter.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, events_from
-from miserymeter.records import Record
+from miserymeter.records import ListenerEvent, Record, SecondRecord
+from miserymeter.sinks.console import Terminal
 from miserymeter.store import Store, open_store
 from miserymeter.store.outbox import OutboxCounts
+from miserymeter.wiring.listen import run_listen
+from miserymeter.wiring.listen_options import ListenOptions
 from mosquitto_broker import MosquittoBroker, Watcher
 from test_listen_webhook import FAST_RETRY, StderrLines, example_night, pcm
 
@@ -213,3 +221,61 @@ def test_a_second_listener_given_a_room_in_use_is_refused(
         kinds = [e.kind for e in store.events(room="Bärenhöhle")]
         assert store.rooms() == ["Bärenhöhle"]
     assert kinds == ["started", "stopped"]
+
+
+def test_stopped_while_watching_a_room_the_listener_stops_before_it_stores_anything(
+    store_target: str, tmp_path: Path
+) -> None:
+    """A listener restarted at once after its run was killed watches the room a few seconds,
+    in case another one stores it. Ctrl-C (or systemd's SIGTERM) meanwhile stops it there,
+    with one 'stopped' line, before it stores, sends or closes anything in a room that may be
+    another's (the watch ended and the run went on: it stored its started and stopped events
+    and closed the killed run's open episode, though the room's listener may be alive)."""
+    room = "nursery"
+    now = utc_now()
+    with open_store(store_target) as store:
+        started = ListenerEvent(room, now - timedelta(seconds=1), "started", "listening")
+        store.write([started, SecondRecord(room, now, 0.0, -60.0, 0.1, "silence")])
+    recording = tmp_path / "quiet.flac"
+    sf.write(recording, np.zeros(16_000 * 5, dtype=np.float32), 16_000)
+    options = ListenOptions(input=str(recording), room=room, db=store_target, no_clips=True)
+    said = io.StringIO()
+    stop = threading.Event()
+    stop.set()  # Ctrl-C as the watch begins: the watch sees it at its first look
+    terminal = Terminal(Console(file=io.StringIO()), Console(file=said, width=300))
+    run_listen(options, config=None, terminal=terminal, stop=stop)
+    assert said.getvalue().endswith(f" stopped: before listening to room '{room}'\n")
+    with open_store(store_target) as store:
+        assert store.events(room=room) == [started]
+
+
+def test_a_replay_of_last_night_is_a_listener_storing_its_room(
+    store_target: str, run_cli: CliRunner, tmp_path: Path
+) -> None:
+    """A replay dates its seconds when they were heard (last night), so they are never recent:
+    another run started in its room while it replays (a second night replayed alongside, or
+    the live listener) is refused as for a live one. It went on, closed the episode the replay
+    was in as one left by a killed run (its crying_stopped sent early, then again), and the
+    first of the two to stop made the room look not listening while the other stored it."""
+    rate_hz = 16_000
+    night = tmp_path / "20261124T210000.000000Z.flac"  # 12 h: minutes to replay, not seconds
+    with sf.SoundFile(night, "w", rate_hz, 1, subtype="PCM_16") as recording:
+        for _ in range(12 * 60):
+            recording.write(np.zeros(60 * rate_hz, dtype=np.float32))
+    other_night = tmp_path / "20261125T210000.000000Z.flac"
+    sf.write(other_night, np.zeros(5 * rate_hz, dtype=np.float32), rate_hz)
+    args = ["--room", "nursery", "--db", store_target, "--no-clips", "--no-gate"]
+    replay = subprocess.Popen(
+        [*cli_command(), "listen", "--input", str(night), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=cli_env(),
+    )
+    try:
+        with open_store(store_target) as store:
+            wait_until(lambda: store.latest_second("nursery") is not None, "a replayed second")
+        second = run_cli("listen", "--input", other_night, *args)
+        assert_one_error_line(second, "'nursery'", "another listener", "--room")
+    finally:
+        replay.send_signal(signal.SIGTERM)
+        assert replay.wait(WAIT_S) == 0

@@ -79,6 +79,41 @@ def test_hash_password_reads_a_piped_password_so_stdout_is_only_the_config_line(
     assert process.stderr == ""
 
 
+def test_hash_password_piped_from_a_windows_file_hashes_the_password_alone() -> None:
+    """`miserymeter hash-password < password.txt`, the file saved by Notepad: a byte order
+    mark before the password and CRLF after it; the hash is the password's, which the login
+    page sends (it was of the invisible mark and the password: no login ever matched)."""
+    process = subprocess.run(
+        [*cli_command(), "hash-password"],
+        input=f"\ufeff{PASSWORD}\r\n".encode(),
+        capture_output=True,
+        env=cli_env(),
+        start_new_session=True,
+        timeout=60,
+    )
+    assert process.returncode == 0, process.stderr
+    found = re.fullmatch(rb'password_hash = "(scrypt\$[^"]+)"\n', process.stdout)
+    assert found is not None and verify_password(PASSWORD, found.group(1).decode())
+
+
+def test_hash_password_piped_in_latin_1_is_one_error_not_a_hash_nobody_can_log_in_with() -> None:
+    """`echo "$PW" | ...` from a Latin-1 file or terminal: 'ä' is the byte E4, which no UTF-8
+    login page sends (the hash would never match; it was a UnicodeEncodeError traceback)."""
+    process = subprocess.run(
+        [*cli_command(), "hash-password"],
+        input="pässwort-für-oben\n".encode("latin-1"),
+        capture_output=True,
+        env=cli_env(),
+        start_new_session=True,
+        timeout=60,
+    )
+    text = subprocess.CompletedProcess(
+        process.args, process.returncode, process.stdout.decode(), process.stderr.decode()
+    )
+    assert_one_error_line(text, "not UTF-8", "Latin-1")
+    assert process.stdout == b""
+
+
 def test_hash_password_with_nothing_piped_says_how_to_give_it() -> None:
     """`echo -n | miserymeter hash-password`: standard input closed at once."""
     process = subprocess.run(

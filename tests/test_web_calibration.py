@@ -4,6 +4,7 @@ and real FLAC clips scored by the bundled model."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -119,6 +120,26 @@ def test_a_reviewed_episode_is_found_when_its_cries_are_not_its_pauses(
     assert (c["n_other"], c["n_other_clips"]) == (12, 12)  # a clip no review wrote: one each
     assert sum(c["histogram"]["crying"]) == 7
     assert "an episode counts as found when one of its 2 s clips reaches" in c["explanation"]
+
+
+def test_an_episode_reviewed_twice_with_different_labels_counts_once_as_its_review_shows(
+    demo: TestClient, demo_night: DemoNight, reviewed: list[Path]
+) -> None:
+    """The demo night's first episode reviewed as crying, and its clips also in noise/ (the
+    dataset merged with a copy where it was reviewed as noise): it is one crying episode, as
+    its review says (the first label's folder), not one on each side."""
+    with open_store(demo_night.db) as store:
+        first = store.episodes("demo")[0]
+    headers = {"X-CSRF-Token": csrf_token(demo, "/rooms/demo")}
+    url = f"/api/rooms/demo/episodes/{iso_utc(first.start)}/review"
+    answer = demo.post(url, json={"label": "crying"}, headers=headers)
+    assert answer.status_code == 201, answer.text
+    for name in answer.json()["files"]:
+        shutil.copy(name, reviewed[0].parent.parent / "noise")
+    assert demo.get(url.removesuffix("/review")).json()["reviewed_as"] == "crying"
+    c = demo.get("/api/rooms/demo/calibration").json()
+    assert (c["n_crying"], c["n_other"]) == (1 + 5, 12)
+    assert c["n_found"] == len(reviewed) + 2 * len(answer.json()["files"])
 
 
 def test_far_apart_thresholds_do_not_recommend_an_off_that_never_ends_an_episode(

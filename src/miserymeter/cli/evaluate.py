@@ -147,9 +147,11 @@ def _evaluate_clips(
     if warning := left_out_warning(data_dir):
         error_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     classifier = Classifier(model_path)
-    clips = _leaving_out_trained(clips, classifier, data_dir, model_path, skip=skip_trained)
     check_wanted_word(
         clips, wanted_word, labels=classifier.info.labels, data_dir=data_dir, model=model_path
+    )
+    clips = _leaving_out_trained(
+        clips, classifier, data_dir, model_path, wanted_word=wanted_word, skip=skip_trained
     )
     evaluation = evaluate_clips(
         score_clips(classifier, clips),
@@ -172,6 +174,7 @@ def _leaving_out_trained(
     data_dir: Path,
     model_path: Path,
     *,
+    wanted_word: str,
     skip: bool,
 ) -> list[tuple[Path, str]]:
     """`clips` without those the model was trained on with --skip_trained; without it, all of
@@ -193,6 +196,7 @@ def _leaving_out_trained(
                 f"{data_dir}: {model_path.name} was trained on every clip; score clips it "
                 "never heard (another night's)"
             )
+        _check_both_sides_left(unheard, wanted_word, data_dir, model_path)
         return unheard
     if trained:
         n_other = len(clips) - len(trained)
@@ -207,6 +211,24 @@ def _leaving_out_trained(
             f"figures on them flatter it; {how}"
         )
     return clips
+
+
+def _check_both_sides_left(
+    unheard: list[tuple[Path, str]], wanted_word: str, data_dir: Path, model_path: Path
+) -> None:
+    """A DatasetError when the model was trained on all the clips of `wanted_word`, or on all
+    the others: --skip_trained left none of them to score."""
+    from miserymeter.errors import DatasetError
+
+    n_wanted = sum(folder == wanted_word for _, folder in unheard)
+    if 0 < n_wanted < len(unheard):
+        return
+    side = f"'{wanted_word}'" if n_wanted == 0 else f"other (not '{wanted_word}')"
+    raise DatasetError(
+        f"{data_dir}: {model_path.name} was trained on all its {side} clips, so "
+        f"--skip_trained leaves none of them to score; add {side} clips it never heard "
+        "(another night's)"
+    )
 
 
 def _print_clips(evaluation: ClipEvaluation, data_dir: Path, model_path: Path) -> None:

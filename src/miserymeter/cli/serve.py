@@ -19,6 +19,7 @@ from miserymeter.cli.options import merged_options
 from miserymeter.wiring.serve_options import SERVE_TABLE_ONLY, ServeOptions
 
 SERVE = ServeOptions()
+BYTE_ORDER_MARK = "\ufeff"  # what Notepad writes before a UTF-8 file's text
 
 
 @app.command(short_help="Serve the dashboard; push when a room's monitor goes offline.")
@@ -116,7 +117,8 @@ def hash_password_command(
 
 
 def _asked_password() -> str:
-    """The password typed twice at hidden prompts on stderr, or one line piped to stdin.
+    """The password typed twice at hidden prompts on stderr, or one line piped to stdin (its
+    line end and a byte order mark that Windows editors put before a file's text left out).
 
     Ctrl-C (or SIGTERM) at a prompt stops the command as anywhere else; Ctrl-D there, or
     nothing piped, is one line saying how to give it."""
@@ -124,7 +126,8 @@ def _asked_password() -> str:
 
     how = 'type it at a terminal, or pipe it in: echo "$PW" | miserymeter hash-password'
     if sys.stdin is None or not sys.stdin.isatty():
-        password = sys.stdin.readline().rstrip("\r\n") if sys.stdin is not None else ""
+        line = sys.stdin.readline() if sys.stdin is not None else ""
+        password = line.removeprefix(BYTE_ORDER_MARK).rstrip("\r\n")
         if not password:
             raise ConfigError(f"no password on standard input (it was empty); {how}")
         return password

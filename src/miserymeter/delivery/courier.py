@@ -18,7 +18,9 @@ courier at once (`wake`). Outages are reported to `on_event(kind, message)` once
 backlog is delivered; `delivery_rejected` once per run of refused events. A destination that
 keeps a connection up by itself (`KeepsConnected`: MQTT) wakes its courier when that
 connection is lost or back: an outage begins when it is lost, also while no event is due (an
-event that fails meanwhile is not reported again), and what waits is sent once it is back.
+event that fails meanwhile is not reported again), and what waits is sent once it is back. At
+start-up it has `CONNECT_WAIT_S` to connect before an outage begins; a run stopped meanwhile
+stops at once, the events waiting (its summary says so).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from miserymeter.store.outbox import PendingEntry
 
 BATCH_SIZE = 100
 CLOSE_TIMEOUT_S = 5.0
+CONNECT_WAIT_S = 5.0  # a broker up answers in milliseconds; a slow TLS handshake in seconds
 
 EventCallback = Callable[[str, str], None]
 
@@ -131,7 +134,8 @@ class Courier:
     def _deliver_forever(self) -> None:
         self._check()
         while not (self._closing.is_set() and time.monotonic() > self._deadline_s):
-            self._see_if_connection_lost()
+            if self._is_down() and self._closing.is_set():
+                return  # what waits stays in the outbox (the run's summary says so)
             try:
                 batch = self.store.pending(self.destination.name, room=self.room, limit=BATCH_SIZE)
             except StorageError:  # the store sink reports the database's troubles
@@ -149,6 +153,11 @@ class Courier:
                 return
 
     def _check(self) -> None:
+        if isinstance(self.destination, KeepsConnected):
+            why = self._not_connected_within(self.destination, CONNECT_WAIT_S)
+            if why is not None and not self._closing.is_set():
+                self._outage_began(f"{why}; its events wait in the outbox until it can be reached")
+            return
         if not isinstance(self.destination, Reachable):
             return
         try:
@@ -156,13 +165,25 @@ class Courier:
         except DeliveryError as e:
             self._outage_began(f"{e}; its events wait in the outbox until it can be reached")
 
-    def _see_if_connection_lost(self) -> None:
-        """A destination that keeps a connection: an outage begins as soon as it is lost."""
-        if not isinstance(self.destination, KeepsConnected) or self._outage_since_s is not None:
-            return
+    def _not_connected_within(self, destination: KeepsConnected, timeout_s: float) -> str | None:
+        """None once `destination` is connected; else why not, after `timeout_s` or as soon
+        as the courier is closing."""
+        deadline_s = time.monotonic() + timeout_s
+        while (why := destination.why_down()) is not None and not self._closing.is_set():
+            if not self._wake.wait(max(0.0, deadline_s - time.monotonic())):
+                break
+            self._wake.clear()  # a connection change, a new entry (read next) or closing
+        return why
+
+    def _is_down(self) -> bool:
+        """Whether a destination that keeps a connection has lost it: an outage begins as
+        soon as it is (not as the courier closes)."""
+        if not isinstance(self.destination, KeepsConnected):
+            return False
         why = self.destination.why_down()
-        if why is not None:
+        if why is not None and self._outage_since_s is None and not self._closing.is_set():
             self._outage_began(f"{why}; its events wait in the outbox until it is back")
+        return why is not None
 
     def _deliver(self, batch: list[PendingEntry]) -> bool:
         """Send the entries in order; False at the first one that failed (to try it again),

@@ -74,6 +74,7 @@ def calibration_router(dashboard: Dashboard, classifier: Classifier) -> APIRoute
         if clips not in CLIP_CHOICES:
             raise RequestError(400, f"clips={clips[:40]!r}: send clips=reviewed or clips=all")
         listed, n_found = dataset_clips(settings.data_dir, reviewed_only=clips == "reviewed")
+        listed = one_label_each(listed)
         scores = scorer.scores([path for path, _ in listed])
         scored = [
             (label == dashboard.crying_label, episode_of(path), s)
@@ -164,6 +165,16 @@ def episode_of(clip: Path) -> str:
     stem its review names them by); a clip the dashboard did not write is one of its own."""
     stem = stem_of(clip)
     return stem if stem is not None else str(clip)
+
+
+def one_label_each(listed: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """The (clip, label)s, sorted by path, with every episode under one label: one reviewed
+    twice with different labels (copies of the dataset merged) counts under its first label's
+    folder, as its review shows it, not once on each side."""
+    first: dict[str, str] = {}
+    for path, label in listed:
+        first.setdefault(episode_of(path), label)
+    return [(path, label) for path, label in listed if first[episode_of(path)] == label]
 
 
 def _modified_s(path: Path) -> float:

@@ -27,6 +27,11 @@ def hash_password(password: str) -> str:
         raise ConfigError(
             f"the password is too short: use at least {MIN_PASSWORD_CHARS} characters"
         )
+    if _has_undecoded_bytes(password):
+        raise ConfigError(
+            "the password holds bytes that are not UTF-8 text (typed or piped in another "
+            "encoding, e.g. Latin-1); give it in UTF-8, as the dashboard's login page sends it"
+        )
     salt = secrets.token_bytes(N_SALT_BYTES)
     key = _derive(password, salt, N_COST, BLOCK_SIZE, PARALLELISM)
     parts = (SCHEME, str(N_COST), str(BLOCK_SIZE), str(PARALLELISM), _b64(salt), _b64(key))
@@ -43,6 +48,16 @@ def verify_password(password: str, password_hash: str) -> bool:
     n_cost, block_size, parallelism, salt, key = _parse(password_hash)
     candidate = _derive(password, salt, n_cost, block_size, parallelism)
     return hmac.compare_digest(candidate, key)
+
+
+def _has_undecoded_bytes(password: str) -> bool:
+    """Whether `password` carries bytes Python could not decode (the terminal, a pipe or the
+    command line gave another encoding than UTF-8): no password typed into a page is so."""
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _derive(password: str, salt: bytes, n_cost: int, block_size: int, parallelism: int) -> bytes:

@@ -30,7 +30,7 @@ from miserymeter.inference.model import Classifier
 from miserymeter.nights import local_zone
 from miserymeter.paths import data_dir, default_db_path, writable_folder
 from miserymeter.pipeline import Listener, ListenSettings, ListenSummary
-from miserymeter.records import Episode, ListenerEvent, RecordSink
+from miserymeter.records import STOPPED, Episode, ListenerEvent, RecordSink
 from miserymeter.sinks.console import ConsoleSink, JsonLinesSink, Terminal
 from miserymeter.sinks.prometheus import MetricsServer, MetricsSink
 from miserymeter.sinks.store import StoreSink
@@ -50,6 +50,9 @@ def run_listen(
         if store is not None:
             teardown.callback(store.close)
             refuse_a_room_in_use(store, options.room, stop=stop)
+            if stop.is_set():  # while it watched the room, which may be another listener's
+                terminal.event(utc_now(), STOPPED, f"before listening to room {options.room!r}")
+                return
         listener: Listener | None = None
         listening = threading.Event()
 

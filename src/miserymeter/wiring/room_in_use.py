@@ -3,11 +3,14 @@
 Two listeners given one room name (a config copied to a new Pi, unchanged) would mix their
 seconds and episodes, take each other's open episode for one left by a killed run, share one
 outbox and one MQTT client id, and the first to stop would make the room look not listening
-while the other still hears it. A room whose last second is recent and whose last run did not
-stop cleanly is watched for a few seconds: a listener stores a second each second, so a newer
-one means another listener is at work. A run that was killed stores nothing more, and its
-room is taken over as before. Rooms named alike in topics, ids and files ("toddlers" and
+while the other still hears it. A room whose last second is recent, or whose last run started
+lately (a replay dates its seconds when they were recorded: last night), and whose last run
+did not stop cleanly is watched for a few seconds: a listener stores a second each second, so
+a newer one means another listener is at work. A run that was killed stores nothing more, and
+its room is taken over as before. Rooms named alike in topics, ids and files ("toddlers" and
 "Toddlers": one MQTT client id, which the broker lets only one of them hold) are watched too.
+Stopped during the watch (Ctrl-C, SIGTERM), it returns at once: the run then stops there,
+before it stores or sends anything in a room that may be another's.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ def refuse_a_room_in_use(
 ) -> None:
     """A ConfigError if another listener stores seconds of `room`, or of a room named like it
     in topics and files ("toddlers" for "Toddlers"), while this one starts; returns at once
-    when no such room was heard lately without stopping cleanly after."""
+    when no such room was heard lately without stopping cleanly after, or once `stop` is
+    set."""
     slug = room_slug(room)
     lasts = {
         name: last
@@ -55,12 +59,15 @@ def refuse_a_room_in_use(
 
 
 def _heard_lately(store: Store, room: str, *, now: datetime) -> SecondRecord | None:
-    """The room's last second if it is recent and its run has not stopped cleanly since."""
+    """The room's last second if it or the last run's latest event (its start: in the clock's
+    time, also for a replay) is recent, and that run has not stopped cleanly since."""
     last = store.latest_second(room)
-    if last is None or abs(now - last.at) > RECENT:
+    if last is None:
         return None
     event = store.latest_event(room)
     if event is not None and event.kind == STOPPED and event.at >= last.at:
+        return None
+    if abs(now - last.at) > RECENT and (event is None or abs(now - event.at) > RECENT):
         return None
     return last
 

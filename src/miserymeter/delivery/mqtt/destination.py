@@ -31,7 +31,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from miserymeter.clock import utc_now
-from miserymeter.delivery.destination import DeliveryError
 from miserymeter.delivery.mqtt.client import MqttConnection
 from miserymeter.delivery.mqtt.home_assistant import discovery_messages
 from miserymeter.delivery.mqtt.settings import mqtt_settings
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
 
 WANTED_KINDS = (CRYING_STARTED, CRYING_STOPPED, LISTENER)
 DEFAULT_ACK_TIMEOUT_S = 10.0
-CHECK_TIMEOUT_S = 5.0
 
 
 def from_config(
@@ -106,11 +104,6 @@ class MqttDestination:
                 connection.retain(topic, payload)
         connection.retain(self._topics.crying, "OFF")
         self.state_sink.retain_totals()
-
-    def check(self, *, timeout_s: float = CHECK_TIMEOUT_S) -> None:
-        """Raise DeliveryError if the broker is not connected within `timeout_s` (at start-up)."""
-        if not self.connection.wait_connected(timeout_s):
-            raise DeliveryError(self.connection.why_not_connected())
 
     def why_down(self) -> str | None:
         """None while connected to the broker; else why not."""
