@@ -72,7 +72,7 @@ def cli_command() -> list[str]:
     script = Path(sys.executable).with_name("miserymeter")
     if script.is_file():
         return [str(script)]
-    return [sys.executable, "-m", "miserymeter.cli"]
+    return [sys.executable, "-m", "miserymeter"]
 
 
 def cli_env() -> dict[str, str]:

@@ -6,6 +6,8 @@ followed."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ import pytest
 import typer.main
 import typer.testing
 
-from conftest import CliRunner
+from conftest import CliRunner, cli_env
 from miserymeter.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -333,6 +335,19 @@ def test_every_help_prints_in_full_at_80_columns(command: tuple[str, ...]) -> No
     for param in target.params:
         if param.param_type_name == "option" and param.name != "help":
             assert param.help, f"{' '.join(command)} {param.opts[0]} has no help text"
+
+
+def test_python_dash_m_runs_the_command() -> None:
+    """`python -m miserymeter` (where the console script is not on PATH) is the command."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "miserymeter", "--help"],
+        capture_output=True,
+        text=True,
+        env={**cli_env(), "COLUMNS": "80"},
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split()[:2] == ["Usage:", "miserymeter"], shown.stdout
 
 
 def test_help_shows_the_config_tables_by_name(run_cli: CliRunner) -> None:
