@@ -21,7 +21,6 @@ an hour of those cries among those sounds, each on a white-noise-machine loop, r
 from __future__ import annotations
 
 import argparse
-import math
 import subprocess
 import sys
 import tempfile
@@ -98,20 +97,19 @@ class ShareRule:
 
 class GuardOnEveryHead:
     """A Scorer of the shipped model with the rule until 2026-12-07, late: YAMNet's guard held
-    the head over its embedding back however sure the head was (now: below HEAD_SURE)."""
+    the head over its embedding back however sure the head was (now: below its `sure`)."""
 
     def __init__(self, path: Path) -> None:
         self._network = Classifier(path, second_opinion=False)
         self.info = self._network.info
         self._yamnet = SecondOpinion(YAMNET_MODEL_PATH)
-        self._head = EmbeddingHead.from_json(self.info.metadata[SECOND_OPINION_HEAD_KEY])
+        head = EmbeddingHead.from_json(self.info.metadata[SECOND_OPINION_HEAD_KEY])
+        self._head = replace(head, sure=None)
         self._crying = self.info.labels.index("crying")
 
     def score(self, windows: np.ndarray) -> np.ndarray:
         probabilities = self._network.score(windows)
-        return self._yamnet.confirm(
-            probabilities, windows, head=self._head, label=self._crying, head_sure=math.inf
-        )
+        return self._yamnet.confirm(probabilities, windows, head=self._head, label=self._crying)
 
 
 Scorer = Classifier | YamnetAlone | ShareRule | GuardOnEveryHead

@@ -46,3 +46,36 @@ def test_the_hard_other_sounds_teach_the_head_more(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(embedding_head, "HARD_NEGATIVE_BOOST", 0.0)
     plain = [_cries_above_hard(seed) for seed in seeds]
     assert all(b > p + 0.01 for b, p in zip(boosted, plain, strict=True)), (boosted, plain)
+
+
+def _heard(embeddings: np.ndarray, is_target: np.ndarray) -> HeardClips:
+    """Clips of one window each, every one a sound YAMNet is sure is a confusing one (a
+    meow at 0.9, crying at 0.1): its guard holds the head back on all of them."""
+    n = len(embeddings)
+    opinions = Opinions(np.full(n, 0.1), np.full(n, 0.9), np.zeros(n), np.zeros(n), embeddings)
+    return HeardClips(opinions, np.arange(n), is_target)
+
+
+@pytest.mark.parametrize(
+    ("n_others", "a_sure_other", "sure"),
+    [(60, False, embedding_head.HEAD_SURE), (20, False, None), (60, True, None)],
+    ids=["60 others, none sure", "20 others", "60 others, one sure"],
+)
+def test_the_head_is_trusted_over_the_guard_only_where_other_sounds_never_made_it_so_sure(
+    n_others: int, a_sure_other: bool, sure: float | None
+) -> None:
+    """From HEAD_SURE the head outweighs YAMNet's guard, but only for a head measured on at
+    least MIN_OTHERS_FOR_SURE other validation clips, none of which it was that sure of
+    where the guard held it back (a head taught on a few clips is sure of music too)."""
+    rng = np.random.default_rng(0)
+    training = _heard(
+        np.concatenate([_around(CRY, 60, rng), _around(-CRY, 300, rng)]),
+        np.arange(360) < 60,
+    )
+    others = _around(-CRY, n_others, rng)
+    if a_sure_other:
+        others[0] = CRY * 3  # a meow the head takes for the surest of cries
+    validation = _heard(
+        np.concatenate([_around(CRY, 30, rng), others]), np.arange(30 + n_others) < 30
+    )
+    assert fit_embedding_head(training, validation).sure == sure

@@ -95,7 +95,7 @@ def test_reviewed_clips_are_scored_and_thresholds_recommended(
 def test_a_reviewed_episode_is_found_when_its_cries_are_not_its_pauses(
     demo: TestClient, demo_night: DemoNight, tmp_path: Path, reviewed: list[Path]
 ) -> None:
-    """The demo night's two real crying episodes, reviewed in the dashboard: a third or more
+    """The demo night's two real crying episodes, reviewed in the dashboard: a quarter or more
     of their 2 s clips are the breaths between cries and score below 0.7, but the listener
     found both at 0.7, and so does calibration: an episode is missed only if none of its
     clips reaches the threshold (the parent's "57 % missed" for nights that found them all)."""
@@ -110,7 +110,7 @@ def test_a_reviewed_episode_is_found_when_its_cries_are_not_its_pauses(
         written.append([Path(f) for f in answer.json()["files"]])
     for clips in written:  # real cries with pauses: some clips far below, one well above 0.7
         scores = crying_scores(clips)
-        assert np.mean(scores < 0.7) >= 0.3 and scores.max() >= 0.9
+        assert np.mean(scores < 0.7) >= 0.25 and scores.max() >= 0.9
     single = crying_scores([p for p in reviewed if p.parent.name == "crying"])
     c = demo.get("/api/rooms/demo/calibration").json()
     at_current = next(t for t in c["candidates"] if t["on"] == 0.7)

@@ -13,9 +13,10 @@ opinions may keep the window's crying probability up; it takes the larger:
 - **YAMNet's embedding**: a logistic head over its 1024-d embedding, trained on the model's own
   labelled clips (`train.embedding_head`, carried in the exported file's metadata), times a
   guard that holds it back where YAMNet is sure of one of those sounds (score above
-  CONFUSING_SURE and above its crying score), unless the head itself is sure (HEAD_SURE): in
-  a room's echo YAMNet names some cries a dog's howl, where the head, taught on cats, dogs
-  and laughs among its other sounds, still hears crying.
+  CONFUSING_SURE and above its crying score), unless the head itself is sure (from its
+  `sure` level, which training sets only for a head that heard enough other sounds to be
+  trusted there): in a room's echo YAMNet names some cries a dog's howl, where the head,
+  taught on cats, dogs and laughs among its other sounds, still hears crying.
 
 The first follows the network through a whole cry on a noisy night; the second knows crying
 the network misses and what the network takes for it. The rest of each window's probability
@@ -115,8 +116,6 @@ MASKED_FROM = 0.3
 MASKED_SHARE = 0.8
 # YAMNet is sure of a confusing sound from this score (and when it beats its crying score).
 CONFUSING_SURE = 0.5
-# From this probability the head over the embedding is not held back by the guard.
-HEAD_SURE = 0.98
 # YAMNet hears a quiet cry as "Silence": each patch is brought to a typical AudioSet level
 # first (RMS, limited by its peak reaching full scale), as a microphone's gain is arbitrary.
 PATCH_LEVEL_RMS = 0.1  # -20 dBFS
@@ -126,10 +125,12 @@ ASK_FROM_PROBABILITY = 0.05
 
 @dataclass(frozen=True)
 class EmbeddingHead:
-    """P(crying) = sigmoid(weights . embedding + bias) over YAMNet's 1024-d embedding."""
+    """P(crying) = sigmoid(weights . embedding + bias) over YAMNet's 1024-d embedding;
+    from `sure` (None: never) YAMNet's guard does not hold it back."""
 
     weights: np.ndarray
     bias: float
+    sure: float | None = None
 
     def probability(self, embeddings: np.ndarray) -> np.ndarray:
         """The head's crying probability of each embedding [n, 1024]."""
@@ -139,7 +140,8 @@ class EmbeddingHead:
     def to_json(self) -> str:
         """The head as the exported file's metadata carries it."""
         weights = [float(f"{w:.6g}") for w in self.weights]
-        return json.dumps({"weights": weights, "bias": float(f"{self.bias:.6g}")})
+        sure = {} if self.sure is None else {"sure": self.sure}
+        return json.dumps({"weights": weights, "bias": float(f"{self.bias:.6g}"), **sure})
 
     @classmethod
     def from_json(cls, text: str) -> EmbeddingHead:
@@ -148,7 +150,8 @@ class EmbeddingHead:
         weights = np.asarray(data["weights"], dtype=np.float64)
         if weights.shape != (EMBEDDING_SIZE,):
             raise ValueError(f"{weights.shape[0]} weights, not {EMBEDDING_SIZE}")
-        return cls(weights, float(data["bias"]))
+        sure = data.get("sure")
+        return cls(weights, float(data["bias"]), None if sure is None else float(sure))
 
 
 @dataclass(frozen=True)
@@ -245,11 +248,10 @@ class SecondOpinion:
         *,
         head: EmbeddingHead,
         label: int,
-        head_sure: float = HEAD_SURE,
     ) -> np.ndarray:
         """`probabilities` with `label` replaced by the larger of the two opinions (see the
         module), the other labels scaled to the rest, for the windows where `label` reaches
-        ASK_FROM_PROBABILITY; the guard holds the head back below `head_sure`."""
+        ASK_FROM_PROBABILITY."""
         confirmed = probabilities.copy()
         asked = np.flatnonzero(probabilities[:, label] >= ASK_FROM_PROBABILITY)
         if len(asked) == 0:
@@ -257,13 +259,18 @@ class SecondOpinion:
         opinions = self.opinions(windows[asked])
         by_labels = probabilities[asked, label] * opinions.labels_factor
         by_head = head.probability(opinions.embeddings)
-        by_embedding = by_head * np.where(by_head >= head_sure, 1.0, opinions.guard)
+        by_embedding = by_head * guarded(by_head, opinions.guard, sure=head.sure)
         kept = np.maximum(by_labels, by_embedding)
         others = np.delete(probabilities[asked], label, axis=1).astype(np.float64)
         total = others.sum(axis=1, keepdims=True)
         spread = np.where(total > 1e-9, others / np.maximum(total, 1e-12), 1.0 / others.shape[1])
         confirmed[asked] = np.insert(spread * (1.0 - kept)[:, None], label, kept, axis=1)
         return confirmed
+
+
+def guarded(by_head: np.ndarray, guard: np.ndarray, *, sure: float | None) -> np.ndarray:
+    """What the head's probabilities are multiplied by: YAMNet's guard, or 1 from `sure`."""
+    return guard if sure is None else np.where(by_head >= sure, 1.0, guard)
 
 
 def at_typical_level(patch: np.ndarray) -> np.ndarray:

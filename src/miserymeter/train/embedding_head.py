@@ -9,12 +9,15 @@ like crying teaches more than one more door), the classes still balanced. Its bi
 shifted so that CALIBRATED_AT, the detector's default threshold to start an episode, flags at
 most FLAGGED_NON_TARGET of the validation clips that are not the label, each clip scored as
 `classify` scores a file: by its highest window (the head's probability times YAMNet's
-guard). Recipe and constants chosen on the default model's validation split
-(model card).
+guard). Last, the head may be trusted over the guard from HEAD_SURE: where the validation
+split holds at least MIN_OTHERS_FOR_SURE other clips and the head reaches HEAD_SURE in none
+of their windows that the guard holds back (a head taught on a few clips is sure of music
+too). Recipe and constants chosen on the default model's validation split (model card).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -28,12 +31,15 @@ from miserymeter.inference.second_opinion import (
     EmbeddingHead,
     Opinions,
     SecondOpinion,
+    guarded,
 )
 
 L2_STRENGTH = 1 / 0.3  # the inverse of scikit-learn's C = 0.3
 HARD_NEGATIVE_BOOST = 10.0
 FLAGGED_NON_TARGET = 0.03
 CALIBRATED_AT = 0.7  # the detector's default on_probability
+HEAD_SURE = 0.98
+MIN_OTHERS_FOR_SURE = 40  # none of 40 reaching it: fewer than 1 in 13 would (95 %)
 _LBFGS_STEPS = 200
 CRYING_LABEL = "crying"
 
@@ -103,7 +109,8 @@ def fit_embedding_head(training: HeardClips, validation: HeardClips) -> Embeddin
     )
     emphasis[training.is_target] = 1.0
     head = _logistic_regression(training, emphasis)
-    return _calibrated(head, validation if validation.is_target.size else training)
+    calibrated = _calibrated(head, validation if validation.is_target.size else training)
+    return dataclasses.replace(calibrated, sure=_sure_level(calibrated, validation))
 
 
 def _embeddings(heard: HeardClips) -> np.ndarray:
@@ -160,8 +167,22 @@ def _clip_maxima(windows: np.ndarray, heard: HeardClips) -> np.ndarray:
 
 
 def clip_scores(head: EmbeddingHead, heard: HeardClips) -> np.ndarray:
-    """Each clip's highest window: the head's probability times YAMNet's guard."""
-    return _clip_maxima(head.probability(_embeddings(heard)) * heard.opinions.guard, heard)
+    """Each clip's highest window: the head's probability times YAMNet's guard (or 1 where
+    the head is sure)."""
+    by_head = head.probability(_embeddings(heard))
+    return _clip_maxima(by_head * guarded(by_head, heard.opinions.guard, sure=head.sure), heard)
+
+
+def _sure_level(head: EmbeddingHead, validation: HeardClips) -> float | None:
+    """HEAD_SURE, or None where too few validation clips are other sounds to trust it or
+    one of their windows held back by the guard reaches it."""
+    others = ~validation.is_target
+    if others.sum() < MIN_OTHERS_FOR_SURE:
+        return None
+    in_others = others[validation.clip_of_window]
+    by_head = head.probability(_embeddings(validation))
+    held_back = validation.opinions.guard < 1.0
+    return None if (in_others & held_back & (by_head >= HEAD_SURE)).any() else HEAD_SURE
 
 
 def _calibrated(head: EmbeddingHead, validation: HeardClips) -> EmbeddingHead:
