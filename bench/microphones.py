@@ -22,6 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 from miserymeter.detect.settings import DetectorSettings
+from miserymeter.evaluation.room_echo import in_a_room
+from miserymeter.frontend.loudness import rms_dbfs
 from miserymeter.frontend.windows import cover_with_windows
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
@@ -34,8 +36,14 @@ Change = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 def at_level(samples: np.ndarray, dbfs: float) -> np.ndarray:
     """`samples` scaled to an RMS of `dbfs`."""
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) + 1e-12
-    return samples * (10 ** (dbfs / 20) / rms)
+    return samples * 10 ** ((dbfs - rms_dbfs(samples)) / 20)
+
+
+def reverberant(
+    samples: np.ndarray, rng: np.random.Generator, *, rt60_s: float, direct_db: float
+) -> np.ndarray:
+    """`samples` in a room (`evaluation.room_echo`) at RATE_HZ."""
+    return in_a_room(samples, rng, rt60_s=rt60_s, direct_db=direct_db, sample_rate_hz=RATE_HZ)
 
 
 def band(samples: np.ndarray, low_hz: float, high_hz: float) -> np.ndarray:
@@ -45,22 +53,6 @@ def band(samples: np.ndarray, low_hz: float, high_hz: float) -> np.ndarray:
     gain = 1 / np.sqrt(1 + (low_hz / np.maximum(freqs, 1.0)) ** 4)
     gain /= np.sqrt(1 + (freqs / high_hz) ** 8)
     return np.fft.irfft(np.fft.rfft(samples) * gain, n=len(samples))
-
-
-def reverberant(
-    samples: np.ndarray, rng: np.random.Generator, *, rt60_s: float, direct_db: float
-) -> np.ndarray:
-    """`samples` in a room: an exponentially decaying noise tail of `rt60_s`, the direct sound
-    `direct_db` above the tail's energy (0 dB: a microphone a couple of metres off in a small
-    room; -10 dB: farther, or through a doorway)."""
-    n = int(rt60_s * RATE_HZ)
-    tail = rng.standard_normal(n) * np.exp(-6.9 * np.arange(n) / RATE_HZ / rt60_s)
-    tail[0] = np.sqrt(np.sum(tail[1:] ** 2) * 10 ** (direct_db / 10))
-    tail /= np.sqrt(np.sum(tail**2))
-    size = len(samples) + n
-    return np.fft.irfft(np.fft.rfft(samples, size) * np.fft.rfft(tail, size), n=size)[
-        : len(samples)
-    ]
 
 
 def clipped(samples: np.ndarray, *, over: float) -> np.ndarray:

@@ -14,6 +14,7 @@ import pytest
 from conftest import require_system
 from miserymeter.audio.io import read_audio
 from miserymeter.constants import SECOND_OPINION_HEAD_KEY
+from miserymeter.evaluation.room_echo import in_a_room
 from miserymeter.frontend.windows import cover_with_windows
 from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, YAMNET_MODEL_PATH, example_clips
 from miserymeter.inference.model import Classifier
@@ -179,17 +180,6 @@ def test_a_voice_heard_through_the_bed_is_not_masked() -> None:
     assert unheard.masked.tolist() == [True]
 
 
-def in_a_rooms_echo(samples: np.ndarray, *, rt60_s: float, direct_db: float) -> np.ndarray:
-    """`samples` as a microphone a little off in a small room hears them: a decaying noise
-    tail of `rt60_s` (a fixed draw), the direct sound `direct_db` above its energy."""
-    n = int(rt60_s * YAMNET_SAMPLE_RATE_HZ)
-    decay = np.exp(-6.9 * np.arange(n) / YAMNET_SAMPLE_RATE_HZ / rt60_s)
-    tail = np.random.default_rng(0).standard_normal(n) * decay
-    tail[0] = np.sqrt(np.sum(tail[1:] ** 2) * 10 ** (direct_db / 10))
-    tail /= np.sqrt(np.sum(tail**2))
-    return np.convolve(samples, tail)[: len(samples)].astype(np.float32)
-
-
 def test_a_sure_head_is_not_held_back_by_what_yamnet_names_in_a_rooms_echo() -> None:
     """In a small room's echo YAMNet hears part of the bundled phone cry as laughter (0.7),
     and its guard would cut the head's crying to a tenth; the head, taught on laughs, cats and
@@ -205,7 +195,14 @@ def test_a_sure_head_is_not_held_back_by_what_yamnet_names_in_a_rooms_echo() -> 
     (cry,) = [p for p in example_clips() if p.name.startswith("crying-phone")]
     samples = read_audio(cry, sample_rate_hz=YAMNET_SAMPLE_RATE_HZ).samples
     _, windows = cover_with_windows(
-        in_a_rooms_echo(samples, rt60_s=0.5, direct_db=5), with_opinion.info.n_window
+        in_a_room(
+            samples,
+            np.random.default_rng(0),
+            rt60_s=0.5,
+            direct_db=5,
+            sample_rate_hz=YAMNET_SAMPLE_RATE_HZ,
+        ),
+        with_opinion.info.n_window,
     )
     window = windows[1:2]  # its second 2 s
     heard = yamnet.opinions(window)
