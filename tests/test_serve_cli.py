@@ -60,19 +60,27 @@ def test_hash_password_prints_the_config_line(run_cli: CliRunner) -> None:
     assert found is not None and verify_password(PASSWORD, found.group(1))
 
 
-def test_hash_password_reads_a_piped_password_so_stdout_is_only_the_config_line() -> None:
-    """`echo "$PW" | miserymeter hash-password >> serve.toml`: the password is the piped line
-    (once: nobody types it), nothing else lands in the file. Started without a controlling
-    terminal, as a script would."""
+def hash_password_piped(stdin: bytes) -> subprocess.CompletedProcess[str]:
+    """`miserymeter hash-password` with `stdin` piped in, started without a controlling
+    terminal, as a script would; its output decoded."""
     process = subprocess.run(
         [*cli_command(), "hash-password"],
-        input=f"{PASSWORD}\n",
+        input=stdin,
         capture_output=True,
-        text=True,
         env=cli_env(),
         start_new_session=True,
         timeout=60,
     )
+    return subprocess.CompletedProcess(
+        process.args, process.returncode, process.stdout.decode(), process.stderr.decode()
+    )
+
+
+def test_hash_password_reads_a_piped_password_so_stdout_is_only_the_config_line() -> None:
+    """`echo "$PW" | miserymeter hash-password >> serve.toml`: the password is the piped line
+    (once: nobody types it), nothing else lands in the file. Started without a controlling
+    terminal, as a script would."""
+    process = hash_password_piped(f"{PASSWORD}\n".encode())
     assert process.returncode == 0, process.stderr
     found = re.fullmatch(r'password_hash = "(scrypt\$[^"]+)"\n', process.stdout)
     assert found is not None and verify_password(PASSWORD, found.group(1))
@@ -83,48 +91,23 @@ def test_hash_password_piped_from_a_windows_file_hashes_the_password_alone() -> 
     """`miserymeter hash-password < password.txt`, the file saved by Notepad: a byte order
     mark before the password and CRLF after it; the hash is the password's, which the login
     page sends (it was of the invisible mark and the password: no login ever matched)."""
-    process = subprocess.run(
-        [*cli_command(), "hash-password"],
-        input=f"\ufeff{PASSWORD}\r\n".encode(),
-        capture_output=True,
-        env=cli_env(),
-        start_new_session=True,
-        timeout=60,
-    )
+    process = hash_password_piped(f"\ufeff{PASSWORD}\r\n".encode())
     assert process.returncode == 0, process.stderr
-    found = re.fullmatch(rb'password_hash = "(scrypt\$[^"]+)"\n', process.stdout)
-    assert found is not None and verify_password(PASSWORD, found.group(1).decode())
+    found = re.fullmatch(r'password_hash = "(scrypt\$[^"]+)"\n', process.stdout)
+    assert found is not None and verify_password(PASSWORD, found.group(1))
 
 
 def test_hash_password_piped_in_latin_1_is_one_error_not_a_hash_nobody_can_log_in_with() -> None:
     """`echo "$PW" | ...` from a Latin-1 file or terminal: 'ä' is the byte E4, which no UTF-8
     login page sends (the hash would never match; it was a UnicodeEncodeError traceback)."""
-    process = subprocess.run(
-        [*cli_command(), "hash-password"],
-        input="pässwort-für-oben\n".encode("latin-1"),
-        capture_output=True,
-        env=cli_env(),
-        start_new_session=True,
-        timeout=60,
-    )
-    text = subprocess.CompletedProcess(
-        process.args, process.returncode, process.stdout.decode(), process.stderr.decode()
-    )
-    assert_one_error_line(text, "not UTF-8", "Latin-1")
-    assert process.stdout == b""
+    process = hash_password_piped("pässwort-für-oben\n".encode("latin-1"))
+    assert_one_error_line(process, "not UTF-8", "Latin-1")
+    assert process.stdout == ""
 
 
 def test_hash_password_with_nothing_piped_says_how_to_give_it() -> None:
     """`echo -n | miserymeter hash-password`: standard input closed at once."""
-    process = subprocess.run(
-        [*cli_command(), "hash-password"],
-        input="",
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        start_new_session=True,
-        timeout=60,
-    )
+    process = hash_password_piped(b"")
     line = assert_one_error_line(process, "no password on standard input", "echo", "| miserymeter")
     assert "Aborted" not in line
 
