@@ -69,6 +69,16 @@ def as_a_parent_reads(episode_time: datetime) -> str:
     return f"{t:%a} {t.day} {t:%b}, {t:%H:%M}"
 
 
+def as_near(at: datetime) -> str:
+    """'22:48' today (in `at`'s offset), 'yesterday 22:48', else 'Sun 6 Dec, 22:48'."""
+    today = datetime.now(at.tzinfo).date()
+    if at.date() == today:
+        return f"{at:%H:%M}"
+    if at.date() == today - timedelta(days=1):
+        return f"yesterday {at:%H:%M}"
+    return as_a_parent_reads(at)
+
+
 def test_timeline_zoom_play_and_review(page: object, demo_night: DemoNight, tmp_path: Path) -> None:
     first, second = demo_episodes(demo_night)
     night = night_of(first.start, zone=ZONE)
@@ -97,7 +107,7 @@ def test_timeline_zoom_play_and_review(page: object, demo_night: DemoNight, tmp_
         p.wait_for_selector('#health[data-status="offline"]', state="attached")  # type: ignore[attr-defined]
         p.wait_for_selector('#now[data-state="not-listening"]')  # type: ignore[attr-defined]
         health = p.evaluate("fetch('/api/rooms/demo/health').then((r) => r.json())")  # type: ignore[attr-defined]
-        said = f"Not listening since {health['last_heard'][11:16]}"
+        said = f"Not listening since {as_near(datetime.fromisoformat(health['last_heard']))}"
         assert p.text_content("#now-state") == said  # type: ignore[attr-defined]
         # a minute's crying is in seconds, not a probability: no thresholds against it
         assert p.evaluate(THRESHOLDS_DRAWN) == []  # type: ignore[attr-defined]
@@ -345,12 +355,14 @@ def test_keeping_the_room_quiet_measures_the_next_30_s_of_a_live_listener(
 def test_the_overview_shows_every_room_crying_first_on_a_phone(
     page: object, tmp_path: Path
 ) -> None:
-    """A daycare's tablet (or a phone, 390 px): one card per room, the crying one first."""
+    """A daycare's tablet (or a phone, 390 px): one card per room, the crying one first; a
+    room not heard for days says since which day."""
     db = tmp_path / "daycare.db"
     now = datetime.now(UTC)
     with open_store(db) as store:
         store.write(seconds_heard("ladybirds", [0.05] * 90, last_at=now))
         store.write(seconds_heard("bees", [0.05] * 60 + [0.9] * 30, last_at=now))
+        store.write(seconds_heard("shed", [0.05] * 5, last_at=now - timedelta(days=3)))
     p = page
     p.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
     with running_server(create_app(settings_for(db, tmp_path))) as base:
@@ -366,6 +378,13 @@ def test_the_overview_shows_every_room_crying_first_on_a_phone(
         assert re.fullmatch(r"tonight: 1 wake-up, \d+ s crying", tonight), tonight
         assert cards.nth(1).locator(".room-state").text_content() == "Quiet"
         assert cards.nth(1).locator(".room-tonight").text_content() == "tonight: no crying"
+        heard = cards.nth(1).locator(".room-heard").text_content()
+        assert re.fullmatch(r"last heard (yesterday )?\d\d:\d\d:\d\d", heard), heard  # today
+        shed = p.evaluate("fetch('/api/overview').then((r) => r.json())")[2]  # type: ignore[attr-defined]
+        days_ago = as_a_parent_reads(datetime.fromisoformat(shed["now"]["since"]))
+        assert cards.nth(2).locator(".room-state").text_content() == f"Not listening since {days_ago}"
+        days_ago = as_a_parent_reads(datetime.fromisoformat(shed["last_heard"]))
+        assert cards.nth(2).locator(".room-heard").text_content() == f"last heard {days_ago}"
         width = p.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
         assert width <= 390  # no sideways scrolling on a phone
         shot(p, "overview-phone.png")

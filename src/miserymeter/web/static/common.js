@@ -61,6 +61,16 @@ const mm = {
     const day = new Date(`${localIso.slice(0, 10)}T00:00:00Z`);
     return `${DAYS[day.getUTCDay()]} ${day.getUTCDate()} ${MONTHS[day.getUTCMonth()]}, ${localIso.slice(11, 16)}`;
   },
+  // A local time (ISO, with its UTC offset) as near as it is: its `time` alone today there,
+  // "yesterday 23:10", else "Sun 6 Dec, 22:48" (a room not heard for days says so).
+  near(localIso, time = localIso.slice(11, 16)) {
+    const offsetMs = Date.parse(`${localIso.slice(0, 19)}Z`) - Date.parse(localIso);
+    const dayThere = (ms) => new Date(ms + offsetMs).toISOString().slice(0, 10);
+    const day = localIso.slice(0, 10);
+    if (day === dayThere(Date.now())) return time;
+    if (day === dayThere(Date.now() - 86_400_000)) return `yesterday ${time}`;
+    return mm.dayAndTime(localIso);
+  },
 
   // Shaded bands over the stretches no listener heard, "not listening" where there is room.
   notListening(gaps, { range, widthPx }) {
@@ -124,7 +134,7 @@ async function showHealth() {
     const health = await mm.getJSON(`/api/rooms/${mm.roomUrl(mm.room())}/health`);
     badge.textContent = health.status;
     badge.dataset.status = health.status.replace(" ", "-");
-    const facts = [health.last_heard ? `last heard ${mm.when(health.last_heard)}` : "never heard"];
+    const facts = [health.last_heard ? `last heard ${mm.near(health.last_heard, mm.clock(health.last_heard))}` : "never heard"];
     if (health.listener_cpu_percent !== null) facts.push(cpuText(health));
     facts.push(`${health.dropped_windows_tonight} window(s) dropped tonight`);
     badge.title = facts.join(", ");
@@ -133,7 +143,7 @@ async function showHealth() {
     undelivered.textContent = health.undelivered.map((u) => {
       const counts = [u.waiting ? `${u.waiting} alert(s) not yet sent` : "", u.refused ? `${u.refused} refused` : ""];
       const reason = u.last_error ? `: ${u.last_error}` : "";
-      return `${counts.filter(Boolean).join(", ")} to ${u.destination} since ${mm.when(u.since)}${reason}`;
+      return `${counts.filter(Boolean).join(", ")} to ${u.destination} since ${mm.near(u.since)}${reason}`;
     }).join(" · ");
     undelivered.hidden = health.undelivered.length === 0;
   } catch (error) {
@@ -156,7 +166,7 @@ function drawNow() {
   const lines = {
     crying: [`Crying now — ${mm.duration(elapsed)}`, `since ${at}`],
     quiet: said.since ? [`Quiet since ${at}`, `${mm.duration(elapsed)} without crying`] : ["Quiet", "no crying in the past day"],
-    "not listening": said.since ? [`Not listening since ${at}`, "check the listener and its microphone"] : ["Not listening", "nothing heard from this room yet"],
+    "not listening": said.since ? [`Not listening since ${mm.near(said.since)}`, "check the listener and its microphone"] : ["Not listening", "nothing heard from this room yet"],
   }[said.state];
   if (said.state === "crying") {
     for (const stopWatch of document.querySelectorAll(".crying-for")) stopWatch.textContent = mm.duration(elapsed);

@@ -1,10 +1,12 @@
 // Every room at a glance: its state now, tonight so far, when it was last heard; live.
 "use strict";
 
+const at = (localIso) => (localIso ? localIso.slice(11, 16) : "");
 const STATE_LINES = {
-  crying: (since, forS) => `Crying now — ${mm.duration(forS)}, since ${since}`,
-  quiet: (since) => (since ? `Quiet since ${since}` : "Quiet"),
-  "not listening": (since) => (since ? `Not listening since ${since}` : "Not listening"),
+  crying: (now) => `Crying now — ${mm.duration(now.for_s)}, since ${at(now.since)}`,
+  quiet: (now) => (now.since ? `Quiet since ${at(now.since)}` : "Quiet"),
+  // last heard maybe days ago: its day unless today
+  "not listening": (now) => (now.since ? `Not listening since ${mm.near(now.since)}` : "Not listening"),
 };
 
 function roomCard(room) {
@@ -17,14 +19,13 @@ function roomCard(room) {
   name.textContent = room.room;
   const state = document.createElement("span");
   state.className = "room-state";
-  const since = room.now.since ? room.now.since.slice(11, 16) : "";
-  state.textContent = STATE_LINES[room.now.state](since, room.now.for_s);
+  state.textContent = STATE_LINES[room.now.state](room.now);
   const tonight = document.createElement("span");
   tonight.className = "room-tonight";
   tonight.textContent = tonightLine(room);
   const heard = document.createElement("span");
   heard.className = "room-heard";
-  heard.textContent = room.last_heard ? `last heard ${mm.when(room.last_heard)}` : "never heard";
+  heard.textContent = room.last_heard ? `last heard ${mm.near(room.last_heard, mm.clock(room.last_heard))}` : "never heard";
   card.append(name, state, tonight, heard);
   return card;
 }
