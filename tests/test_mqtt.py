@@ -261,12 +261,19 @@ def test_home_assistant_discovery_configs_are_retained(
     )
 
 
-def test_discovery_can_be_turned_off(
+def test_discovery_turned_off_takes_the_rooms_entities_out_of_home_assistant(
     mosquitto: Broker, destinations: Destinations, watchers: Watchers
 ) -> None:
+    """Home Assistant removes an entity on an empty config; the broker keeps none."""
     broker = mosquitto()
+    discovered = watchers(broker, "homeassistant/#")
+    connected(destinations(broker)).close()
+    discovered.wait_for(lambda: len(discovered.payloads_under("homeassistant/")) == 5, "configs")
     connected(destinations(broker, discovery=False, topic_prefix="home/baby"))
-    watcher = watchers(broker, "#")
+    discovered.wait_for(
+        lambda: discovered.payloads_under("homeassistant/")[5:] == [""] * 5, "5 empty configs"
+    )
+    watcher = watchers(broker, "#")  # retained ones only
     watcher.wait_last("home/baby/nursery/availability", "online")
     assert watcher.payloads_under("homeassistant/") == []
 

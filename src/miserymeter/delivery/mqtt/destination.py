@@ -99,9 +99,10 @@ class MqttDestination:
         self.state_sink = MqttStateSink(connection, tally, now=clock())
         self._tally = tally
         self._topics = connection.topics
-        if connection.settings.discovery:
-            for topic, payload in discovery_messages(connection.settings, room=room):
-                connection.retain(topic, payload)
+        # Discovery turned off takes the room's entities out of Home Assistant: an empty
+        # retained config removes one (and the broker forgets the config it kept).
+        for topic, payload in discovery_messages(connection.settings, room=room):
+            connection.retain(topic, payload if connection.settings.discovery else "")
         connection.retain(self._topics.crying, "OFF")
         self.state_sink.retain_totals()
 
