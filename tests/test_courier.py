@@ -130,6 +130,27 @@ def test_failures_are_retried_with_backoff_until_all_arrive_in_order(
     assert "6 event(s) delivered" in reports.lines[1][1]
 
 
+def test_events_wait_while_the_webhooks_credentials_are_refused(
+    store: Store, receiver: WebhookReceiver
+) -> None:
+    """401, 403 and 404 are about the webhook's settings, not the event: none is lost while
+    a token is fixed."""
+    hook = WebhookDestination(WebhookSettings(receiver.url()))
+    statuses = iter([401, 403, 404])
+    receiver.answer = lambda _body: next(statuses, 200)
+    events = queue(store, hook, 0, 3)
+    reports = Reports()
+    courier = courier_for(store, hook, reports)
+    courier.start()
+    receiver.wait_until(lambda: len(receiver.events) == 3)
+    courier.close()
+    assert receiver.events == [e.to_json() for e in events]
+    assert store.outbox_counts(hook.name) == OutboxCounts(0, 0)
+    assert reports.kinds() == ["delivery_failed", "delivery_resumed"]
+    said = reports.lines[0][1]
+    assert "HTTP 401" in said and "fix the webhook's credentials" in said, said
+
+
 def test_a_refused_event_is_kept_and_not_sent_again(
     store: Store, receiver: WebhookReceiver
 ) -> None:

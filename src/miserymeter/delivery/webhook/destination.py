@@ -10,8 +10,10 @@
 The body is `Event.to_json()`: id, room, timestamp, kind and the event's fields (a minute's
 label, probability and loudness: the original's time series). `X-MiseryMeter-Event` carries
 the event id, for consumers to de-duplicate (delivery is at least once). A 2xx answer is
-delivered; no answer, a timeout, 408, 429 and 5xx are tried again later; any other answer
-refuses the event for good. Messages show the URL with its query values hidden.
+delivered; no answer, a timeout, 408, 429 and 5xx are tried again later, and so are 401, 403
+and 404, which say the webhook's credentials or url need fixing (its events wait meanwhile,
+across restarts); any other answer refuses the event for good. Messages show the URL with its
+query values hidden.
 """
 
 from __future__ import annotations
@@ -36,7 +38,13 @@ KEYS = {"url", "headers", "secret", "kinds", "timeout_s"}
 DEFAULT_TIMEOUT_S = 10.0
 SIGNATURE_HEADER = "X-MiseryMeter-Signature"
 EVENT_HEADER = "X-MiseryMeter-Event"
-RETRIED_STATUSES = {408, 429}
+# Answers about the webhook's settings, not the event: its events wait until they are fixed.
+SETTINGS_FIXES = {
+    401: "fix the webhook's credentials (its headers, or the key in its url)",
+    403: "fix the webhook's credentials (its headers, or the key in its url)",
+    404: "fix the webhook's url",
+}
+RETRIED_STATUSES = {408, 429, *SETTINGS_FIXES}
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,8 @@ class WebhookDestination:
         detail = _first_line(response.text)
         if detail:
             answer += f" ({detail})"
+        if status in SETTINGS_FIXES:
+            raise DeliveryError(f"{answer}: {SETTINGS_FIXES[status]}; its events wait till then")
         if status in RETRIED_STATUSES or status >= 500:
             raise DeliveryError(answer)
         raise EventRejected(f"{answer}: event {event.id} refused")
