@@ -128,6 +128,17 @@ def stored_events(store: Store, room: str) -> set[str]:
     return {e.id for e in events_from(stored) if e.kind in (CRYING_STOPPED, LISTENER)}
 
 
+def assert_refused_after_watching(process: subprocess.CompletedProcess[str], *names: str) -> None:
+    """The room was watched (said in one line, not a silent wait), then refused in one error
+    line naming every one of `names`."""
+    watching, *error = process.stderr.splitlines()
+    assert " watching: " in watching and "making sure no other listener" in watching, watching
+    refused = subprocess.CompletedProcess(
+        process.args, process.returncode, process.stdout, "\n".join(error)
+    )
+    assert_one_error_line(refused, *names)
+
+
 def test_two_rooms_share_one_postgresql_and_one_broker(
     nights: dict[str, Path],
     broker: MosquittoBroker,
@@ -209,12 +220,12 @@ def test_a_second_listener_given_a_room_in_use_is_refused(
             "listen", "--input", recording, "--room", "Bärenhöhle", "--db", store_target,
             "--no-clips",
         )  # fmt: skip
-        assert_one_error_line(second, "'Bärenhöhle'", "another listener", "--room")
+        assert_refused_after_watching(second, "'Bärenhöhle'", "another listener", "--room")
         alike = run_cli(  # one MQTT client id, one file name: barenhohle
             "listen", "--input", recording, "--room", "BÄRENHÖHLE", "--db", store_target,
             "--no-clips",
         )  # fmt: skip
-        assert_one_error_line(alike, "'Bärenhöhle'", "'BÄRENHÖHLE'", "case or punctuation")
+        assert_refused_after_watching(alike, "'Bärenhöhle'", "'BÄRENHÖHLE'", "case or punctuation")
         first.process.send_signal(signal.SIGTERM)
         assert first.finish() == 0, first.stderr
     with open_store(store_target) as store:
@@ -244,7 +255,10 @@ def test_stopped_while_watching_a_room_the_listener_stops_before_it_stores_anyth
     stop.set()  # Ctrl-C as the watch begins: the watch sees it at its first look
     terminal = Terminal(Console(file=io.StringIO()), Console(file=said, width=300))
     run_listen(options, config=None, terminal=terminal, stop=stop)
-    assert said.getvalue().endswith(f" stopped: before listening to room '{room}'\n")
+    watching, stopped = said.getvalue().splitlines()  # neither a silent wait nor a traceback
+    assert " watching: room 'nursery' was heard " in watching
+    assert watching.endswith("making sure no other listener stores it now (up to 5 s)"), watching
+    assert stopped.endswith(f" stopped: before listening to room '{room}'")
     with open_store(store_target) as store:
         assert store.events(room=room) == [started]
 
@@ -275,7 +289,7 @@ def test_a_replay_of_last_night_is_a_listener_storing_its_room(
         with open_store(store_target) as store:
             wait_until(lambda: store.latest_second("nursery") is not None, "a replayed second")
         second = run_cli("listen", "--input", other_night, *args)
-        assert_one_error_line(second, "'nursery'", "another listener", "--room")
+        assert_refused_after_watching(second, "'nursery'", "another listener", "--room")
     finally:
         replay.send_signal(signal.SIGTERM)
         assert replay.wait(WAIT_S) == 0

@@ -49,7 +49,12 @@ def run_listen(
         store = None if options.no_db else open_store(options.db or default_db_path())
         if store is not None:
             teardown.callback(store.close)
-            refuse_a_room_in_use(store, options.room, stop=stop)
+            refuse_a_room_in_use(
+                store,
+                options.room,
+                stop=stop,
+                on_watch=lambda message: terminal.event(utc_now(), "watching", message),
+            )
             if stop.is_set():  # while it watched the room, which may be another listener's
                 terminal.event(utc_now(), STOPPED, f"before listening to room {options.room!r}")
                 return

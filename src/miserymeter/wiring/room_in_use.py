@@ -38,18 +38,25 @@ def refuse_a_room_in_use(
     room: str,
     *,
     stop: threading.Event,
+    on_watch: Callable[[str], None],
     clock: Callable[[], datetime] = utc_now,
 ) -> None:
     """A ConfigError if another listener stores seconds of `room`, or of a room named like it
     in topics and files ("toddlers" for "Toddlers"), while this one starts; returns at once
     when no such room was heard lately without stopping cleanly after, or once `stop` is
-    set."""
+    set. A watch is first said to `on_watch` (the run seems to hang otherwise)."""
     slug = room_slug(room)
     lasts = {
         name: last
         for name in store.rooms()
         if room_slug(name) == slug and (last := _heard_lately(store, name, now=clock()))
     }
+    if lasts:
+        on_watch(
+            f"room {' and '.join(map(repr, lasts))} was heard {_ago(lasts, now=clock())} by a "
+            "run that has not stopped: making sure no other listener stores it now "
+            f"(up to {WATCH_S:g} s)"
+        )
     deadline_s = time.monotonic() + WATCH_S
     while lasts and time.monotonic() < deadline_s and not stop.wait(POLL_S):
         for name, last in lasts.items():
@@ -70,6 +77,11 @@ def _heard_lately(store: Store, room: str, *, now: datetime) -> SecondRecord | N
     if abs(now - last.at) > RECENT and (event is None or abs(now - event.at) > RECENT):
         return None
     return last
+
+
+def _ago(lasts: dict[str, SecondRecord], *, now: datetime) -> str:
+    seconds = round(min(abs(now - last.at) for last in lasts.values()).total_seconds())
+    return f"{seconds} s ago"
 
 
 def _in_use(store_name: str, room: str, other: str, at: datetime) -> str:
