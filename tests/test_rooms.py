@@ -263,6 +263,21 @@ def test_stopped_while_watching_a_room_the_listener_stops_before_it_stores_anyth
         assert store.events(room=room) == [started]
 
 
+def test_a_mistake_in_the_input_is_said_at_once_not_after_watching_the_room(
+    store_target: str, run_cli: CliRunner
+) -> None:
+    """Restarted after a kill, with a typo in --input: the one error line, without the watch
+    of the room before it (5 s, then a line that has nothing to do with the mistake)."""
+    now = utc_now()
+    with open_store(store_target) as store:
+        started = ListenerEvent("nursery", now - timedelta(seconds=1), "started", "listening")
+        store.write([started, SecondRecord("nursery", now, 0.0, -60.0, 0.1, "silence")])
+    missing = run_cli(
+        "listen", "--input", "missing.flac", "--room", "nursery", "--db", store_target
+    )
+    assert_one_error_line(missing, "missing.flac")
+
+
 def test_a_replay_of_last_night_is_a_listener_storing_its_room(
     store_target: str, run_cli: CliRunner, tmp_path: Path
 ) -> None:

@@ -49,15 +49,6 @@ def run_listen(
         store = None if options.no_db else open_store(options.db or default_db_path())
         if store is not None:
             teardown.callback(store.close)
-            refuse_a_room_in_use(
-                store,
-                options.room,
-                stop=stop,
-                on_watch=lambda message: terminal.event(utc_now(), "watching", message),
-            )
-            if stop.is_set():  # while it watched the room, which may be another listener's
-                terminal.event(utc_now(), STOPPED, f"before listening to room {options.room!r}")
-                return
         listener: Listener | None = None
         listening = threading.Event()
 
@@ -72,6 +63,26 @@ def run_listen(
                 terminal.event(utc_now(), kind, message)
 
         settings = listen_settings(options)
+        # The model and the input first: a mistake in them is said at once, not after a watch.
+        classifier = Classifier(options.model or DEFAULT_MODEL_PATH)
+        if settings.clips is not None:  # checked now, not at the night's first cry
+            writable_folder(
+                settings.clips.clips_dir,
+                option="--clips",
+                mode=PRIVATE_DIR_MODE,
+                or_else="--no-clips",
+            )
+        source = audio_source(options, classifier.info.sample_rate_hz, on_source_event)
+        if store is not None:
+            refuse_a_room_in_use(
+                store,
+                options.room,
+                stop=stop,
+                on_watch=lambda message: terminal.event(utc_now(), "watching", message),
+            )
+            if stop.is_set():  # while it watched the room, which may be another listener's
+                terminal.event(utc_now(), STOPPED, f"before listening to room {options.room!r}")
+                return
         # Read before the destinations start: MQTT's totals tonight count it from the start.
         left_open = None if store is None else left_open_by_last_run(store, settings)
         built = build_destinations(
@@ -106,14 +117,6 @@ def run_listen(
             )
             teardown.callback(_report_waiting, store, couriers, terminal)
             teardown.callback(couriers.close)  # which closes the destinations
-        classifier = Classifier(options.model or DEFAULT_MODEL_PATH)
-        if settings.clips is not None:  # checked now, not at the night's first cry
-            writable_folder(
-                settings.clips.clips_dir,
-                option="--clips",
-                mode=PRIVATE_DIR_MODE,
-                or_else="--no-clips",
-            )
         metrics = MetricsSink() if options.metrics_port is not None else None
         if metrics is not None and options.metrics_port is not None:
             server = MetricsServer(
@@ -140,7 +143,6 @@ def run_listen(
                 on_error=lambda message: on_delivery_event("dashboard_failed", message),
                 terminal=terminal,
             )
-        source = audio_source(options, classifier.info.sample_rate_hz, on_source_event)
         if store is not None and isinstance(source, FileSource) and source.is_dated:
             _refuse_a_replay_over_stored_time(store, options.room, source)
         sinks: list[RecordSink] = [
