@@ -26,6 +26,7 @@ from conftest import CliRunner, assert_one_error_line, cli_command, cli_env
 from live_listener import LiveListener
 from miserymeter.clock import utc_now
 from miserymeter.events import CRYING_STARTED, CRYING_STOPPED, LISTENER, events_from
+from miserymeter.inference.bundled import EXAMPLES_DIR
 from miserymeter.records import ListenerEvent, Record, SecondRecord
 from miserymeter.sinks.console import Terminal
 from miserymeter.store import Store, open_store
@@ -263,19 +264,29 @@ def test_stopped_while_watching_a_room_the_listener_stops_before_it_stores_anyth
         assert store.events(room=room) == [started]
 
 
-def test_a_mistake_in_the_input_is_said_at_once_not_after_watching_the_room(
-    store_target: str, run_cli: CliRunner
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--input", "missing.flac"], "missing.flac"),
+        (["--model", "nope.onnx"], "nope.onnx"),
+        (["--label", "dog"], "--label"),
+        (["--hop_s", "5"], "--hop_s"),
+    ],
+)
+def test_a_mistake_in_the_options_is_said_at_once_not_after_watching_the_room(
+    store_target: str, run_cli: CliRunner, args: list[str], named: str
 ) -> None:
-    """Restarted after a kill, with a typo in --input: the one error line, without the watch
-    of the room before it (5 s, then a line that has nothing to do with the mistake)."""
+    """Restarted after a kill, with a typo: the one error line, without the watch of the
+    room before it (5 s, then a line that has nothing to do with the mistake)."""
     now = utc_now()
     with open_store(store_target) as store:
         started = ListenerEvent("nursery", now - timedelta(seconds=1), "started", "listening")
         store.write([started, SecondRecord("nursery", now, 0.0, -60.0, 0.1, "silence")])
-    missing = run_cli(
-        "listen", "--input", "missing.flac", "--room", "nursery", "--db", store_target
-    )
-    assert_one_error_line(missing, "missing.flac")
+    quiet = EXAMPLES_DIR / "quiet-room-synthetic.flac"
+    mistaken = run_cli(
+        "listen", "--input", quiet, "--room", "nursery", "--db", store_target, *args
+    )  # fmt: skip
+    assert_one_error_line(mistaken, named)
 
 
 def test_a_replay_of_last_night_is_a_listener_storing_its_room(

@@ -45,7 +45,7 @@ from miserymeter.frontend.loudness import rms_dbfs
 from miserymeter.frontend.loudness_gate import LoudnessGate
 from miserymeter.frontend.noise_floor import NoiseFloor
 from miserymeter.inference.labels import crying_label
-from miserymeter.inference.model import Classifier, Scorer
+from miserymeter.inference.model import Classifier, ModelInfo, Scorer
 from miserymeter.listener_status import (
     STARTED,
     STATUS_EVERY_S,
@@ -104,6 +104,17 @@ class _Run:
     n_samples: int = 0
 
 
+def check_settings_fit(settings: ListenSettings, info: ModelInfo) -> None:
+    """A ConfigError naming the option when `settings` do not fit the model: a hop longer
+    than its window, a crying label it does not know."""
+    if settings.hop_s <= 0 or settings.hop_s * 1000 > info.clip_duration_ms:
+        raise ConfigError(
+            f"--hop_s {settings.hop_s}: must be above 0 and at most the model's window "
+            f"({info.clip_duration_ms / 1000:g} s)"
+        )
+    crying_label(info.labels, settings.crying_label)
+
+
 class Listener:
     """Listens to one source with one classifier until the input ends or `stop` is set.
 
@@ -121,11 +132,7 @@ class Listener:
         level_meter: LevelMeter | None = None,
     ) -> None:
         info = classifier.info
-        if settings.hop_s <= 0 or settings.hop_s * 1000 > info.clip_duration_ms:
-            raise ConfigError(
-                f"--hop_s {settings.hop_s}: must be above 0 and at most the model's window "
-                f"({info.clip_duration_ms / 1000:g} s)"
-            )
+        check_settings_fit(settings, info)
         self.source = source
         self.classifier = classifier
         self.settings = settings

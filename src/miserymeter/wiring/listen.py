@@ -29,7 +29,7 @@ from miserymeter.inference.bundled import DEFAULT_MODEL_PATH
 from miserymeter.inference.model import Classifier
 from miserymeter.nights import local_zone
 from miserymeter.paths import data_dir, default_db_path, writable_folder
-from miserymeter.pipeline import Listener, ListenSettings, ListenSummary
+from miserymeter.pipeline import Listener, ListenSettings, ListenSummary, check_settings_fit
 from miserymeter.records import STOPPED, Episode, ListenerEvent, RecordSink
 from miserymeter.sinks.console import ConsoleSink, JsonLinesSink, Terminal
 from miserymeter.sinks.prometheus import MetricsServer, MetricsSink
@@ -65,6 +65,7 @@ def run_listen(
         settings = listen_settings(options)
         # The model and the input first: a mistake in them is said at once, not after a watch.
         classifier = Classifier(options.model or DEFAULT_MODEL_PATH)
+        check_settings_fit(settings, classifier.info)
         if settings.clips is not None:  # checked now, not at the night's first cry
             writable_folder(
                 settings.clips.clips_dir,
