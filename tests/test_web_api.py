@@ -516,7 +516,8 @@ def test_new_databases_and_episode_clips_are_the_owners_only(demo_night: DemoNig
         assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
 
 
-ODD_ROOMS = ["Room 2/B", "Chambre de Léa", "100% cotton"]
+# the last two: letters without an ASCII spelling, as long as each other, crying at one time
+ODD_ROOMS = ["Room 2/B", "Chambre de Léa", "100% cotton", "Гномики", "Зайчики"]
 
 
 def odd_rooms_db(tmp_path: Path) -> Path:
@@ -561,11 +562,34 @@ def test_room_names_with_slashes_spaces_and_accents_work_everywhere(tmp_path: Pa
                 json={"label": "crying"},
                 headers={"X-CSRF-Token": token},
             )
-            assert reviewed.status_code == 201, reviewed.text
+            assert reviewed.status_code == 201, reviewed.text  # not another room's review
+            assert client.get(f"/api{found['url']}").json()["reviewed_as"] == "crying"
         urls = [r["url"] for r in client.get("/api/overview").json()]
         assert sorted(urls) == sorted(f"/rooms/{quote(room, safe='')}" for room in ODD_ROOMS)
         assert all(client.get(url).status_code == 200 for url in urls)
         assert client.get("/api/rooms/Room%202/B/health").status_code == 404  # two segments
+
+
+def test_an_episode_reviewed_under_its_earlier_name_shows_its_label_and_can_be_undone(
+    tmp_path: Path,
+) -> None:
+    """Reviews were named by the room with its other letters as '-' before 2026-12-07."""
+    with TestClient(
+        create_app(settings_for(odd_rooms_db(tmp_path), tmp_path)), base_url=LOCAL
+    ) as client:
+        base = f"/rooms/{quote('Chambre de Léa', safe='')}"
+        (found,) = client.get(f"/api{base}/episodes?night=2026-11-24").json()
+        start = datetime.fromisoformat(found["id"].replace("Z", "+00:00"))
+        earlier = f"review-Chambre-de-L-a-{start:%Y%m%dT%H%M%SZ}_nohash_00000000ms.flac"
+        (tmp_path / "dataset" / "cat").mkdir(parents=True)
+        sf.write(tmp_path / "dataset" / "cat" / earlier, np.zeros(32_000), 16_000)
+        assert client.get(f"/api{found['url']}").json()["reviewed_as"] == "cat"
+        listed = client.get(f"/api{base}/episodes?night=2026-11-24").json()
+        assert [e["reviewed_as"] for e in listed] == ["cat"]
+        token = csrf_token(client, "/login")
+        undone = client.delete(f"/api{found['url']}/review", headers={"X-CSRF-Token": token})
+        assert undone.status_code == 200, undone.text
+        assert not (tmp_path / "dataset" / "cat" / earlier).exists()
 
 
 def test_a_live_page_gets_the_seconds_after_its_last_one(tmp_path: Path) -> None:

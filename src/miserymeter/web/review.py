@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from miserymeter.constants import BACKGROUND_NOISE_DIR
 from miserymeter.errors import StorageError
 from miserymeter.prepare.layout import label_folders
 from miserymeter.records import Episode
+from miserymeter.rooms import room_slug
 from miserymeter.web.params import RequestError
 
 REVIEW_PREFIX = "review-"
@@ -50,9 +52,22 @@ class ReviewTarget:
 
 
 def review_stem(episode: Episode) -> str:
-    """`review-nursery-20261125T010710Z`: one name stem per episode."""
+    """`review-blue-room-20261125T010710Z`: one name stem per episode, its room spelt as its
+    files are (`room_slug`), so rooms named apart never share one ("Гномики", "Зайчики")."""
+    room = room_slug(episode.room).replace("_", "-")
+    return f"{REVIEW_PREFIX}{room}-{episode.start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def earlier_review_stem(episode: Episode) -> str:
+    """The stem reviews were named by before 2026-12-07 (non-ASCII letters as '-'), still
+    recognised: an episode reviewed then shows its label and can be undone."""
     room = re.sub(r"[^A-Za-z0-9-]", "-", episode.room)
     return f"{REVIEW_PREFIX}{room}-{episode.start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def review_label(reviewed: Mapping[str, str], episode: Episode) -> str | None:
+    """The label of `reviewed` (`reviewed_labels`) the episode was reviewed as, if any."""
+    return reviewed.get(review_stem(episode)) or reviewed.get(earlier_review_stem(episode))
 
 
 def reviewed_as(data_dir: Path, episode: Episode) -> str | None:
@@ -62,14 +77,18 @@ def reviewed_as(data_dir: Path, episode: Episode) -> str | None:
 
 
 def review_files(data_dir: Path, episode: Episode) -> list[Path]:
-    """The clips the episode's review wrote, in the order of their labels' folders."""
-    stem = review_stem(episode)
+    """The clips the episode's review wrote (under its stem, or else its earlier one), in the
+    order of their labels' folders."""
     root = data_dir.resolve()
-    return [
-        path
-        for path in sorted(data_dir.glob(f"*/{stem}{NOHASH}*"))
-        if stem_of(path) == stem and _written_by_a_review(root, path)
-    ]
+    for stem in dict.fromkeys([review_stem(episode), earlier_review_stem(episode)]):
+        found = [
+            path
+            for path in sorted(data_dir.glob(f"*/{stem}{NOHASH}*"))
+            if stem_of(path) == stem and _written_by_a_review(root, path)
+        ]
+        if found:
+            return found
+    return []
 
 
 def reviewed_labels(data_dir: Path) -> dict[str, str]:

@@ -21,7 +21,7 @@ from miserymeter.records import Episode, MinuteSummary
 from miserymeter.store import Store, Summary
 from miserymeter.web.health import OFFLINE_AFTER_S, Heard
 from miserymeter.web.params import TimeRange
-from miserymeter.web.review import review_stem
+from miserymeter.web.review import review_label
 
 SECONDS_UP_TO_S = 3600.0
 MINUTES_UP_TO_S = 2 * 86_400.0
@@ -166,7 +166,7 @@ def _summed(
 
 def reviewed_json(episode: Episode, *, zone: tzinfo, reviewed: Mapping[str, str]) -> dict[str, Any]:
     """`episode_json`, with the label the episode was reviewed as (None: not reviewed)."""
-    return {**episode_json(episode, zone=zone), "reviewed_as": reviewed.get(review_stem(episode))}
+    return {**episode_json(episode, zone=zone), "reviewed_as": review_label(reviewed, episode)}
 
 
 def episode_json(episode: Episode, *, zone: tzinfo) -> dict[str, Any]:
