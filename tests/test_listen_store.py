@@ -225,13 +225,12 @@ def test_a_recording_corrupt_midway_keeps_every_second_heard_before_it(
     assert decodable // RATE_HZ - 1 <= n_stored <= decodable // RATE_HZ
 
 
-def assert_one_error_line_after_start(
-    process: subprocess.CompletedProcess[str], name: Path
-) -> None:
+def assert_one_error_line_after_start(process: subprocess.CompletedProcess[str], name: Path) -> str:
     assert process.returncode == 1, process.stderr
     assert "Traceback" not in process.stderr
     errors = [line for line in process.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and str(name) in errors[0], process.stderr
+    return errors[0]
 
 
 def test_an_episode_open_when_the_listener_was_killed_is_closed_by_the_next_run(
@@ -262,6 +261,26 @@ def test_an_episode_open_when_the_listener_was_killed_is_closed_by_the_next_run(
     assert len(closed) == 1 and f"{episode.end:%H:%M:%S}" in closed[0].message
     again = run_cli("listen", "--input", quiet, "--no-clips", "--db", db, "--json")
     assert again.returncode == 0 and again.stdout == ""
+
+
+def test_a_recording_that_breaks_off_ends_what_was_heard_and_says_where(
+    tmp_path: Path, run_cli: CliRunner
+) -> None:
+    """A FLAC cut short after the night's crying (20-40 s): the crying is stored as an
+    episode and the run as stopped, then one line says how far the file was heard."""
+    whole = tmp_path / "whole.flac"
+    sf.write(whole, small_night(), RATE_HZ)
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 3 // 5])
+    db = tmp_path / "night.db"
+    process = run_cli("listen", "--input", cut, "--no-clips", "--db", db)
+    line = assert_one_error_line_after_start(process, cut)
+    assert " s of 88 s: what came before was listened to and stored" in line, line
+    with open_store(db) as store:
+        (episode,) = store.episodes(room="nursery")
+        kinds = [e.kind for e in store.events(room="nursery")]
+    assert 18 <= episode.start_offset_s <= 22 and 36 <= episode.end_offset_s <= 42
+    assert kinds[0] == "started" and kinds[-1] == "stopped"
 
 
 def test_a_listener_restarted_within_a_minute_adds_to_it(

@@ -38,7 +38,7 @@ from miserymeter.detect.episodes import (
 )
 from miserymeter.detect.minutes import MinuteSummarizer
 from miserymeter.detect.settings import DetectorSettings
-from miserymeter.errors import ConfigError, MiseryMeterError
+from miserymeter.errors import AudioError, ConfigError, MiseryMeterError
 from miserymeter.frontend.hops import HopFramer, SlidingWindow
 from miserymeter.frontend.level_meter import LevelMeter
 from miserymeter.frontend.loudness import rms_dbfs
@@ -174,17 +174,25 @@ class Listener:
         """Read the source to its end (or until `stop`), handing records to the sinks."""
         room, source = self.settings.room, self.source
         self.event(STARTED, started_message(source.name, room, is_live=source.is_live))
-        for block in self.source.blocks(stop):
-            self._take(block)
-            if self._status.is_due:
-                self._pending.append(self._status.status(n_dropped_total=self._counts["dropped"]))
-            self._deliver()
-            if self._is_done():
-                break
+        broke_off: AudioError | None = None
+        try:
+            for block in self.source.blocks(stop):
+                self._take(block)
+                if self._status.is_due:
+                    status = self._status.status(n_dropped_total=self._counts["dropped"])
+                    self._pending.append(status)
+                self._deliver()
+                if self._is_done():
+                    break
+        except AudioError as e:  # what was heard is ended and stored all the same
+            broke_off = e
         self._end_run()
         self._pending.append(self._status.status(n_dropped_total=self._counts["dropped"]))
-        self.event(STOPPED, f"stopped after {self._n_hops * self.settings.hop_s:.0f} s")
+        heard = f"after {self._n_hops * self.settings.hop_s:.0f} s"
+        self.event(STOPPED, f"stopped {heard}" + (": the input broke off" if broke_off else ""))
         self._deliver()
+        if broke_off is not None:
+            raise broke_off
         c = self._counts
         return ListenSummary(
             self._n_hops, c["scored"], c["gated"], c["dropped"], c["episodes"], c["sink_failures"]

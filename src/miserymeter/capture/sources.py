@@ -87,12 +87,26 @@ class FileSource:
         return self.start + timedelta(seconds=self.duration_s)
 
     def blocks(self, stop: threading.Event) -> Iterator[SourceBlock]:
+        """The file's blocks; an AudioError where it cannot be read, which says how far it was
+        heard when that is past its start (a file cut short, a damaged frame)."""
         run_start: datetime | None = self.start
-        for block in mono_blocks(self.path):
-            if stop.is_set():
-                break
-            yield SourceBlock(block, run_start)
-            run_start = None
+        n_frames = 0
+        try:
+            for block in mono_blocks(self.path):
+                if stop.is_set():
+                    break
+                yield SourceBlock(block, run_start)
+                run_start = None
+                n_frames += len(block)
+        except AudioError as e:
+            if n_frames == 0:
+                raise
+            what = str(e).removeprefix(f"{self.path}: ").split(";")[0]  # without its fix
+            raise AudioError(
+                f"{self.path}: {what} after {n_frames / self.sample_rate_hz:.0f} s of "
+                f"{self.duration_s:.0f} s: what came before was listened to and stored; "
+                "re-export the file to hear the rest"
+            ) from e
         yield SourceBlock(_NO_SAMPLES, ends_run=True)
 
 
