@@ -21,6 +21,7 @@ import soundfile as sf
 from conftest import cli_env
 from miserymeter.capture.sources import FileSource
 from miserymeter.delivery.destination import DeliveryError
+from miserymeter.delivery.mqtt import client as mqtt_client
 from miserymeter.delivery.mqtt.client import connect_failure
 from miserymeter.delivery.mqtt.destination import MqttDestination, from_config
 from miserymeter.delivery.mqtt.settings import mqtt_settings
@@ -128,7 +129,9 @@ def test_a_broker_url_gives_host_port_tls_and_credentials() -> None:
         ({"url": "mqtt://:1883"}, "url"),
         ({"url": "mqtt://broker:port"}, "bad port"),
         ({"url": "mqtt://broker", "pasword": "x"}, "unknown key pasword"),
-        ({"url": "mqtt://broker", "discovery": "yes"}, "discovery"),
+        ({"url": "mqtt://broker", "discovery": "yes"}, "discovery = 'yes': write true or false"),
+        ({"url": "mqtt://broker", "keepalive_s": "60"}, "keepalive_s = '60': write a number"),
+        ({"url": "mqtt://broker", "client_id": 7}, "client_id = 7: write text in quotes"),
         ({"url": "mqtt://broker", "topic_prefix": "home/#"}, "topic_prefix"),
         ({"url": "mqtt://broker", "keepalive_s": 1}, "keepalive_s"),
         ({"username": "x"}, "url is missing"),
@@ -574,7 +577,30 @@ def test_tls_to_a_plain_port_and_plain_to_a_tls_port_are_told_apart(
     said = tls_to_plain.connection.why_not_connected()
     assert "broke off the TLS handshake: is that port a TLS one? write mqtt://" in said
     said = plain_to_tls.connection.why_not_connected()
-    assert "hung up before it answered: is that port a TLS one? write mqtts://" in said
+    assert "hung up before it answered as an MQTT broker: is the port an MQTT broker's" in said
+    assert said.endswith("for a TLS port write mqtts://host:port"), said
+
+
+def test_two_listeners_with_one_client_id_are_told_so_and_stop_taking_turns(
+    mosquitto: Broker, destinations: Destinations, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config copied to a second room with its client_id set: the broker drops the older
+    of two clients with one id, each time the other connects. The one dropped twice soon
+    after connecting says why, and leaves the broker to the other for a minute."""
+    monkeypatch.setattr(mqtt_client, "SHORT_LIVED_S", 120.0)  # however busy the machine is
+    broker = mosquitto()
+    first = connected(destinations(broker, room="ladybirds", client_id="miserymeter-nursery"))
+    second = destinations(broker, room="bees", client_id="miserymeter-nursery")
+    deadline_s = time.monotonic() + WAIT_S
+    while not any(
+        "another client uses" in (d.connection.last_error or "") for d in (first, second)
+    ):
+        assert time.monotonic() < deadline_s, first.connection.why_not_connected()
+        time.sleep(0.05)
+    dropped, kept = (first, second) if first.connection.last_error else (second, first)
+    said = dropped.connection.why_not_connected()
+    assert "'miserymeter-nursery'" in said and "give each listener its own client_id" in said
+    assert kept.connection.wait_connected(WAIT_S)  # the other one has the broker now
 
 
 def test_a_port_where_nothing_listens_says_so() -> None:

@@ -20,7 +20,7 @@ from miserymeter.capture.sources import AudioSource, FileSource, MicrophoneSourc
 from miserymeter.clock import utc_now
 from miserymeter.delivery.configure import build_destinations
 from miserymeter.delivery.courier import Backoff, Couriers
-from miserymeter.delivery.destination import WithLiveState
+from miserymeter.delivery.destination import KeepsConnected, WithLiveState
 from miserymeter.delivery.notify.destination import NotifyDestination
 from miserymeter.delivery.notify.digest import DigestScheduler, morning_digests
 from miserymeter.errors import ConfigError, StorageError
@@ -301,15 +301,19 @@ def _morning_digests(store_sink: StoreSink, room: str, listener: Listener) -> li
 
 def _report_waiting(store: Store, couriers: Couriers, terminal: Terminal) -> None:
     """Say what is left in the outbox (sent by the next `listen` of this room)."""
-    for name in couriers.couriers:
+    for name, courier in couriers.couriers.items():
         try:
             counts = store.outbox_counts(name, room=couriers.room)
         except StorageError:
             continue  # the store sink says why the database fails
         if counts.n_pending:
+            # a run over before its broker answered never said why it could not be used
+            destination = courier.destination
+            why = destination.why_down() if isinstance(destination, KeepsConnected) else None
             terminal.say(
-                f"{counts.n_pending} event(s) wait in the outbox for {name}: "
-                "they are sent when listen runs again"
+                f"{counts.n_pending} event(s) wait in the outbox for {name}"
+                + (f" ({why})" if why else "")
+                + ": they are sent when listen runs again"
             )
         if counts.n_rejected:
             terminal.say(

@@ -34,6 +34,12 @@ RECONNECT_MAX_S = 5  # a broker back after a restart hears the next alert within
 # QoS 1 messages paho may hold unacknowledged: beyond it, `publish_confirmed` fails at once.
 MAX_QUEUED_MESSAGES = 1000
 GOODBYE_TIMEOUT_S = 2.0
+# A connection the broker closes this soon after it is made, this many times in a row, is
+# taken by another client with the same client id (two listeners with one config file): this
+# one then tries again only every SHARED_ID_RECONNECT_S, not every second, as both would.
+SHORT_LIVED_S = 5.0
+N_SHORT_LIVED = 2
+SHARED_ID_RECONNECT_S = 60
 X509_HOSTNAME_MISMATCH = 62  # OpenSSL's X509_V_ERR_HOST_NAME_MISMATCH
 X509_IP_ADDRESS_MISMATCH = 64  # X509_V_ERR_IP_ADDRESS_MISMATCH
 
@@ -49,8 +55,10 @@ class MqttConnection:
         self._retained: dict[str, str] = {}
         self._lock = threading.Lock()
         self._connected = threading.Event()
-        client_id = settings.client_id or f"miserymeter-{room_slug(room)}"
-        self._client = _client(settings, client_id=client_id)
+        self.client_id = settings.client_id or f"miserymeter-{room_slug(room)}"
+        self._connected_at_s = 0.0
+        self._n_short_lived = 0  # connections in a row the broker closed soon after
+        self._client = _client(settings, client_id=self.client_id)
         self._client.will_set(self.topics.availability, OFFLINE, qos=1, retain=True)
         self._client.on_connect = self._connected_to
         self._client.on_connect_fail = self._not_connected
@@ -133,6 +141,7 @@ class MqttConnection:
             )
             return
         self.last_error = None
+        self._connected_at_s = time.monotonic()
         client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
         with self._lock:
             retained = list(self._retained.items())
@@ -149,16 +158,33 @@ class MqttConnection:
         self, _client: paho.Client, _userdata: Any, _flags: Any, reason: Any, _properties: Any
     ) -> None:
         was_connected = self.is_connected
+        if was_connected:
+            short_lived = time.monotonic() - self._connected_at_s < SHORT_LIVED_S
+            self._n_short_lived = self._n_short_lived + 1 if short_lived else 0
+            shared = self._n_short_lived >= N_SHORT_LIVED
+            delay_s = SHARED_ID_RECONNECT_S if shared else RECONNECT_MIN_S
+            self._client.reconnect_delay_set(delay_s, max(delay_s, RECONNECT_MAX_S))
         if reason.is_failure and self.last_error is None:
-            self.last_error = (
-                f"lost the connection to the MQTT broker {self.settings.url}"
-                if was_connected or self.settings.tls
-                else f"the MQTT broker {self.settings.url} hung up before it answered: is that "
-                "port a TLS one? write mqtts://host:port for TLS"
-            )
+            self.last_error = self._why_disconnected(was_connected)
         self._connected.clear()
         if was_connected:
             self.on_change()
+
+    def _why_disconnected(self, was_connected: bool) -> str:
+        url = self.settings.url
+        if self._n_short_lived >= N_SHORT_LIVED:
+            return (
+                f"the MQTT broker {url} closes the connection each time soon after it is made: "
+                f"another client uses client id {self.client_id!r} (a second listener with this "
+                "config?); give each listener its own client_id, or leave it unset "
+                f"(miserymeter-<room>); trying again every {SHARED_ID_RECONNECT_S} s"
+            )
+        if was_connected or self.settings.tls:
+            return f"lost the connection to the MQTT broker {url}"
+        return (
+            f"{url} hung up before it answered as an MQTT broker: is the port an MQTT broker's "
+            "(1883; Home Assistant's web port 8123 is not)? for a TLS port write mqtts://host:port"
+        )
 
 
 def connect_failure(settings: MqttSettings, error: BaseException | None) -> str:

@@ -39,6 +39,13 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "keepalive_s": (int, float),
 }
 
+# What a value of each kind of key looks like in TOML, for the error that says what to write.
+_EXPECTED: dict[type | tuple[type, ...], str] = {
+    str: "text in quotes",
+    bool: "true or false, without quotes",
+    (int, float): "a number, without quotes",
+}
+
 
 @dataclass(frozen=True)
 class MqttSettings:
@@ -76,7 +83,7 @@ def mqtt_settings(table: dict[str, Any], *, where: str) -> MqttSettings:
                 "(see docs/reference.md)"
             )
         if not isinstance(value, KEYS[key]) or (isinstance(value, bool) and KEYS[key] is not bool):
-            raise ConfigError(f"{where}: {key} = {value!r} is not of the right type")
+            raise ConfigError(f"{where}: {key} = {value!r}: write {_EXPECTED[KEYS[key]]}")
     if "url" not in table:
         raise ConfigError(f'{where}: url is missing; e.g. url = "mqtt://homeassistant.local"')
     scheme, host, port, username, password = _parse_url(table["url"], where=where)

@@ -110,7 +110,7 @@ class WebhookDestination:
         if detail:
             answer += f" ({detail})"
         if status in SETTINGS_FIXES:
-            raise DeliveryError(f"{answer}: {SETTINGS_FIXES[status]}; its events wait till then")
+            raise DeliveryError(f"{answer}: {SETTINGS_FIXES[status]}")
         if status in RETRIED_STATUSES or status >= 500:
             raise DeliveryError(answer)
         raise EventRejected(f"{answer}: event {event.id} refused")
