@@ -51,9 +51,18 @@ def test_a_missing_variable_names_the_table_and_the_variable(
         read_table(path, "mqtt")
 
 
-def test_an_unknown_table_is_refused(tmp_path: Path) -> None:
+def test_an_unknown_table_is_refused_with_the_header_meant(tmp_path: Path) -> None:
     path = write(tmp_path, "[lisen]\nroom = 'x'\n")
-    with pytest.raises(ConfigError, match=r"unknown table.*lisen"):
+    with pytest.raises(ConfigError, match=r"unknown table.*lisen \(did you mean \[listen\]\?\)"):
+        read_config(path, command="listen", known_keys={"room"})
+    path = write(tmp_path, "[[webhooks]]\nurl = 'https://x'\n")  # one per webhook: [[...]]
+    with pytest.raises(ConfigError, match=r"webhooks \(did you mean \[\[webhook\]\]\?\)"):
+        read_config(path, command="listen", known_keys={"room"})
+
+
+def test_a_repeated_key_is_quoted_with_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[listen]\nroom = "a"\nroom = "b"\n')
+    with pytest.raises(ConfigError, match=r'\(at line 3, column \d+\): room = "b"\); fix it'):
         read_config(path, command="listen", known_keys={"room"})
 
 
@@ -81,6 +90,9 @@ def test_a_config_value_is_converted_and_checked_as_on_the_command_line(
     path = write(tmp_path, '[listen]\nhop_s = "fast"\n')
     process = run_cli("listen", "--config", path, "--input", tmp_path / "none.flac")
     assert_one_error_line(process, path, "hop_s", "fast")
+    path = write(tmp_path, '[listen]\nwebhook = "https://hooks.example/cry"\n')
+    process = run_cli("listen", "--config", path, "--input", "-")
+    assert_one_error_line(process, "takes a list", '["https://hooks.example/cry"]')
     path = write(tmp_path, "[listen]\nsample_rate = 1\n")
     process = run_cli("listen", "--config", path, "--input", "-")
     assert_one_error_line(process, "--sample_rate 1", "pass the rate it records at")

@@ -16,6 +16,7 @@ out of the file; a variable that is not set is an error.
 
 from __future__ import annotations
 
+import difflib
 import errno
 import io
 import os
@@ -31,6 +32,8 @@ from miserymeter.errors import ConfigError
 
 # Every table a config file may hold: the commands', then the parts'.
 KNOWN_TABLES = ("listen", "serve", "record", "mqtt", "webhook", "notify")
+ARRAY_TABLES = ("webhook",)  # written [[webhook]], once per webhook
+_TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TABLE_HEADER = re.compile(r"^\s*\[")
 PASSWORD_HASH = "password_hash"
@@ -100,16 +103,40 @@ def read_document(path: Path) -> dict[str, Any]:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
         raise ConfigError(f"{path}: no such config file") from e
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(
+            f"{path}: not a readable TOML file ({e}{_quoted_line(path, e)}); fix it or remove it"
+        ) from e
+    except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not a readable TOML file ({e}); fix it or remove it") from e
     _require_password_hash_in_serve(path, document)
     unknown_tables = sorted(set(document) - set(KNOWN_TABLES))
     if unknown_tables:
+        guesses = [
+            _header(guess)
+            for table in unknown_tables
+            for guess in difflib.get_close_matches(table, KNOWN_TABLES, n=1)
+        ]
         raise ConfigError(
-            f"{path}: unknown table(s) {', '.join(unknown_tables)}; "
-            f"a config file holds {', '.join(f'[{t}]' for t in KNOWN_TABLES)}"
+            f"{path}: unknown table(s) {', '.join(unknown_tables)}"
+            + (f" (did you mean {', '.join(guesses)}?)" if guesses else "")
+            + f"; a config file holds {', '.join(map(_header, KNOWN_TABLES))}"
         )
     return document
+
+
+def _header(table: str) -> str:
+    """How a table's header is written: `[[webhook]]` (one per webhook), `[listen]`."""
+    return f"[[{table}]]" if table in ARRAY_TABLES else f"[{table}]"
+
+
+def _quoted_line(path: Path, error: tomllib.TOMLDecodeError) -> str:
+    """`: room = "b"`, the line a TOML error names (a repeated key's message names none)."""
+    at = _TOML_LINE.search(str(error))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if at is None or not 1 <= int(at.group(1)) <= len(lines):
+        return ""
+    return f": {lines[int(at.group(1)) - 1].strip()[:80]}"
 
 
 def _require_password_hash_in_serve(path: Path, document: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ the file is converted and checked as the command line's would be.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import fields
 from pathlib import Path
@@ -59,6 +60,9 @@ def config_key(param: Parameter) -> str:
 
 
 def _converted(ctx: typer.Context, param: Parameter, value: Any, *, where: str) -> Any:
+    if param.multiple and not isinstance(value, list):  # `webhook = "https://..."`
+        in_brackets = f"[{json.dumps(value, ensure_ascii=False)}]"
+        raise ConfigError(f"{where} = {value!r}: takes a list; write it in brackets: {in_brackets}")
     try:
         return param.process_value(ctx, value)
     except typer.BadParameter as e:
