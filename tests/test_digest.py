@@ -65,7 +65,7 @@ def test_the_digest_sums_up_the_night_of_one_room(store: Store) -> None:
         "first_start": "2026-11-25T22:40:00.000Z",
         "last_end": "2026-11-26T04:52:00.000Z",
     }
-    push = push_for(event, zone=PARIS)
+    push = push_for(event, zone=PARIS, now=event.at)
     assert push.title == "Last night in nursery"
     assert push.body == (
         "3 episodes, 11 min 30 s of crying; the longest 6 min 30 s at 02:14. "

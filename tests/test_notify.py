@@ -107,6 +107,11 @@ def test_the_night_has_three_episodes_and_minutes_of_crying(night_records: list[
     assert long_one.offset_s == long_one.start_offset_s + long_one.duration_s
 
 
+def with_its_day(at: datetime) -> str:
+    """'Wed 25 Nov 21:24': these nights were long gone when they were pushed."""
+    return f"{at:%a} {at.day} {at:%b %H:%M}"
+
+
 def test_one_push_per_episode_with_its_link(
     night_events: list[Event], receiver: PushReceiver
 ) -> None:
@@ -117,7 +122,7 @@ def test_one_push_per_episode_with_its_link(
     for push, episode in zip(starts, episodes, strict=True):
         start = datetime.fromisoformat(episode.data["start"])
         assert push.body == (
-            f"Crying since {start:%H:%M}.\n"
+            f"Crying since {with_its_day(start)}.\n"
             f"{DASHBOARD}/rooms/nursery/episodes/{episode.data['start']}"
         )
         assert push.path == "/push"
@@ -139,7 +144,8 @@ def test_a_long_episode_escalates_once(night_events: list[Event], receiver: Push
     (still,) = [p for p in receiver.pushes if p.title == "Still crying in nursery"]
     (continues,) = [e for e in night_events if e.kind == "still_crying"]
     start = datetime.fromisoformat(continues.data["start"])
-    assert still.body == f"Crying for 1 min now, since {start:%H:%M}.\n{continues.data['url']}"
+    said = f"Crying for 1 min now, since {with_its_day(start)}.\n{continues.data['url']}"
+    assert still.body == said
     ended = [p for p in receiver.pushes if p.title == "Crying stopped in nursery"]
     assert len(ended) == 2  # the second episode was held back by the cool-down: no end either
     last = [e for e in night_events if e.kind == "crying_stopped"][-1]
@@ -164,7 +170,7 @@ def test_alerts_on_a_microphone_lost_again_and_again(receiver: PushReceiver) -> 
     assert receiver.titles() == ["Monitor in nursery is not hearing"] * 3 + [
         "Microphone in nursery is back"
     ]
-    assert receiver.pushes[1].body == "no audio (21:50)."
+    assert receiver.pushes[1].body == "no audio (Wed 25 Nov 21:50)."  # a night long gone
     assert [p.notify_type for p in receiver.pushes] == ["warning"] * 3 + ["success"]
 
 

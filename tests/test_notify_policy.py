@@ -100,9 +100,11 @@ def test_the_end_is_pushed_with_its_duration_only_when_asked_and_announced() -> 
         "crying_stopped",
     ]
     stopped = events[-1]
-    push = push_for(stopped, zone=UTC)
+    push = push_for(stopped, zone=UTC, now=stopped.at)
     assert push.title == "Crying stopped in nursery"
     assert push.body.startswith("Cried 3 min 20 s, 22:00-22:03.")
+    short = push_for(episode(0, 24)[-1], zone=UTC, now=stopped.at)
+    assert short.body.startswith("Cried 24 s, from 22:00.")  # not 22:00-22:00
     # not announced (start switched off, no escalation): its end is not pushed either
     assert kinds(policy(on_end=True, on_start=False, escalate_after_min=0), events) == []
 
@@ -165,9 +167,9 @@ def test_which_listener_events_alert() -> None:
     for kind in quiet:
         assert not policy().wants(listener(kind, 0)), kind
     assert not policy(alerts=False).wants(listener("microphone_lost", 0))
-    stopped = push_for(listener("stopped", 0), zone=UTC)
+    stopped = push_for(listener("stopped", 0), zone=UTC, now=NIGHT)
     assert stopped.title == "Monitor in nursery stopped listening"
-    assert push_for(listener("watchdog_flat", 0), zone=UTC).title == (
+    assert push_for(listener("watchdog_flat", 0), zone=UTC, now=NIGHT).title == (
         "Monitor in nursery is not hearing"
     )
 
@@ -181,11 +183,16 @@ def test_a_digest_is_pushed_once_and_only_for_a_night_with_crying() -> None:
 
 def test_the_start_push_says_when_and_links_the_episode() -> None:
     started = episode(0, 30)[0]
-    push = push_for(started, zone=ZoneInfo("Europe/Paris"))
+    push = push_for(started, zone=ZoneInfo("Europe/Paris"), now=NIGHT + timedelta(seconds=5))
     assert push.title == "Crying in nursery"
     assert push.body == (
         "Crying since 23:00.\nhttp://pi.local:8080/rooms/nursery/episodes/2026-11-25T22:00:00.000Z"
     )
+    # a night replayed two days later (or a push that waited out an outage) says its day
+    replayed = push_for(started, zone=ZoneInfo("Europe/Paris"), now=NIGHT + timedelta(days=2))
+    assert replayed.body.startswith("Crying since Wed 25 Nov 23:00.\n")
+    ended = push_for(episode(0, 200)[-1], zone=UTC, now=NIGHT + timedelta(days=2))
+    assert ended.body.startswith("Cried 3 min 20 s, Wed 25 Nov 22:00-22:03.")
     assert duration_text(45) == "45 s" and duration_text(720) == "12 min"
 
 

@@ -121,7 +121,7 @@ def test_the_pushes_say_which_room_and_when_it_was_last_heard() -> None:
     memory: dict[str, RoomWatch] = {}
     memory, (offline,) = watch([RoomHeard(ROOM, NOON)], memory, now=minutes(6), settings=s)
     _, (back,) = watch([RoomHeard(ROOM, minutes(18))], memory, now=minutes(18.5), settings=s)
-    offline_push, back_push = (push_for(e, zone=s.zone) for e in (offline, back))
+    offline_push, back_push = (push_for(e, zone=s.zone, now=e.at) for e in (offline, back))
     assert offline_push.title == "Monitor in Room 1 is offline"
     assert offline_push.body == "Last heard at 13:00; check its power and network."
     assert back_push.title == "Monitor in Room 1 is back"
@@ -140,7 +140,7 @@ def test_a_database_that_cannot_be_read_for_a_while_is_told_once_and_back_once()
             readable, memory, now=minutes(minute), name="postgresql://mm@server/mm", settings=s
         )
         if push is not None:
-            told.append((minute, push_for(push, zone=s.zone)))
+            told.append((minute, push_for(push, zone=s.zone, now=push.at)))
     assert [(minute, p.title) for minute, p in told] == [
         (8, "Misery Meter cannot read its database"),
         (61, "Misery Meter reads its database again"),

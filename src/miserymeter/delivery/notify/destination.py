@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from miserymeter.clock import utc_now
 from miserymeter.config import expand_variables
 from miserymeter.delivery.destination import DeliveryError, PartsFailed
 from miserymeter.delivery.notify.apprise_log import kept_log, plugin_logger
@@ -91,7 +92,7 @@ class NotifyDestination:
         """`send`, but not to the services whose key is in `taken` (they took it in an earlier
         run) or in `waiting` (they are still to take an earlier push); `on_taken(key)` as each
         service takes the push."""
-        push = push_for(event, zone=self.settings.zone)
+        push = push_for(event, zone=self.settings.zone, now=utc_now())
         took = self._took.setdefault(event.id, set())
         took.update(taken)
         reasons, tried = [], False

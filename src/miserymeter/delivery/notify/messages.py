@@ -7,7 +7,7 @@ the episode's page, with its audio.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from miserymeter.events import (
@@ -28,6 +28,8 @@ _LISTENER_TITLES = {
 _NOT_HEARING = "Monitor in {room} is not hearing"
 # apprise's notification types: services show them as colours, icons or priorities.
 INFO, SUCCESS, WARNING, FAILURE = "info", "success", "warning", "failure"
+# Times this far from the push (a replayed night, a push that waited out an outage) say their day.
+DAY_NOT_SAID = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -39,30 +41,31 @@ class Push:
     notify_type: str = INFO
 
 
-def push_for(event: Event, *, zone: tzinfo) -> Push:
-    """The push that tells of `event`."""
+def push_for(event: Event, *, zone: tzinfo, now: datetime) -> Push:
+    """The push that tells of `event`, sent at `now`: a time of a crying or of the listener
+    half a day or more from it (a replayed night, a push that waited) has its day."""
+
+    def when(at: datetime | str) -> str:
+        return _hhmm_or_day(at, zone, now=now)
+
     room, data = event.room, event.data
     notify_type = INFO
     if event.kind == CRYING_STARTED:
-        title, body = f"Crying in {room}", f"Crying since {_hhmm(data['start'], zone)}."
+        title, body = f"Crying in {room}", f"Crying since {when(data['start'])}."
     elif event.kind == STILL_CRYING:
         title = f"Still crying in {room}"
-        body = (
-            f"Crying for {int(data['duration_s'] // 60)} min now, "
-            f"since {_hhmm(data['start'], zone)}."
-        )
+        body = f"Crying for {int(data['duration_s'] // 60)} min now, since {when(data['start'])}."
     elif event.kind == CRYING_STOPPED:
         title = f"Crying stopped in {room}"
-        body = (
-            f"Cried {duration_text(data['duration_s'])}, "
-            f"{_hhmm(data['start'], zone)}-{_hhmm(data['end'], zone)}."
-        )
+        start, end = when(data["start"]), _hhmm(data["end"], zone)
+        span = f"from {start}" if start.endswith(end) else f"{start}-{end}"  # 18:32-18:32
+        body = f"Cried {duration_text(data['duration_s'])}, {span}."
     elif event.kind == LISTENER:
         title = _LISTENER_TITLES.get(data["event"], _NOT_HEARING).format(room=room)
         notify_type = {"stopped": FAILURE, "microphone_reopened": SUCCESS}.get(
             data["event"], WARNING
         )
-        body = f"{data['message']} ({_hhmm(event.at, zone)})."
+        body = f"{data['message']} ({when(event.at)})."
     elif event.kind == DIGEST:
         title, body = f"Last night in {room}", digest_text(data, zone=zone)
     elif event.kind == MONITOR:
@@ -117,6 +120,15 @@ def duration_text(duration_s: float) -> str:
         return f"{seconds} s"
     minutes, seconds = divmod(seconds, 60)
     return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+
+
+def _hhmm_or_day(at: datetime | str, zone: tzinfo, *, now: datetime) -> str:
+    """ "21:00", or "Sat 5 Dec 21:00" half a day or more from `now`."""
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    local = moment.astimezone(zone)
+    if abs(now - moment) < DAY_NOT_SAID:
+        return f"{local:%H:%M}"
+    return f"{local:%a} {local.day} {local:%b %H:%M}"
 
 
 def _hhmm(at: datetime | str, zone: tzinfo) -> str:
