@@ -74,7 +74,8 @@ def require_whole_wav(path: Path) -> None:
     if promised > held:
         raise AudioError(
             f"{path}: cut short: its header promises {promised:,} bytes, the file holds "
-            f"{held:,}; copy it again, or rewrite the header with `sox {path} fixed.wav`"
+            f"{held:,}; copy it again, or rewrite the header with `sox {path} fixed.wav` "
+            "(apt install sox)"
         )
 
 
