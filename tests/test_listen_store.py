@@ -10,6 +10,7 @@ import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ import soundfile as sf
 from conftest import CliRunner, assert_one_error_line, cli_command, cli_env, mount_tmpfs
 from miserymeter.events import MINUTE
 from miserymeter.store import open_store
+from postgres_server import PostgresServer
 from test_listen import RATE_HZ, small_night
 from webhook_receiver import WebhookReceiver
 
@@ -317,3 +319,56 @@ def test_a_dated_night_listened_to_again_into_the_same_store_is_refused(
     with open_store(db) as store:
         assert len(store.episodes(room="nursery")) == 2
         assert len(store.episodes(room="nursery-again")) == 1
+
+
+# Every character that is special in a URL's user and password; "%41" must stay three.
+SPECIAL_PASSWORD = "p@ss:w/rd%41#x?"
+
+
+def password_pieces(password: str) -> list[str]:
+    """Every three-character piece of `password`: none may be printed."""
+    return [password[i : i + 3] for i in range(len(password) - 2)]
+
+
+def test_a_password_with_url_characters_from_the_environment_opens_the_database(
+    night: Path,
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    monkeypatch: pytest.MonkeyPatch,
+    run_cli: CliRunner,
+) -> None:
+    """`db = "postgresql://user:${VAR}@host/db"` works whatever the password holds: the value
+    is percent-encoded into the URL; a wrong password is one line naming no part of it."""
+    user, place = postgres_server.new_password_user(SPECIAL_PASSWORD)
+    config = tmp_path / "r1.toml"
+    config.write_text(
+        f'[listen]\ndb = "postgresql://{user}:${{MISERYMETER_DB_PASSWORD}}@{place}"\n'
+    )
+    monkeypatch.setenv("MISERYMETER_DB_PASSWORD", SPECIAL_PASSWORD)
+    args = ("listen", "--config", config, "--input", night, "--no-clips", "--room", "blue")
+    process = run_cli(*args)
+    assert process.returncode == 0, process.stderr
+    with open_store(f"postgresql://{user}:{quote(SPECIAL_PASSWORD, safe='')}@{place}") as store:
+        assert len(store.seconds("blue", SINCE, UNTIL)) == 88
+    wrong = "p@ss:wrong/"
+    monkeypatch.setenv("MISERYMETER_DB_PASSWORD", wrong)
+    refused = run_cli(*args)
+    line = assert_one_error_line(refused, f"postgresql://{user}:***@{place}", "password")
+    assert not [piece for piece in password_pieces(wrong) if piece in line], line
+
+
+def test_a_password_written_with_at_signs_in_db_is_read_up_to_the_last_one(
+    night: Path, postgres_server: PostgresServer, run_cli: CliRunner
+) -> None:
+    """`--db postgresql://user:p@ss:w/rd#x@host/db`, as a shell expands it: the password ends
+    at the last `@`; a wrong one is one line showing none of it."""
+    password = "p@ss:w/rd#x?"
+    user, place = postgres_server.new_password_user(password)
+    args = ("listen", "--input", night, "--no-clips", "--room", "blue", "--db")
+    assert run_cli(*args, f"postgresql://{user}:{password}@{place}").returncode == 0
+    refused = run_cli(*args, f"postgresql://{user}:p@ss@{place}")
+    line = assert_one_error_line(refused, f"postgresql://{user}:***@{place}")
+    assert "ss@" not in line and "p@ss" not in line
+    typo = run_cli(*args, f"postgresql://{user}:p@ss:w/rd@127.0.0.1:54x2/db")
+    line = assert_one_error_line(typo, f"postgresql://{user}:***@127.0.0.1:54x2/db", "port")
+    assert not [piece for piece in password_pieces("p@ss:w/rd") if piece in line], line
