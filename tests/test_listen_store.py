@@ -16,10 +16,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import CliRunner, assert_one_error_line, cli_command, cli_env, mount_tmpfs
+from conftest import (
+    CliRunner,
+    assert_one_error_line,
+    cli_command,
+    cli_env,
+    mount_tmpfs,
+    require_system,
+)
 from miserymeter.events import MINUTE
 from miserymeter.store import open_store
-from postgres_server import PostgresServer
+from postgres_server import PostgresServer, postgres_available
 from test_listen import RATE_HZ, small_night
 from webhook_receiver import WebhookReceiver
 
@@ -76,7 +83,7 @@ def wait_until_stored(db: Path, n_seconds: int) -> None:
     pytest.fail(f"{db} did not reach {n_seconds} stored seconds within {WAIT_S} s")
 
 
-def live_listener(db: Path, *args: str) -> subprocess.Popen[bytes]:
+def live_listener(db: Path | str, *args: str) -> subprocess.Popen[bytes]:
     """`listen` on stdin (a live stream: it never ends by itself) into `db`."""
     return subprocess.Popen(
         [*cli_command(), "listen", "--input", "-", "--no-clips", "--db", str(db), *args],
@@ -171,7 +178,46 @@ def test_records_that_could_never_be_stored_are_one_clear_error(small_disk: Path
     assert process.returncode == 1
     last = stderr.decode().splitlines()[-1]
     assert last.startswith("error: ") and "night.db" in last and "could not be stored" in last
+    assert "the disk is full; free some space on it" in last  # the failure, named
     assert "Traceback" not in stderr.decode()
+
+
+def test_a_listener_stopped_while_postgresql_is_down_names_the_failure(tmp_path: Path) -> None:
+    """SIGTERM while the server is down: the held records are tried again at stop, then one
+    error line says how many are lost and the server's failure (not "free space")."""
+    require_system(postgres_available())
+    server = PostgresServer()
+    try:
+        url = server.new_database()
+        process = live_listener(url)
+        assert process.stdin is not None and process.stderr is not None
+        process.stdin.write(pcm(slice(0, 3)))
+        process.stdin.flush()
+        wait_until_stored_in(url, 3)
+        server.shut_down()
+        process.stdin.write(pcm(slice(3, 30)))
+        process.stdin.flush()
+        wait_for_log(process, "sink_failed")
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=WAIT_S)
+    finally:
+        server.stop()
+    assert process.returncode == 1
+    errors = [line for line in stderr.decode().splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "Traceback" not in stderr.decode(), stderr.decode()
+    assert "record(s) could not be stored: cannot write to database postgresql://" in errors[0]
+    assert "cannot reach the server" in errors[0] and "free space" not in errors[0], errors[0]
+
+
+def wait_until_stored_in(url: str, n_seconds: int) -> None:
+    """Wait until the PostgreSQL database at `url` holds `n_seconds` of the nursery."""
+    deadline_s = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline_s:
+        with open_store(url) as store:
+            if len(store.seconds("nursery", SINCE, UNTIL)) >= n_seconds:
+                return
+        time.sleep(0.05)
+    pytest.fail(f"{url} did not reach {n_seconds} stored seconds within {WAIT_S} s")
 
 
 def test_an_unreachable_database_server_is_one_clear_error(run_cli: CliRunner) -> None:
