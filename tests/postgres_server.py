@@ -4,7 +4,8 @@ initdb refuses to run as root, so the server runs as the `postgres` system user 
 `runuser`) when the tests run as root. It listens on 127.0.0.1 at a free port, keeps its unix
 socket in its own folder, and trusts local connections; fsync is off unless asked for (the
 tests check the store's transactions, not the server's durability). Each `new_database()` is
-an empty database.
+an empty database. Members of the role `password_logins` log in over TCP with their password
+(`new_password_user`), every other user is trusted.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ TABLES_BYTES_SQL = """
 SYSTEM_USER = "postgres"
 SUPERUSER = "postgres"
 START_TIMEOUT_S = 60
+# The group role whose members must give their password (scram-sha-256) over TCP.
+PASSWORD_GROUP = "password_logins"
 
 
 def postgres_bin_dir() -> Path | None:
@@ -90,7 +93,11 @@ class PostgresServer:
         self.port = free_port()
         self._names = itertools.count()
         self._run("initdb", "-D", self.data_dir, "-U", SUPERUSER, "-A", "trust", "--no-sync")
+        hba = self.data_dir / "pg_hba.conf"  # its first matching line wins
+        password_line = f"host all +{PASSWORD_GROUP} 127.0.0.1/32 scram-sha-256\n"
+        hba.write_text(password_line + hba.read_text())
         self.start()
+        self.psql(f"CREATE ROLE {PASSWORD_GROUP} NOLOGIN")
 
     def start(self) -> None:
         """Start the server (again) and wait until it accepts connections."""
@@ -122,6 +129,16 @@ class PostgresServer:
         name = f"test_{next(self._names)}"
         self.psql(f"CREATE DATABASE {name}")
         return self.url(name)
+
+    def new_password_user(self, password: str) -> tuple[str, str]:
+        """A new user who must log in with `password`, and a new empty database it owns:
+        (user, the database's URL without user)."""
+        n = next(self._names)
+        user, database = f"user_{n}", f"test_{n}"
+        literal = password.replace("'", "''")
+        self.psql(f"CREATE ROLE {user} LOGIN PASSWORD '{literal}' IN ROLE {PASSWORD_GROUP}")
+        self.psql(f"CREATE DATABASE {database} OWNER {user}")
+        return user, f"127.0.0.1:{self.port}/{database}"
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         """Run `sql` through psql over the unix socket; returns its unaligned output."""

@@ -39,6 +39,7 @@ from miserymeter.records import (
     Record,
     SecondRecord,
 )
+from miserymeter.rooms import MAX_ROOM_CHARS, require_room_name
 from miserymeter.store import open_store
 
 RATE_HZ = 16_000
@@ -432,6 +433,45 @@ def test_any_room_name_saves_its_clips_inside_the_clip_folder(
     saved = (clips / json.loads(process.stdout)["clip"]).resolve()
     assert saved.is_file() and saved.is_relative_to(clips.resolve())
     assert [p.resolve() for p in tmp_path.rglob("*.flac") if p != night] == [saved]
+
+
+# The longest names allowed, of letters that spell as one, two (ß: ss) or six ASCII ones
+# (㎯: rad/s2), of letters with no ASCII spelling, and mixed.
+LONGEST_ROOMS = ["x" * MAX_ROOM_CHARS, "ß" * MAX_ROOM_CHARS, "㎯" * MAX_ROOM_CHARS]
+LONGEST_ROOMS += ["ひ" * MAX_ROOM_CHARS, ("Bärenhöhle ㎯ ひよこ組 " * 4)[:MAX_ROOM_CHARS]]
+
+
+@pytest.mark.parametrize("room", LONGEST_ROOMS)
+def test_a_room_name_of_the_longest_allowed_saves_its_clips(room: str, tmp_path: Path) -> None:
+    """A clip's file name stays below 255 bytes for every name --room takes."""
+    require_room_name(room)
+    keeper = EpisodeClipKeeper(
+        ClipSettings(tmp_path / "clips"), sample_rate_hz=RATE_HZ, lookback_s=10.0
+    )
+    keeper.add(clip(CRYING), start_s=0.0, open_since_s=0.0)
+    saved = tmp_path / "clips" / keeper.write(room=room, start=START, start_s=1.0, end_s=3.0)
+    assert saved.is_file() and len(saved.name.encode()) < 255
+
+
+@pytest.mark.parametrize(
+    ("room", "named"),
+    [
+        ("", "give the room a name"),
+        ("   ", "give the room a name"),
+        (" Toddlers ", "write --room 'Toddlers'"),
+        ("Toddlers " * 32, f"at most {MAX_ROOM_CHARS}"),
+        ("ひよこ組" * 17, "68 characters long"),
+    ],
+)
+def test_a_blank_padded_or_too_long_room_name_is_one_error_line(
+    room: str, named: str, tmp_path: Path, run_cli: CliRunner
+) -> None:
+    """On the command line or in the config file: refused before anything starts."""
+    args = ("listen", "--input", QUIET, "--no-db", "--no-clips")
+    assert_one_error_line(run_cli(*args, "--room", room), "--room", named)
+    config = tmp_path / "listen.toml"
+    config.write_text(f"[listen]\nroom = {json.dumps(room)}\n")
+    assert_one_error_line(run_cli(*args, "--config", config), "--room", named)
 
 
 def test_listen_reads_raw_pcm_from_stdin(night: Path, run_cli: CliRunner) -> None:

@@ -10,14 +10,23 @@ import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import CliRunner, assert_one_error_line, cli_command, cli_env, mount_tmpfs
+from conftest import (
+    CliRunner,
+    assert_one_error_line,
+    cli_command,
+    cli_env,
+    mount_tmpfs,
+    require_system,
+)
 from miserymeter.events import MINUTE
 from miserymeter.store import open_store
+from postgres_server import PostgresServer, postgres_available
 from test_listen import RATE_HZ, small_night
 from webhook_receiver import WebhookReceiver
 
@@ -74,7 +83,7 @@ def wait_until_stored(db: Path, n_seconds: int) -> None:
     pytest.fail(f"{db} did not reach {n_seconds} stored seconds within {WAIT_S} s")
 
 
-def live_listener(db: Path, *args: str) -> subprocess.Popen[bytes]:
+def live_listener(db: Path | str, *args: str) -> subprocess.Popen[bytes]:
     """`listen` on stdin (a live stream: it never ends by itself) into `db`."""
     return subprocess.Popen(
         [*cli_command(), "listen", "--input", "-", "--no-clips", "--db", str(db), *args],
@@ -169,7 +178,46 @@ def test_records_that_could_never_be_stored_are_one_clear_error(small_disk: Path
     assert process.returncode == 1
     last = stderr.decode().splitlines()[-1]
     assert last.startswith("error: ") and "night.db" in last and "could not be stored" in last
+    assert "the disk is full; free some space on it" in last  # the failure, named
     assert "Traceback" not in stderr.decode()
+
+
+def test_a_listener_stopped_while_postgresql_is_down_names_the_failure(tmp_path: Path) -> None:
+    """SIGTERM while the server is down: the held records are tried again at stop, then one
+    error line says how many are lost and the server's failure (not "free space")."""
+    require_system(postgres_available())
+    server = PostgresServer()
+    try:
+        url = server.new_database()
+        process = live_listener(url)
+        assert process.stdin is not None and process.stderr is not None
+        process.stdin.write(pcm(slice(0, 3)))
+        process.stdin.flush()
+        wait_until_stored_in(url, 3)
+        server.shut_down()
+        process.stdin.write(pcm(slice(3, 30)))
+        process.stdin.flush()
+        wait_for_log(process, "sink_failed")
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=WAIT_S)
+    finally:
+        server.stop()
+    assert process.returncode == 1
+    errors = [line for line in stderr.decode().splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "Traceback" not in stderr.decode(), stderr.decode()
+    assert "record(s) could not be stored: cannot write to database postgresql://" in errors[0]
+    assert "cannot reach the server" in errors[0] and "free space" not in errors[0], errors[0]
+
+
+def wait_until_stored_in(url: str, n_seconds: int) -> None:
+    """Wait until the PostgreSQL database at `url` holds `n_seconds` of the nursery."""
+    deadline_s = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline_s:
+        with open_store(url) as store:
+            if len(store.seconds("nursery", SINCE, UNTIL)) >= n_seconds:
+                return
+        time.sleep(0.05)
+    pytest.fail(f"{url} did not reach {n_seconds} stored seconds within {WAIT_S} s")
 
 
 def test_an_unreachable_database_server_is_one_clear_error(run_cli: CliRunner) -> None:
@@ -336,3 +384,56 @@ def test_a_dated_night_listened_to_again_into_the_same_store_is_refused(
     with open_store(db) as store:
         assert len(store.episodes(room="nursery")) == 2
         assert len(store.episodes(room="nursery-again")) == 1
+
+
+# Every character that is special in a URL's user and password; "%41" must stay three.
+SPECIAL_PASSWORD = "p@ss:w/rd%41#x?"
+
+
+def password_pieces(password: str) -> list[str]:
+    """Every three-character piece of `password`: none may be printed."""
+    return [password[i : i + 3] for i in range(len(password) - 2)]
+
+
+def test_a_password_with_url_characters_from_the_environment_opens_the_database(
+    night: Path,
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    monkeypatch: pytest.MonkeyPatch,
+    run_cli: CliRunner,
+) -> None:
+    """`db = "postgresql://user:${VAR}@host/db"` works whatever the password holds: the value
+    is percent-encoded into the URL; a wrong password is one line naming no part of it."""
+    user, place = postgres_server.new_password_user(SPECIAL_PASSWORD)
+    config = tmp_path / "r1.toml"
+    config.write_text(
+        f'[listen]\ndb = "postgresql://{user}:${{MISERYMETER_DB_PASSWORD}}@{place}"\n'
+    )
+    monkeypatch.setenv("MISERYMETER_DB_PASSWORD", SPECIAL_PASSWORD)
+    args = ("listen", "--config", config, "--input", night, "--no-clips", "--room", "blue")
+    process = run_cli(*args)
+    assert process.returncode == 0, process.stderr
+    with open_store(f"postgresql://{user}:{quote(SPECIAL_PASSWORD, safe='')}@{place}") as store:
+        assert len(store.seconds("blue", SINCE, UNTIL)) == 88
+    wrong = "p@ss:wrong/"
+    monkeypatch.setenv("MISERYMETER_DB_PASSWORD", wrong)
+    refused = run_cli(*args)
+    line = assert_one_error_line(refused, f"postgresql://{user}:***@{place}", "password")
+    assert not [piece for piece in password_pieces(wrong) if piece in line], line
+
+
+def test_a_password_written_with_at_signs_in_db_is_read_up_to_the_last_one(
+    night: Path, postgres_server: PostgresServer, run_cli: CliRunner
+) -> None:
+    """`--db postgresql://user:p@ss:w/rd#x@host/db`, as a shell expands it: the password ends
+    at the last `@`; a wrong one is one line showing none of it."""
+    password = "p@ss:w/rd#x?"
+    user, place = postgres_server.new_password_user(password)
+    args = ("listen", "--input", night, "--no-clips", "--room", "blue", "--db")
+    assert run_cli(*args, f"postgresql://{user}:{password}@{place}").returncode == 0
+    refused = run_cli(*args, f"postgresql://{user}:p@ss@{place}")
+    line = assert_one_error_line(refused, f"postgresql://{user}:***@{place}")
+    assert "ss@" not in line and "p@ss" not in line
+    typo = run_cli(*args, f"postgresql://{user}:p@ss:w/rd@127.0.0.1:54x2/db")
+    line = assert_one_error_line(typo, f"postgresql://{user}:***@127.0.0.1:54x2/db", "port")
+    assert not [piece for piece in password_pieces("p@ss:w/rd") if piece in line], line

@@ -18,6 +18,7 @@ import pytest
 from conftest import require_system
 from miserymeter.errors import StorageError
 from miserymeter.records import SecondRecord
+from miserymeter.sinks.store import StoreSink
 from miserymeter.store import Store, open_store
 from miserymeter.store.engines import OUR_MARK_TABLE
 from miserymeter.store.schema import schema_version
@@ -165,6 +166,28 @@ def test_writes_fail_while_postgresql_is_down_and_succeed_when_it_is_back() -> N
         server.start()
         store.write(batch(1))
         assert night_seconds(store) == [*seconds_of(0), *seconds_of(1)]
+        store.close()
+    finally:
+        server.stop()
+
+
+def test_records_held_at_stop_are_written_if_postgresql_is_back_in_time() -> None:
+    """A sink stopped while its server is down tries its held records again (here until the
+    test has restarted the server, its timeout far away): nothing is lost."""
+    require_system(postgres_available())
+    server = PostgresServer()
+    try:
+        url = server.new_database()
+        store = open_store(url)
+        sink = StoreSink(store, retry_s=0.05)
+        server.shut_down()
+        sink.handle(batch(0))
+        stopping = threading.Thread(target=sink.finish, kwargs={"timeout_s": 600.0})
+        stopping.start()
+        server.start()
+        stopping.join()
+        assert sink.n_pending == 0 and sink.unstored() is None
+        assert night_seconds(store) == seconds_of(0)
         store.close()
     finally:
         server.stop()

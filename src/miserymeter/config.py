@@ -26,6 +26,7 @@ import tomllib
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from miserymeter.atomic_write import atomic_write
 from miserymeter.errors import ConfigError
@@ -37,13 +38,19 @@ _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TABLE_HEADER = re.compile(r"^\s*\[")
 PASSWORD_HASH = "password_hash"
+# The commands' key of a database URL (`--db`).
+DATABASE_KEY = "db"
 
 
 def read_config(path: Path, *, command: str, known_keys: set[str]) -> dict[str, Any]:
-    """The `[command]` table of `path`, checked against the command's option names."""
-    table = read_table(path, command)
+    """The `[command]` table of `path`, checked against the command's option names; the
+    variables of its database URL are expanded by `expand_url_variables`."""
+    table = read_table(path, command, own_variables=(DATABASE_KEY,))
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [{command}] must be a table")
+    if isinstance(table.get(DATABASE_KEY), str):
+        where = f"{path}: [{command}] {DATABASE_KEY}"
+        table[DATABASE_KEY] = expand_url_variables(table[DATABASE_KEY], where=where)
     check_keys(path, command, table, known_keys, hint=f"see `miserymeter {command} --help`")
     return table
 
@@ -85,6 +92,17 @@ def expand_variables(value: Any, *, where: str, own_variables: Collection[str] =
             for k, v in value.items()
         }
     return value
+
+
+def expand_url_variables(url: str, *, where: str) -> str:
+    """`url` with its variables expanded, those in its user and password (before its last
+    `@`) percent-encoded: a password from the environment may hold `@`, `:`, `/`, `%`, `#`."""
+    scheme, separator, rest = url.partition("://")
+    userinfo, at, place = rest.rpartition("@")
+    if not separator or not at:
+        return str(expand_variables(url, where=where))
+    encoded = _VARIABLE.sub(lambda m: quote(_variable(m.group(1), where=where), safe=""), userinfo)
+    return f"{scheme}://{encoded}@{expand_variables(place, where=where)}"
 
 
 def _variable(name: str, *, where: str) -> str:

@@ -54,7 +54,11 @@ def listen(
     label: str | None = typer.Option(
         None, "--label", help="The model's label that means crying; default: 'crying'."
     ),
-    room: str = typer.Option(LISTEN.room, "--room", help="Name of the room, stored with records."),
+    room: str = typer.Option(
+        LISTEN.room,
+        "--room",
+        help="Name of the room, stored with records: 1 to 64 characters, no space at either end.",
+    ),
     detector: str = typer.Option(
         LISTEN.detector,
         "--detector",

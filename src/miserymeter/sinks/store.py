@@ -6,7 +6,9 @@ leaves nothing behind, so the records stay queued and are tried again every `ret
 whatever came since. The first failure of a run of failures is raised by the next `handle`
 call (for the listener to log); the first write that works again is told to `on_event`
 (`store_recovered`). While the store stays down, at most `max_pending` records are held, the
-oldest dropped first and counted.
+oldest dropped first and counted. At stop, what is held is tried again for up to
+`STOP_RETRY_S`: a server back by then loses nothing; `unstored()` is the error to end with if
+records were still lost, naming the store's last failure.
 
 With `destinations`, the events the records make (`miserymeter.events`) are queued in the
 outbox for each destination that wants them, in the same transaction as the records;
@@ -36,6 +38,8 @@ from miserymeter.store.outbox import OutboxEntry
 # A day of per-second records.
 DEFAULT_MAX_PENDING = 86_400
 RETRY_S = 1.0
+# At stop, how long the held records are tried again (the store's busy timeout).
+STOP_RETRY_S = 5.0
 STORED_TYPES = (SecondRecord, MinuteSummary, Episode, ListenerEvent, ListenerStatus)
 
 
@@ -67,6 +71,8 @@ class StoreSink:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closing = False
+        self._stop_by_s = 0.0
+        self._last_error: StorageError | None = None
         self._thread = threading.Thread(target=self._write_forever, name="store", daemon=True)
         self._thread.start()
 
@@ -102,16 +108,31 @@ class StoreSink:
                 self._entries += entries
             self._wake.set()
 
-    def close(self, *, timeout_s: float = 10.0) -> None:
-        """Write what is queued (one last try) and close the store."""
+    def close(self, *, timeout_s: float = STOP_RETRY_S) -> None:
+        """Write what is queued (trying for up to `timeout_s`) and close the store."""
         self.finish(timeout_s=timeout_s)
         self.store.close()
 
-    def finish(self, *, timeout_s: float = 10.0) -> None:
-        """Write what is queued (one last try) and stop writing; the store stays open."""
+    def finish(self, *, timeout_s: float = STOP_RETRY_S) -> None:
+        """Write what is queued, trying again every `retry_s` for up to `timeout_s` while the
+        store fails, and stop writing; the store stays open."""
+        self._stop_by_s = time.monotonic() + timeout_s
         self._closing = True
         self._wake.set()
         self._thread.join(timeout_s)
+
+    def unstored(self) -> StorageError | None:
+        """After `finish`: the error to end with if records were dropped or are still held,
+        naming the store's last failure (which says what to do), else None."""
+        n_lost = self.n_pending + self.n_dropped
+        if not n_lost:
+            return None
+        if self._last_error is None:  # dropped during a failure the store recovered from
+            return StorageError(
+                f"{self.store.name}: {n_lost} record(s) were dropped while it failed; "
+                "fix the database, or pass another --db"
+            )
+        return StorageError(f"{n_lost} record(s) could not be stored: {self._last_error}")
 
     def _outbox_entries(self, records: Sequence[Record]) -> list[OutboxEntry]:
         if not self.destinations:
@@ -140,13 +161,14 @@ class StoreSink:
                 if batch or entries:
                     self.store.write(batch, outbox=entries)
             except StorageError as e:
+                self._last_error = e
                 if not failing:
                     failing = True
                     with self._lock:
                         self._errors.append(
                             StorageError(f"{e} (holding the records in memory, retrying)")
                         )
-                if closing:
+                if closing and time.monotonic() + self.retry_s >= self._stop_by_s:
                     return
                 time.sleep(self.retry_s)
                 self._wake.set()
@@ -163,5 +185,6 @@ class StoreSink:
                     "are written",
                 )
             failing = False
+            self._last_error = None
             if closing:
                 return

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -30,23 +32,51 @@ OUR_MARK_TABLE = "schema_version"
 # A new database (and its write-ahead log, which SQLite gives the same mode) is the owner's only.
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
+# A URL's password: from the `:` after the user to the last `@`.
+_PASSWORD = re.compile(r"^([^:/]*://[^:/@]*:).*@")
 
 
 def database_url(target: str | Path) -> URL:
-    """`target` as a URL: a path or `sqlite:///path` for SQLite, or a `postgresql://` URL."""
+    """`target` as a URL: a path or `sqlite:///path` for SQLite, or a `postgresql://` URL.
+
+    The user and password end at the URL's last `@`, so a password may hold `@`, `:`, `/`,
+    `?` or `#` as written; a `%` followed by two hex digits is read as percent-encoding (`%40`
+    is `@`: write a `%` itself as `%25`)."""
     if isinstance(target, Path) or "://" not in target:
         return URL.create("sqlite+pysqlite", database=str(Path(target).expanduser()))
     try:
-        url = make_url(target)
-    except ArgumentError as e:
-        raise ConfigError(f"cannot read the database URL {target!r}: {e}") from e
+        url = _url_with_userinfo(target)
+    except (ArgumentError, ValueError) as e:
+        problem = "its port is not a number" if isinstance(e, ValueError) else str(e)
+        raise ConfigError(
+            f"cannot read the database URL {shown_url(target)} ({problem}); "
+            "write it as postgresql://user:password@host:port/database"
+        ) from None
     if url.drivername in ("sqlite", "sqlite+pysqlite") and url.database:
         return url.set(drivername="sqlite+pysqlite")
     if url.drivername in POSTGRESQL_DRIVERS:
         return url.set(drivername="postgresql+psycopg")
     raise ConfigError(
-        f"unsupported database {url.render_as_string(hide_password=True)}: "
+        f"unsupported database {shown_url(target)}: "
         "give a file path or a postgresql://user@host/database URL"
+    )
+
+
+def shown_url(target: str) -> str:
+    """`target` with its password, all that lies between `user:` and the last `@`, as ***."""
+    return _PASSWORD.sub(r"\1***@", target)
+
+
+def _url_with_userinfo(target: str) -> URL:
+    """The URL of `target`, its user and password cut at the last `@` (SQLAlchemy cuts at the
+    first) and percent-decoded."""
+    scheme, _, rest = target.partition("://")
+    if scheme.startswith("sqlite") or "@" not in rest:
+        return make_url(target)
+    userinfo, _, place = rest.rpartition("@")
+    username, has_password, password = userinfo.partition(":")
+    return make_url(f"{scheme}://{place}").set(
+        username=unquote(username) or None, password=unquote(password) if has_password else None
     )
 
 

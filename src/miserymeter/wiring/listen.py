@@ -178,11 +178,9 @@ def run_listen(
             dashboard.start()
             teardown.callback(dashboard.close)
         summary = listener.run(stop)
-    if store_sink is not None and (store_sink.n_pending or store_sink.n_dropped):
-        raise StorageError(
-            f"{store_sink.store.name}: {store_sink.n_pending + store_sink.n_dropped} "
-            "record(s) could not be stored; free space or fix the database, or pass --db"
-        )
+    unstored = store_sink.unstored() if store_sink is not None else None
+    if unstored is not None:
+        raise unstored
     _say_summary(terminal, summary, settings.hop_s)
     if isinstance(source, MicrophoneSource) and source.live_input.n_stuck_streams:
         # PortAudio's exit handler would wait forever for the stream the driver holds.

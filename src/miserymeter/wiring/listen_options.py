@@ -19,6 +19,7 @@ from miserymeter.constants import (
 )
 from miserymeter.detect.settings import DETECTORS, DetectorSettings
 from miserymeter.errors import ConfigError
+from miserymeter.rooms import require_room_name
 from miserymeter.wiring.option_checks import require_microphone_rate
 from miserymeter.written_time import parse_written_time
 
@@ -70,6 +71,7 @@ class ListenOptions:
     serve_port: int = DEFAULT_DASHBOARD_PORT
 
     def __post_init__(self) -> None:
+        require_room_name(self.room)
         if self.detector not in DETECTORS:
             raise ConfigError(f"--detector {self.detector!r}: choose one of {', '.join(DETECTORS)}")
         for name in _POSITIVE:
