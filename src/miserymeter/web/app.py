@@ -126,9 +126,10 @@ def _guard(
         elif needs_login and not session.authenticated and not path.startswith(PUBLIC_PATHS):
             if path.startswith("/api/"):
                 response = _error(401, "log in first: open /login")
+                issued = None  # the log-in page the script goes to makes the one session
             else:
-                sent = request.scope.get("raw_path", b"").decode("ascii", "replace")
-                response = RedirectResponse(f"/login?next={quote(sent or path)}", status_code=303)
+                target = f"/login?next={quote(_asked(request))}"
+                response = RedirectResponse(target, status_code=303)
         elif (
             request.method not in SAFE_METHODS
             and path != "/login"
@@ -151,6 +152,13 @@ def _guard(
         return response
 
     return guard
+
+
+def _asked(request: Request) -> str:
+    """The path and query the request asked for, as sent (a room's name stays encoded)."""
+    path = request.scope.get("raw_path", b"").decode("ascii", "replace") or request.url.path
+    query = request.scope.get("query_string", b"").decode("ascii", "replace")
+    return f"{path}?{query}" if query else path
 
 
 def _host_is_local(request: Request) -> bool:

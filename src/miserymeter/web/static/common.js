@@ -15,19 +15,23 @@ const mm = {
   csrf: () => document.querySelector('meta[name="csrf-token"]').content,
   roomUrl: (room) => encodeURIComponent(room),
 
-  async getJSON(url) {
-    const response = await fetch(url, { headers: { Accept: "application/json" } });
-    const data = await response.json().catch(() => ({ error: response.statusText }));
-    if (!response.ok) throw new Error(data.error || response.statusText);
-    return data;
-  },
+  getJSON: (url) => mm.request(url, { headers: { Accept: "application/json" } }),
 
-  async sendJSON(method, url, body) {
-    const response = await fetch(url, {
-      method,
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": mm.csrf() },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+  sendJSON: (method, url, body) => mm.request(url, {
+    method,
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": mm.csrf() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }),
+
+  // The answer's JSON. A 401 (the session is gone: the dashboard restarted, or the user
+  // logged out elsewhere) goes to the log-in page, which comes back here: the request never
+  // settles, so nothing is said of it meanwhile.
+  async request(url, options) {
+    const response = await fetch(url, options);
+    if (response.status === 401) {
+      location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+      return new Promise(() => {});
+    }
     const data = await response.json().catch(() => ({ error: response.statusText }));
     if (!response.ok) throw new Error(data.error || response.statusText);
     return data;
