@@ -3,19 +3,22 @@ open: the dashboard restarts (its sessions lost), its database goes down."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 
+from conftest import require_system
 from miserymeter.store import open_store
 from miserymeter.web import create_app
 from miserymeter.web.passwords import hash_password
+from postgres_server import PostgresServer, postgres_available
 from store_records import seconds_heard
-from web_helpers import running_server, settings_for, shot
+from web_helpers import ZONE, running_server, settings_for, shot
 
 pytestmark = pytest.mark.browser
 
@@ -80,3 +83,72 @@ def test_a_page_open_when_the_dashboard_restarts_asks_to_log_in_and_comes_back(
         log_in(p)
         p.wait_for_url(f"{base}/")
         p.wait_for_selector(".room-card >> nth=1")
+
+
+OUT_OF_DATE = re.compile(
+    r"The dashboard cannot read its database: cannot read database postgresql://\S+ "
+    r"\(.+\): cannot reach the server; .*; showing what it knew at \d\d:\d\d:\d\d"
+)
+
+
+def test_while_the_database_is_down_pages_say_so_and_open_ones_grey_what_they_knew(
+    phone: Any, tmp_path: Path
+) -> None:
+    """PostgreSQL stops: the all-rooms page and a room's page keep what they showed, greyed,
+    the stop-watch stopped, under the reason; a page loaded meanwhile is that reason, in HTML,
+    asking again by itself (the API keeps answering JSON); all is live again once it is back."""
+    require_system(postgres_available())
+    server = PostgresServer()
+    try:
+        url = server.new_database()
+        with open_store(url) as store:
+            store.write(seconds_heard("bees", [0.05] * 30 + [0.9] * 30, last_at=datetime.now(UTC)))
+            store.write(seconds_heard("ladybirds", [0.05] * 60, last_at=datetime.now(UTC)))
+        overview = phone
+        with running_server(create_app(settings_for(url, tmp_path))) as base:
+            overview.goto(f"{base}/")
+            overview.wait_for_selector(".room-card[data-state='crying']")
+            room = overview.context.new_page()
+            room.goto(f"{base}/rooms/bees")
+            room.wait_for_selector("#now[data-state='crying']")
+
+            server.shut_down()
+            overview.wait_for_selector("#rooms[data-stale]")
+            said = overview.text_content("#overview-error")
+            assert OUT_OF_DATE.fullmatch(said), said
+            there = datetime.now(ZONE)
+            at = datetime.combine(there.date(), time.fromisoformat(said[-8:]), ZONE)
+            assert (there - at).total_seconds() % 86_400 < 60, said  # in the rooms' zone
+            assert overview.locator(".room-card").count() == 2
+            shot(overview, "overview-database-down-phone.png")
+            room.wait_for_selector("#now[data-stale]")
+            assert OUT_OF_DATE.fullmatch(room.text_content("#now-stale"))
+            stopped = room.text_content("#now-state")
+            for _ in range(2):  # a second or more later, the stop-watch has not moved
+                with room.expect_response(lambda r: r.url.endswith("/now")):
+                    pass
+            assert room.text_content("#now-state") == stopped
+            assert room.evaluate("document.documentElement.scrollWidth") <= 390
+            shot(room, "room-database-down-phone.png")
+
+            fresh = overview.context.new_page()
+            answer = fresh.goto(f"{base}/rooms/bees")
+            assert answer.status == 503 and answer.headers["retry-after"] == "15"
+            assert fresh.text_content("h1") == "The dashboard cannot read its database"
+            assert "cannot reach the server" in fresh.text_content(".error-message")
+            refresh = "meta[http-equiv=refresh]"
+            assert fresh.get_attribute(refresh, "content") == "15"
+            assert fresh.evaluate("document.documentElement.scrollWidth") <= 390
+            shot(fresh, "database-down-phone.png")
+            api = fresh.evaluate(
+                "fetch('/api/overview').then(async (r) => [r.status, (await r.json()).error])"
+            )
+            assert api[0] == 503 and "cannot reach the server" in api[1]
+
+            server.start()
+            overview.wait_for_selector("#rooms:not([data-stale]) .room-card")
+            assert not overview.is_visible("#overview-error")
+            room.wait_for_selector("#now:not([data-stale])")
+            assert not room.is_visible("#now-stale")
+    finally:
+        server.stop()

@@ -22,7 +22,7 @@ from miserymeter.web.calibration import calibration_router
 from miserymeter.web.context import Dashboard
 from miserymeter.web.level import LiveLevel
 from miserymeter.web.login_throttle import LoginThrottle
-from miserymeter.web.pages import error_page, pages_router
+from miserymeter.web.pages import error_page, pages_router, unavailable_page
 from miserymeter.web.params import RequestError
 from miserymeter.web.passwords import check_hash
 from miserymeter.web.room_paths import SegmentPaths, register_room_convertor
@@ -200,8 +200,10 @@ def _add_error_answers(app: FastAPI) -> None:
         return _error(e.status_code, str(e.detail))
 
     @app.exception_handler(MiseryMeterError)
-    async def unavailable(_request: Request, e: MiseryMeterError) -> JSONResponse:
-        return _error(503, str(e))  # the database is down, locked, full...
+    async def unavailable(request: Request, e: MiseryMeterError) -> Response:
+        if _is_page(request):  # the database is down, locked, full...
+            return unavailable_page(request, e)
+        return _error(503, str(e))
 
     @app.exception_handler(AudioError)
     async def audio(_request: Request, e: AudioError) -> JSONResponse:

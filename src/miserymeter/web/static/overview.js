@@ -39,14 +39,23 @@ function tonightLine(room) {
   return `tonight: ${n === 1 ? "1 wake-up" : `${n} wake-ups`}, ${mm.duration(cryingS)} crying`;
 }
 
+// When the cards shown were last known (ms): while they cannot be asked, they stay, greyed.
+let knownAt = null;
+let shownIso = null;  // a local time shown, for the zone of `knownAt`
+
 async function showOverview() {
   const error = document.getElementById("overview-error");
+  const cards = document.getElementById("rooms");
   try {
     const rooms = await mm.getJSON("/api/overview");
-    document.getElementById("rooms").replaceChildren(...rooms.map(roomCard));
+    knownAt = Date.now();
+    shownIso = rooms.map((r) => r.last_heard).find(Boolean);
+    cards.replaceChildren(...rooms.map(roomCard));
+    cards.removeAttribute("data-stale");
     error.hidden = true;
   } catch (e) {
-    error.textContent = `Cannot reach the dashboard: ${e.message}`;
+    cards.toggleAttribute("data-stale", knownAt !== null);
+    error.textContent = mm.outOfDate(e, knownAt, shownIso);
     error.hidden = false;
   }
 }
