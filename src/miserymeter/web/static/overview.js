@@ -30,12 +30,13 @@ function roomCard(room) {
   return card;
 }
 
-// Tonight's stored episodes, and the one in progress (stored only once it ends).
+// Tonight's stored episodes, and the one open: stored only once its merge gap has passed
+// without crying, it counts meanwhile, crying or quiet (its crying so far: what it will count).
 function tonightLine(room) {
-  const crying = room.now.state === "crying";
-  const n = room.tonight.n_episodes + (crying ? 1 : 0);
+  const open = room.now.open_episode;
+  const n = room.tonight.n_episodes + (open ? 1 : 0);
   if (!n) return "tonight: no crying";
-  const cryingS = room.tonight.crying_s + (crying ? room.now.for_s : 0);
+  const cryingS = room.tonight.crying_s + (open ? open.crying_s : 0);
   return `tonight: ${n === 1 ? "1 wake-up" : `${n} wake-ups`}, ${mm.duration(cryingS)} crying`;
 }
 
