@@ -154,6 +154,8 @@ function cpuText(health) {
   return `${cpu} (replaying a recording as fast as it can; live listening uses a few %)`;
 }
 
+const events = (n) => (n === 1 ? "1 event" : `${n} events`);
+
 async function showHealth() {
   const badge = document.getElementById("health");
   if (!badge || !mm.room()) return;
@@ -168,7 +170,7 @@ async function showHealth() {
     document.getElementById("health-facts").textContent = facts.join(" · ");
     const undelivered = document.getElementById("undelivered");
     undelivered.textContent = health.undelivered.map((u) => {
-      const counts = [u.waiting ? `${u.waiting} alert(s) not yet sent` : "", u.refused ? `${u.refused} refused` : ""];
+      const counts = [u.waiting ? `${events(u.waiting)} not yet sent` : "", u.refused ? `${events(u.refused)} refused` : ""];
       const reason = u.last_error ? `: ${u.last_error}` : "";
       return `${counts.filter(Boolean).join(", ")} to ${u.destination} since ${mm.near(u.since)}${reason}`;
     }).join(" · ");
