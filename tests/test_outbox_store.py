@@ -75,7 +75,8 @@ def test_delivered_entries_go_and_rejected_ones_stay_out_of_the_queue(store_targ
 
 
 def test_undelivered_counts_only_what_failed_per_destination(store_target: str) -> None:
-    """What the dashboard warns of: entries tried and failed or refused, not those on their way."""
+    """What the dashboard warns of: a destination that failed, every entry still waiting for
+    it (tried, or queued behind) and those refused; nothing of those merely on their way."""
     records = [minute("blue", n) for n in range(5)] + [minute("green", 0)]
     events = events_from(records)
     with open_store(store_target) as store:
@@ -91,16 +92,16 @@ def test_undelivered_counts_only_what_failed_per_destination(store_target: str) 
         (broker_entry, _) = store.pending(OTHER, room="blue")
         store.failed(broker_entry.seq, "broker down")
         assert store.undelivered("blue", refused_since=tonight) == [
-            Undelivered(OTHER, 1, 0, START, "broker down"),
+            Undelivered(OTHER, 2, 0, START, "broker down"),  # the second queued behind
             Undelivered(
-                HOOK, 2, 1, START + timedelta(minutes=1), "cannot reach example.org (refused)"
+                HOOK, 3, 1, START + timedelta(minutes=1), "cannot reach example.org (refused)"
             ),
         ]
         # refused before tonight: no longer shown; still waiting: shown whenever queued
         assert store.undelivered("blue", refused_since=START + timedelta(minutes=3)) == [
-            Undelivered(OTHER, 1, 0, START, "broker down"),
+            Undelivered(OTHER, 2, 0, START, "broker down"),
             Undelivered(
-                HOOK, 2, 0, START + timedelta(minutes=1), "cannot reach example.org (refused)"
+                HOOK, 3, 0, START + timedelta(minutes=1), "cannot reach example.org (refused)"
             ),
         ]
         assert store.undelivered("green", refused_since=tonight) == []

@@ -4,6 +4,7 @@ answer is the one a replay from scratch gives, and a kept replay reads only what
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,13 @@ def test_a_kept_replay_reads_only_the_seconds_stored_since(tmp_path: Path) -> No
         assert first["crying"]["state"] == "crying" and sum(rows) > 1200  # the burst, once
         rows.clear()
         for room in ("crying", "calm"):
-            store.write(seconds_heard(room, [0.9, 0.9], last_at=last_at + timedelta(seconds=2)))
+            more = seconds_heard(room, [0.9, 0.9], last_at=last_at + timedelta(seconds=2))
+            store.write([replace(s, offset_s=s.offset_s + 1260) for s in more])  # the same run
         then = states(store, kept, now=last_at + timedelta(seconds=2))
-    assert then["crying"] == {**first["crying"], "for_s": first["crying"]["for_s"] + 2}
+    episode = first["crying"]["open_episode"]
+    assert then["crying"] == {
+        **first["crying"],
+        "for_s": first["crying"]["for_s"] + 2,
+        "open_episode": {**episode, "crying_s": episode["crying_s"] + 2},
+    }
     assert sum(rows) <= 4  # the two new seconds of each room

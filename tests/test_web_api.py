@@ -289,12 +289,19 @@ def test_now_says_crying_since_when_quiet_since_when_or_not_listening(tmp_path: 
     assert said["crying"]["state"] == "crying"
     assert abs(since["crying"] - (now - timedelta(seconds=24))) <= timedelta(seconds=2)
     assert 22 <= said["crying"]["for_s"] <= 60
+    assert said["crying"]["open_episode"]["start"] == said["crying"]["since"]
     assert said["paused"]["state"] == "quiet"  # the episode may yet go on, but no one cries
     assert abs(since["paused"] - (now - timedelta(seconds=pause_s))) <= timedelta(seconds=3)
+    # ... and it counts tonight: stored only once its merge gap has passed without crying
+    paused = said["paused"]["open_episode"]
+    assert paused is not None and 22 <= paused["crying_s"] <= 27, paused
+    started = datetime.fromisoformat(paused["start"])
+    assert abs(started - (now - timedelta(seconds=pause_s + 24))) <= timedelta(seconds=3)
     assert said["calm"] == {
         "state": "quiet",
         "since": (now - timedelta(minutes=28)).astimezone(since["calm"].tzinfo).isoformat(),
         "for_s": said["calm"]["for_s"],
+        "open_episode": None,
     }
     assert said["gone"]["state"] == "not listening"
     assert since["gone"] == now - timedelta(hours=2)

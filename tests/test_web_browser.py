@@ -211,10 +211,11 @@ def test_the_badge_shows_the_listeners_cpu_dropped_windows_and_undelivered_alert
     db = tmp_path / "store.db"
     now = datetime.now(UTC)
     with open_store(db) as store:
-        minute = minute_of_records(
-            "attic", 0, rng=np.random.default_rng(2), start=now - timedelta(seconds=59)
-        )
-        store.write(minute, outbox=[OutboxEntry("mqtt", e) for e in events_from(minute)])
+        for k in range(5):  # an event a minute
+            minute = minute_of_records(
+                "attic", k, rng=np.random.default_rng(k), start=now - timedelta(seconds=299)
+            )
+            store.write(minute, outbox=[OutboxEntry("mqtt", e) for e in events_from(minute)])
         store.write([ListenerStatus("attic", now - timedelta(seconds=5), 60.0, 3.52, 2)])
     p = page
     with running_server(create_app(settings_for(db, tmp_path))) as base:
@@ -226,12 +227,13 @@ def test_the_badge_shows_the_listeners_cpu_dropped_windows_and_undelivered_alert
         assert not p.is_visible("#undelivered")  # type: ignore[attr-defined]  # queued, on its way
 
         with open_store(db) as store:
-            for entry in store.pending("mqtt", room="attic"):
-                store.failed(entry.seq, "cannot reach broker:1883 (connection refused)")
+            waiting = store.pending("mqtt", room="attic")  # the first tried, the rest behind it
+            store.failed(waiting[0].seq, "cannot reach broker:1883 (connection refused)")
         p.reload()  # type: ignore[attr-defined]
         p.wait_for_selector("#undelivered", state="visible")  # type: ignore[attr-defined]
         warning = p.text_content("#undelivered")  # type: ignore[attr-defined]
-        assert re.search(r"^\d+ alert\(s\) not yet sent to mqtt since ", warning), warning
+        assert len(waiting) == 5
+        assert warning.startswith("5 events not yet sent to mqtt since "), warning
         assert warning.endswith(": cannot reach broker:1883 (connection refused)"), warning
         shot(p, "level-undelivered.png")
         p.wait_for_selector('#verdict[data-ok="true"]')  # type: ignore[attr-defined]
@@ -390,6 +392,37 @@ def test_the_overview_shows_every_room_crying_first_on_a_phone(
         shot(p, "overview-phone.png")
         cards.nth(0).click()
         p.wait_for_url(f"{base}/rooms/bees")  # type: ignore[attr-defined]
+
+
+def test_an_episode_quiet_in_its_merge_gap_still_counts_tonight(
+    page: object, tmp_path: Path
+) -> None:
+    """30 s of crying, then 15 s quiet: the episode is stored only once its merge gap (30 s)
+    passes without crying, but the quiet room's card, its story and its episodes count it
+    meanwhile (the totals never drop when the crying stops)."""
+    db = tmp_path / "daycare.db"
+    now = datetime.now(UTC)
+    with open_store(db) as store:
+        store.write(seconds_heard("bees", [0.05] * 60 + [0.9] * 30 + [0.05] * 15, last_at=now))
+        store.write(seconds_heard("ladybirds", [0.05] * 100, last_at=now))
+    p = page
+    p.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
+    with running_server(create_app(settings_for(db, tmp_path))) as base:
+        p.goto(f"{base}/")  # type: ignore[attr-defined]
+        p.wait_for_selector(".room-card >> nth=1")  # type: ignore[attr-defined]
+        bees = p.locator(".room-card", has_text="bees")  # type: ignore[attr-defined]
+        quiet = bees.locator(".room-state").text_content()
+        assert re.fullmatch(r"Quiet since \d\d:\d\d", quiet), quiet
+        tonight = bees.locator(".room-tonight").text_content()
+        assert re.fullmatch(r"tonight: 1 wake-up, (2\d|30) s crying", tonight), tonight
+        shot(p, "overview-merge-gap-phone.png")
+        bees.click()
+        p.wait_for_selector("#night-story:not([hidden])")  # type: ignore[attr-defined]
+        said = p.text_content("#night-said")  # type: ignore[attr-defined]
+        assert re.fullmatch(r"1 wake-up so far, the last at \d\d:\d\d", said), said
+        row = p.locator("#episodes tr.episode >> nth=0").text_content()  # type: ignore[attr-defined]
+        assert re.search(r"(2\d|30) squiet for now$", row), row
+        shot(p, "room-merge-gap-phone.png")
 
 
 def test_short_episodes_keep_their_seconds_wherever_a_duration_is_shown(

@@ -116,24 +116,23 @@ def counts_query(destination: str, *, room: str | None) -> Select[Any]:
 
 
 def undelivered_query(room: str, *, refused_since: datetime) -> Select[Any]:
-    """(destination, waiting, refused, oldest time, latest seq), a row per destination, of
-    `room`'s entries that were tried and failed: all that still wait, and those refused for good
-    since `refused_since`. Entries not yet tried are on their way, not undelivered."""
+    """(destination, waiting, refused, oldest time, latest seq tried), a row per destination
+    that failed `room`'s entries: all of them that still wait (tried, or queued behind those),
+    and those refused for good since `refused_since`. A destination none of whose entries was
+    tried yet is not one: they are on their way."""
+    tried = outbox.c.attempts > 0
     return (
         select(
             outbox.c.destination,
             func.count().filter(~outbox.c.rejected),
             func.count().filter(outbox.c.rejected),
             func.min(outbox.c.at),
-            func.max(outbox.c.seq),
+            func.max(outbox.c.seq).filter(tried),
         )
         .join_from(outbox, rooms)
-        .where(
-            rooms.c.name == room,
-            outbox.c.attempts > 0,
-            ~outbox.c.rejected | (outbox.c.at >= refused_since),
-        )
+        .where(rooms.c.name == room, ~outbox.c.rejected | (outbox.c.at >= refused_since))
         .group_by(outbox.c.destination)
+        .having(func.count().filter(tried) > 0)
         .order_by(outbox.c.destination)
     )
 
@@ -191,8 +190,9 @@ class OutboxQueue(StoreConnection):
         return OutboxCounts(counts.get(False, 0), counts.get(True, 0))
 
     def undelivered(self, room: str, *, refused_since: datetime) -> list[Undelivered]:
-        """Per destination, `room`'s events that failed to reach it: tried and still waiting,
-        or refused for good since `refused_since`; sorted by destination name."""
+        """Per destination that failed `room`'s events, those not sent to it: still waiting
+        (tried, or queued behind), or refused for good since `refused_since`; sorted by
+        destination name."""
         query = undelivered_query(room, refused_since=refused_since)
         with self._faults("read"), self._engine.connect() as connection:
             rows = connection.execute(query).all()

@@ -22,7 +22,7 @@ from miserymeter.web.calibration import calibration_router
 from miserymeter.web.context import Dashboard
 from miserymeter.web.level import LiveLevel
 from miserymeter.web.login_throttle import LoginThrottle
-from miserymeter.web.pages import error_page, pages_router
+from miserymeter.web.pages import error_page, pages_router, unavailable_page
 from miserymeter.web.params import RequestError
 from miserymeter.web.passwords import check_hash
 from miserymeter.web.room_paths import SegmentPaths, register_room_convertor
@@ -126,9 +126,10 @@ def _guard(
         elif needs_login and not session.authenticated and not path.startswith(PUBLIC_PATHS):
             if path.startswith("/api/"):
                 response = _error(401, "log in first: open /login")
+                issued = None  # the log-in page the script goes to makes the one session
             else:
-                sent = request.scope.get("raw_path", b"").decode("ascii", "replace")
-                response = RedirectResponse(f"/login?next={quote(sent or path)}", status_code=303)
+                target = f"/login?next={quote(_asked(request))}"
+                response = RedirectResponse(target, status_code=303)
         elif (
             request.method not in SAFE_METHODS
             and path != "/login"
@@ -151,6 +152,13 @@ def _guard(
         return response
 
     return guard
+
+
+def _asked(request: Request) -> str:
+    """The path and query the request asked for, as sent (a room's name stays encoded)."""
+    path = request.scope.get("raw_path", b"").decode("ascii", "replace") or request.url.path
+    query = request.scope.get("query_string", b"").decode("ascii", "replace")
+    return f"{path}?{query}" if query else path
 
 
 def _host_is_local(request: Request) -> bool:
@@ -192,8 +200,10 @@ def _add_error_answers(app: FastAPI) -> None:
         return _error(e.status_code, str(e.detail))
 
     @app.exception_handler(MiseryMeterError)
-    async def unavailable(_request: Request, e: MiseryMeterError) -> JSONResponse:
-        return _error(503, str(e))  # the database is down, locked, full...
+    async def unavailable(request: Request, e: MiseryMeterError) -> Response:
+        if _is_page(request):  # the database is down, locked, full...
+            return unavailable_page(request, e)
+        return _error(503, str(e))
 
     @app.exception_handler(AudioError)
     async def audio(_request: Request, e: AudioError) -> JSONResponse:

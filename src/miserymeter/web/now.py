@@ -3,9 +3,11 @@ the last crying ended, or "not listening" since the room was last heard.
 
 The store holds an episode only once it has ended (after the merge gap), so the one in
 progress is found by replaying the detector, with the listener's settings, over the room's
-last hour of stored seconds: only from the start of its last burst of crying scores, which ends
-the same (`replay_start`), and not at all in a room with none lately. All rooms' states come
-from the same few queries, whatever their number (up to four looks back for the bursts).
+last hour of stored seconds (the episode open is said too, even quiet in its merge gap: it
+counts tonight before it is stored): only from the start of its last burst of crying scores,
+which ends the same (`replay_start`), and not at all in a room with none lately. All rooms'
+states come from the same few queries, whatever their number (up to four looks back for the
+bursts).
 
 A dashboard asks every second: `RoomReplays` keeps each listening room's replay between
 answers (`RollingReplay`), so an answer reads and replays only the seconds stored since the
@@ -44,7 +46,10 @@ CRYING, QUIET, NOT_LISTENING = "crying", "quiet", "not listening"
 ONE_SECOND = timedelta(seconds=1)
 ONE_MICROSECOND = timedelta(microseconds=1)
 
-State = tuple[str, datetime | None]  # the state, and since when
+# The episode open (confirmed, not yet stored, maybe in its merge gap): its start, and its
+# crying so far (from its start to its last crying), what it counts for once stored.
+Open = tuple[datetime, float]
+State = tuple[str, datetime | None, Open | None]  # the state, since when, the episode open
 
 
 class RoomReplays:
@@ -83,7 +88,7 @@ def room_now(
     """The room's state now, since when (local ISO time, None: all night) and for how long."""
     heard = rooms_heard(store, now=now, zone=zone, room=room)
     if room not in heard:  # a listener's own room, before its first second is stored
-        return _state(NOT_LISTENING, None, now=now, zone=zone)
+        return _state(NOT_LISTENING, None, None, now=now, zone=zone)
     return rooms_now(store, heard, detection, now=now, zone=zone, replays=replays)[room]
 
 
@@ -103,14 +108,15 @@ def rooms_now(
         if h.status != "offline" and h.last_at is not None
     }
     states: dict[str, State] = {
-        room: (NOT_LISTENING, h.last_at) for room, h in heard.items() if room not in listening
+        room: (NOT_LISTENING, h.last_at, None) for room, h in heard.items() if room not in listening
     }
     with replays.lock:
         replays.forget(states)
         states |= _episodes_open(store, listening, detection, replays)
     quiet = [room for room in listening if room not in states]
     if quiet:
-        states |= {room: (QUIET, end) for room, end in _last_ends(store, quiet, now=now).items()}
+        ends = _last_ends(store, quiet, now=now)
+        states |= {room: (QUIET, end, None) for room, end in ends.items()}
     return {room: _state(*states[room], now=now, zone=zone) for room in heard}
 
 
@@ -178,12 +184,15 @@ def _replayed_afresh(
 
 
 def _open_state(replayed: Replayed, time_at: Callable[[float], datetime]) -> State | None:
-    """Crying since the open episode's start, or quiet since its last crying (None: none open)."""
+    """Crying since the open episode's start, or quiet since its last crying (in the merge
+    gap, which may yet go on with more crying), and the episode (None: none open)."""
     episode = replayed.open_episode
     if episode is None:
         return None
     crying = replayed.crying_now
-    return (CRYING if crying else QUIET, time_at(episode.start_s if crying else episode.end_s))
+    start = time_at(episode.start_s)
+    since = start if crying else time_at(episode.end_s)
+    return (CRYING if crying else QUIET, since, (start, episode.end_s - episode.start_s))
 
 
 def _replay_starts(
@@ -222,9 +231,14 @@ def _last_ends(store: Store, rooms: Sequence[str], *, now: datetime) -> dict[str
     return ends
 
 
-def _state(state: str, since: datetime | None, *, now: datetime, zone: tzinfo) -> dict[str, Any]:
+def _state(
+    state: str, since: datetime | None, episode: Open | None, *, now: datetime, zone: tzinfo
+) -> dict[str, Any]:
     return {
         "state": state,
         "since": local_iso(since, zone=zone),
         "for_s": None if since is None else round(max(0.0, (now - since).total_seconds())),
+        "open_episode": None
+        if episode is None
+        else {"start": local_iso(episode[0], zone=zone), "crying_s": round(episode[1])},
     }

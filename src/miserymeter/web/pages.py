@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from miserymeter.errors import MiseryMeterError, StorageError
 from miserymeter.events import episode_url
 from miserymeter.records import Episode
 from miserymeter.web.assets import PLOTLY, REVALIDATE, url
@@ -26,6 +27,7 @@ from miserymeter.web.sessions import Session, csrf_matches
 TEMPLATES = "templates"
 STATIC_HOLE = re.compile(r"\{\{static:([\w.-]+)\}\}")  # {{static:name}}: its versioned URL
 COMMON_JS = "common.js"
+RETRY_PAGE_S = 15  # a page the database could not make loads again after this
 
 
 @cache
@@ -45,13 +47,14 @@ def render(
     markup: Mapping[str, str] | None = None,
     said_now: Mapping[str, Any] | None = None,
     status_code: int = 200,
+    refresh_s: int | None = None,
     **values: str,
 ) -> HTMLResponse:
     """Page `name` inside the layout, every value HTML-escaped; `markup`: holes filled with
     HTML made here. `scripts` are static files run in order once the page is parsed (plotly
     first on the pages that draw charts). `said_now`, the room's state now as its API tells it,
     comes with the page: the first script says it at once, not once a request returns (on a
-    slow phone, after plotly has run)."""
+    slow phone, after plotly has run). `refresh_s`: the browser loads the page again after it."""
     session: Session = request.state.session
     common = {
         "title": title,
@@ -67,6 +70,8 @@ def render(
     page = _fill(template("layout.html"), common)
     page = page.replace("{{scripts}}", _script_tags([COMMON_JS, *scripts]))
     page = page.replace("{{said_now}}", _json_data("now-first", said_now))
+    refresh = "" if refresh_s is None else f'<meta http-equiv="refresh" content="{refresh_s}">'
+    page = page.replace("{{refresh}}", refresh)
     return HTMLResponse(
         page.replace("{{body}}", body),
         status_code=status_code,
@@ -110,6 +115,25 @@ def error_page(request: Request, e: RequestError) -> HTMLResponse:
         markup={"room_links": links or "none yet: start <code>miserymeter listen</code>"},
         asked=e.room,
     )
+
+
+def unavailable_page(request: Request, e: MiseryMeterError) -> HTMLResponse:
+    """A page the dashboard cannot make now (its database is down, locked, full...): why, in
+    its one line, on a page that asks again by itself every `RETRY_PAGE_S`."""
+    title = "The dashboard cannot read its database"
+    if not isinstance(e, StorageError):
+        title = "The dashboard cannot show this page now"
+    page = render(
+        "unavailable.html",
+        request,
+        title=title,
+        status_code=503,
+        refresh_s=RETRY_PAGE_S,
+        message=str(e),
+        retry_s=str(RETRY_PAGE_S),
+    )
+    page.headers["Retry-After"] = str(RETRY_PAGE_S)
+    return page
 
 
 # A room's pages that need nothing but the room: the path after /rooms/<room>, the template,

@@ -15,22 +15,49 @@ const mm = {
   csrf: () => document.querySelector('meta[name="csrf-token"]').content,
   roomUrl: (room) => encodeURIComponent(room),
 
-  async getJSON(url) {
-    const response = await fetch(url, { headers: { Accept: "application/json" } });
+  getJSON: (url) => mm.request(url, { headers: { Accept: "application/json" } }),
+
+  sendJSON: (method, url, body) => mm.request(url, {
+    method,
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": mm.csrf() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }),
+
+  // The answer's JSON. A 401 (the session is gone: the dashboard restarted, or the user
+  // logged out elsewhere) goes to the log-in page, which comes back here: the request never
+  // settles, so nothing is said of it meanwhile.
+  // A failure is thrown as an Error with the answer's `status` (0: no answer at all).
+  async request(url, options) {
+    let response;
+    try {
+      response = await fetch(url, options);
+    } catch (e) {
+      throw Object.assign(new Error(e.message), { status: 0 });
+    }
+    if (response.status === 401) {
+      location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+      return new Promise(() => {});
+    }
     const data = await response.json().catch(() => ({ error: response.statusText }));
-    if (!response.ok) throw new Error(data.error || response.statusText);
+    if (!response.ok) throw Object.assign(new Error(data.error || response.statusText), { status: response.status });
     return data;
   },
 
-  async sendJSON(method, url, body) {
-    const response = await fetch(url, {
-      method,
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": mm.csrf() },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const data = await response.json().catch(() => ({ error: response.statusText }));
-    if (!response.ok) throw new Error(data.error || response.statusText);
-    return data;
+  // What a page says over what it shows when a request for it failed: why, and when what is
+  // shown was last known (`knownAt`, ms; null: nothing shown), in the zone of `shownIso` (a
+  // local time shown, with its UTC offset), or the browser's.
+  outOfDate(error, knownAt, shownIso) {
+    const why = {
+      0: `Cannot reach the dashboard: ${error.message}`,
+      503: `The dashboard cannot read its database: ${error.message}`,
+    }[error.status] || `The dashboard could not answer: ${error.message}`;
+    if (knownAt === null) return why;
+    return `${why}; showing what it knew at ${mm.timeOfDay(knownAt, shownIso)}`;
+  },
+  timeOfDay(ms, shownIso) {
+    if (!shownIso) return new Date(ms).toTimeString().slice(0, 8);
+    const offsetMs = Date.parse(`${shownIso.slice(0, 19)}Z`) - Date.parse(shownIso);
+    return new Date(ms + offsetMs).toISOString().slice(11, 19);
   },
   postJSON: (url, body) => mm.sendJSON("POST", url, body),
 
@@ -127,6 +154,8 @@ function cpuText(health) {
   return `${cpu} (replaying a recording as fast as it can; live listening uses a few %)`;
 }
 
+const events = (n) => (n === 1 ? "1 event" : `${n} events`);
+
 async function showHealth() {
   const badge = document.getElementById("health");
   if (!badge || !mm.room()) return;
@@ -141,7 +170,7 @@ async function showHealth() {
     document.getElementById("health-facts").textContent = facts.join(" · ");
     const undelivered = document.getElementById("undelivered");
     undelivered.textContent = health.undelivered.map((u) => {
-      const counts = [u.waiting ? `${u.waiting} alert(s) not yet sent` : "", u.refused ? `${u.refused} refused` : ""];
+      const counts = [u.waiting ? `${events(u.waiting)} not yet sent` : "", u.refused ? `${events(u.refused)} refused` : ""];
       const reason = u.last_error ? `: ${u.last_error}` : "";
       return `${counts.filter(Boolean).join(", ")} to ${u.destination} since ${mm.near(u.since)}${reason}`;
     }).join(" · ");
@@ -155,13 +184,16 @@ async function showHealth() {
 // "Crying now — 2 min" (a stop-watch), "Quiet since 03:12", "Not listening since 03:12";
 // asked this often, so crying shows within 3 s of the listener storing its confirmation.
 const NOW_EVERY_MS = 1500;
-const now = { said: null, fetchedAt: 0 };
+// While the state cannot be asked (`failedAt`, ms), the one last known stays, greyed, its
+// stop-watch stopped, under what went wrong.
+const now = { said: null, fetchedAt: 0, failedAt: null };
 
 function drawNow() {
   const said = now.said;
   if (!said) return;
   const section = document.getElementById("now");
-  const elapsed = said.for_s === null ? null : said.for_s + (Date.now() - now.fetchedAt) / 1000;
+  const shownAt = now.failedAt ?? Date.now();
+  const elapsed = said.for_s === null ? null : said.for_s + (shownAt - now.fetchedAt) / 1000;
   const at = said.since ? said.since.slice(11, 16) : "";
   const lines = {
     crying: [`Crying now — ${mm.duration(elapsed)}`, `since ${at}`],
@@ -182,11 +214,21 @@ async function showNow() {
   try {
     now.said = await mm.getJSON(`/api/rooms/${mm.roomUrl(mm.room())}/now`);
     now.fetchedAt = Date.now();
+    now.failedAt = null;
+    showOutOfDate(null);
     drawNow();
     document.dispatchEvent(new CustomEvent("mm-now", { detail: now.said }));
   } catch (error) {
-    now.said = null;
+    if (now.said) now.failedAt ??= Date.now();
+    showOutOfDate(now.said && mm.outOfDate(error, now.fetchedAt, now.said.since));
   }
+}
+
+function showOutOfDate(why) {
+  const stale = document.getElementById("now-stale");
+  stale.textContent = why || "";
+  stale.hidden = !why;
+  document.getElementById("now").toggleAttribute("data-stale", Boolean(why));
 }
 
 async function showWaiting() {

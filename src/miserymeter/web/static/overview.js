@@ -30,23 +30,33 @@ function roomCard(room) {
   return card;
 }
 
-// Tonight's stored episodes, and the one in progress (stored only once it ends).
+// Tonight's stored episodes, and the one open: stored only once its merge gap has passed
+// without crying, it counts meanwhile, crying or quiet (its crying so far: what it will count).
 function tonightLine(room) {
-  const crying = room.now.state === "crying";
-  const n = room.tonight.n_episodes + (crying ? 1 : 0);
+  const open = room.now.open_episode;
+  const n = room.tonight.n_episodes + (open ? 1 : 0);
   if (!n) return "tonight: no crying";
-  const cryingS = room.tonight.crying_s + (crying ? room.now.for_s : 0);
+  const cryingS = room.tonight.crying_s + (open ? open.crying_s : 0);
   return `tonight: ${n === 1 ? "1 wake-up" : `${n} wake-ups`}, ${mm.duration(cryingS)} crying`;
 }
 
+// When the cards shown were last known (ms): while they cannot be asked, they stay, greyed.
+let knownAt = null;
+let shownIso = null;  // a local time shown, for the zone of `knownAt`
+
 async function showOverview() {
   const error = document.getElementById("overview-error");
+  const cards = document.getElementById("rooms");
   try {
     const rooms = await mm.getJSON("/api/overview");
-    document.getElementById("rooms").replaceChildren(...rooms.map(roomCard));
+    knownAt = Date.now();
+    shownIso = rooms.map((r) => r.last_heard).find(Boolean);
+    cards.replaceChildren(...rooms.map(roomCard));
+    cards.removeAttribute("data-stale");
     error.hidden = true;
   } catch (e) {
-    error.textContent = `Cannot reach the dashboard: ${e.message}`;
+    cards.toggleAttribute("data-stale", knownAt !== null);
+    error.textContent = mm.outOfDate(e, knownAt, shownIso);
     error.hidden = false;
   }
 }

@@ -62,7 +62,7 @@ let cryingSince = null;  // the start of the last crying seen, until the listene
 function unstoredEpisode(data) {
   // The start of the night's episode in progress (or in its merge gap), which the listener
   // stores only once it ends: null when there is none, or it is stored.
-  if (now.said && now.said.state === "crying") cryingSince = now.said.since;
+  if (now.said && now.said.open_episode) cryingSince = now.said.open_episode.start;
   if (now.said && now.said.state === "not listening") cryingSince = null;
   if (!cryingSince || isStored(cryingSince, data.episodes)) return (cryingSince = null);
   const inNight = cryingSince.slice(0, 19) >= data.since.slice(0, 19) && data.now < data.until;
@@ -307,13 +307,16 @@ function listEpisodes(episodes) {
   shownEpisodes = episodes;
   const body = document.querySelector("#episodes tbody");
   body.replaceChildren();
-  const crying = now.said && now.said.state === "crying";
-  if (crying && isLive() && !isStored(now.said.since, episodes)) {  // in a range reaching now
+  // The episode open, crying or quiet in its merge gap (it may yet go on), in a range reaching now.
+  const open = now.said && now.said.open_episode;
+  if (open && isLive() && !isStored(open.start, episodes)) {
+    const crying = now.said.state === "crying";
     const row = body.insertRow();
-    row.className = "episode in-progress";
-    mm.cell(row, mm.dayAndTime(now.said.since)).className = "when";
-    mm.cell(row, mm.duration(now.said.for_s)).className = "crying-for";
-    mm.cell(row, "crying now").colSpan = 3;
+    row.className = crying ? "episode in-progress" : "episode";
+    mm.cell(row, mm.dayAndTime(open.start)).className = "when";
+    const duration = mm.cell(row, mm.duration(crying ? now.said.for_s : open.crying_s));
+    if (crying) duration.className = "crying-for";
+    mm.cell(row, crying ? "crying now" : "quiet for now").colSpan = 3;
   }
   for (const e of [...episodes].reverse()) {
     const row = body.insertRow();
