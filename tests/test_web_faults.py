@@ -123,6 +123,11 @@ def test_while_the_database_is_down_pages_say_so_and_open_ones_grey_what_they_kn
             shot(overview, "overview-database-down-phone.png")
             room.wait_for_selector("#now[data-stale]")
             assert OUT_OF_DATE.fullmatch(room.text_content("#now-stale"))
+            # whether the listener hears is not known, not "offline"
+            health = "#health[data-status='unknown']"  # asked every 15 s
+            room.wait_for_selector(health, state="attached", timeout=60_000)
+            assert room.text_content("#health") == "unknown"
+            assert "cannot read its database" in room.get_attribute("#health", "title")
             stopped = room.text_content("#now-state")
             for _ in range(2):  # a second or more later, the stop-watch has not moved
                 with room.expect_response(lambda r: r.url.endswith("/now")):

@@ -176,8 +176,10 @@ async function showHealth() {
     }).join(" · ");
     undelivered.hidden = health.undelivered.length === 0;
   } catch (error) {
-    badge.textContent = "offline";
-    badge.title = error.message;
+    // not "offline": whether the listener hears is not known while the dashboard cannot tell
+    badge.textContent = "unknown";
+    badge.dataset.status = "unknown";
+    badge.title = mm.outOfDate(error, null);
   }
 }
 
