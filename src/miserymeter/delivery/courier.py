@@ -90,6 +90,7 @@ class Courier:
         self.close_timeout_s = close_timeout_s
         self.n_delivered = 0
         self.n_rejected = 0
+        self.down_when_closed: str | None = None
         self._on_event = on_event
         self._wake = threading.Event()
         self._closing = threading.Event()
@@ -126,9 +127,12 @@ class Courier:
         self._wake.set()
 
     def finish_closing(self) -> None:
-        """Wait for the courier to stop (bounded), and release the destination."""
+        """Wait for the courier to stop (bounded), note why a destination that keeps a
+        connection was down then (`down_when_closed`), and release the destination."""
         if self._thread.is_alive():
             self._thread.join(max(self._deadline_s - time.monotonic(), 0.0) + 1.0)
+        if isinstance(self.destination, KeepsConnected):
+            self.down_when_closed = self.destination.why_down()
         self.destination.close()
 
     def _deliver_forever(self) -> None:

@@ -20,7 +20,7 @@ from miserymeter.capture.sources import AudioSource, FileSource, MicrophoneSourc
 from miserymeter.clock import utc_now
 from miserymeter.delivery.configure import build_destinations
 from miserymeter.delivery.courier import Backoff, Couriers
-from miserymeter.delivery.destination import KeepsConnected, WithLiveState
+from miserymeter.delivery.destination import WithLiveState
 from miserymeter.delivery.notify.destination import NotifyDestination
 from miserymeter.delivery.notify.digest import DigestScheduler, morning_digests
 from miserymeter.errors import ConfigError, StorageError
@@ -305,9 +305,7 @@ def _report_waiting(store: Store, couriers: Couriers, terminal: Terminal) -> Non
         except StorageError:
             continue  # the store sink says why the database fails
         if counts.n_pending:
-            # a run over before its broker answered never said why it could not be used
-            destination = courier.destination
-            why = destination.why_down() if isinstance(destination, KeepsConnected) else None
+            why = courier.down_when_closed  # a run over before its broker answered: why
             terminal.say(
                 f"{counts.n_pending} event(s) wait in the outbox for {name}"
                 + (f" ({why})" if why else "")
