@@ -161,12 +161,15 @@ def test_a_folder_is_its_clips(run_cli: RunCli, tmp_path: Path) -> None:
     (folder / "a.flac").write_bytes((EXAMPLES_DIR / CRYING[0]).read_bytes())
     (folder / "night2" / "b.flac").write_bytes((EXAMPLES_DIR / NOT_CRYING[0]).read_bytes())
     (folder / "notes.txt").write_text("not a clip")
+    (folder / "memo.m4a").write_bytes(b"\x00\x00\x00\x18ftypM4A ")  # a phone's: never read
 
     process = run_cli("classify", folder, "--json")
 
     assert process.returncode == 0, process.stderr
     files = [json.loads(line)["file"] for line in process.stdout.splitlines()]
     assert files == [str(folder / "a.flac"), str(folder / "night2" / "b.flac")]
+    said = f"warning: {folder}: 1 audio file left out, .m4a cannot be read (memo.m4a); convert it"
+    assert process.stderr.startswith(said), process.stderr  # not left out without a word
 
 
 def test_a_bad_file_among_many_is_one_line_and_the_rest_are_classified(

@@ -38,9 +38,16 @@ def classify(
     from miserymeter.inference.bundled import DEFAULT_MODEL_PATH, example_clips
     from miserymeter.inference.classify import classify_file
     from miserymeter.inference.model import Classifier
-    from miserymeter.prepare.layout import files_and_folders
+    from miserymeter.prepare.layout import (
+        describe_left_out,
+        files_and_folders,
+        unreadable_audio_files,
+    )
 
     paths = files_and_folders(files or []) + (example_clips() if examples else [])
+    for folder in (path for path in files or [] if path.is_dir()):  # a phone's .m4a, as slice
+        if warning := describe_left_out(unreadable_audio_files(folder), root=folder):
+            error_console.print(f"warning: {warning}", markup=False)
     if not paths:
         raise ConfigError("no files to classify: name some files, or pass --examples")
     classifier = Classifier(model or DEFAULT_MODEL_PATH)
