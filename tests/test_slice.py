@@ -218,13 +218,16 @@ def test_a_folder_is_sliced_without_its_hidden_files_and_folders(
     ]
 
 
-def test_a_recording_shorter_than_a_clip_gives_no_clip(run_cli: RunCli, tmp_path: Path) -> None:
+def test_a_recording_shorter_than_a_clip_gives_no_clip_and_says_what_to_pass(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
     out = tmp_path / "clips"
 
     process = run_cli("slice", DOG, "--out", out, "--clip_duration_ms", "5000")
 
-    assert process.returncode == 0, process.stderr
     assert "0 clips (4.0 s at 16000 Hz, last 4.00 s left out)" in process.stdout
+    line = assert_one_error_line(process, "no clip written", "--clip_duration_ms 5000")
+    assert line.endswith("(from 4.0 s); pass a shorter --clip_duration_ms"), line
 
 
 # Bad inputs: one line on stderr, exit code 1, nothing lost.

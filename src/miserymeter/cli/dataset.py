@@ -60,6 +60,7 @@ def slice_command(
     ),
 ) -> None:
     """Cut recordings into mono clips named <recording>_nohash_<offset>ms.wav (sox's step)."""
+    from miserymeter.errors import ConfigError
     from miserymeter.prepare.layout import describe_left_out, unreadable_audio_files
     from miserymeter.prepare.output import ClipWriter
     from miserymeter.prepare.slicing import (
@@ -88,6 +89,13 @@ def slice_command(
             results.append(result)
             console.print(_slice_line(result), highlight=False)
     n_clips = sum(len(r.clips) for r in results)
+    if n_clips == 0:
+        shortest_s = min(r.source.duration_s for r in results)
+        raise ConfigError(
+            f"no clip written: {'the recording is' if len(results) == 1 else 'the recordings are'}"
+            f" shorter than --clip_duration_ms {clip_duration_ms} (from {shortest_s:.1f} s); "
+            "pass a shorter --clip_duration_ms"
+        )
     console.print(
         f"wrote {plural(n_clips, 'clip')} of {clip_duration_ms} ms at {sample_rate} Hz "
         f"to {escape(str(out))}",
