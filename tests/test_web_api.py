@@ -439,7 +439,11 @@ def test_a_review_is_undone_by_its_own_files_only_and_given_again(
     url = f"/api/rooms/demo/episodes/{first['id']}/review"
     never = demo.delete(url, headers=headers)
     assert never.status_code == 404 and "not been reviewed" in never.json()["error"]
-    laughter = demo.post(url, json={"label": "laughter"}, headers=headers).json()["files"]
+    (tmp_path / "dataset" / "laughter").mkdir(parents=True)
+    laughed = demo.post(url, json={"label": "Laughter"}, headers=headers).json()
+    assert laughed["label"] == "laughter"  # the folder there is, whatever the case typed
+    laughter = laughed["files"]
+    assert {Path(f).parent.name for f in laughter} == {"laughter"}
     kept = demo.post(
         url.replace(first["id"], second["id"]), json={"label": "crying"}, headers=headers
     )

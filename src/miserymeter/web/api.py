@@ -29,6 +29,7 @@ from miserymeter.web.params import (
 )
 from miserymeter.web.review import (
     check_label,
+    label_folder_name,
     n_waiting,
     review_labels,
     reviewed_as,
@@ -224,4 +225,5 @@ async def _label_of(request: Request) -> str:
 def _write_review(dashboard: Dashboard, room: str, start: str, label: str) -> dict[str, Any]:
     found = dashboard.find_episode(room, start)
     written = write_review(found, _clip(dashboard, room, start), label, dashboard.review_target)
-    return {"label": label, "files": [str(p) for p in written]}
+    folder = label_folder_name(dashboard.review_target.data_dir, label)  # as written there
+    return {"label": folder, "files": [str(p) for p in written]}

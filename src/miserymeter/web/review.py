@@ -145,9 +145,17 @@ def check_label(label: str) -> str:
     return label
 
 
+def label_folder_name(data_dir: Path, label: str) -> str:
+    """The dataset's folder of `label` whatever its case ("Laughter" is `laughter/`), or a
+    new one in lower case: one label never splits into two folders (one on a laptop's disk that
+    ignores case), and "Crying" is the crying label."""
+    folders = label_folders(data_dir) if data_dir.is_dir() else []
+    return next((f.name for f in folders if f.name.lower() == label.lower()), label.lower())
+
+
 def write_review(episode: Episode, clip: Path, label: str, target: ReviewTarget) -> list[Path]:
     """Write the episode's crying part into `<data_dir>/<label>/`; returns the new files."""
-    folder = target.data_dir / check_label(label)
+    folder = target.data_dir / label_folder_name(target.data_dir, check_label(label))
     previous = reviewed_as(target.data_dir, episode)
     if previous is not None:
         raise RequestError(

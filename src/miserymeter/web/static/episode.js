@@ -75,8 +75,10 @@ async function showLabels() {
   document.getElementById("review-undo").onclick = undoReview;
   document.getElementById("review-other").onclick = () => {
     const label = document.getElementById("other-label").value.trim();
-    if (label) review(label);
-    else document.getElementById("review-message").textContent = `Say what it was first: ${others.slice(0, 4).join(", ")}…`;
+    const message = document.getElementById("review-message");
+    if (label.toLowerCase() === crying.toLowerCase()) message.textContent = `That is crying: press “Crying” instead.`;
+    else if (label) review(label);
+    else message.textContent = `Say what it was first: ${others.slice(0, 4).join(", ")}…`;
   };
 }
 
