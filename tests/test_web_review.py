@@ -36,6 +36,10 @@ def test_a_mistapped_review_is_undone_and_given_again(
     p.wait_for_selector("#review-said:has-text('Not reviewed yet')")  # type: ignore[attr-defined]
     assert not p.is_visible("#review-undo")  # type: ignore[attr-defined]
     p.wait_for_selector("#waiting:has-text('0 reviewed clip(s)')", state="attached")  # type: ignore[attr-defined]
+    p.fill("#other-label", "Crying")  # type: ignore[attr-defined]
+    p.click("#review-other")  # type: ignore[attr-defined]
+    p.wait_for_selector("#review-message:has-text('That is crying: press “Crying” instead.')")  # type: ignore[attr-defined]
+    assert not dataset.exists() or not list(dataset.rglob("*.flac"))  # nothing written
     p.fill("#other-label", "laughter")  # type: ignore[attr-defined]
     p.click("#review-other")  # type: ignore[attr-defined]
     p.wait_for_selector("#review-said:has-text('Reviewed as “laughter”')")  # type: ignore[attr-defined]
