@@ -115,6 +115,11 @@ class PostgresServer:
         """Stop the server, closing its connections; `start()` brings it back with its data."""
         self._run("pg_ctl", "stop", "-D", self.data_dir, "-m", "fast", "-w")
 
+    def shut_down_once_idle(self) -> None:
+        """Ask the server to stop once its clients have gone (a smart shut-down), not waiting:
+        meanwhile it refuses new connections ("the database system is shutting down")."""
+        self._run("pg_ctl", "stop", "-D", self.data_dir, "-m", "smart", "--no-wait")
+
     @property
     def pid(self) -> int:
         """The server's main process (its connections are its children)."""

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import require_system
-from miserymeter.errors import StorageError
+from miserymeter.errors import ServerUnreachable, StorageError
 from miserymeter.records import SecondRecord
 from miserymeter.sinks.store import StoreSink
 from miserymeter.store import Store, open_store
@@ -167,6 +167,57 @@ def test_writes_fail_while_postgresql_is_down_and_succeed_when_it_is_back() -> N
         store.write(batch(1))
         assert night_seconds(store) == [*seconds_of(0), *seconds_of(1)]
         store.close()
+    finally:
+        server.stop()
+
+
+def test_a_store_opened_while_postgresql_is_down_creates_its_tables_once_it_answers() -> None:
+    """`serve`'s way (server_may_be_down): the store opens anyway, each use fails while the
+    server is down, and the first use once it answers creates the tables, from any thread."""
+    require_system(postgres_available())
+    server = PostgresServer()
+    try:
+        url = server.new_database()  # empty: no tables yet
+        server.shut_down()
+        with pytest.raises(ServerUnreachable):
+            open_store(url)
+        store = open_store(url, server_may_be_down=True)
+        assert store.unreachable_at_open is not None
+        assert "Connection refused" in store.unreachable_at_open.reason
+        with pytest.raises(ServerUnreachable) as down:
+            store.write(batch(0))
+        assert "cannot reach the server" in one_line_naming(down, url)
+        server.start()
+        writers = [threading.Thread(target=store.write, args=(batch(n),)) for n in range(4)]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+        assert night_seconds(store) == [s for n in range(4) for s in seconds_of(n)]
+        store.close()
+    finally:
+        server.stop()
+
+
+def test_a_postgresql_server_shutting_down_is_unreachable_not_a_refusal_of_the_url() -> None:
+    """A server stopping (or starting, after a power cut) refuses new connections without a
+    SQLSTATE: that passes (a ServerUnreachable, which `serve` waits out), the URL is right."""
+    require_system(postgres_available())
+    server = PostgresServer()
+    try:
+        url = server.new_database()
+        with open_store(url) as client:  # its connection, kept in its pool, holds the server
+            server.shut_down_once_idle()
+            refused = None
+            while refused is None:  # until the server has heard that it is to stop
+                try:
+                    open_store(url).close()
+                except StorageError as e:
+                    refused = e
+            assert isinstance(refused, ServerUnreachable), str(refused)
+            assert refused.reason == "the database system is shutting down"
+            assert str(refused).endswith("try again when it is back")
+            assert client.rooms() == []  # the clients it has are still served
     finally:
         server.stop()
 

@@ -35,3 +35,12 @@ class MicrophoneError(MiseryMeterError):
 
 class StorageError(MiseryMeterError):
     """An archive, clip folder or database cannot be written."""
+
+
+class ServerUnreachable(StorageError):
+    """A database's server cannot be reached now (down, restarting, out of the network): a
+    failure expected to pass. `reason` is the driver's, in one line."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

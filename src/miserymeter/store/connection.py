@@ -4,7 +4,7 @@ reading records back."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -36,6 +36,13 @@ class StoreConnection:
         self._engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._reads = threading.local()  # the connection `reading` holds, per thread
+        self._set_up: Callable[[], None] | None = None  # to do before the next use
+        self._setting_up = threading.Lock()
+
+    def set_up_at_first_use(self, set_up: Callable[[], None]) -> None:
+        """Do `set_up` before the next use, once (what the server was down for at open): each use
+        raises its StorageError until it succeeds."""
+        self._set_up = set_up
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -105,6 +112,18 @@ class StoreConnection:
 
     @contextmanager
     def _faults(self, action: str) -> Iterator[None]:
+        """Use the database (set up first, if it could not be at open), its faults as
+        StorageErrors."""
+        if self._set_up is not None:
+            with self._setting_up:
+                if self._set_up is not None:
+                    self._set_up()
+                    self._set_up = None
+        with self._as_storage_errors(action):
+            yield
+
+    @contextmanager
+    def _as_storage_errors(self, action: str) -> Iterator[None]:
         try:
             yield
         except DBAPIError as e:

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from miserymeter.detect.minutes import summarize
-from miserymeter.errors import StorageError
+from miserymeter.errors import ServerUnreachable, StorageError
 from miserymeter.records import SecondRecord
 from miserymeter.store.engines import (
     BUSY_TIMEOUT_S,
@@ -64,17 +64,28 @@ from miserymeter.store.schema import (
 SCHEMA_LOCK_KEY = 0x6D6D_0001
 
 
-def open_store(target: str | Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Store:
+def open_store(
+    target: str | Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S, server_may_be_down: bool = False
+) -> Store:
     """The store in `target`: a SQLite file (a path or `sqlite:///path`, created with its
     folder if missing) or a PostgreSQL database (`postgresql://user:password@host/db`).
 
     A SQLite write waits up to `busy_timeout_s` for another process to release the database.
+    If `server_may_be_down`, a server that cannot be reached now is no error: the store is
+    opened, `unreachable_at_open` says why, and its tables are created at its first use once
+    the server answers (each use raising that ServerUnreachable until then).
     """
     url = database_url(target)
     engine = create_store_engine(url, busy_timeout_s=busy_timeout_s)
     store = Store(engine, name=display_name(url), busy_timeout_s=busy_timeout_s)
     try:
         store._create_tables()
+    except ServerUnreachable as e:
+        if not server_may_be_down:
+            store.close()
+            raise
+        store.unreachable_at_open = e
+        store.set_up_at_first_use(store._create_tables)
     except BaseException:
         store.close()
         raise
@@ -89,6 +100,7 @@ class Store(DashboardQueries, OutboxQueue):
     def __init__(self, engine: Engine, *, name: str, busy_timeout_s: float) -> None:
         super().__init__(engine, name=name, busy_timeout_s=busy_timeout_s)
         self._room_ids: dict[str, int] = {}
+        self.unreachable_at_open: ServerUnreachable | None = None
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._insert_room = dialect.insert(rooms).on_conflict_do_nothing()
         self._upserts = {t: _upsert(dialect.insert(t), t) for t, _ in TABLES.values()}
@@ -99,7 +111,7 @@ class Store(DashboardQueries, OutboxQueue):
     def _create_tables(self) -> None:
         """Create the missing tables and indexes (upgrading an older version that only lacks
         some); refuse a read-only database or another schema version."""
-        with self._faults("open"), self._writer.begin() as connection:
+        with self._as_storage_errors("open"), self._writer.begin() as connection:
             if connection.dialect.name == "postgresql":  # listeners starting at once wait in turn
                 connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
             metadata.create_all(connection)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError
 
-from miserymeter.errors import StorageError
+from miserymeter.errors import ServerUnreachable, StorageError
 
 # SQLite's primary result codes (sqlite3's `sqlite_errorname` carries extended ones too).
 SQLITE_FIXES = {
@@ -33,6 +33,7 @@ POSTGRESQL_FIXES = {
 # A server that refuses a new connection says why after "FATAL:", without a SQLSTATE.
 AUTH_FIX = "fix the user or password in the URL, or allow them in the server's pg_hba.conf"
 REFUSAL_FIXES = {
+    "the database system is": POSTGRESQL_FIXES["57P"],  # starting up, shutting down
     "password authentication failed": AUTH_FIX,
     "no pg_hba.conf entry": AUTH_FIX,
     'role "': AUTH_FIX,
@@ -40,6 +41,8 @@ REFUSAL_FIXES = {
 }
 REFUSED_FIX = "the server refused the connection; fix the URL or the server's settings"
 UNREACHABLE_FIX = "cannot reach the server; check that it runs and accepts connections, and the URL"
+# The faults of a server that is down or restarting: they pass (a ServerUnreachable).
+PASSING_FIXES = (UNREACHABLE_FIX, POSTGRESQL_FIXES["08"], POSTGRESQL_FIXES["57P"])
 
 
 def storage_error(
@@ -54,8 +57,10 @@ def storage_error(
     fix = _sqlite_fix(cause) or _postgresql_fix(cause, detail)
     if fix is None:
         return StorageError(f"cannot {action} database {database}: {detail}")
-    fix = fix.format(busy_timeout_s=busy_timeout_s)
-    return StorageError(f"cannot {action} database {database} ({detail}): {fix}")
+    message = f"cannot {action} database {database} ({detail}): "
+    if fix in PASSING_FIXES:
+        return ServerUnreachable(message + fix, reason=detail)
+    return StorageError(message + fix.format(busy_timeout_s=busy_timeout_s))
 
 
 def _sqlite_fix(cause: BaseException) -> str | None:

@@ -49,10 +49,11 @@ def create_app(
     classifier: Classifier | None = None,
     live: LiveLevel | None = None,
 ) -> FastAPI:
-    """The dashboard over `settings`' store, clips and dataset; opens the store now.
+    """The dashboard over `settings`' store, clips and dataset; opens the store now unless
+    given `store`, which it leaves open (its opener closes it).
 
-    Inside `listen --serve`, `store` and `classifier` are the listener's own (the store left
-    open: the listener closes it) and `live` its level meter.
+    Inside `listen --serve`, `store` and `classifier` are the listener's own and `live` its
+    level meter; `serve` gives the store it opened (whose server may be down yet).
     """
     settings.check()
     if settings.password_hash is not None:

@@ -7,6 +7,8 @@ import signal
 from dataclasses import fields
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from miserymeter.clock import utc_now
 from miserymeter.config import read_table
 from miserymeter.constants import DEFAULT_GATE_DB
@@ -47,8 +49,24 @@ def run_serve(options: ServeOptions, *, config: Path | None, terminal: Terminal)
         detection=detection,
         gate_db=gate_db,
     )
-    web_app = create_app(settings)
-    watcher = _offline_watcher(config, target, terminal) if config is not None else None
+    store = open_store(target, server_may_be_down=True)
+    try:
+        web_app = create_app(settings, store=store)
+        if store.unreachable_at_open is not None:
+            terminal.warn(
+                f"cannot reach database {store.name}: {store.unreachable_at_open.reason}; "
+                "serving the dashboard, which says so until it can"
+            )
+        watcher = _offline_watcher(config, target, terminal) if config is not None else None
+        _serve(web_app, settings, watcher, terminal)
+    finally:
+        store.close()
+
+
+def _serve(
+    web_app: FastAPI, settings: ServeSettings, watcher: OfflineWatcher | None, terminal: Terminal
+) -> None:
+    """Serve `web_app` and run `watcher` until Ctrl-C or SIGTERM; then close the watcher."""
     try:
         listening = bind(settings.host, settings.port)
         say_serving(terminal, listening, settings.host, "Ctrl-C stops it")
@@ -88,7 +106,7 @@ def _offline_watcher(path: Path, db: str, terminal: Terminal) -> OfflineWatcher 
     if not destination.settings.alerts:
         return None
     return OfflineWatcher(
-        open_store(db),
+        open_store(db, server_may_be_down=True),
         destination,
         destination.settings,
         on_event=lambda kind, message: terminal.event(utc_now(), kind, message),
