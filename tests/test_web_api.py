@@ -139,6 +139,21 @@ def test_what_no_listener_heard_comes_as_gaps_and_crying_as_seconds(client: Test
     assert len(nights["crying_s"]) == 3
 
 
+def test_a_night_heard_for_minutes_in_part_counts_their_seconds(tmp_path: Path) -> None:
+    """A 2-minute recording over three clock minutes (19 s, 60 s, 41 s): heard 2 min, not 3."""
+    db = tmp_path / "short.db"
+    rng = np.random.default_rng(2)
+    with open_store(db) as store:
+        for minute, n_seconds in enumerate((19, 60, 41)):
+            *seconds, summary = minute_of_records("nursery", minute, rng=rng)
+            store.write([*seconds[:n_seconds], replace(summary, n_seconds=n_seconds)])
+    with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as client:
+        (night,) = client.get("/api/rooms/nursery/nights?last=2026-11-24&n=1").json()
+        assert night["listened_s"] == 120
+        timeline = client.get("/api/rooms/nursery/timeline?night=2026-11-24").json()
+        assert timeline["resolution"] == "minutes" and timeline["heard_s"] == 120
+
+
 def test_the_nightly_report_and_the_last_nights(client: TestClient) -> None:
     report = client.get("/api/rooms/nursery/nights/2026-11-24").json()
     assert {k: v for k, v in report.items() if k != "episodes"} == {
@@ -148,12 +163,12 @@ def test_the_nightly_report_and_the_last_nights(client: TestClient) -> None:
         "longest_s": 120.0,
         "first_wake": "20:10",
         "last_wake": "06:00",
-        "listened_h": 0.5,
+        "listened_s": 1800,
     }
     nights = client.get("/api/rooms/nursery/nights?last=2026-11-25&n=30").json()
     assert len(nights) == 30 and nights[-1]["night"] == "2026-11-25"
     assert [n["n_episodes"] for n in nights[-4:]] == [0, 0, 3, 0]
-    assert [n["listened_h"] for n in nights[-4:]] == [0.5, 0.5, 0.5, 0.0]
+    assert [n["listened_s"] for n in nights[-4:]] == [1800, 1800, 1800, 0]
     attic = client.get("/api/rooms/attic/nights?last=2026-11-24&n=3").json()
     assert [n["n_episodes"] for n in attic] == [1, 0, 0]
 

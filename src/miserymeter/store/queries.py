@@ -184,15 +184,27 @@ class DashboardQueries(StoreConnection):
                 found.setdefault(ids[room_id], []).append(SecondRecord(ids[room_id], *fields))
         return found
 
-    def n_minutes_by_room(self, since: datetime, until: datetime) -> dict[str, int]:
-        """How many minutes of each room start from `since` to `until` (excluded)."""
+    def seconds_heard_by_room(self, since: datetime, until: datetime) -> dict[str, int]:
+        """How many seconds the minutes of each room starting from `since` to `until`
+        (excluded) were heard: time listened (a minute heard in part counts its part)."""
         table, _ = TABLES[MinuteSummary]
-        counted = select(func.count()).where(
+        heard = select(func.coalesce(func.sum(table.c.n_seconds), 0)).where(
             table.c.room_id == rooms.c.id, table.c.start >= since, table.c.start < until
         )
-        query = select(rooms.c.name, counted.scalar_subquery())
+        query = select(rooms.c.name, heard.scalar_subquery())
         with self._faults("read"), self._connection() as connection:
             return {name: int(n) for name, n in connection.execute(query)}
+
+    def seconds_heard(self, room: str, since: datetime, until: datetime) -> int:
+        """`seconds_heard_by_room` of one room."""
+        table, _ = TABLES[MinuteSummary]
+        query = (
+            select(func.coalesce(func.sum(table.c.n_seconds), 0))
+            .select_from(table.join(rooms))
+            .where(rooms.c.name == room, table.c.start >= since, table.c.start < until)
+        )
+        with self._faults("read"), self._connection() as connection:
+            return int(connection.scalar(query) or 0)
 
     def n_minutes(self, room: str, since: datetime, until: datetime) -> int:
         """How many minutes of `room` start from `since` to `until` (excluded): time listened."""

@@ -38,7 +38,7 @@ def night_reports(
         _report(
             night,
             by_night[night],
-            listened_s=60.0 * store.n_minutes(room, *night_bounds(night, zone=zone)),
+            listened_s=store.seconds_heard(room, *night_bounds(night, zone=zone)),
         )
         for night in nights
     ]
@@ -47,14 +47,14 @@ def night_reports(
 def rooms_night(store: Store, night: date, *, zone: tzinfo) -> dict[str, NightReport]:
     """The report of `night` of every room, by name, from two queries whatever their number."""
     since, until = night_bounds(night, zone=zone)
-    listened = store.n_minutes_by_room(since, until)
+    listened = store.seconds_heard_by_room(since, until)
     by_room: dict[str, list[Episode]] = {room: [] for room in listened}
     for episode in store.episodes(None, since, until):
         if night_of(episode.start, zone=zone) == night and episode.room in by_room:
             by_room[episode.room].append(episode)
     return {
-        room: _report(night, by_room[room], listened_s=60.0 * n_minutes)
-        for room, n_minutes in listened.items()
+        room: _report(night, by_room[room], listened_s=float(heard_s))
+        for room, heard_s in listened.items()
     }
 
 
@@ -89,5 +89,5 @@ def report_json(report: NightReport, *, zone: tzinfo) -> dict[str, Any]:
         "longest_s": report.longest_s,
         "first_wake": clock(report.first_wake),
         "last_wake": clock(report.last_wake),
-        "listened_h": round(report.listened_s / 3600.0, 2),
+        "listened_s": round(report.listened_s),
     }

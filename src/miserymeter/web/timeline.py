@@ -159,6 +159,7 @@ def _summed(
         "level_dbfs": [round(m.mean_level_dbfs, 2) for m in summaries],
         "level_max_dbfs": [round(m.max_level_dbfs, 2) for m in summaries],
         "crying_s": [round(m.crying_fraction * m.n_seconds) for m in summaries],
+        "heard_s": sum(m.n_seconds for m in summaries),  # a minute heard in part: its part
         # A live page adds seconds to the last minute: those from this probability are crying.
         "crying_from_probability": CRYING_PROBABILITY,
     }

@@ -20,9 +20,9 @@ function unheardRuns(nights) {
   // Consecutive nights nobody listened to, as gaps of the chart's date axis.
   const gaps = [];
   nights.forEach((n, i) => {
-    if (n.listened_h) return;
+    if (n.listened_s) return;
     const end = shifted(n.night, 12);
-    if (i && !nights[i - 1].listened_h) gaps[gaps.length - 1].end = end;
+    if (i && !nights[i - 1].listened_s) gaps[gaps.length - 1].end = end;
     else gaps.push({ start: shifted(n.night, -12), end });
   });
   return gaps;
@@ -41,19 +41,19 @@ function nightSaid(n) {
   // What a tap on a night shows: its name, its crying, its wake-ups, how long it was heard.
   const crying = n.crying_s ? `${mm.duration(n.crying_s)} crying` : "no crying";
   const wakeUps = n.n_episodes === 1 ? "1 wake-up" : `${n.n_episodes} wake-ups`;
-  return [mm.nightName(n.night), crying, wakeUps, `heard ${mm.duration(n.listened_h * 3600)}`].join("<br>");
+  return [mm.nightName(n.night), crying, wakeUps, `heard ${mm.duration(n.listened_s)}`].join("<br>");
 }
 
 function drawNights(nights) {
   const chart = document.getElementById("nights-chart");
-  const heard = nights.some((n) => n.listened_h);
+  const heard = nights.some((n) => n.listened_s);
   const said = document.getElementById("nothing-recorded");
   said.hidden = heard;
   chart.hidden = !heard;
   said.textContent = `Nothing recorded in the last ${nights.length} nights: no listener heard this room.`;
   if (!heard) return;
   const x = nights.map((n) => n.night);
-  const ifHeard = (value) => nights.map((n) => (n.listened_h ? value(n) : null));
+  const ifHeard = (value) => nights.map((n) => (n.listened_s ? value(n) : null));
   const last = nights[nights.length - 1].night;
   const range = [shifted(nights[0].night, -12), shifted(last, 12)];
   const widthPx = chart.clientWidth - NIGHTS_MARGIN.l - NIGHTS_MARGIN.r;
@@ -93,12 +93,12 @@ function listNights(nights) {
   body.replaceChildren();
   for (const n of nights.slice().reverse()) {
     const row = body.insertRow();
-    row.className = n.listened_h ? "night" : "night not-listening";
+    row.className = n.listened_s ? "night" : "night not-listening";
     const link = document.createElement("a");
     link.href = `/rooms/${mm.roomUrl(mm.room())}?night=${n.night}`;
     link.textContent = mm.nightName(n.night);
     mm.cell(row, "").appendChild(link);
-    if (!n.listened_h) {
+    if (!n.listened_s) {
       mm.cell(row, "not listening").colSpan = 6;
       continue;
     }
@@ -107,7 +107,7 @@ function listNights(nights) {
     mm.cell(row, mm.duration(n.longest_s), "longest");
     mm.cell(row, n.first_wake || "–", "first");
     mm.cell(row, n.last_wake || "–", "last");
-    mm.cell(row, mm.duration(n.listened_h * 3600), "heard");
+    mm.cell(row, mm.duration(n.listened_s), "heard");
   }
 }
 

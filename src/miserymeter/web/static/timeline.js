@@ -85,7 +85,7 @@ async function tellTheNight(data) {
   toldUnstored = unstoredTold(data);
   const unstored = unstoredEpisode(data);
   const [n] = await mm.getJSON(`/api/rooms/${mm.roomUrl(mm.room())}/nights?last=${night}&n=1`);
-  storyHeard = Boolean(n.listened_h);
+  storyHeard = Boolean(n.listened_s);
   const yet = data.now < data.until ? " yet" : "";  // the night under way
   let said;
   if (unstored) {
@@ -94,7 +94,7 @@ async function tellTheNight(data) {
     const wakeUps = n.n_episodes === 1 ? "1 wake-up" : `${n.n_episodes} wake-ups`;
     const times = n.n_episodes === 1 ? `at ${n.first_wake}` : `first at ${n.first_wake}, last at ${n.last_wake}`;
     said = `${wakeUps}, ${mm.duration(n.crying_s)} crying, the longest ${mm.duration(n.longest_s)}; ${times}`;
-  } else if (n.listened_h || data.times.length || tail.times.length) {
+  } else if (n.listened_s || data.times.length || tail.times.length) {
     said = yet ? "no wake-ups yet" : "no crying";  // seconds heard live count before their minute
   } else {
     said = `nothing recorded${yet}`;
@@ -252,7 +252,7 @@ function draw(data) {
   resolution.dataset.resolution = data.resolution;
   // "heard 1 h 1 min + 8 s live" (the minutes, hours or seconds drawn); "8 s live" before the
   // first minute is stored.
-  const drawn_s = (data.times.length * STEP_MS[data.resolution]) / 1000;
+  const drawn_s = data.heard_s ?? data.times.length;  // minutes or hours: their seconds
   const points = data.times.length ? [`heard ${mm.duration(drawn_s)}`] : [];
   if (data.resolution !== "seconds" && tail.times.length) points.push(`${mm.duration(tail.times.length)} live`);
   resolution.textContent = points.join(" + ");
