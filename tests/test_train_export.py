@@ -21,12 +21,14 @@ import onnx
 import pytest
 import torch
 
+from conftest import TESTING_PERCENTAGE, VALIDATION_PERCENTAGE
 from miserymeter import __version__
 from miserymeter.audio.io import fit_length, read_audio
 from miserymeter.constants import TRAINING_CLIPS_KEY
 from miserymeter.inference.bundled import EXAMPLES_DIR
 from miserymeter.inference.model import Classifier
 from miserymeter.prepare.fingerprints import fingerprint, read_fingerprints
+from miserymeter.prepare.split import which_set
 from miserymeter.train.checkpoint import load_checkpoint
 from miserymeter.train.dataset import data_sha256, scan_dataset
 from miserymeter.train.models import ProbabilityModel, build_model
@@ -521,6 +523,49 @@ def test_sigterm_while_yamnet_learns_keeps_the_last_step_and_says_how_to_finish(
     assert json.loads((train_dir / "test_metrics.json").read_text())["steps"] == 45
 
 
+def test_no_other_sound_in_the_validation_split_trains_no_yamnet_head_and_says_why(
+    run_cli: RunCli, train_flags: TrainFlags, tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """A head whose bias was set on cries alone confirmed every sound; with no other clip in
+    the validation split the run now keeps no head, says so in one warning, and its model
+    exports and classifies as the network alone."""
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    for clip in (data / "noise").iterdir():
+        split = which_set(
+            clip,
+            validation_percentage=VALIDATION_PERCENTAGE,
+            testing_percentage=TESTING_PERCENTAGE,
+        )
+        if split == "validation":
+            clip.unlink()
+    train_dir = tmp_path / "run"
+
+    process = run_cli(
+        "train",
+        f"--data_dir={data}",
+        f"--train_dir={train_dir}",
+        *train_flags("--how_many_training_steps=2", "--learning_rate=0.001"),
+    )
+
+    assert process.returncode == 0, process.stderr
+    warnings = [line for line in process.stdout.splitlines() if "second opinion" in line]
+    assert warnings == [
+        "warning: no YAMNet second opinion: no clip of the validation split is another sound "
+        "than crying, to set its head on (it would confirm every sound); add more clips of "
+        f"other sounds ({data / 'other'}/...) so some fall in the validation split"
+    ]
+    checkpoint = train_dir / "tcresnet.ckpt-2.pt"
+    assert load_checkpoint(checkpoint).embedding_head is None
+    model = tmp_path / "model.onnx"
+    exported = run_cli("export", f"--start_checkpoint={checkpoint}", f"--output_file={model}")
+    assert exported.returncode == 0, exported.stderr
+    assert "second_opinion" not in onnx_metadata(model)
+    assert "YAMNet confirms" not in exported.stdout
+    classified = run_cli("classify", EXAMPLES_DIR / BATCH_OF_THREE[1], "--model", model)
+    assert classified.returncode == 0, classified.stderr
+
+
 # Export ----------------------------------------------------------------------------------
 
 
@@ -782,7 +827,8 @@ def test_only_the_finished_runs_checkpoint_carries_yamnets_head(
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines() == [
         f"error: {middle}: has no head over YAMNet's embedding (only the last checkpoint of a "
-        "finished `train` has one); export that one, or use --second_opinion=none"
+        "finished `train` has one, if its validation split held other sounds); export that "
+        "one, or use --second_opinion=none"
     ]
     automatic = run_cli(
         "export", f"--start_checkpoint={middle}", f"--output_file={tmp_path / 'a.onnx'}"
@@ -791,6 +837,6 @@ def test_only_the_finished_runs_checkpoint_carries_yamnets_head(
     assert "second_opinion" not in onnx_metadata(tmp_path / "a.onnx")
     assert automatic.stdout.splitlines()[-1] == (
         "the network alone, without YAMNet: this checkpoint has no head over YAMNet's embedding "
-        "(only the last one of a finished `train` has one); export that one for YAMNet's second "
-        "opinion"
+        "(only the last one of a finished `train` has one, if its validation split held other "
+        "sounds); export that one for YAMNet's second opinion"
     )

@@ -162,6 +162,13 @@ def _set_up(config: TrainConfig, console: Console) -> _Run:
             f"{config.data_dir / missing[0]}: no clip of it falls in the training split; add "
             "clips or lower --validation_percentage/--testing_percentage"
         )
+    if len(training_labels) == 1:
+        (only,) = training_labels
+        raise DatasetError(
+            f"{config.data_dir}: only {only} clips: the model would take every sound for "
+            f"{only}; add a folder of other sounds beside it ({config.data_dir / 'other'}/...: "
+            "laughter, talk, the TV, the cat), see docs/training.md"
+        )
     model_config = ModelConfig(
         architecture=config.model_architecture,
         labels=index.labels,
@@ -414,6 +421,12 @@ def _embedding_head(run: _Run, console: Console) -> EmbeddingHead | None:
         reason = why_unconfirmed(labels, run.config.sample_rate)
         console.print(f"no YAMNet second opinion: {reason}", markup=False)
         return None
+    if uncalibrated := _why_no_head_calibration(run, label):
+        console.print(
+            f"[yellow]warning:[/yellow] no YAMNet second opinion: {escape(uncalibrated)}",
+            highlight=False,
+        )
+        return None
     console.print(f"teaching YAMNet's embedding what '{label}' is …", markup=False)
     yamnet = SecondOpinion(YAMNET_MODEL_PATH)
 
@@ -427,6 +440,21 @@ def _embedding_head(run: _Run, console: Console) -> EmbeddingHead | None:
 
     backgrounds = [b.numpy() for b in run.backgrounds]
     return fit_embedding_head(heard("training", backgrounds), heard("validation", []))
+
+
+def _why_no_head_calibration(run: _Run, label: str) -> str | None:
+    """Why YAMNet's head cannot have its bias set: the validation split (the training split
+    where validation is empty) holds no clip of another sound, and a head set on cries alone
+    would confirm every sound; None when it can."""
+    split: Split = "validation" if run.splits["validation"].clip_set.clips else "training"
+    labels = run.index.labels
+    if any(labels[i] != label for i in run.splits[split].clip_set.label_indices):
+        return None
+    return (
+        f"no clip of the {split} split is another sound than {label}, to set its head on "
+        f"(it would confirm every sound); add more clips of other sounds "
+        f"({run.config.data_dir / 'other'}/...) so some fall in the {split} split"
+    )
 
 
 @contextmanager
