@@ -6,6 +6,7 @@ then checked against PyTorch running the checkpoint's own weights.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -20,16 +21,20 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from rich.console import Console
 
 from conftest import TESTING_PERCENTAGE, VALIDATION_PERCENTAGE
-from miserymeter import __version__
+from miserymeter import __version__, constants
 from miserymeter.audio.io import fit_length, read_audio
 from miserymeter.constants import TRAINING_CLIPS_KEY
+from miserymeter.errors import RunInterrupted
 from miserymeter.inference.bundled import EXAMPLES_DIR
 from miserymeter.inference.model import Classifier
 from miserymeter.prepare.fingerprints import fingerprint, read_fingerprints
 from miserymeter.prepare.split import which_set
+from miserymeter.train import loop
 from miserymeter.train.checkpoint import load_checkpoint
+from miserymeter.train.config import TrainConfig
 from miserymeter.train.dataset import data_sha256, scan_dataset
 from miserymeter.train.models import ProbabilityModel, build_model
 
@@ -472,6 +477,82 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_that_resumes(
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming from {checkpoint} at step {step}" in resumed.stdout
     assert load_checkpoint(train_dir / f"tcresnet.ckpt-{step + 3}.pt").step == step + 3
+
+
+def two_step_config(data_dir: Path, train_dir: Path) -> TrainConfig:
+    """The session run's flags, for two steps and no checkpoint but the last one."""
+    return TrainConfig(
+        data_dir=data_dir,
+        train_dir=train_dir,
+        wanted_words=("crying",),
+        sample_rate=16_000,
+        clip_duration_ms=1000,
+        window_size_ms=constants.DEFAULT_WINDOW_SIZE_MS,
+        window_stride_ms=constants.DEFAULT_WINDOW_STRIDE_MS,
+        feature_bin_count=constants.DEFAULT_FEATURE_BIN_COUNT,
+        min_frequency_hz=constants.DEFAULT_MIN_FREQUENCY_HZ,
+        max_frequency_hz=constants.DEFAULT_MAX_FREQUENCY_HZ,
+        how_many_training_steps=(2,),
+        learning_rate=(0.001,),
+        batch_size=16,
+        validation_percentage=VALIDATION_PERCENTAGE,
+        testing_percentage=TESTING_PERCENTAGE,
+        silence_percentage=10.0,
+        unknown_percentage=10.0,
+        unknown_mix_frequency=0.0,
+        background_frequency=0.8,
+        background_volume=0.1,
+        time_shift_ms=100.0,
+        eval_step_interval=100,
+        save_step_interval=100,
+        start_checkpoint=None,
+        model_architecture="tcresnet",
+        seed=1,
+    )
+
+
+@pytest.mark.parametrize("moment", ["last step", "last checkpoint"])
+def test_ctrl_c_at_the_end_of_training_keeps_the_last_step_and_says_how_to_finish(
+    moment: str, monkeypatch: pytest.MonkeyPatch, tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """A Ctrl-C while the last checkpoint was written dropped it (no checkpoint at all: every
+    step lost); one in the last step was ignored and the run went on to its test. Both now
+    keep the last step's checkpoint and stop with the line that finishes the run. The Ctrl-C
+    is a real SIGINT, sent at that exact moment from inside the run."""
+    config = two_step_config(tiny_dataset, tmp_path / "run")
+    checkpoint = config.train_dir / "tcresnet.ckpt-2.pt"
+    if moment == "last step":
+        step = loop._step
+
+        def ctrl_c_in_the_last_step(run: loop._Run) -> tuple[float, float, float]:
+            if run.step + 1 == config.total_steps:
+                signal.raise_signal(signal.SIGINT)
+            return step(run)
+
+        monkeypatch.setattr(loop, "_step", ctrl_c_in_the_last_step)
+    else:
+        save = torch.save
+
+        def ctrl_c_while_saving(state: dict[str, object], file: Path) -> None:
+            signal.raise_signal(signal.SIGINT)
+            save(state, file)
+
+        monkeypatch.setattr(torch, "save", ctrl_c_while_saving)
+
+    try:
+        loop.train(config, console=Console(file=io.StringIO()))
+        stopped = "it went on to its test"
+    except RunInterrupted as e:
+        stopped = str(e)
+    except KeyboardInterrupt:  # not pytest's to see: it would end the session
+        stopped = "the Ctrl-C escaped the run"
+
+    assert stopped == (
+        f"training interrupted at step 2, before its test; resume with "
+        f"--start_checkpoint={checkpoint} to finish it"
+    )
+    assert load_checkpoint(checkpoint).step == 2
+    assert not (config.train_dir / "test_metrics.json").exists()
 
 
 def test_sigterm_while_yamnet_learns_keeps_the_last_step_and_says_how_to_finish(

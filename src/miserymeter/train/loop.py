@@ -114,37 +114,46 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         console=console,
     )
     run.model.train()
-    try:
-        with progress, _ctrl_c_requests_stop() as stop_requested:
-            task = progress.add_task(
-                "train", total=config.total_steps, completed=run.step, stats=""
-            )
-            while run.step < config.total_steps and not stop_requested.is_set():
-                rate, accuracy, loss = _step(run)
-                progress.update(
-                    task,
-                    advance=1,
-                    stats=f"rate {rate:g} accuracy {accuracy:.1%} cross-entropy {loss:.3f}",
+    with _ctrl_c_requests_stop() as stop:
+        try:
+            with progress:
+                task = progress.add_task(
+                    "train", total=config.total_steps, completed=run.step, stats=""
                 )
-                if run.step % config.eval_step_interval == 0 or run.step == config.total_steps:
-                    _validate(run, progress.console)
-                if run.step % config.save_step_interval == 0:
-                    _save(run)
-    except KeyboardInterrupt:  # a second Ctrl-C: stop now, mid-step
-        pass
-    path = _save(run)  # before the slow end too: a stop while YAMNet learns loses no step
+                while run.step < config.total_steps and not stop.requested.is_set():
+                    rate, accuracy, loss = _step(run)
+                    progress.update(
+                        task,
+                        advance=1,
+                        stats=f"rate {rate:g} accuracy {accuracy:.1%} cross-entropy {loss:.3f}",
+                    )
+                    if run.step % config.eval_step_interval == 0 or run.step == config.total_steps:
+                        _validate(run, progress.console)
+                    if run.step % config.save_step_interval == 0:
+                        _save(run)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop now, mid-step
+            pass
+        stop.second_interrupts = False  # a Ctrl-C now waits for the checkpoint, written whole
+        path = _save(run)  # before the slow end too: a stop while YAMNet learns loses no step
     run.writer.close()
     if run.step < config.total_steps:
         raise RunInterrupted(
             f"training interrupted at step {run.step}; resume with --start_checkpoint={path}"
         )
+    if stop.requested.is_set():  # in the last step, or while its checkpoint was written
+        raise _interrupted_before_test(run.step, path)
     try:
         return _finish(run, console)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM while fitting YAMNet's head or testing
-        raise RunInterrupted(
-            f"training interrupted at step {run.step}, before its test; resume with "
-            f"--start_checkpoint={path} to finish it"
-        ) from None
+        raise _interrupted_before_test(run.step, path) from None
+
+
+def _interrupted_before_test(step: int, path: Path) -> RunInterrupted:
+    """A stop after the last step: its checkpoint `path` is kept, and resuming finishes."""
+    return RunInterrupted(
+        f"training interrupted at step {step}, before its test; resume with "
+        f"--start_checkpoint={path} to finish it"
+    )
 
 
 def _set_up(config: TrainConfig, console: Console) -> _Run:
@@ -457,24 +466,31 @@ def _why_no_head_calibration(run: _Run, label: str) -> str | None:
     )
 
 
-@contextmanager
-def _ctrl_c_requests_stop() -> Iterator[threading.Event]:
-    """Turn the first Ctrl-C or SIGTERM into a request that the loop sees between steps, so it
+class _StopRequests:
+    """The first Ctrl-C or SIGTERM sets `requested`, which the loop sees between steps, so it
     never lands inside a library holding a lock (a progress bar's, TensorBoard's writer's); a
-    second one interrupts at once."""
-    stop_requested = threading.Event()
+    second one interrupts at once while `second_interrupts`."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.second_interrupts = True
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.requested.is_set() and self.second_interrupts:
+            raise KeyboardInterrupt
+        self.requested.set()
+
+
+@contextmanager
+def _ctrl_c_requests_stop() -> Iterator[_StopRequests]:
+    """Ctrl-C and SIGTERM handled by a `_StopRequests` (in the main thread) while inside."""
+    stop = _StopRequests()
     if threading.current_thread() is not threading.main_thread():
-        yield stop_requested
+        yield stop
         return
-
-    def request_stop(signum: int, frame: object) -> None:
-        stop_requested.set()
-        for each in _STOP_SIGNALS:
-            signal.signal(each, signal.default_int_handler)
-
-    previous = {each: signal.signal(each, request_stop) for each in _STOP_SIGNALS}
+    previous = {each: signal.signal(each, stop) for each in _STOP_SIGNALS}
     try:
-        yield stop_requested
+        yield stop
     finally:
         for each, handler in previous.items():
             signal.signal(each, handler)
