@@ -274,7 +274,8 @@ def test_no_validation_split_finishes_a_rerun_warns_and_no_split_at_all_is_refus
 ) -> None:
     """With --validation_percentage=0 the run crashed after training, while teaching YAMNet's
     head, and kept no final checkpoint: the head is now calibrated on the training split. A
-    second run into the same --train_dir says it writes over the first. With no testing split
+    second run into the same --train_dir says it writes over the first, and that the first
+    one's exported model.onnx is left as it was until exported again. With no testing split
     either, the run is refused before it trains."""
     flags = train_flags("--how_many_training_steps=2", "--learning_rate=0.001")
     no_validation = run_cli(
@@ -286,13 +287,14 @@ def test_no_validation_split_finishes_a_rerun_warns_and_no_split_at_all_is_refus
         "--testing_percentage=30",
     )
     assert no_validation.returncode == 0, no_validation.stderr
+    model = tmp_path / "run" / "model.onnx"  # where the line that ends the run exports it
     exported = run_cli(
         "export",
         f"--start_checkpoint={tmp_path / 'run' / 'tcresnet.ckpt-2.pt'}",
-        f"--output_file={tmp_path / 'm.onnx'}",
+        f"--output_file={model}",
     )
     assert exported.returncode == 0, exported.stderr
-    assert "second_opinion_head" in onnx_metadata(tmp_path / "m.onnx")
+    assert "second_opinion_head" in onnx_metadata(model)
     neither = run_cli(
         "train",
         f"--data_dir={tiny_dataset}",
@@ -312,7 +314,8 @@ def test_no_validation_split_finishes_a_rerun_warns_and_no_split_at_all_is_refus
     assert again.returncode == 0, again.stderr
     assert (
         f"warning: {tmp_path / 'run'} holds an earlier run (tcresnet.ckpt-2.pt): this run "
-        "writes over its checkpoints" in " ".join(again.stdout.split())
+        f"writes over its checkpoints, logs and plots, and {model} is the earlier run's until "
+        "you export again; pass another --train_dir to keep them" in " ".join(again.stdout.split())
     )
     assert "holds an earlier run" not in no_validation.stdout
     assert neither.returncode == 1

@@ -267,10 +267,16 @@ def _set_up(config: TrainConfig, console: Console) -> _Run:
     data_hash = data_sha256(index)
 
     if config.start_checkpoint is None and (earlier := _earlier_checkpoints(config.train_dir)):
+        exported = config.train_dir / "model.onnx"
+        stale = (
+            f", and {escape(str(exported))} is the earlier run's until you export again"
+            if exported.is_file()
+            else ""
+        )
         console.print(
             f"[yellow]warning:[/yellow] {escape(str(config.train_dir))} holds an earlier run "
             f"({escape(earlier[-1].name)}): this run writes over its checkpoints, logs and "
-            "plots; pass another --train_dir to keep them",
+            f"plots{stale}; pass another --train_dir to keep them",
             highlight=False,
         )
     writable_folder(config.train_dir, option="--train_dir")  # made once the dataset is good
