@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -421,6 +422,25 @@ def test_train_wanted_word_with_no_training_clip(
 
     line = assert_one_error_line(process, synthetic_dataset / "crying")
     assert "no clip of it falls in the training split" in line
+
+
+def test_train_on_the_wanted_words_folder_alone_is_refused_before_training(
+    run_cli: RunCli, synthetic_dataset: Path, tmp_path: Path
+) -> None:
+    """`crying/` and nothing else trained a model that took every sound for crying (a quiet
+    room, talk, laughter all 1.000) and scored it perfect: no other sound to tell it from."""
+    shutil.rmtree(synthetic_dataset / "noise")
+    train_dir = tmp_path / "run"
+
+    process = run_cli(*train_args(synthetic_dataset, train_dir))
+
+    line = assert_one_error_line(process, synthetic_dataset, synthetic_dataset / "other")
+    assert line == (
+        f"error: {synthetic_dataset}: only crying clips: the model would take every sound for "
+        f"crying; add a folder of other sounds beside it ({synthetic_dataset / 'other'}/...: "
+        "laughter, talk, the TV, the cat), see docs/training.md"
+    )
+    assert not train_dir.exists()
 
 
 @pytest.mark.parametrize("command", ["classify", "slice", "listen"])

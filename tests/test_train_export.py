@@ -6,6 +6,7 @@ then checked against PyTorch running the checkpoint's own weights.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -20,14 +21,20 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from rich.console import Console
 
-from miserymeter import __version__
+from conftest import TESTING_PERCENTAGE, VALIDATION_PERCENTAGE
+from miserymeter import __version__, constants
 from miserymeter.audio.io import fit_length, read_audio
 from miserymeter.constants import TRAINING_CLIPS_KEY
+from miserymeter.errors import RunInterrupted
 from miserymeter.inference.bundled import EXAMPLES_DIR
 from miserymeter.inference.model import Classifier
 from miserymeter.prepare.fingerprints import fingerprint, read_fingerprints
+from miserymeter.prepare.split import which_set
+from miserymeter.train import loop
 from miserymeter.train.checkpoint import load_checkpoint
+from miserymeter.train.config import TrainConfig
 from miserymeter.train.dataset import data_sha256, scan_dataset
 from miserymeter.train.models import ProbabilityModel, build_model
 
@@ -267,7 +274,8 @@ def test_no_validation_split_finishes_a_rerun_warns_and_no_split_at_all_is_refus
 ) -> None:
     """With --validation_percentage=0 the run crashed after training, while teaching YAMNet's
     head, and kept no final checkpoint: the head is now calibrated on the training split. A
-    second run into the same --train_dir says it writes over the first. With no testing split
+    second run into the same --train_dir says it writes over the first, and that the first
+    one's exported model.onnx is left as it was until exported again. With no testing split
     either, the run is refused before it trains."""
     flags = train_flags("--how_many_training_steps=2", "--learning_rate=0.001")
     no_validation = run_cli(
@@ -279,13 +287,14 @@ def test_no_validation_split_finishes_a_rerun_warns_and_no_split_at_all_is_refus
         "--testing_percentage=30",
     )
     assert no_validation.returncode == 0, no_validation.stderr
+    model = tmp_path / "run" / "model.onnx"  # where the line that ends the run exports it
     exported = run_cli(
         "export",
         f"--start_checkpoint={tmp_path / 'run' / 'tcresnet.ckpt-2.pt'}",
-        f"--output_file={tmp_path / 'm.onnx'}",
+        f"--output_file={model}",
     )
     assert exported.returncode == 0, exported.stderr
-    assert "second_opinion_head" in onnx_metadata(tmp_path / "m.onnx")
+    assert "second_opinion_head" in onnx_metadata(model)
     neither = run_cli(
         "train",
         f"--data_dir={tiny_dataset}",
@@ -305,7 +314,8 @@ def test_no_validation_split_finishes_a_rerun_warns_and_no_split_at_all_is_refus
     assert again.returncode == 0, again.stderr
     assert (
         f"warning: {tmp_path / 'run'} holds an earlier run (tcresnet.ckpt-2.pt): this run "
-        "writes over its checkpoints" in " ".join(again.stdout.split())
+        f"writes over its checkpoints, logs and plots, and {model} is the earlier run's until "
+        "you export again; pass another --train_dir to keep them" in " ".join(again.stdout.split())
     )
     assert "holds an earlier run" not in no_validation.stdout
     assert neither.returncode == 1
@@ -472,6 +482,82 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_that_resumes(
     assert load_checkpoint(train_dir / f"tcresnet.ckpt-{step + 3}.pt").step == step + 3
 
 
+def two_step_config(data_dir: Path, train_dir: Path) -> TrainConfig:
+    """The session run's flags, for two steps and no checkpoint but the last one."""
+    return TrainConfig(
+        data_dir=data_dir,
+        train_dir=train_dir,
+        wanted_words=("crying",),
+        sample_rate=16_000,
+        clip_duration_ms=1000,
+        window_size_ms=constants.DEFAULT_WINDOW_SIZE_MS,
+        window_stride_ms=constants.DEFAULT_WINDOW_STRIDE_MS,
+        feature_bin_count=constants.DEFAULT_FEATURE_BIN_COUNT,
+        min_frequency_hz=constants.DEFAULT_MIN_FREQUENCY_HZ,
+        max_frequency_hz=constants.DEFAULT_MAX_FREQUENCY_HZ,
+        how_many_training_steps=(2,),
+        learning_rate=(0.001,),
+        batch_size=16,
+        validation_percentage=VALIDATION_PERCENTAGE,
+        testing_percentage=TESTING_PERCENTAGE,
+        silence_percentage=10.0,
+        unknown_percentage=10.0,
+        unknown_mix_frequency=0.0,
+        background_frequency=0.8,
+        background_volume=0.1,
+        time_shift_ms=100.0,
+        eval_step_interval=100,
+        save_step_interval=100,
+        start_checkpoint=None,
+        model_architecture="tcresnet",
+        seed=1,
+    )
+
+
+@pytest.mark.parametrize("moment", ["last step", "last checkpoint"])
+def test_ctrl_c_at_the_end_of_training_keeps_the_last_step_and_says_how_to_finish(
+    moment: str, monkeypatch: pytest.MonkeyPatch, tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """A Ctrl-C while the last checkpoint was written dropped it (no checkpoint at all: every
+    step lost); one in the last step was ignored and the run went on to its test. Both now
+    keep the last step's checkpoint and stop with the line that finishes the run. The Ctrl-C
+    is a real SIGINT, sent at that exact moment from inside the run."""
+    config = two_step_config(tiny_dataset, tmp_path / "run")
+    checkpoint = config.train_dir / "tcresnet.ckpt-2.pt"
+    if moment == "last step":
+        step = loop._step
+
+        def ctrl_c_in_the_last_step(run: loop._Run) -> tuple[float, float, float]:
+            if run.step + 1 == config.total_steps:
+                signal.raise_signal(signal.SIGINT)
+            return step(run)
+
+        monkeypatch.setattr(loop, "_step", ctrl_c_in_the_last_step)
+    else:
+        save = torch.save
+
+        def ctrl_c_while_saving(state: dict[str, object], file: Path) -> None:
+            signal.raise_signal(signal.SIGINT)
+            save(state, file)
+
+        monkeypatch.setattr(torch, "save", ctrl_c_while_saving)
+
+    try:
+        loop.train(config, console=Console(file=io.StringIO()))
+        stopped = "it went on to its test"
+    except RunInterrupted as e:
+        stopped = str(e)
+    except KeyboardInterrupt:  # not pytest's to see: it would end the session
+        stopped = "the Ctrl-C escaped the run"
+
+    assert stopped == (
+        f"training interrupted at step 2, before its test; resume with "
+        f"--start_checkpoint={checkpoint} to finish it"
+    )
+    assert load_checkpoint(checkpoint).step == 2
+    assert not (config.train_dir / "test_metrics.json").exists()
+
+
 def test_sigterm_while_yamnet_learns_keeps_the_last_step_and_says_how_to_finish(
     run_cli: RunCli,
     miserymeter_command: list[str],
@@ -519,6 +605,49 @@ def test_sigterm_while_yamnet_learns_keeps_the_last_step_and_says_how_to_finish(
     assert finished.returncode == 0, finished.stderr
     assert load_checkpoint(checkpoint).embedding_head is not None
     assert json.loads((train_dir / "test_metrics.json").read_text())["steps"] == 45
+
+
+def test_no_other_sound_in_the_validation_split_trains_no_yamnet_head_and_says_why(
+    run_cli: RunCli, train_flags: TrainFlags, tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """A head whose bias was set on cries alone confirmed every sound; with no other clip in
+    the validation split the run now keeps no head, says so in one warning, and its model
+    exports and classifies as the network alone."""
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    for clip in (data / "noise").iterdir():
+        split = which_set(
+            clip,
+            validation_percentage=VALIDATION_PERCENTAGE,
+            testing_percentage=TESTING_PERCENTAGE,
+        )
+        if split == "validation":
+            clip.unlink()
+    train_dir = tmp_path / "run"
+
+    process = run_cli(
+        "train",
+        f"--data_dir={data}",
+        f"--train_dir={train_dir}",
+        *train_flags("--how_many_training_steps=2", "--learning_rate=0.001"),
+    )
+
+    assert process.returncode == 0, process.stderr
+    warnings = [line for line in process.stdout.splitlines() if "second opinion" in line]
+    assert warnings == [
+        "warning: no YAMNet second opinion: no clip of the validation split is another sound "
+        "than crying, to set its head on (it would confirm every sound); add more clips of "
+        f"other sounds ({data / 'other'}/...) so some fall in the validation split"
+    ]
+    checkpoint = train_dir / "tcresnet.ckpt-2.pt"
+    assert load_checkpoint(checkpoint).embedding_head is None
+    model = tmp_path / "model.onnx"
+    exported = run_cli("export", f"--start_checkpoint={checkpoint}", f"--output_file={model}")
+    assert exported.returncode == 0, exported.stderr
+    assert "second_opinion" not in onnx_metadata(model)
+    assert "YAMNet confirms" not in exported.stdout
+    classified = run_cli("classify", EXAMPLES_DIR / BATCH_OF_THREE[1], "--model", model)
+    assert classified.returncode == 0, classified.stderr
 
 
 # Export ----------------------------------------------------------------------------------
@@ -782,7 +911,8 @@ def test_only_the_finished_runs_checkpoint_carries_yamnets_head(
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines() == [
         f"error: {middle}: has no head over YAMNet's embedding (only the last checkpoint of a "
-        "finished `train` has one); export that one, or use --second_opinion=none"
+        "finished `train` has one, if its validation split held other sounds); export that "
+        "one, or use --second_opinion=none"
     ]
     automatic = run_cli(
         "export", f"--start_checkpoint={middle}", f"--output_file={tmp_path / 'a.onnx'}"
@@ -791,6 +921,6 @@ def test_only_the_finished_runs_checkpoint_carries_yamnets_head(
     assert "second_opinion" not in onnx_metadata(tmp_path / "a.onnx")
     assert automatic.stdout.splitlines()[-1] == (
         "the network alone, without YAMNet: this checkpoint has no head over YAMNet's embedding "
-        "(only the last one of a finished `train` has one); export that one for YAMNet's second "
-        "opinion"
+        "(only the last one of a finished `train` has one, if its validation split held other "
+        "sounds); export that one for YAMNet's second opinion"
     )

@@ -83,7 +83,8 @@ def _why_not_yamnet(checkpoint: Checkpoint) -> str | None:
     if checkpoint.embedding_head is None:
         return (
             "this checkpoint has no head over YAMNet's embedding (only the last one of a "
-            "finished `train` has one); export that one for YAMNet's second opinion"
+            "finished `train` has one, if its validation split held other sounds); export "
+            "that one for YAMNet's second opinion"
         )
     return None
 
@@ -126,7 +127,8 @@ def _second_opinion_metadata(
     if checkpoint.embedding_head is None:
         raise ModelError(
             f"{checkpoint_file}: has no head over YAMNet's embedding (only the last checkpoint "
-            "of a finished `train` has one); export that one, or use --second_opinion=none"
+            "of a finished `train` has one, if its validation split held other sounds); export "
+            "that one, or use --second_opinion=none"
         )
     return {
         SECOND_OPINION_KEY: YAMNET_OPINION,

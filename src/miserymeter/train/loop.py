@@ -114,37 +114,46 @@ def train(config: TrainConfig, *, console: Console) -> TrainResult:
         console=console,
     )
     run.model.train()
-    try:
-        with progress, _ctrl_c_requests_stop() as stop_requested:
-            task = progress.add_task(
-                "train", total=config.total_steps, completed=run.step, stats=""
-            )
-            while run.step < config.total_steps and not stop_requested.is_set():
-                rate, accuracy, loss = _step(run)
-                progress.update(
-                    task,
-                    advance=1,
-                    stats=f"rate {rate:g} accuracy {accuracy:.1%} cross-entropy {loss:.3f}",
+    with _ctrl_c_requests_stop() as stop:
+        try:
+            with progress:
+                task = progress.add_task(
+                    "train", total=config.total_steps, completed=run.step, stats=""
                 )
-                if run.step % config.eval_step_interval == 0 or run.step == config.total_steps:
-                    _validate(run, progress.console)
-                if run.step % config.save_step_interval == 0:
-                    _save(run)
-    except KeyboardInterrupt:  # a second Ctrl-C: stop now, mid-step
-        pass
-    path = _save(run)  # before the slow end too: a stop while YAMNet learns loses no step
+                while run.step < config.total_steps and not stop.requested.is_set():
+                    rate, accuracy, loss = _step(run)
+                    progress.update(
+                        task,
+                        advance=1,
+                        stats=f"rate {rate:g} accuracy {accuracy:.1%} cross-entropy {loss:.3f}",
+                    )
+                    if run.step % config.eval_step_interval == 0 or run.step == config.total_steps:
+                        _validate(run, progress.console)
+                    if run.step % config.save_step_interval == 0:
+                        _save(run)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop now, mid-step
+            pass
+        stop.second_interrupts = False  # a Ctrl-C now waits for the checkpoint, written whole
+        path = _save(run)  # before the slow end too: a stop while YAMNet learns loses no step
     run.writer.close()
     if run.step < config.total_steps:
         raise RunInterrupted(
             f"training interrupted at step {run.step}; resume with --start_checkpoint={path}"
         )
+    if stop.requested.is_set():  # in the last step, or while its checkpoint was written
+        raise _interrupted_before_test(run.step, path)
     try:
         return _finish(run, console)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM while fitting YAMNet's head or testing
-        raise RunInterrupted(
-            f"training interrupted at step {run.step}, before its test; resume with "
-            f"--start_checkpoint={path} to finish it"
-        ) from None
+        raise _interrupted_before_test(run.step, path) from None
+
+
+def _interrupted_before_test(step: int, path: Path) -> RunInterrupted:
+    """A stop after the last step: its checkpoint `path` is kept, and resuming finishes."""
+    return RunInterrupted(
+        f"training interrupted at step {step}, before its test; resume with "
+        f"--start_checkpoint={path} to finish it"
+    )
 
 
 def _set_up(config: TrainConfig, console: Console) -> _Run:
@@ -161,6 +170,13 @@ def _set_up(config: TrainConfig, console: Console) -> _Run:
         raise DatasetError(
             f"{config.data_dir / missing[0]}: no clip of it falls in the training split; add "
             "clips or lower --validation_percentage/--testing_percentage"
+        )
+    if len(training_labels) == 1:
+        (only,) = training_labels
+        raise DatasetError(
+            f"{config.data_dir}: only {only} clips: the model would take every sound for "
+            f"{only}; add a folder of other sounds beside it ({config.data_dir / 'other'}/...: "
+            "laughter, talk, the TV, the cat), see docs/training.md"
         )
     model_config = ModelConfig(
         architecture=config.model_architecture,
@@ -251,10 +267,16 @@ def _set_up(config: TrainConfig, console: Console) -> _Run:
     data_hash = data_sha256(index)
 
     if config.start_checkpoint is None and (earlier := _earlier_checkpoints(config.train_dir)):
+        exported = config.train_dir / "model.onnx"
+        stale = (
+            f", and {escape(str(exported))} is the earlier run's until you export again"
+            if exported.is_file()
+            else ""
+        )
         console.print(
             f"[yellow]warning:[/yellow] {escape(str(config.train_dir))} holds an earlier run "
             f"({escape(earlier[-1].name)}): this run writes over its checkpoints, logs and "
-            "plots; pass another --train_dir to keep them",
+            f"plots{stale}; pass another --train_dir to keep them",
             highlight=False,
         )
     writable_folder(config.train_dir, option="--train_dir")  # made once the dataset is good
@@ -414,6 +436,12 @@ def _embedding_head(run: _Run, console: Console) -> EmbeddingHead | None:
         reason = why_unconfirmed(labels, run.config.sample_rate)
         console.print(f"no YAMNet second opinion: {reason}", markup=False)
         return None
+    if uncalibrated := _why_no_head_calibration(run, label):
+        console.print(
+            f"[yellow]warning:[/yellow] no YAMNet second opinion: {escape(uncalibrated)}",
+            highlight=False,
+        )
+        return None
     console.print(f"teaching YAMNet's embedding what '{label}' is …", markup=False)
     yamnet = SecondOpinion(YAMNET_MODEL_PATH)
 
@@ -429,24 +457,46 @@ def _embedding_head(run: _Run, console: Console) -> EmbeddingHead | None:
     return fit_embedding_head(heard("training", backgrounds), heard("validation", []))
 
 
-@contextmanager
-def _ctrl_c_requests_stop() -> Iterator[threading.Event]:
-    """Turn the first Ctrl-C or SIGTERM into a request that the loop sees between steps, so it
+def _why_no_head_calibration(run: _Run, label: str) -> str | None:
+    """Why YAMNet's head cannot have its bias set: the validation split (the training split
+    where validation is empty) holds no clip of another sound, and a head set on cries alone
+    would confirm every sound; None when it can."""
+    split: Split = "validation" if run.splits["validation"].clip_set.clips else "training"
+    labels = run.index.labels
+    if any(labels[i] != label for i in run.splits[split].clip_set.label_indices):
+        return None
+    return (
+        f"no clip of the {split} split is another sound than {label}, to set its head on "
+        f"(it would confirm every sound); add more clips of other sounds "
+        f"({run.config.data_dir / 'other'}/...) so some fall in the {split} split"
+    )
+
+
+class _StopRequests:
+    """The first Ctrl-C or SIGTERM sets `requested`, which the loop sees between steps, so it
     never lands inside a library holding a lock (a progress bar's, TensorBoard's writer's); a
-    second one interrupts at once."""
-    stop_requested = threading.Event()
+    second one interrupts at once while `second_interrupts`."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.second_interrupts = True
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.requested.is_set() and self.second_interrupts:
+            raise KeyboardInterrupt
+        self.requested.set()
+
+
+@contextmanager
+def _ctrl_c_requests_stop() -> Iterator[_StopRequests]:
+    """Ctrl-C and SIGTERM handled by a `_StopRequests` (in the main thread) while inside."""
+    stop = _StopRequests()
     if threading.current_thread() is not threading.main_thread():
-        yield stop_requested
+        yield stop
         return
-
-    def request_stop(signum: int, frame: object) -> None:
-        stop_requested.set()
-        for each in _STOP_SIGNALS:
-            signal.signal(each, signal.default_int_handler)
-
-    previous = {each: signal.signal(each, request_stop) for each in _STOP_SIGNALS}
+    previous = {each: signal.signal(each, stop) for each in _STOP_SIGNALS}
     try:
-        yield stop_requested
+        yield stop
     finally:
         for each, handler in previous.items():
             signal.signal(each, handler)
