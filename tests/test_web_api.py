@@ -24,7 +24,7 @@ from miserymeter.detect.settings import DetectorSettings
 from miserymeter.events import events_from
 from miserymeter.listener_status import started_message
 from miserymeter.nights import night_of
-from miserymeter.records import Episode, ListenerEvent, ListenerStatus
+from miserymeter.records import Episode, ListenerEvent, ListenerStatus, MinuteSummary
 from miserymeter.rooms import room_slug
 from miserymeter.store import StoredRecord, open_store
 from miserymeter.store.outbox import OutboxEntry
@@ -146,6 +146,7 @@ def test_a_night_heard_for_minutes_in_part_counts_their_seconds(tmp_path: Path) 
     with open_store(db) as store:
         for minute, n_seconds in enumerate((19, 60, 41)):
             *seconds, summary = minute_of_records("nursery", minute, rng=rng)
+            assert isinstance(summary, MinuteSummary)
             store.write([*seconds[:n_seconds], replace(summary, n_seconds=n_seconds)])
     with TestClient(create_app(settings_for(db, tmp_path)), base_url=LOCAL) as client:
         (night,) = client.get("/api/rooms/nursery/nights?last=2026-11-24&n=1").json()
