@@ -103,25 +103,28 @@ def test_events_arrive_in_order_signed_with_their_headers(
     assert reports.lines == [] and courier.n_delivered == 8
 
 
-def test_failures_are_retried_with_backoff_until_all_arrive_in_order(
-    store: Store, receiver: WebhookReceiver
-) -> None:
+def delivered_after_answers(
+    store: Store, receiver: WebhookReceiver, statuses: list[int], n_events: int
+) -> tuple[WebhookDestination, list[Event], Reports]:
+    """`n_events` queued and sent by a courier until all arrived, the receiver answering
+    `statuses` first, then 200; the hook, the events and what the courier reported."""
     hook = WebhookDestination(WebhookSettings(receiver.url()))
-    n_answers = 0
-    statuses = [500, 503, 429, 408, 502]
-
-    def flaky(_body: dict[str, Any]) -> int:
-        nonlocal n_answers
-        n_answers += 1
-        return statuses[n_answers - 1] if n_answers <= len(statuses) else 200
-
-    receiver.answer = flaky
-    events = queue(store, hook, 0, 6)
+    answers = iter(statuses)
+    receiver.answer = lambda _body: next(answers, 200)
+    events = queue(store, hook, 0, n_events)
     reports = Reports()
     courier = courier_for(store, hook, reports)
     courier.start()
-    receiver.wait_until(lambda: len(receiver.events) == 6)
+    receiver.wait_until(lambda: len(receiver.events) == n_events)
     courier.close()
+    return hook, events, reports
+
+
+def test_failures_are_retried_with_backoff_until_all_arrive_in_order(
+    store: Store, receiver: WebhookReceiver
+) -> None:
+    statuses = [500, 503, 429, 408, 502]
+    hook, events, reports = delivered_after_answers(store, receiver, statuses, 6)
     assert receiver.events == [e.to_json() for e in events]
     assert [p.status for p in receiver.posts[:6]] == [*statuses, 200]
     assert {p.json["id"] for p in receiver.posts[:6]} == {events[0].id}  # the first, again
@@ -135,15 +138,7 @@ def test_events_wait_while_the_webhooks_credentials_are_refused(
 ) -> None:
     """401, 403 and 404 are about the webhook's settings, not the event: none is lost while
     a token is fixed."""
-    hook = WebhookDestination(WebhookSettings(receiver.url()))
-    statuses = iter([401, 403, 404])
-    receiver.answer = lambda _body: next(statuses, 200)
-    events = queue(store, hook, 0, 3)
-    reports = Reports()
-    courier = courier_for(store, hook, reports)
-    courier.start()
-    receiver.wait_until(lambda: len(receiver.events) == 3)
-    courier.close()
+    hook, events, reports = delivered_after_answers(store, receiver, [401, 403, 404], 3)
     assert receiver.events == [e.to_json() for e in events]
     assert store.outbox_counts(hook.name) == OutboxCounts(0, 0)
     assert reports.kinds() == ["delivery_failed", "delivery_resumed"]
