@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -541,12 +542,21 @@ SIZES = {"laptop": (1366, 900), "phone": (390, 844)}
 PAGE_WAIT_MS = 15_000
 
 
-@pytest.fixture(params=list(SIZES))
-def page(request: pytest.FixtureRequest, browser: object) -> Iterator[object]:
-    """A fresh page at each of `SIZES`, in a browser context of its own."""
-    width, height = SIZES[request.param]
+@contextmanager
+def page_of_size(browser: object, width: int, height: int) -> Iterator[Any]:
+    """A fresh page `width` x `height` px, in a browser context of its own, waiting up to
+    PAGE_WAIT_MS for what it is asked."""
     context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
     opened = context.new_page()
     opened.set_default_timeout(PAGE_WAIT_MS)
-    yield opened
-    context.close()
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+@pytest.fixture(params=list(SIZES))
+def page(request: pytest.FixtureRequest, browser: object) -> Iterator[object]:
+    """A fresh page at each of `SIZES`."""
+    with page_of_size(browser, *SIZES[request.param]) as opened:
+        yield opened

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from calibration_clips import write_reviewed_clips
-from conftest import DemoNight, cli_command, cli_env
+from conftest import DemoNight, cli_command, cli_env, page_of_size
 from live_listener import LiveListener
 from miserymeter.clock import iso_utc
 from miserymeter.detect.settings import DetectorSettings
@@ -47,11 +47,8 @@ SHORT = [(600.0, 48.0), (3_600.0, 62.0), (6_000.0, 87.0)]
 
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1200, "height": 860})  # type: ignore[attr-defined]
-    opened = context.new_page()
-    opened.set_default_timeout(WAIT_MS)
-    yield opened
-    context.close()
+    with page_of_size(browser, 1200, 860) as opened:
+        yield opened
 
 
 def demo_episodes(demo_night: DemoNight) -> list[Episode]:

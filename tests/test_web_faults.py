@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from conftest import require_system
+from conftest import SIZES, page_of_size, require_system
 from miserymeter.store import open_store
 from miserymeter.web import create_app
 from miserymeter.web.passwords import hash_password
@@ -22,17 +22,13 @@ from web_helpers import ZONE, running_server, settings_for, shot
 
 pytestmark = pytest.mark.browser
 
-WAIT_MS = 15_000
 PASSWORD = "lullaby and good night"
 
 
 @pytest.fixture
 def phone(browser: object) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
-    opened = context.new_page()
-    opened.set_default_timeout(WAIT_MS)
-    yield opened
-    context.close()
+    with page_of_size(browser, *SIZES["phone"]) as opened:
+        yield opened
 
 
 class Restartable:
