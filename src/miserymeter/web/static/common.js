@@ -56,8 +56,12 @@ const mm = {
   },
   timeOfDay(ms, shownIso) {
     if (!shownIso) return new Date(ms).toTimeString().slice(0, 8);
-    const offsetMs = Date.parse(`${shownIso.slice(0, 19)}Z`) - Date.parse(shownIso);
-    return new Date(ms + offsetMs).toISOString().slice(11, 19);
+    return mm.wallClockAt(ms, shownIso).slice(11, 19);
+  },
+  // The instant `ms` as a wall-clock ISO time where `localIso` (with its UTC offset) was read.
+  wallClockAt(ms, localIso) {
+    const offsetMs = Date.parse(`${localIso.slice(0, 19)}Z`) - Date.parse(localIso);
+    return new Date(ms + offsetMs).toISOString();
   },
   postJSON: (url, body) => mm.sendJSON("POST", url, body),
 
@@ -91,8 +95,7 @@ const mm = {
   // A local time (ISO, with its UTC offset) as near as it is: its `time` alone today there,
   // "yesterday 23:10", else "Sun 6 Dec, 22:48" (a room not heard for days says so).
   near(localIso, time = localIso.slice(11, 16)) {
-    const offsetMs = Date.parse(`${localIso.slice(0, 19)}Z`) - Date.parse(localIso);
-    const dayThere = (ms) => new Date(ms + offsetMs).toISOString().slice(0, 10);
+    const dayThere = (ms) => mm.wallClockAt(ms, localIso).slice(0, 10);
     const day = localIso.slice(0, 10);
     if (day === dayThere(Date.now())) return time;
     if (day === dayThere(Date.now() - 86_400_000)) return `yesterday ${time}`;
