@@ -19,8 +19,9 @@ from miserymeter.audio.io import c_stderr_silenced
 from miserymeter.errors import MicrophoneError
 
 BLOCK_TIMEOUT_S = 0.25
-# How often PortAudio is started before its failure is an error, and the pause in between.
-START_ATTEMPTS = 3
+# How often PortAudio is started before its failure is an error, and the first pause in
+# between, doubled after each try (0.5 + 1 + 2 + 4 s: a busy machine's probe, a boot's ALSA).
+START_ATTEMPTS = 5
 START_RETRY_S = 0.5
 CLOSE_TIMEOUT_S = 5.0
 
@@ -42,8 +43,8 @@ def sounddevice() -> ModuleType:
         except Exception as e:  # PortAudioError from Pa_Initialize, raised while importing
             if attempt == START_ATTEMPTS:
                 raise MicrophoneError(_not_started(e)) from e
+        time.sleep(START_RETRY_S * 2 ** (attempt - 1))
         attempt += 1
-        time.sleep(START_RETRY_S)
 
 
 def rescan_devices() -> None:
